@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from chappe.accounts.models import Invitation
+from chappe.runtime.jobs import job_handler
+
+
+@job_handler("accounts.send_invitation")
+def send_invitation(payload: dict) -> None:
+    invitation = Invitation.objects.select_related("account", "invited_by").get(
+        pk=payload["invitation"]
+    )
+    if invitation.accepted_at or invitation.revoked_at:
+        return
+    with translation.override(payload.get("language", "en")):
+        context = {
+            "invitation": invitation,
+            "url": f"{settings.PUBLIC_URL}/invitations/{payload['token']}/",
+        }
+        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+        body = render_to_string("accounts/email/invitation.txt", context)
+    EmailMessage(subject, body, to=[invitation.email]).send()

@@ -1,0 +1,10 @@
+"""Mounts every app's router on the one `/api/v1/` API."""
+
+from chappe.accounts.api import router as accounts_router
+from chappe.api.v1.base import api
+from chappe.privacy.api import router as privacy_router
+
+api.add_router("", accounts_router)
+api.add_router("", privacy_router)
+
+__all__ = ["api"]

@@ -1,0 +1,132 @@
+"""The `/api/v1/` NinjaAPI: authentication, the acting account, the one error shape.
+
+Authentication is by API key only, as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+A parent account's key may act on one of its sub-accounts by naming it in
+`X-Account-Id` (P-2); any other id there answers 404, like any object of another tenant.
+"""
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthorizationError as NinjaAuthorizationError
+from ninja.security import APIKeyHeader, HttpBearer
+
+from chappe.accounts.actor import Actor
+from chappe.accounts.selectors import managed_account_get
+from chappe.accounts.services import api_key_authenticate
+from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_HEADER = "X-Account-Id"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _actor_for_key(request: HttpRequest, raw_key: str) -> Actor | None:
+    key = api_key_authenticate(raw_key=raw_key)
+    if key is None:
+        return None
+    account = key.account
+    if target := request.headers.get(ACCOUNT_HEADER):
+        account = managed_account_get(account=account, id=target.strip())
+    actor = Actor(
+        account=account,
+        api_key=key,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:400],
+    )
+    request.actor = actor  # type: ignore[attr-defined]
+    return actor
+
+
+class BearerKey(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        return _actor_for_key(request, token)
+
+
+class HeaderKey(APIKeyHeader):
+    param_name = "X-Api-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        return _actor_for_key(request, key) if key else None
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.auth  # type: ignore[attr-defined,return-value]
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+api = NinjaAPI(
+    title="Chappe API",
+    version="1",
+    description=(
+        "Business messaging and cloud contact center. Authenticate with an API key "
+        "(`Authorization: Bearer <key>` or `X-Api-Key`). Errors always read "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=[BearerKey(), HeaderKey()],
+)
+
+
+def _respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    response = api.create_response(request, body, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="chappe"'
+    return response
+
+
+@api.exception_handler(ChappeError)
+def _chappe_error(request: HttpRequest, exc: ChappeError) -> HttpResponse:
+    return _respond(request, exc.status, error_body(exc.code, exc.message, exc.details))
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    details: dict[str, list[str]] = {}
+    for error in exc.errors:
+        # loc is ("body", "payload", "field", …) or ("query", "field"): keep the field path.
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
+        details.setdefault(".".join(location[-2:] if location[:1] == ["query"] else location)
+                           or "request", []).append(error.get("msg", ""))
+    return _respond(request, 400, error_body("validation_error", _("Some fields are invalid."),
+                                             details))
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    err = NotAuthenticated()
+    return _respond(request, 401, error_body(err.code, err.message))
+
+
+@api.exception_handler(NinjaAuthorizationError)
+def _authorization_error(request: HttpRequest, exc: NinjaAuthorizationError) -> HttpResponse:
+    err = PermissionDenied()
+    return _respond(request, 403, error_body(err.code, err.message))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _respond(request, exc.status_code, error_body(code, str(exc)))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    from django.http import Http404
+
+    if isinstance(exc, Http404):
+        return _respond(request, 404, error_body("not_found", _("No such object in this account.")))
+    log.exception("unhandled API error on %s %s", request.method, request.path)
+    return _respond(request, 500, error_body("internal_error", _("An internal error occurred.")))

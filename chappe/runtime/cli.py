@@ -1,0 +1,142 @@
+"""The `chappe` command: one entry point for every process role.
+
+`chappe up` is the first-run experience: migrate, create the demo data once, then run
+every role as child processes until Ctrl-C. The other sub-commands run one role each, to
+be started as many times and on as many machines as needed against one database.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROLES = ("web", "worker")
+
+
+def _setup_django(data_dir: str | None) -> None:
+    if data_dir:
+        os.environ["CHAPPE_DATA_DIR"] = str(Path(data_dir).resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    from chappe.runtime.demo import demo_setup
+    from chappe.runtime.supervisor import supervise
+
+    call_command("migrate", interactive=False, verbosity=0)
+    demo = demo_setup()
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"\nChappe is starting on {base}/\n"
+        f"  web app         {base}/  (log in as {demo.client_email} / {demo.client_password})\n"
+        f"  operator admin  {base}/admin/  ({demo.operator_email} / {demo.operator_password})\n"
+        f"  API docs        {base}/api/docs\n"
+        f"  demo API key    {demo.api_key}  (also in {demo.api_key_file})\n"
+        f"  health          {base}/healthz   metrics {base}/metrics\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    common = ["--data-dir", os.environ["CHAPPE_DATA_DIR"]]
+    commands = {
+        "web": [*common, "web", "--host", args.host, "--port", str(args.port)],
+        "worker": [*common, "worker"],
+    }
+    return supervise(commands)
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "config.asgi:application",
+        host=args.host,
+        port=args.port,
+        lifespan="off",
+        log_level=os.environ.get("CHAPPE_LOG_LEVEL", "info").lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from chappe.runtime.worker import run_worker
+
+    run_worker(poll_seconds=args.poll)
+    return 0
+
+
+def _cmd_createoperator(args: argparse.Namespace) -> int:
+    import getpass
+
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from chappe.accounts.models import User
+
+    password = args.password or os.environ.get("CHAPPE_OPERATOR_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password: ")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        print("\n".join(exc.messages), file=sys.stderr)
+        return 2
+    if User.objects.filter(email=args.email.lower()).exists():
+        print(f"A user {args.email} already exists.", file=sys.stderr)
+        return 2
+    User.objects.create_superuser(args.email, password)
+    print(f"Operator {args.email} created.")
+    return 0
+
+
+def _cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["chappe manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chappe",
+        description="Chappe: business messaging and cloud contact center.",
+    )
+    parser.add_argument("--data-dir", help="where embedded data lives (CHAPPE_DATA_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="migrate, create demo data, run every role until Ctrl-C")
+    web = sub.add_parser("web", help="serve the web app and the API (ASGI)")
+    for role_parser in (up, web):
+        role_parser.add_argument("--host", default="127.0.0.1")
+        role_parser.add_argument("--port", type=int, default=8000)
+    up.set_defaults(func=_cmd_up)
+    web.set_defaults(func=_cmd_web)
+
+    worker = sub.add_parser("worker", help="run queued jobs (e-mails, webhooks, billing runs)")
+    worker.add_argument("--poll", type=float, default=1.0, help="idle poll interval, seconds")
+    worker.set_defaults(func=_cmd_worker)
+
+    operator = sub.add_parser("createoperator", help="create an operator (back-office) login")
+    operator.add_argument("--email", required=True)
+    operator.add_argument("--password", help="else CHAPPE_OPERATOR_PASSWORD, else prompted")
+    operator.set_defaults(func=_cmd_createoperator)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=_cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_django(args.data_dir)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Prometheus metrics: request counters here, database gauges collected at scrape time."""
+
+import time
+from collections.abc import Callable, Iterator
+
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+HTTP_REQUESTS = Counter(
+    "chappe_http_requests_total", "HTTP requests served", ["method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "chappe_http_request_duration_seconds", "HTTP request latency", ["method"]
+)
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        start = time.perf_counter()
+        response = self.get_response(request)
+        HTTP_LATENCY.labels(request.method).observe(time.perf_counter() - start)
+        HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
+        return response
+
+
+class DatabaseCollector(Collector):
+    """Queue depths and account counts, read from the database on each scrape."""
+
+    def describe(self) -> list:
+        # Without describe(), registering would call collect() and query the database.
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from chappe.accounts.models import Account
+        from chappe.runtime.models import Job
+
+        jobs = GaugeMetricFamily("chappe_jobs", "Jobs in the work queue by status", labels=["status"])
+        for row in Job.objects.values("status").annotate(n=Count("id")):
+            jobs.add_metric([row["status"]], row["n"])
+        yield jobs
+        accounts = GaugeMetricFamily("chappe_accounts", "Client accounts by status", labels=["status"])
+        for row in Account.objects.values("status").annotate(n=Count("id")):
+            accounts.add_metric([row["status"]], row["n"])
+        yield accounts
+
+
+_collector = DatabaseCollector()
+REGISTRY.register(_collector)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def healthz_view(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers and its database connection works."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "chappe.accounts",
+    "chappe.billing",
     "chappe.privacy",
     "chappe.runtime",
     "chappe.web",

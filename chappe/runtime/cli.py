@@ -41,7 +41,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
-    common = ["--data-dir", os.environ["CHAPPE_DATA_DIR"]]
+    from django.conf import settings
+
+    common = ["--data-dir", str(settings.DATA_DIR)]
     commands = {
         "web": [*common, "web", "--host", args.host, "--port", str(args.port)],
         "worker": [*common, "worker"],
@@ -112,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="migrate, create demo data, run every role until Ctrl-C")
     web = sub.add_parser("web", help="serve the web app and the API (ASGI)")
     for role_parser in (up, web):
-        role_parser.add_argument("--host", default="127.0.0.1")
-        role_parser.add_argument("--port", type=int, default=8000)
+        role_parser.add_argument("--host", default=os.environ.get("CHAPPE_HOST", "127.0.0.1"))
+        role_parser.add_argument("--port", type=int,
+                                 default=int(os.environ.get("CHAPPE_PORT", "8000")))
     up.set_defaults(func=_cmd_up)
     web.set_defaults(func=_cmd_web)
 

@@ -40,11 +40,15 @@ class DatabaseCollector(Collector):
         from chappe.accounts.models import Account
         from chappe.runtime.models import Job
 
-        jobs = GaugeMetricFamily("chappe_jobs", "Jobs in the work queue by status", labels=["status"])
+        jobs = GaugeMetricFamily(
+            "chappe_jobs", "Jobs in the work queue by status", labels=["status"]
+        )
         for row in Job.objects.values("status").annotate(n=Count("id")):
             jobs.add_metric([row["status"]], row["n"])
         yield jobs
-        accounts = GaugeMetricFamily("chappe_accounts", "Client accounts by status", labels=["status"])
+        accounts = GaugeMetricFamily(
+            "chappe_accounts", "Client accounts by status", labels=["status"]
+        )
         for row in Account.objects.values("status").annotate(n=Count("id")):
             accounts.add_metric([row["status"]], row["n"])
         yield accounts

@@ -22,7 +22,7 @@ MAX_CRASHES = 5
 
 def _start(name: str, args: list[str]) -> subprocess.Popen:
     log.info("starting %s", name)
-    return subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", *args])
+    return subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", *args])  # noqa: S603
 
 
 def _stop_all(children: dict[str, subprocess.Popen]) -> None:

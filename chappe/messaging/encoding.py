@@ -1,0 +1,93 @@
+"""SMS encoding and segmentation (pure).
+
+GSM-7 detection uses the `gsm0338` codec: a text is GSM-7 if it encodes, and since
+extension-table characters (€ [ ] { } \\ ^ ~ | and form feed) encode as ESC + char, the
+encoded length is the septet count. Anything else is sent as UCS-2 (UTF-16 code units).
+
+Single message: 160 septets / 70 UCS-2 units. Concatenated: 153 / 67 per part (the UDH
+takes the rest). Parts are cut greedily but never inside an escape sequence (an ESC +
+char pair would render as garbage on the handset) nor inside a UTF-16 surrogate pair
+(half an emoji). So the segment count is computed by actually cutting, not by dividing.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+GSM_SINGLE, GSM_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+
+class Encoding(StrEnum):
+    GSM7 = "gsm7"
+    UCS2 = "ucs2"
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    encoding: Encoding
+    # Septets (GSM-7) or UTF-16 code units (UCS-2) of the whole text.
+    units: int
+    # The text of each part, in order; one part for a single message.
+    parts: tuple[str, ...]
+
+    @property
+    def segments(self) -> int:
+        return len(self.parts)
+
+    @property
+    def per_segment(self) -> int:
+        if self.encoding is Encoding.GSM7:
+            return GSM_SINGLE if self.segments == 1 else GSM_PART
+        return UCS2_SINGLE if self.segments == 1 else UCS2_PART
+
+    @property
+    def remaining(self) -> int:
+        """Units still free in the last part (what a live counter shows)."""
+        return self.per_segment - _units(self.parts[-1], self.encoding)
+
+
+def _char_units(char: str, encoding: Encoding) -> int:
+    if encoding is Encoding.GSM7:
+        return len(char.encode("gsm03.38"))
+    return len(char.encode("utf-16-le")) // 2
+
+
+def _units(text: str, encoding: Encoding) -> int:
+    if encoding is Encoding.GSM7:
+        return len(text.encode("gsm03.38"))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def detect_encoding(text: str) -> Encoding:
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
+        return Encoding.UCS2
+    return Encoding.GSM7
+
+
+def segment(text: str) -> Segmentation:
+    """Choose the encoding and cut `text` into the parts it will be sent as."""
+    encoding = detect_encoding(text)
+    total = _units(text, encoding)
+    single, per_part = (
+        (GSM_SINGLE, GSM_PART) if encoding is Encoding.GSM7 else (UCS2_SINGLE, UCS2_PART)
+    )
+    if total <= single:
+        return Segmentation(encoding, total, (text,))
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
+    # Iterating over code points keeps surrogate pairs and escape pairs whole: each code
+    # point is 1-2 units and never split.
+    for char in text:
+        width = _char_units(char, encoding)
+        if used + width > per_part:
+            parts.append("".join(current))
+            current, used = [], 0
+        current.append(char)
+        used += width
+    parts.append("".join(current))
+    return Segmentation(encoding, total, tuple(parts))

@@ -45,6 +45,12 @@ class ApiClient:
         return self.request("delete", path, None, **extra)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose (~0.3 s a user); tests need no brute-force resistance."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str = "Acme", parent: Account | None = None, **fields: Any) -> Account:

@@ -1,7 +1,7 @@
 """Thin endpoints for the account, sub-accounts, users, invitations, API keys, services."""
 
 from django.http import HttpRequest
-from ninja import File, Router, UploadedFile
+from ninja import File, Router, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from chappe.accounts import selectors, services
@@ -55,9 +55,9 @@ def document_list(request: HttpRequest):
 def document_upload(request: HttpRequest, file: File[UploadedFile], description: str = ""):
     """Upload a supporting document the operator asked for (P-1)."""
     actor = actor_of(request)
-    return 201, services.account_document_upload(
+    return Status(201, services.account_document_upload(
         actor=actor, account=actor.account, file=file, description=description
-    )
+    ))
 
 
 # --- sub-accounts ---------------------------------------------------------------------
@@ -75,7 +75,7 @@ def subaccount_list(request: HttpRequest):
 def subaccount_create(request: HttpRequest, payload: AccountCreate):
     actor = actor_of(request)
     fields = payload.dict(exclude_none=True)
-    return 201, services.account_create(actor=actor, parent=actor.account, **fields)
+    return Status(201, services.account_create(actor=actor, parent=actor.account, **fields))
 
 
 @router.get("/subaccounts/{subaccount_id}", response=AccountOut, tags=["sub-accounts"])
@@ -116,7 +116,8 @@ def service_list(request: HttpRequest):
 @router.post("/services", response={201: ServiceOut}, tags=["services"])
 def service_order(request: HttpRequest, payload: ServiceOrder):
     actor = actor_of(request)
-    return 201, services.service_order(actor=actor, account=actor.account, kind=payload.kind)
+    return Status(201, services.service_order(actor=actor, account=actor.account,
+                                              kind=payload.kind))
 
 
 @router.get("/services/{kind}", response=ServiceOut, tags=["services"])
@@ -185,7 +186,7 @@ def invitation_create(request: HttpRequest, payload: InvitationCreate):
     invitation, _token = services.user_invite(
         actor=actor, account=actor.account, email=payload.email, role=payload.role
     )
-    return 201, invitation
+    return Status(201, invitation)
 
 
 @router.get("/invitations/{invitation_id}", response=InvitationOut, tags=["users"])
@@ -222,7 +223,7 @@ def api_key_create(request: HttpRequest, payload: ApiKeyCreate):
         actor=actor, account=actor.account, name=payload.name, role=payload.role
     )
     key.key = raw  # type: ignore[attr-defined]
-    return 201, key
+    return Status(201, key)
 
 
 @router.get("/api-keys/{key_id}", response=ApiKeyOut, tags=["api keys"])

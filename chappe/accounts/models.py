@@ -130,6 +130,9 @@ class DocumentRequest(models.Model):
     class Meta:
         ordering = ["-requested_at"]
 
+    def __str__(self) -> str:
+        return f"{self.account} · {self.items[:60]}"
+
 
 def _document_path(instance: "AccountDocument", filename: str) -> str:
     return f"accounts/{instance.account_id}/documents/{uuid.uuid4().hex}-{filename}"
@@ -148,6 +151,9 @@ class AccountDocument(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.description or self.file.name.rsplit("/", 1)[-1]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -225,3 +231,6 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()})"

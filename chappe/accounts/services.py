@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -48,6 +49,13 @@ def _require_operator(actor: Actor) -> None:
         raise PermissionDenied(_("Only the platform operator can do this."))
 
 
+def _require_open(account: Account | None) -> None:
+    """A terminated account is read-only until its data is purged (P-9)."""
+    if account is not None and account.status == AccountStatus.TERMINATED:
+        raise ServiceRefused(_("The account is terminated."), code="account_terminated",
+                             details={"account": str(account.pk)})
+
+
 def _hash_secret(secret: str) -> str:
     # Keys and tokens are 256-bit random strings: a fast hash is enough (no brute force
     # is possible), and it keeps per-request API key checks cheap.
@@ -58,7 +66,9 @@ def _hash_secret(secret: str) -> str:
 
 
 @transaction.atomic
-def account_create(*, actor: Actor, name: str, parent: Account | None = None, **fields: Any) -> Account:
+def account_create(
+    *, actor: Actor, name: str, parent: Account | None = None, **fields: Any
+) -> Account:
     """An account created by the operator, or a sub-account created by its parent (P-1, P-2).
 
     A sub-account inherits the parent's time zone, country and ordered services unless
@@ -91,6 +101,7 @@ def account_create(*, actor: Actor, name: str, parent: Account | None = None, **
 @transaction.atomic
 def account_update(*, actor: Actor, account: Account, **fields: Any) -> Account:
     actor.require(Perm.ACCOUNT_MANAGE)
+    _require_open(account)
     if "name" in fields and not (fields["name"] or "").strip():
         raise ValidationFailed(details={"name": [_("This field is required.")]})
     validate_account_fields(fields)
@@ -167,6 +178,9 @@ def account_terminate(*, actor: Actor, account: Account) -> Account:
         status=ServiceStatus.TERMINATED, status_changed_at=now
     )
     account.api_keys.filter(revoked_at__isnull=True).update(revoked_at=now)
+    account.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
     account.users.update(is_active=False)
     audit_record(actor=actor, account=account, action="account.terminate", target=account)
     return account
@@ -259,7 +273,8 @@ def service_require(*, account: Account, kind: str) -> Service:
     if service.status == ServiceStatus.SUSPENDED:
         raise ServiceRefused(
             _("The %(service)s service is suspended: %(reason)s.")
-            % {"service": label, "reason": service.get_suspension_reason_display()},
+            % {"service": label,
+               "reason": service.get_suspension_reason_display() or _("no reason given")},
             code="service_suspended",
             details={"service": kind, "reason": service.suspension_reason},
         )
@@ -271,14 +286,23 @@ def service_require(*, account: Account, kind: str) -> Service:
     return service
 
 
+def _service_ended(service: Service) -> bool:
+    """Terminated, or its notice period is over (nothing flips the status at that date)."""
+    return service.status == ServiceStatus.TERMINATED or (
+        service.termination_effective_at is not None
+        and service.termination_effective_at <= timezone.now()
+    )
+
+
 @transaction.atomic
 def service_order(*, actor: Actor, account: Account, kind: str) -> Service:
     actor.require(Perm.SERVICES_MANAGE)
     if kind not in ServiceKind.values:
         raise ValidationFailed(details={"kind": [_("Unknown service.")]})
+    _require_open(account)
     service, created = Service.objects.get_or_create(account=account, kind=kind)
     if not created:
-        if service.status != ServiceStatus.TERMINATED:
+        if not _service_ended(service):
             raise Conflict(_("This service is already ordered."))
         service.status = ServiceStatus.ACTIVE
         service.suspension_reason = ""
@@ -318,8 +342,11 @@ def service_terminate(*, actor: Actor, service: Service, immediate: bool = False
         _require_operator(actor)
     else:
         actor.require(Perm.SERVICES_MANAGE)
-    if service.status == ServiceStatus.TERMINATED:
+    if _service_ended(service):
         raise Conflict(_("This service is already terminated."))
+    if not immediate and service.termination_effective_at is not None:
+        # A second notice must not push back the end date of the first.
+        raise Conflict(_("Notice was already given for this service."), code="notice_given")
     now = timezone.now()
     if immediate:
         service.status = ServiceStatus.TERMINATED
@@ -328,7 +355,8 @@ def service_terminate(*, actor: Actor, service: Service, immediate: bool = False
         service.termination_effective_at = now + TERMINATION_NOTICE
     service.save(update_fields=["status", "status_changed_at", "termination_effective_at"])
     audit_record(actor=actor, account=service.account, action="service.terminate",
-                 target=service, details={"effective_at": service.termination_effective_at.isoformat()})
+                 target=service,
+                 details={"effective_at": service.termination_effective_at.isoformat()})
     return service
 
 
@@ -346,8 +374,13 @@ def user_invite(*, actor: Actor, account: Account, email: str, role: str) -> tup
 
     The e-mail leaves through the job queue after commit."""
     actor.require(Perm.USERS_MANAGE)
+    _require_open(account)
     _check_role(role)
-    email = User.objects.normalize_email(email).lower()
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={"email": [_("Enter a valid e-mail address.")]}) from exc
     if User.objects.filter(email=email).exists():
         raise Conflict(_("A user with this e-mail already exists."), code="user_exists")
     if account.invitations.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True,
@@ -387,6 +420,9 @@ def invitation_accept(
     if invitation is None:
         raise ValidationFailed(_("This invitation is invalid or has expired."),
                                code="invitation_invalid")
+    if User.objects.filter(email=invitation.email).exists():
+        # Another account invited the same person, who joined it first.
+        raise Conflict(_("A user with this e-mail already exists."), code="user_exists")
     user = User(email=invitation.email, first_name=first_name, last_name=last_name,
                 account=invitation.account, role=invitation.role)
     try:
@@ -427,6 +463,7 @@ def user_update(
 ) -> User:
     """Change a user's role, names or active flag; an account keeps one active admin."""
     actor.require(Perm.USERS_MANAGE)
+    _require_open(user.account)
     changes: dict[str, Any] = {}
     if role is not None and role != user.role:
         _check_role(role)
@@ -465,6 +502,7 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never shown again."""
     actor.require(Perm.API_KEYS_MANAGE)
+    _require_open(account)
     _check_role(role)
     name = (name or "").strip()
     if not name:

@@ -17,11 +17,11 @@ _COUNTRIES = phonenumbers.SUPPORTED_REGIONS
 
 def siret_is_valid(siret: str) -> bool:
     """A SIRET is 14 digits passing the Luhn check (La Poste's establishments, SIREN
-    356000000, use a digit-sum rule instead)."""
+    356000000, use a digit-sum rule instead; its head office, 35600000000048, is Luhn)."""
     if not re.fullmatch(r"\d{14}", siret):
         return False
-    if siret.startswith("356000000"):
-        return sum(int(d) for d in siret) % 5 == 0
+    if siret.startswith("356000000") and sum(int(d) for d in siret) % 5 == 0:
+        return True
     total = 0
     for index, char in enumerate(reversed(siret)):
         digit = int(char) * (2 if index % 2 else 1)

@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-ROLES = ("web", "worker")
 
 
 def _setup_django(data_dir: str | None) -> None:
@@ -47,6 +46,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     commands = {
         "web": [*common, "web", "--host", args.host, "--port", str(args.port)],
         "worker": [*common, "worker"],
+        "gateway": [*common, "gateway"],
     }
     return supervise(commands)
 
@@ -69,6 +69,22 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from chappe.runtime.worker import run_worker
 
     run_worker(poll_seconds=args.poll)
+    return 0
+
+
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    from chappe.runtime.gateway import run_gateway
+
+    run_gateway(poll_seconds=args.poll, batch=args.batch)
+    return 0
+
+
+def _cmd_simulator_mo(args: argparse.Namespace) -> int:
+    from chappe.carriers.simulator.connector import simulator_inject_mo
+
+    mo = simulator_inject_mo(connector=args.connector, from_number=args.from_number,
+                             to=args.to, text=args.text)
+    print(f"MO {mo.carrier_id} queued; the gateway delivers it on its next poll.")
     return 0
 
 
@@ -123,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run queued jobs (e-mails, webhooks, billing runs)")
     worker.add_argument("--poll", type=float, default=1.0, help="idle poll interval, seconds")
     worker.set_defaults(func=_cmd_worker)
+
+    gateway = sub.add_parser("gateway", help="dispatch messages to carriers, collect receipts")
+    gateway.add_argument("--poll", type=float, default=0.2, help="idle poll interval, seconds")
+    gateway.add_argument("--batch", type=int, default=500, help="messages claimed at a time")
+    gateway.set_defaults(func=_cmd_gateway)
+
+    mo = sub.add_parser("simulator-mo", help="make the carrier simulator deliver a reply (MO)")
+    mo.add_argument("--from", dest="from_number", required=True, help="the handset, E.164")
+    mo.add_argument("--to", required=True, help="the sender or short code it replies to")
+    mo.add_argument("--text", required=True)
+    mo.add_argument("--connector", default="simulator")
+    mo.set_defaults(func=_cmd_simulator_mo)
 
     operator = sub.add_parser("createoperator", help="create an operator (back-office) login")
     operator.add_argument("--email", required=True)

@@ -102,9 +102,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 def job_run(job: Job) -> bool:
     """Run one claimed job; record success, or schedule a retry / give up on failure."""
-    # Handlers register when their app's tasks module is imported: make sure it was.
-    handler = _HANDLERS.get(job.name) or load_handlers().get(job.name)
     try:
+        # Handlers register when their app's tasks module is imported: make sure it was.
+        handler = _HANDLERS.get(job.name) or load_handlers().get(job.name)
         if handler is None:
             raise LookupError(f"no handler registered for job {job.name!r}")
         handler(job.payload)

@@ -3,10 +3,14 @@
 from chappe.accounts.api import router as accounts_router
 from chappe.api.v1.base import api
 from chappe.billing.api import router as billing_router
+from chappe.carriers.api import router as carriers_router
+from chappe.messaging.api import router as messaging_router
 from chappe.privacy.api import router as privacy_router
 
 api.add_router("", accounts_router)
 api.add_router("", privacy_router)
 api.add_router("", billing_router)
+api.add_router("", messaging_router)
+api.add_router("", carriers_router)
 
 __all__ = ["api"]

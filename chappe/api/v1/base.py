@@ -2,13 +2,14 @@
 
 Authentication is by API key only, as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
 A parent account's key may act on one of its sub-accounts by naming it in
-`X-Account-Id` (P-2); any other id there answers 404, like any object of another tenant.
+`X-Account-Id` (P-2) if its role manages sub-accounts (else 403); any other id there
+answers 404, like any object of another tenant.
 """
 
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,6 +17,7 @@ from ninja.errors import AuthorizationError as NinjaAuthorizationError
 from ninja.security import APIKeyHeader, HttpBearer
 
 from chappe.accounts.actor import Actor
+from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import managed_account_get
 from chappe.accounts.services import api_key_authenticate
 from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
@@ -33,15 +35,18 @@ def _actor_for_key(request: HttpRequest, raw_key: str) -> Actor | None:
     key = api_key_authenticate(raw_key=raw_key)
     if key is None:
         return None
-    account = key.account
-    if target := request.headers.get(ACCOUNT_HEADER):
-        account = managed_account_get(account=account, id=target.strip())
     actor = Actor(
-        account=account,
+        account=key.account,
         api_key=key,
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:400],
     )
+    if target := request.headers.get(ACCOUNT_HEADER):
+        account = managed_account_get(account=key.account, id=target.strip())
+        if account != key.account:
+            # Working on a sub-account is managing it (P-2): not for every role.
+            actor.require(Perm.SUBACCOUNTS_MANAGE)
+            actor = actor.on(account)
     request.actor = actor  # type: ignore[attr-defined]
     return actor
 
@@ -118,15 +123,21 @@ def _authorization_error(request: HttpRequest, exc: NinjaAuthorizationError) -> 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # A request ninja could not parse at all (a body that is not JSON).
+        return _respond(request, 400, error_body("validation_error", str(exc),
+                                                 {"body": [str(exc)]}))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return _respond(request, exc.status_code, error_body(code, str(exc)))
 
 
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # Ninja registers its own Http404 handler ({"detail": …}); replace it with ours.
+    return _respond(request, 404, error_body("not_found", _("No such object in this account.")))
+
+
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-    from django.http import Http404
-
-    if isinstance(exc, Http404):
-        return _respond(request, 404, error_body("not_found", _("No such object in this account.")))
     log.exception("unhandled API error on %s %s", request.method, request.path)
     return _respond(request, 500, error_body("internal_error", _("An internal error occurred.")))

@@ -1,0 +1,118 @@
+"""SMS pipeline benchmark: accept rate and end-to-end rate on the built-in simulator.
+
+    .venv/bin/python bench/sms_pipeline.py --messages 20000            # SQLite
+    .venv/bin/python bench/sms_pipeline.py --messages 20000 --postgres  # PostgreSQL
+    .venv/bin/python bench/sms_pipeline.py --postgres --gateways 2       # 2 gateway processes
+
+It builds a throw-away database (a temp SQLite file, or a fresh PostgreSQL database on
+127.0.0.1:5432 that it drops at the end), accepts N messages through `sms_send` in
+requests of up to 10,000 recipients (rated, billed, written), then runs real
+`chappe gateway` processes until every message has a final status (delivered by the
+simulator with zero latency), and prints both rates.
+"""
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--gateways", type=int, default=1)
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="chappe-bench-")
+    database = None
+    if args.postgres:
+        database = f"chappe_bench_{secrets.token_hex(4)}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                        f"CREATE DATABASE {database}"], check=True)
+        os.environ["CHAPPE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["CHAPPE_DATA_DIR"] = data_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(REPO))
+    try:
+        run(args)
+    finally:
+        if database:
+            from django.db import connections
+
+            connections.close_all()
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                            f"DROP DATABASE IF EXISTS {database}"], check=False)
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from datetime import UTC, datetime
+
+    from django.core.management import call_command
+
+    from chappe.accounts.actor import SYSTEM
+    from chappe.accounts.services import account_create, service_order
+    from chappe.billing.services import (
+        credit_order_create,
+        payment_record,
+        price_list_create,
+        price_list_version_create,
+    )
+    from chappe.carriers.services import simulator_ensure
+    from chappe.messaging.lifecycle import FINAL
+    from chappe.messaging.models import Message
+    from chappe.messaging.services.accept import MAX_RECIPIENTS, sms_send
+
+    call_command("migrate", verbosity=0)
+    account = account_create(actor=SYSTEM, name="Bench")
+    service_order(actor=SYSTEM, account=account, kind="messaging")
+    prices = price_list_create(actor=SYSTEM, code="bench", name="Bench", is_default=True)
+    price_list_version_create(actor=SYSTEM, price_list=prices,
+                              effective_from=datetime(2020, 1, 1, tzinfo=UTC),
+                              prices=[{"product": "sms", "unit_price": "0.045"}])
+    order = credit_order_create(actor=SYSTEM.on(account), account=account,
+                                amount=str(args.messages), currency="EUR")
+    payment_record(actor=SYSTEM, invoice=order.invoice,
+                   amount=str(order.invoice.total_micros / 1_000_000), method="transfer",
+                   reference="bench")
+    simulator_ensure(config={"latency_ms": 0})
+    vendor = "PostgreSQL" if args.postgres else "SQLite"
+
+    numbers = [f"+3361{n:07d}" for n in range(args.messages)]
+    start = time.perf_counter()
+    for offset in range(0, len(numbers), MAX_RECIPIENTS):
+        sms_send(actor=SYSTEM.on(account), account=account, text="Votre code est 123456",
+                 sender="Chappe", recipients=numbers[offset:offset + MAX_RECIPIENTS])
+    accept_seconds = time.perf_counter() - start
+    print(f"[{vendor}] accepted {args.messages} messages in {accept_seconds:.2f} s: "
+          f"{args.messages / accept_seconds:,.0f} recipients/s", flush=True)
+
+    env = {**os.environ, "CHAPPE_LOG_LEVEL": "WARNING"}
+    start = time.perf_counter()
+    gateways = [subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", "gateway"],
+                                 cwd=REPO, env=env) for _ in range(args.gateways)]
+    try:
+        while Message.objects.filter(status__in=list(FINAL)).count() < args.messages:
+            time.sleep(0.1)
+    finally:
+        for gateway in gateways:
+            gateway.terminate()
+        for gateway in gateways:
+            gateway.wait()
+    e2e_seconds = time.perf_counter() - start
+    delivered = Message.objects.filter(status="delivered").count()
+    print(f"[{vendor}] {args.gateways} gateway(s): {delivered} delivered in {e2e_seconds:.2f} s: "
+          f"{args.messages / e2e_seconds:,.0f} msg/s end to end (accepted → delivered)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Ledger primitives used by every billing service (call them inside `transaction.atomic`).
+
+Concurrency rule: a writer of an account's book first locks that book's `AccountBalance`
+row (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the IMMEDIATE transaction already
+serializes writers), then reads lots, checks and writes. Several books are locked in a
+fixed order (book, currency, account id) so two transfers never deadlock.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from chappe.accounts.models import Account
+from chappe.billing.models import (
+    AccountBalance,
+    Book,
+    CreditLot,
+    LedgerEntry,
+    LotMovement,
+)
+
+
+class LedgerCorrupt(RuntimeError):
+    """An invariant the code guarantees was broken (never a user error)."""
+
+
+def balance_lock(*, account: Account, book: str, currency: str) -> AccountBalance:
+    """The locked balance row of (account, book, currency), created at zero if missing."""
+    if not AccountBalance.objects.filter(account=account, book=book, currency=currency).exists():
+        try:
+            with transaction.atomic():
+                AccountBalance.objects.create(account=account, book=book, currency=currency)
+        except IntegrityError:
+            pass  # created concurrently: fine, lock it below
+    return AccountBalance.objects.select_for_update().get(
+        account=account, book=book, currency=currency
+    )
+
+
+def balances_lock(keys: Iterable[tuple[Account, str, str]]) -> dict[tuple, AccountBalance]:
+    """Lock several balance rows in a global order (no deadlocks between writers)."""
+    ordered = sorted(set(keys), key=lambda k: (k[1], k[2], str(k[0].pk)))
+    return {(acc.pk, book, cur): balance_lock(account=acc, book=book, currency=cur)
+            for acc, book, cur in ordered}
+
+
+def entry_post(
+    *,
+    balance: AccountBalance,
+    amount_micros: int,
+    reason: str,
+    cause_type: str,
+    cause_id: str,
+    idempotency_key: str,
+    occurred_at: datetime,
+    memo: str = "",
+) -> LedgerEntry:
+    """Append one entry to a locked book and move its cached balance with it."""
+    entry = LedgerEntry.objects.create(
+        account_id=balance.account_id, book=balance.book, currency=balance.currency,
+        amount_micros=amount_micros, reason=reason, cause_type=cause_type,
+        cause_id=str(cause_id), idempotency_key=idempotency_key, memo=memo[:200],
+        occurred_at=occurred_at,
+    )
+    balance.balance_micros += amount_micros
+    if balance.book == Book.CREDIT and balance.balance_micros < 0:
+        raise LedgerCorrupt("a credit book may never go negative")
+    balance.save(update_fields=["balance_micros", "updated_at"])
+    return entry
+
+
+def usable_lots(*, account: Account, currency: str, at: datetime) -> list[CreditLot]:
+    """Lots usable at `at`, in consumption order (oldest expiry first, then oldest lot)."""
+    return list(
+        CreditLot.objects.filter(account=account, currency=currency, expired_at__isnull=True,
+                                 remaining_micros__gt=0, expires_at__gt=at)
+        .order_by("expires_at", "id")
+    )
+
+
+def usable_credit(*, account: Account, currency: str, at: datetime) -> int:
+    total = CreditLot.objects.filter(
+        account=account, currency=currency, expired_at__isnull=True, remaining_micros__gt=0,
+        expires_at__gt=at,
+    ).aggregate(total=Sum("remaining_micros"))["total"]
+    return int(total or 0)
+
+
+def lot_create(
+    *,
+    entry: LedgerEntry,
+    amount_micros: int,
+    ordered_at: datetime,
+    expires_at: datetime,
+    order=None,
+    source_lot: CreditLot | None = None,
+) -> CreditLot:
+    lot = CreditLot.objects.create(
+        account_id=entry.account_id, currency=entry.currency, order=order, source_lot=source_lot,
+        original_micros=amount_micros, remaining_micros=amount_micros, ordered_at=ordered_at,
+        expires_at=expires_at,
+    )
+    LotMovement.objects.create(lot=lot, entry=entry, amount_micros=amount_micros)
+    return lot
+
+
+def lots_take(*, lots: list[CreditLot], amount_micros: int) -> list[tuple[CreditLot, int]]:
+    """Plan to take `amount_micros` from `lots` in order; the caller checked it is enough."""
+    plan: list[tuple[CreditLot, int]] = []
+    left = amount_micros
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining_micros, left)
+        plan.append((lot, take))
+        left -= take
+    if left:
+        raise LedgerCorrupt("lots_take called without enough credit")
+    return plan
+
+
+def lot_credit(*, lot: CreditLot, entry: LedgerEntry, amount_micros: int) -> None:
+    """Give back to a lot what an entry had taken from it (a usage reversal)."""
+    lot.remaining_micros += amount_micros
+    lot.save(update_fields=["remaining_micros"])
+    LotMovement.objects.create(lot=lot, entry=entry, amount_micros=amount_micros)
+
+
+def lot_debit(*, lot: CreditLot, entry: LedgerEntry, amount_micros: int) -> None:
+    lot.remaining_micros -= amount_micros
+    if lot.remaining_micros < 0:
+        raise LedgerCorrupt("a lot may never go negative")
+    lot.save(update_fields=["remaining_micros"])
+    LotMovement.objects.create(lot=lot, entry=entry, amount_micros=-amount_micros)

@@ -1,0 +1,334 @@
+"""`usage_charge` — THE service the messaging and contact-center apps call for every
+billable use (a submitted SMS, a TTS call, an RCS message or session, a Time2Chat MT or
+session, an unsubscribe confirmation, an outbound call's duration).
+
+    from chappe.billing.services import usage_charge
+    from chappe.billing.errors import InsufficientCredit      # code "insufficient_credit"
+
+    with transaction.atomic():                     # the caller's own transaction, ideally
+        service_require(account=account, kind=...)  # suspension gate stays the caller's
+        charge = usage_charge(
+            account=account, product=Product.SMS, quantity=segments,
+            destination_country="FR", operator="20801",          # optional
+            cause_type="messaging.message", cause_id=str(message.pk),
+            idempotency_key=f"message:{message.pk}",             # one charge per cause
+        )
+        # charge.record.amount_micros, charge.replayed
+
+What it does, in one transaction:
+
+1. **Exactly once**: a second call with the same (account, idempotency_key) returns the
+   first result (`replayed=True`) and debits nothing.
+2. **Rates** the use with the pure `rating.rate` against the price list version in force
+   at `occurred_at` (see `selectors.price_list_for`); no price ⇒ `NoPriceError`
+   (`no_price`), nothing recorded.
+3. **Prepaid** accounts (no live subscription for the product's service): locks the
+   account's credit book, expires lots past their date, and debits usable credit lots
+   oldest-expiry first. Not enough ⇒ `InsufficientCredit` (HTTP 402,
+   `insufficient_credit`) and **nothing** is debited or recorded.
+   `usage_charge_many` does the same for a batch (one send to many recipients) under one
+   lock, all or nothing, with one ledger entry for the batch and one record per use.
+   `usage_reverse` undoes a use that never happened (a scheduled message canceled).
+   **Subscribers** (P-6): never blocked by balance; the use is recorded and invoiced by
+   the monthly run in arrears.
+4. Writes one `UsageRecord` (the proof, kept 10 years — P-13, C-10) and, when prepaid,
+   one ledger entry linked to the cause.
+
+Individual usage charges are not written to the audit log: the usage record and its
+ledger entry are the record (millions of rows a day would drown the audit trail); every
+human or operator money action is audited.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chappe.accounts.models import Account
+from chappe.billing.errors import InsufficientCredit, NoPriceError
+from chappe.billing.models import (
+    BillingMode,
+    Book,
+    CreditLot,
+    EntryReason,
+    LotMovement,
+    UsageRecord,
+)
+from chappe.billing.money import from_micros
+from chappe.billing.rating import USAGE_PRODUCTS, NoPrice, UsageEvent, rate
+from chappe.billing.selectors import (
+    price_entries,
+    price_list_for,
+    price_version_at,
+    service_kind_of,
+    subscription_live,
+)
+from chappe.billing.services.credits import lots_expire_for
+from chappe.billing.services.ledger import (
+    balance_lock,
+    entry_post,
+    lot_credit,
+    lot_debit,
+    lots_take,
+    usable_lots,
+)
+from chappe.common.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class UsageCharge:
+    record: UsageRecord
+    # True when this idempotency key was already charged: nothing new was written.
+    replayed: bool
+
+    @property
+    def amount_micros(self) -> int:
+        return self.record.amount_micros
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    """One billable use, as `usage_charge` takes it."""
+
+    product: str
+    quantity: int | Decimal
+    cause_type: str
+    cause_id: str
+    idempotency_key: str
+    destination_country: str = ""
+    operator: str = ""
+    number_type: str = ""
+    origin_country: str = ""
+
+
+def _validate(item: UsageItem) -> None:
+    if item.product not in USAGE_PRODUCTS:
+        raise ValidationFailed(details={"product": ["not a usage product"]})
+    quantity = item.quantity
+    if isinstance(quantity, float | bool) or not isinstance(quantity, int | Decimal):
+        raise ValidationFailed(details={"quantity": ["int or Decimal"]})
+    if quantity < 0:
+        raise ValidationFailed(details={"quantity": ["must be >= 0"]})
+    if not item.idempotency_key or len(item.idempotency_key) > 150:
+        raise ValidationFailed(details={"idempotency_key": ["1 to 150 characters"]})
+
+
+def _existing(account: Account, keys: Sequence[str]) -> dict[str, UsageRecord]:
+    found: dict[str, UsageRecord] = {}
+    for start in range(0, len(keys), 900):
+        for record in UsageRecord.objects.filter(account=account,
+                                                 idempotency_key__in=keys[start:start + 900]):
+            found[record.idempotency_key] = record
+    return found
+
+
+def usage_charge(
+    *,
+    account: Account,
+    product: str,
+    quantity: int | Decimal,
+    cause_type: str,
+    cause_id: str,
+    idempotency_key: str,
+    destination_country: str = "",
+    operator: str = "",
+    number_type: str = "",
+    origin_country: str = "",
+    occurred_at: datetime | None = None,
+) -> UsageCharge:
+    """Rate, debit (prepaid) and record one billable use, exactly once (see module doc)."""
+    item = UsageItem(product=product, quantity=quantity, cause_type=cause_type,
+                     cause_id=str(cause_id), idempotency_key=idempotency_key,
+                     destination_country=destination_country, operator=operator,
+                     number_type=number_type, origin_country=origin_country)
+    return usage_charge_many(account=account, items=[item], occurred_at=occurred_at)[0]
+
+
+def _batch_key(account: Account, items: Sequence[UsageItem]) -> str:
+    if len(items) == 1:
+        return f"usage:{account.pk}:{items[0].idempotency_key}"
+    digest = hashlib.sha256("\n".join(sorted(i.idempotency_key for i in items)).encode())
+    return f"usage:{account.pk}:batch:{digest.hexdigest()}"
+
+
+def usage_charge_many(
+    *,
+    account: Account,
+    items: Sequence[UsageItem],
+    occurred_at: datetime | None = None,
+    batch_cause_type: str = "",
+    batch_cause_id: str = "",
+) -> list[UsageCharge]:
+    """Charge several uses at once, all or nothing, in the order given. Items already
+    charged (same idempotency key) are replayed. With more than one new item the prepaid
+    debit is one ledger entry caused by (`batch_cause_type`, `batch_cause_id`)."""
+    for item in items:
+        _validate(item)
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at.tzinfo is None:
+        raise ValidationFailed(details={"occurred_at": ["time zone required"]})
+    keys = [item.idempotency_key for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValidationFailed(details={"idempotency_key": ["repeated within the batch"]})
+    try:
+        with transaction.atomic():
+            return _charge(account=account, items=items, occurred_at=occurred_at, now=now,
+                           batch_cause=(batch_cause_type, batch_cause_id))
+    except IntegrityError:
+        # A concurrent charge with one of these keys won the race: replay if all are there.
+        found = _existing(account, keys)
+        if len(found) == len(keys):
+            return [UsageCharge(found[key], True) for key in keys]
+        raise
+
+
+def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime):
+    """(price list, {kind: postpaid?}, [(item, version, rating)]) with one lookup per
+    service and price table, not per item."""
+    lists, postpaid, tables, rated = {}, {}, {}, []
+    for item in items:
+        kind = service_kind_of(item.product)
+        if kind not in lists:
+            postpaid[kind] = subscription_live(account=account, service_kind=kind,
+                                               at=occurred_at) is not None
+            price_list = price_list_for(account=account, service_kind=kind, at=occurred_at)
+            lists[kind] = (price_list, price_version_at(price_list=price_list, at=occurred_at))
+        price_list, version = lists[kind]
+        event = UsageEvent(product=item.product, quantity=item.quantity,
+                           destination_country=item.destination_country.upper(),
+                           operator=item.operator, number_type=item.number_type,
+                           origin_country=item.origin_country.upper())
+        table_key = (version.pk, item.product, event.destination_country)
+        if table_key not in tables:
+            tables[table_key] = price_entries(version=version, product=item.product,
+                                              country=event.destination_country)
+        try:
+            rating = rate(event, tables[table_key])
+        except NoPrice as exc:
+            raise NoPriceError(details={"product": item.product,
+                                        "country": event.destination_country}) from exc
+        rated.append((item, event, kind, price_list, version, rating))
+    return postpaid, rated
+
+
+def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: datetime,
+            now: datetime, batch_cause: tuple[str, str]) -> list[UsageCharge]:
+    keys = [item.idempotency_key for item in items]
+    found = _existing(account, keys)
+    new = [item for item in items if item.idempotency_key not in found]
+    postpaid, rated = _rate_all(account, new, occurred_at)
+    entries: dict[str, object] = {}
+    prepaid = [r for r in rated if not postpaid[r[2]]]
+    for currency in sorted({r[3].currency for r in prepaid}):
+        in_currency = [r for r in prepaid if r[3].currency == currency]
+        balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
+        # Another charge with these keys may have committed while we waited for the lock.
+        if _existing(account, [r[0].idempotency_key for r in in_currency]):
+            raise IntegrityError("charged concurrently")
+        total = sum(r[5].amount_micros for r in in_currency)
+        lots_expire_for(balance=balance, now=now)
+        lots = usable_lots(account=account, currency=currency, at=now)
+        available = sum(lot.remaining_micros for lot in lots)
+        if available < total:
+            raise InsufficientCredit(details={
+                "currency": currency, "required": str(from_micros(total)),
+                "available": str(from_micros(available))})
+        if total:
+            single = len(in_currency) == 1
+            first = in_currency[0][0]
+            entry = entry_post(
+                balance=balance, amount_micros=-total, reason=EntryReason.USAGE,
+                cause_type=first.cause_type if single else batch_cause[0] or "billing.usage",
+                cause_id=first.cause_id if single else batch_cause[1] or "batch",
+                idempotency_key=_batch_key(account, [r[0] for r in in_currency]),
+                occurred_at=occurred_at,
+                memo=(f"{first.product} {in_currency[0][1].destination_country}" if single
+                      else f"{len(in_currency)} uses"))
+            for lot, take in lots_take(lots=lots, amount_micros=total):
+                lot_debit(lot=lot, entry=entry, amount_micros=take)
+            entries[currency] = entry
+    records = UsageRecord.objects.bulk_create([
+        UsageRecord(
+            account=account, service_kind=kind, product=item.product,
+            quantity=str(item.quantity), billed_quantity=rating.billed_quantity,
+            destination_country=event.destination_country, operator=item.operator,
+            number_type=item.number_type, origin_country=event.origin_country,
+            currency=price_list.currency, unit_price_micros=rating.unit_price_micros,
+            amount_micros=rating.amount_micros, price_version=version,
+            billing_mode=BillingMode.POSTPAID if postpaid[kind] else BillingMode.PREPAID,
+            cause_type=item.cause_type, cause_id=str(item.cause_id),
+            idempotency_key=item.idempotency_key,
+            ledger_entry=None if postpaid[kind] or not rating.amount_micros
+            else entries[price_list.currency],
+            occurred_at=occurred_at)
+        for item, event, kind, price_list, version, rating in rated], batch_size=1000)
+    charged = {record.idempotency_key: UsageCharge(record, False) for record in records}
+    return [charged.get(key) or UsageCharge(found[key], True) for key in keys]
+
+
+REVERSAL_SUFFIX = ":reversal"
+
+
+def usage_reverse(*, account: Account, idempotency_key: str, reason: str) -> UsageRecord | None:
+    """Undo a use that did not happen (a scheduled message canceled before it left).
+
+    Writes a negative usage record (so a monthly invoice nets it out) and, if the use was
+    debited from prepaid credit, gives that credit back to the lots it came from, latest
+    expiry first; a part whose lot has expired meanwhile stays lost (P-5). Exactly once:
+    reversing twice, or reversing what was never charged, writes nothing."""
+    key = idempotency_key + REVERSAL_SUFFIX
+    with transaction.atomic():
+        original = _existing(account, [idempotency_key]).get(idempotency_key)
+        if original is None or _existing(account, [key]):
+            return None
+        entry = None
+        if original.ledger_entry_id and original.amount_micros:
+            entry = _credit_back(account=account, original=original, key=key, reason=reason)
+        return UsageRecord.objects.create(
+            account=account, service_kind=original.service_kind, product=original.product,
+            quantity=original.quantity, billed_quantity=-original.billed_quantity,
+            destination_country=original.destination_country, operator=original.operator,
+            number_type=original.number_type, origin_country=original.origin_country,
+            currency=original.currency, unit_price_micros=original.unit_price_micros,
+            amount_micros=-original.amount_micros, price_version_id=original.price_version_id,
+            billing_mode=original.billing_mode, cause_type=original.cause_type,
+            cause_id=original.cause_id, idempotency_key=key, ledger_entry=entry,
+            occurred_at=timezone.now())
+
+
+def _credit_back(*, account: Account, original: UsageRecord, key: str, reason: str):
+    now = timezone.now()
+    balance = balance_lock(account=account, book=Book.CREDIT, currency=original.currency)
+    debit = original.ledger_entry
+    # What the debit took from each lot, less what earlier reversals already gave back.
+    net: dict[int, int] = {}
+    for movement in LotMovement.objects.filter(entry=debit):
+        net[movement.lot_id] = net.get(movement.lot_id, 0) - movement.amount_micros
+    for movement in LotMovement.objects.filter(
+            entry__reason=EntryReason.USAGE_REVERSAL, entry__cause_type="billing.ledgerentry",
+            entry__cause_id=str(debit.pk)):
+        net[movement.lot_id] = net.get(movement.lot_id, 0) - movement.amount_micros
+    lots = list(CreditLot.objects.filter(pk__in=[lot for lot, left in net.items() if left > 0],
+                                         expired_at__isnull=True, expires_at__gt=now)
+                .order_by("-expires_at", "-id"))
+    plan, left = [], original.amount_micros
+    for lot in lots:
+        give = min(net[lot.pk], left)
+        if give:
+            plan.append((lot, give))
+            left -= give
+    restored = sum(give for _lot, give in plan)
+    if not restored:
+        return None
+    entry = entry_post(balance=balance, amount_micros=restored,
+                       reason=EntryReason.USAGE_REVERSAL, cause_type="billing.ledgerentry",
+                       cause_id=str(debit.pk), idempotency_key=f"usage:{account.pk}:{key}",
+                       occurred_at=now, memo=reason)
+    for lot, give in plan:
+        lot_credit(lot=lot, entry=entry, amount_micros=give)
+    return entry

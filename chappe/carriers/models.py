@@ -1,0 +1,35 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
+
+__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage"]
+
+
+class Connector(models.Model):
+    """A configured link to a carrier (or the built-in simulator)."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    type = models.CharField(max_length=200, help_text=_("Dotted path of the connector class"))
+    config = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Route(models.Model):
+    """Destination → connector, most specific first (see `routing.choose_route`)."""
+
+    priority = models.PositiveIntegerField(default=100)
+    country = models.CharField(max_length=2, blank=True, help_text=_("Empty: any country"))
+    prefix = models.CharField(max_length=15, blank=True, help_text=_("E.164 digits, e.g. 336"))
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="routes")
+    fallback = models.ForeignKey(Connector, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="fallback_routes")
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.country or '*'}{self.prefix and ' +' + self.prefix} → {self.connector}"

@@ -1,0 +1,150 @@
+"""SMS endpoints: send, read with history, list/filter/export, cancel or edit before it
+leaves, replies."""
+
+import csv
+from datetime import datetime
+from decimal import Decimal
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Header, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from chappe.accounts.roles import Perm
+from chappe.api.v1.base import actor_of
+from chappe.messaging import selectors
+from chappe.messaging.schemas import (
+    MessageDetailOut,
+    MessageOut,
+    MessagePatch,
+    ReplyOut,
+    SendOut,
+    SmsCreate,
+)
+from chappe.messaging.services.accept import SendOutcome, sms_send
+from chappe.messaging.services.edit import message_cancel, message_edit, send_cancel
+
+router = Router(tags=["sms"])
+MICROS = Decimal(1_000_000)
+
+
+def _send_out(outcome: SendOutcome) -> dict:
+    recipients, total, currency = [], 0, ""
+    for result in outcome.recipients:
+        row: dict = {"input": result.input, "status": result.status, "number": result.e164,
+                     "country": result.country}
+        if message := result.message:
+            total += message.price_micros
+            currency = message.currency
+            row.update(message_id=message.id, encoding=message.encoding,
+                       segments=message.segments, price=message.price_micros / MICROS,
+                       currency=message.currency, sender=message.sender,
+                       sender_note=message.sender_note)
+        if result.error_code:
+            row["error"] = {"code": result.error_code, "message": str(result.error_message)}
+        recipients.append(row)
+    return {"send_id": outcome.send.id, "replayed": outcome.replayed,
+            "accepted": sum(1 for r in outcome.recipients if r.message is not None),
+            "total_price": total / MICROS, "currency": currency or "EUR",
+            "recipients": recipients}
+
+
+@router.post("/sms", response={200: SendOut, 201: SendOut})
+def sms_create(request: HttpRequest, payload: SmsCreate,
+               idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """Send an SMS to up to 10,000 recipients, now or at `send_at`. Problems with one
+    recipient (invalid number, duplicate, red list) are reported in its row; the other
+    recipients are accepted. A replay with the same `Idempotency-Key` answers 200 with
+    the original result and sends nothing."""
+    actor = actor_of(request)
+    outcome = sms_send(actor=actor, account=actor.account, idempotency_key=idempotency_key,
+                       **payload.dict())
+    return Status(200 if outcome.replayed else 201, _send_out(outcome))
+
+
+class MessageFilters(Schema):
+    status: str | None = None
+    recipient: str | None = None
+    sender: str | None = None
+    reference: str | None = None
+    send_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@router.get("/sms", response=list[MessageOut])
+@paginate(LimitOffsetPagination)
+def sms_list(request: HttpRequest, filters: Query[MessageFilters]):
+    """Messages, newest first, filtered by status, recipient, sender, reference, send or
+    creation time."""
+    actor = actor_of(request)
+    actor.require(Perm.MESSAGING_VIEW)
+    return selectors.message_list(account=actor.account, **filters.dict())
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@router.get("/sms/export", response={200: None})
+def sms_export(request: HttpRequest, filters: Query[MessageFilters]):
+    """The same list as CSV (streamed, all matching rows)."""
+    actor = actor_of(request)
+    actor.require(Perm.MESSAGING_VIEW)
+    rows = selectors.message_list(account=actor.account, **filters.dict())
+    writer = csv.writer(_Echo())
+    header = ["id", "send_id", "created_at", "recipient", "country", "sender", "kind", "status",
+              "error_code", "segments", "encoding", "price", "currency", "reference", "sent_at"]
+
+    def lines():
+        yield writer.writerow(header)
+        for m in rows.iterator(chunk_size=2000):
+            yield writer.writerow([m.id, m.send_id, m.created_at.isoformat(), m.recipient,
+                                   m.country, m.sender, m.kind, m.status, m.error_code,
+                                   m.segments, m.encoding, m.price_micros / MICROS, m.currency,
+                                   m.send.reference, m.sent_at.isoformat() if m.sent_at else ""])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="sms.csv"'
+    return response
+
+
+@router.get("/sms/replies", response=list[ReplyOut])
+@paginate(LimitOffsetPagination)
+def reply_list(request: HttpRequest, since: datetime | None = None):
+    """Replies (MO) received, newest first (M-16)."""
+    actor = actor_of(request)
+    actor.require(Perm.MESSAGING_VIEW)
+    return selectors.reply_list(account=actor.account, since=since)
+
+
+@router.delete("/sms/sends/{send_id}", response=SendOut)
+def send_delete(request: HttpRequest, send_id: str):
+    """Cancel every message of a send that has not left yet; their charge is reversed."""
+    actor = actor_of(request)
+    send = selectors.send_get(account=actor.account, id=send_id)
+    return _send_out(send_cancel(actor=actor, send=send))
+
+
+@router.get("/sms/{message_id}", response=MessageDetailOut)
+def sms_read(request: HttpRequest, message_id: str):
+    """One message with its status history (M-3)."""
+    actor = actor_of(request)
+    actor.require(Perm.MESSAGING_VIEW)
+    return selectors.message_get(account=actor.account, id=message_id)
+
+
+@router.delete("/sms/{message_id}", response=MessageDetailOut)
+def sms_cancel(request: HttpRequest, message_id: str):
+    """Cancel a message that has not left yet (M-1); its charge is reversed."""
+    actor = actor_of(request)
+    message = selectors.message_get(account=actor.account, id=message_id)
+    return message_cancel(actor=actor, message=message)
+
+
+@router.patch("/sms/{message_id}", response=MessageDetailOut)
+def sms_patch(request: HttpRequest, message_id: str, payload: MessagePatch):
+    """Change the send time or the text of a message that has not left yet (M-1)."""
+    actor = actor_of(request)
+    message = selectors.message_get(account=actor.account, id=message_id)
+    return message_edit(actor=actor, message=message, **payload.dict(exclude_unset=True))

@@ -1,0 +1,143 @@
+"""Sends, messages, their status history, and replies (MO).
+
+A `Send` is one API call / form submission / campaign launch; it holds one `Message` per
+distinct recipient (M-6). A message row exists, rated and billed, before the API answers
+(M-8): it *is* the durable promise. Dispatch state (`due_at`, `locked_until`) lives on the
+row so the gateway claims work from the table itself (ARCHITECTURE: the spine).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from chappe.common.ids import uuid7
+from chappe.messaging.lifecycle import MessageStatus
+
+
+class MessageKind(models.TextChoices):
+    TRANSACTIONAL = "transactional", _("Transactional")
+    MARKETING = "marketing", _("Marketing")
+
+
+class Send(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="sends")
+    channel = models.CharField(max_length=16, default="sms")
+    kind = models.CharField(max_length=16, choices=MessageKind.choices,
+                            default=MessageKind.TRANSACTIONAL)
+    sender = models.CharField(max_length=20)
+    text = models.TextField()
+    send_at = models.DateTimeField(null=True, blank=True)
+    callback_url = models.URLField(max_length=500, blank=True)
+    reference = models.CharField(max_length=40, blank=True)
+    allow_reply = models.BooleanField(default=False)
+    max_segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    # A hash of the request, to refuse a reused Idempotency-Key with a different body.
+    request_hash = models.CharField(max_length=64, blank=True)
+    created_by = models.CharField(max_length=254, blank=True)
+    # Per-recipient outcome as answered (JSON), so a replayed request answers the same.
+    report = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "idempotency_key"],
+                                    name="one_send_per_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"Send {self.id}"
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="messages")
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    recipient = models.CharField(max_length=20, help_text=_("E.164"))
+    country = models.CharField(max_length=2)
+    operator = models.CharField(max_length=64, blank=True)
+    sender = models.CharField(max_length=20, help_text=_("The sender actually used"))
+    sender_note = models.CharField(max_length=200, blank=True,
+                                   help_text=_("Why the sender was adapted or overridden"))
+    text = models.TextField()
+    encoding = models.CharField(max_length=8)
+    segments = models.PositiveSmallIntegerField()
+    price_micros = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    status = models.CharField(max_length=16, choices=[(s.value, s.value) for s in MessageStatus])
+    status_changed_at = models.DateTimeField()
+    error_code = models.CharField(max_length=32, blank=True)
+    # When it may leave (client schedule, or the next marketing window, M-12).
+    due_at = models.DateTimeField()
+    # Undeliverable after this (M-7).
+    expires_at = models.DateTimeField()
+    connector = models.CharField(max_length=64, blank=True)
+    carrier_message_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Bumped when an edit re-rates the message: names its current usage charge.
+    charge_version = models.PositiveSmallIntegerField(default=0)
+    locked_by = models.CharField(max_length=100, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="message_dispatch_idx"),
+            models.Index(fields=["account", "-created_at"], name="message_account_idx"),
+            models.Index(fields=["account", "recipient"], name="message_recipient_idx"),
+            models.Index(fields=["connector", "carrier_message_id"], name="message_carrier_idx"),
+            models.Index(fields=["status", "expires_at"], name="message_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS {self.id} to {self.recipient}"
+
+
+class MessageEvent(models.Model):
+    """One status change of a message, timestamped (M-3)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    error_code = models.CharField(max_length=32, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Reply(models.Model):
+    """An inbound message (MO), linked to the message it answers where known (M-16)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="replies")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="replies")
+    from_number = models.CharField(max_length=20)
+    to = models.CharField(max_length=20)
+    text = models.TextField()
+    is_stop = models.BooleanField(default=False)
+    connector = models.CharField(max_length=64)
+    # The carrier's id of the MO: receiving the same MO twice stores it once.
+    carrier_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "carrier_id"], name="one_reply_per_mo")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply from {self.from_number}"

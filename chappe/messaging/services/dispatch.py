@@ -1,0 +1,140 @@
+"""Dispatch: claim due messages from the table, route them, hand them to connectors,
+record the outcome; apply receipts; expire what outlived its validity (M-7).
+
+Claiming takes a short lease (`locked_until`) under `SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so gateway copies never take the same message. A gateway that dies after
+submitting but before recording leaves the lease to expire; the message is then claimed
+again and resubmitted with the same message id, which the connector must recognise (the
+simulator does; SMPP links get their own answer in the SMPP issue).
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chappe.carriers.base import Outbound, Receipt, SubmitResult
+from chappe.carriers.routing import RouteRule, choose_connector
+from chappe.messaging.lifecycle import MessageStatus
+from chappe.messaging.models import Message
+from chappe.messaging.services.status import messages_transition
+
+S = MessageStatus
+LEASE = timedelta(seconds=60)
+RETRY_DELAY = timedelta(seconds=5)
+RECEIPT_STATUS = {
+    "delivered": S.DELIVERED,
+    "undelivered": S.UNDELIVERED,
+    "expired": S.EXPIRED,
+    "rejected": S.REJECTED,
+}
+
+
+def dispatch_claim(*, worker: str, limit: int = 500, now: datetime | None = None) -> list[Message]:
+    """Lease up to `limit` due messages to `worker` (scheduled ones become queued)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = (Message.objects.filter(status__in=(S.QUEUED, S.SCHEDULED), due_at__lte=now)
+               .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+               .order_by("due_at"))
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        rows = list(due[:limit])
+        Message.objects.filter(pk__in=[m.id for m in rows]).update(
+            locked_by=worker, locked_until=now + LEASE, attempts=F("attempts") + 1)
+        scheduled = [m.id for m in rows if m.status == S.SCHEDULED]
+        messages_transition(scheduled, S.QUEUED, at=now)
+        for message in rows:
+            message.status = S.QUEUED
+    return rows
+
+
+def _unlock() -> dict[str, object]:
+    return {"locked_by": "", "locked_until": None}
+
+
+def dispatch_batch(
+    *,
+    worker: str,
+    connectors: dict,
+    routes: list[RouteRule],
+    down: set[str] | None = None,
+    limit: int = 500,
+) -> int:
+    """Claim one batch and send it. Returns how many messages were claimed."""
+    now = timezone.now()
+    claimed = dispatch_claim(worker=worker, limit=limit, now=now)
+    if not claimed:
+        return 0
+    unavailable = set(down or ()) | {name for name in {r.connector for r in routes}
+                                     if name not in connectors}
+    expired = [m.id for m in claimed if m.expires_at <= now]
+    messages_transition(expired, S.EXPIRED, at=now, detail="validity period over",
+                        updates={i: _unlock() for i in expired})
+    by_connector: dict[str, list[Message]] = defaultdict(list)
+    no_route: list = []
+    for message in claimed:
+        if message.expires_at <= now:
+            continue
+        name = choose_connector(message.recipient, message.country, routes, unavailable)
+        if name is None:
+            no_route.append(message.id)
+        else:
+            by_connector[name].append(message)
+    messages_transition(no_route, S.REJECTED, at=now, error_code="no_route",
+                        updates={i: _unlock() for i in no_route})
+    for name, messages in by_connector.items():
+        results = connectors[name].submit([
+            Outbound(message_id=str(m.id), recipient=m.recipient, sender=m.sender, text=m.text,
+                     encoding=m.encoding, segments=m.segments) for m in messages])
+        _record_submission(name, results, worker=worker)
+    return len(claimed)
+
+
+def _record_submission(connector: str, results: list[SubmitResult], *, worker: str) -> None:
+    now = timezone.now()
+    sent = {r.message_id: r for r in results if r.carrier_message_id}
+    refused = [r for r in results if not r.carrier_message_id and not r.retry]
+    retry = [r.message_id for r in results if r.retry]
+    with transaction.atomic():
+        messages_transition(
+            sent, S.SENT, at=now, detail=f"by {worker.rsplit(':', 1)[-1]}",
+            updates={mid: {"connector": connector, "carrier_message_id": r.carrier_message_id,
+                           "sent_at": now, **_unlock()} for mid, r in sent.items()})
+        for code in {r.error_code for r in refused}:
+            ids = [r.message_id for r in refused if r.error_code == code]
+            messages_transition(ids, S.REJECTED, at=now, error_code=code,
+                                updates={i: {"connector": connector, **_unlock()} for i in ids})
+        # Throttled or queue full: back off and try again, never fail the message.
+        Message.objects.filter(pk__in=retry, status=S.QUEUED).update(
+            due_at=now + RETRY_DELAY, locked_by="", locked_until=None)
+
+
+def receipts_apply(*, connector: str, receipts: list[Receipt]) -> set[str]:
+    """Apply delivery receipts; returns the carrier ids that matched a message."""
+    by_carrier_id = dict(Message.objects.filter(
+        connector=connector, carrier_message_id__in=[r.carrier_message_id for r in receipts],
+    ).values_list("carrier_message_id", "id"))
+    groups: dict[tuple, list] = defaultdict(list)
+    for receipt in receipts:
+        status = RECEIPT_STATUS.get(receipt.status)
+        if status is not None and receipt.carrier_message_id in by_carrier_id:
+            groups[(status, receipt.error_code)].append(by_carrier_id[receipt.carrier_message_id])
+    now = timezone.now()
+    for (status, code), ids in groups.items():
+        messages_transition(ids, status, at=now, error_code=code,
+                            allowed_from=(S.SENT,))
+    return set(by_carrier_id)
+
+
+def messages_expire(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Mark as expired what has no final status past its validity (M-7). Messages leased
+    to a gateway right now are left to it (it expires them itself before sending)."""
+    now = now or timezone.now()
+    ids = list(Message.objects.filter(
+        status__in=(S.SCHEDULED, S.QUEUED, S.SENT), expires_at__lte=now,
+    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .values_list("id", flat=True)[:limit])
+    return len(messages_transition(ids, S.EXPIRED, at=now, detail="validity period over"))

@@ -1,0 +1,126 @@
+"""Cancel or edit messages before they leave (M-1).
+
+A canceled message was never handed to a carrier, so its charge is reversed (credited
+back to the lots it came from, keeping their expiry). An edited text that changes the
+billing (segments) is re-rated: the old charge is reversed and the new one taken, in one
+transaction, so an account without credit for the longer text keeps the old one.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chappe.accounts.actor import Actor
+from chappe.accounts.models import ServiceKind
+from chappe.accounts.roles import Perm
+from chappe.accounts.services import service_require
+from chappe.billing.services.usage import usage_charge, usage_reverse
+from chappe.common.errors import Conflict, ValidationFailed
+from chappe.messaging.encoding import segment
+from chappe.messaging.lifecycle import MessageStatus, can_cancel
+from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
+from chappe.messaging.quiet_hours import DEFAULT_WINDOWS, next_allowed
+from chappe.messaging.services.accept import (
+    MAX_SCHEDULE_AHEAD,
+    VALIDITY,
+    RecipientOutcome,
+    SendOutcome,
+    final_text,
+)
+from chappe.messaging.services.status import messages_transition
+
+S = MessageStatus
+
+
+def charge_key(message: Message) -> str:
+    """The usage idempotency key of the message's current charge."""
+    version = message.charge_version
+    return f"message:{message.id}" + (f":v{version}" if version else "")
+
+
+def _cancel(messages: list[Message]) -> list[Message]:
+    now = timezone.now()
+    canceled = messages_transition([m.id for m in messages], S.CANCELED, at=now,
+                                   detail="canceled by the client",
+                                   allowed_from=(S.ACCEPTED, S.SCHEDULED))
+    for message in canceled:
+        usage_reverse(account=message.account, idempotency_key=charge_key(message),
+                      reason="message canceled")
+    return canceled
+
+
+@transaction.atomic
+def message_cancel(*, actor: Actor, message: Message) -> Message:
+    actor.require(Perm.MESSAGING_SEND)
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if not can_cancel(S(locked.status)):
+        raise Conflict(_("This message has already left and cannot be canceled."),
+                       code="already_sent", details={"status": locked.status})
+    _cancel([locked])
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def send_cancel(*, actor: Actor, send: Send) -> SendOutcome:
+    """Cancel what is still waiting in a send; what has left is unaffected."""
+    actor.require(Perm.MESSAGING_SEND)
+    waiting = list(Message.objects.select_for_update().filter(
+        send=send, status__in=(S.ACCEPTED, S.SCHEDULED)))
+    if not waiting:
+        raise Conflict(_("Nothing in this send is waiting: it has already left."),
+                       code="already_sent")
+    _cancel(waiting)
+    if send.canceled_at is None:
+        send.canceled_at = timezone.now()
+        send.save(update_fields=["canceled_at"])
+    return SendOutcome(send=send, recipients=[
+        RecipientOutcome(input=m.recipient, status=m.status, message=m, e164=m.recipient,
+                         country=m.country)
+        for m in send.messages.order_by("created_at")])
+
+
+@transaction.atomic
+def message_edit(*, actor: Actor, message: Message, send_at: datetime | None = None,
+                 text: str | None = None) -> Message:
+    """New send time and/or text for a message still scheduled."""
+    actor.require(Perm.MESSAGING_SEND)
+    service_require(account=message.account, kind=ServiceKind.MESSAGING)
+    message = Message.objects.select_for_update().select_related("account").get(pk=message.pk)
+    if message.status != S.SCHEDULED:
+        raise Conflict(_("Only a scheduled message can be edited."), code="not_editable",
+                       details={"status": message.status})
+    now = timezone.now()
+    if send_at is not None:
+        if send_at.tzinfo is None:
+            raise ValidationFailed(details={"send_at": [_("Give a time zone.")]})
+        if send_at > now + MAX_SCHEDULE_AHEAD:
+            raise ValidationFailed(details={"send_at": [_("At most one year ahead.")]})
+        due = send_at
+        window = DEFAULT_WINDOWS.get(message.country)
+        if message.kind == MessageKind.MARKETING and window is not None:
+            due = next_allowed(due, window, message.account.timezone)
+        message.due_at, message.expires_at = due, due + VALIDITY
+    if text is not None:
+        body = final_text(text, message.kind)
+        seg = segment(body)
+        if message.send.max_segments and seg.segments > message.send.max_segments:
+            raise ValidationFailed(code="too_many_segments",
+                                   details={"segments": seg.segments,
+                                            "max_segments": message.send.max_segments})
+        if (seg.segments, seg.encoding) != (message.segments, message.encoding):
+            usage_reverse(account=message.account, idempotency_key=charge_key(message),
+                          reason="message edited")
+            message.charge_version += 1
+            charge = usage_charge(
+                account=message.account, product="sms", quantity=seg.segments,
+                destination_country=message.country, cause_type="messaging.message",
+                cause_id=str(message.id), idempotency_key=charge_key(message), occurred_at=now)
+            message.price_micros = charge.amount_micros
+        message.text, message.segments, message.encoding = body, seg.segments, seg.encoding
+    message.save()
+    MessageEvent.objects.create(message=message, status=message.status, at=now,
+                                detail="edited")
+    return message

@@ -1,0 +1,93 @@
+"""Status changes: checked against the lifecycle, recorded in the history, announced by
+webhook — all in the caller's transaction."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from chappe.common.bulk import bulk_set
+
+from chappe.messaging.lifecycle import IllegalTransition, MessageStatus, check_transition
+from chappe.messaging.models import Message, MessageEvent
+from chappe.webhooks.models import WebhookSettings
+from chappe.webhooks.services import EventDraft, webhooks_emit
+
+
+def message_webhook_payload(message: Message) -> dict[str, Any]:
+    return {
+        "message_id": str(message.id),
+        "send_id": str(message.send_id),
+        "recipient": message.recipient,
+        "status": message.status,
+        "error_code": message.error_code,
+        "reference": message.send.reference,
+        "at": message.status_changed_at.isoformat(),
+    }
+
+
+def _callback_urls(messages: list[Message]) -> dict[Any, str]:
+    """The callback URL for each message: its send's, else its account's default."""
+    defaults = dict(WebhookSettings.objects.filter(
+        account_id__in={m.account_id for m in messages}).values_list("account_id", "default_url"))
+    return {m.id: m.send.callback_url or defaults.get(m.account_id, "") for m in messages}
+
+
+def messages_transition(
+    ids: Iterable[Any],
+    new: MessageStatus,
+    *,
+    at: datetime,
+    error_code: str = "",
+    detail: str = "",
+    updates: dict[Any, dict[str, Any]] | None = None,
+    allowed_from: Iterable[MessageStatus] | None = None,
+) -> list[Message]:
+    """Move the given messages to `new` where the lifecycle allows it; others are left
+    alone (a duplicate receipt, a message canceled meanwhile). Rows are locked first, so
+    concurrent changers serialize. `updates` sets more fields per message id."""
+    ids = list(ids)
+    if not ids:
+        return []
+    updates = {str(key): value for key, value in (updates or {}).items()}
+    allowed = set(allowed_from) if allowed_from is not None else None
+    with transaction.atomic():
+        rows = list(Message.objects.select_for_update().select_related("send")
+                    .filter(pk__in=ids))
+        changed: list[Message] = []
+        per_field: dict[str, dict[Any, Any]] = {}
+        for message in rows:
+            current = MessageStatus(message.status)
+            if allowed is not None and current not in allowed:
+                continue
+            try:
+                check_transition(current, new)
+            except IllegalTransition:
+                continue
+            message.status = new
+            message.status_changed_at = at
+            message.error_code = error_code
+            for field, value in updates.get(str(message.id), {}).items():
+                setattr(message, field, value)
+                per_field.setdefault(field, {})[message.id] = value
+            changed.append(message)
+        if not changed:
+            return []
+        ids = [m.id for m in changed]
+        Message.objects.filter(pk__in=ids).update(status=new, status_changed_at=at,
+                                                  error_code=error_code)
+        for field, values in per_field.items():
+            distinct = set(values.values())
+            if len(distinct) == 1 and len(values) == len(ids):
+                Message.objects.filter(pk__in=ids).update(**{field: distinct.pop()})
+            else:
+                bulk_set(Message, field, values)
+        MessageEvent.objects.bulk_create(
+            [MessageEvent(message=m, status=new, at=at, error_code=error_code, detail=detail)
+             for m in changed], batch_size=500)
+        urls = _callback_urls(changed)
+        webhooks_emit(EventDraft(account_id=m.account_id, url=urls[m.id], type="message.status",
+                                 payload=message_webhook_payload(m), subject_id=str(m.id))
+                      for m in changed)
+    return changed

@@ -1,0 +1,65 @@
+"""The gateway role: dispatch due messages, collect receipts and replies, expire the
+stale. Any number of copies can run against one PostgreSQL (claims use SKIP LOCKED)."""
+
+import logging
+import signal
+import time
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from chappe.carriers.services import connectors_load, routes_load
+from chappe.messaging.services.dispatch import dispatch_batch, messages_expire, receipts_apply
+from chappe.messaging.services.replies import inbound_receive
+from chappe.runtime.jobs import worker_id
+
+log = logging.getLogger("chappe.gateway")
+EXPIRE_EVERY = 10.0
+RELOAD_EVERY = 30.0
+
+
+def gateway_poll(connectors: dict) -> int:
+    """Apply what each connector has for us; a connector's receipts are consumed in the
+    same transaction that applies them, so a crash in between loses nothing."""
+    handled = 0
+    for name, connector in connectors.items():
+        with transaction.atomic():
+            polled = connector.poll(timezone.now())
+            matched = receipts_apply(connector=name, receipts=polled.receipts)
+            connector.ack(matched, polled)
+        if polled.inbound:
+            inbound_receive(connector=name, inbound=polled.inbound)
+        handled += len(polled.receipts) + len(polled.inbound)
+    return handled
+
+
+def run_gateway(*, poll_seconds: float = 0.2, batch: int = 500) -> None:
+    stopping = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    me = worker_id()
+    connectors, routes = connectors_load(), routes_load()
+    loaded_at = last_expiry = time.monotonic()
+    log.info("gateway %s ready with connectors %s", me, sorted(connectors) or "none")
+    while not stopping:
+        close_old_connections()
+        try:
+            if time.monotonic() - loaded_at > RELOAD_EVERY:
+                connectors, routes = connectors_load(), routes_load()
+                loaded_at = time.monotonic()
+            busy = dispatch_batch(worker=me, connectors=connectors, routes=routes, limit=batch)
+            busy += gateway_poll(connectors)
+            if time.monotonic() - last_expiry > EXPIRE_EVERY:
+                messages_expire()
+                last_expiry = time.monotonic()
+        except Exception:
+            log.exception("gateway loop failed; retrying")
+            busy = 0
+        if not busy:
+            time.sleep(poll_seconds)
+    log.info("gateway %s stopped", me)

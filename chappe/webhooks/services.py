@@ -1,0 +1,89 @@
+"""Emit and deliver webhooks through the job queue (at least once, 24 h of retries)."""
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from chappe.accounts.models import Account
+from chappe.runtime.jobs import job_enqueue
+from chappe.webhooks.models import WebhookAttempt, WebhookEvent, WebhookSettings, WebhookStatus
+from chappe.webhooks.signing import EVENT_HEADER, HEADER, sign
+
+RETRY_WINDOW = timedelta(hours=24)
+# Back-off is the job queue's (10 s doubling, capped at 1 h): ~32 attempts fill 24 h.
+MAX_ATTEMPTS = 40
+TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    account_id: Any
+    url: str
+    type: str
+    payload: dict[str, Any]
+    subject_id: str = ""
+
+
+def webhook_settings_for(*, account: Account) -> WebhookSettings:
+    settings, _created = WebhookSettings.objects.get_or_create(account=account)
+    return settings
+
+
+def webhooks_emit(drafts: Iterable[EventDraft]) -> list[WebhookEvent]:
+    """Write events and their delivery jobs in the caller's transaction (outbox)."""
+    events = [WebhookEvent(account_id=d.account_id, url=d.url, type=d.type, payload=d.payload,
+                           subject_id=d.subject_id) for d in drafts if d.url]
+    if not events:
+        return []
+    WebhookEvent.objects.bulk_create(events)
+    for event in events:
+        job_enqueue(name="webhooks.deliver", payload={"event": str(event.id)},
+                    max_attempts=MAX_ATTEMPTS)
+    return events
+
+
+def _body(event: WebhookEvent) -> bytes:
+    return json.dumps({"id": str(event.id), "type": event.type,
+                       "created_at": event.created_at.isoformat(), "data": event.payload},
+                      separators=(",", ":")).encode()
+
+
+class DeliveryFailed(RuntimeError):
+    """Raised so the job queue retries the delivery later."""
+
+
+def webhook_deliver(*, event_id: str) -> None:
+    event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    if event.status != WebhookStatus.PENDING:
+        return
+    secret = webhook_settings_for(account=event.account).secret
+    body = _body(event)
+    headers = {"Content-Type": "application/json", EVENT_HEADER: str(event.id),
+               HEADER: sign(secret, body, int(time.time())), "User-Agent": "Chappe-Webhooks/1"}
+    start = time.monotonic()
+    status_code, error = None, ""
+    try:
+        response = httpx.post(event.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        status_code = response.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    with transaction.atomic():
+        WebhookAttempt.objects.create(event=event, status_code=status_code, error=error,
+                                      duration_ms=int((time.monotonic() - start) * 1000))
+        event.attempts += 1
+        if not error:
+            event.status, event.delivered_at = WebhookStatus.DELIVERED, timezone.now()
+        elif timezone.now() - event.created_at >= RETRY_WINDOW or event.attempts >= MAX_ATTEMPTS:
+            event.status = WebhookStatus.FAILED
+        event.save(update_fields=["attempts", "status", "delivered_at"])
+    if error and event.status == WebhookStatus.PENDING:
+        raise DeliveryFailed(error)

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 
-
 def _setup_django(data_dir: str | None) -> None:
     if data_dir:
         os.environ["CHAPPE_DATA_DIR"] = str(Path(data_dir).resolve())

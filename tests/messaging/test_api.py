@@ -40,11 +40,14 @@ def test_send_answers_per_recipient_with_price_and_segments(sms_api, funded_acco
     body = response.json()
     first, duplicate, invalid = body["recipients"]
     assert first["status"] == "queued"
-    assert first["number"] == DELIVERED and first["country"] == "FR"
+    assert first["number"] == DELIVERED
+    assert first["country"] == "FR"
     assert (first["encoding"], first["segments"]) == ("gsm7", 1)
     assert Decimal(first["price"]) == Decimal("0.045")
-    assert duplicate["status"] == "duplicate" and duplicate["error"]["code"] == "duplicate"
-    assert invalid["status"] == "invalid" and invalid["error"]["code"].startswith("invalid_number")
+    assert duplicate["status"] == "duplicate"
+    assert duplicate["error"]["code"] == "duplicate"
+    assert invalid["status"] == "invalid"
+    assert invalid["error"]["code"].startswith("invalid_number")
     assert body["accepted"] == 1
     assert balance(funded_account) == before - Decimal("0.045")
 
@@ -56,7 +59,8 @@ def test_idempotency_key_replays_and_refuses_a_different_body(sms_api):
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["send_id"] == first.json()["send_id"]
     assert again.json()["replayed"] is True
-    assert Message.objects.count() == 1 and UsageRecord.objects.count() == 1
+    assert Message.objects.count() == 1
+    assert UsageRecord.objects.count() == 1
     other = post_sms(sms_api, recipients=[UNDELIVERED], headers=headers)
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_conflict"
@@ -66,7 +70,8 @@ def test_insufficient_credit_accepts_nothing(api_for, account, price_list):
     response = post_sms(api_for(account), recipients=[DELIVERED, UNDELIVERED])
     assert response.status_code == 402
     assert response.json()["error"]["code"] == "insufficient_credit"
-    assert not Send.objects.exists() and not Message.objects.exists()
+    assert not Send.objects.exists()
+    assert not Message.objects.exists()
     assert not UsageRecord.objects.exists()
 
 

@@ -10,7 +10,7 @@ from chappe.carriers.base import Inbound
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.replies import inbound_receive
-from tests.tenancy import IdFactory, NotTenantScoped, Tenant  # noqa: F401
+from tests.tenancy import IdFactory, NotTenantScoped, Tenant
 
 
 def seed(t: Tenant) -> None:

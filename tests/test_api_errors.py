@@ -135,3 +135,10 @@ def test_api_docs_redirect_to_the_interactive_docs(db):
     docs = Client().get("/api/v1/docs")
     assert docs.status_code == 200
     assert b"openapi.json" in docs.content
+
+
+def test_a_method_an_endpoint_does_not_take_is_405_in_the_error_shape(api):
+    response = api.request("put", "/api/v1/account", {})
+    error = assert_error(response, 405, "method_not_allowed")
+    assert set(error["details"]["allowed"]) >= {"GET", "PATCH"}
+    assert "GET" in response["Allow"]

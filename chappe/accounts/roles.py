@@ -65,4 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 
 def role_allows(role: str, perm: Perm) -> bool:
-    return perm in ROLE_PERMISSIONS.get(Role(role), frozenset())
+    """Whether `role` holds `perm`; an unknown role holds nothing."""
+    if role not in Role.values:
+        return False
+    return perm in ROLE_PERMISSIONS[Role(role)]

@@ -7,18 +7,19 @@ transaction and records an audit entry (P-13) in that same transaction.
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signing import Signer
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from chappe.accounts.actor import Actor
+from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import (
     Account,
     AccountDocument,
@@ -40,6 +41,7 @@ from chappe.privacy.services import audit_record
 from chappe.runtime.jobs import job_enqueue
 
 INVITATION_TTL = timedelta(days=7)
+_INVITATION_SIGNER = Signer(salt="chappe.accounts.invitation")
 TERMINATION_NOTICE = timedelta(days=30)
 API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -183,6 +185,10 @@ def account_terminate(*, actor: Actor, account: Account) -> Account:
     )
     account.users.update(is_active=False)
     audit_record(actor=actor, account=account, action="account.terminate", target=account)
+    if account.parent_id is not None:
+        # The parent's trail shows what happened to its sub-accounts (as for creation).
+        audit_record(actor=actor, account=account.parent, action="subaccount.terminate",
+                     target=account)
     return account
 
 
@@ -251,9 +257,12 @@ def account_documents_received(*, actor: Actor, request: DocumentRequest) -> Doc
 def service_require(*, account: Account, kind: str) -> Service:
     """The gate every product passes before accepting work (P-4, P-8).
 
-    Raises `ServiceRefused` naming the reason when the account, one of its parents or the
-    service itself is suspended or terminated, or when the service was never ordered."""
-    for holder in [account, *account_ancestors(account=account)]:
+    Raises `ServiceRefused` naming the reason when the account, one of its parents, the
+    service itself or the same service of a parent is suspended or terminated, or when
+    the service was never ordered. A sub-account works under its parent's contract: the
+    parent's suspension for non-payment stops the sub-accounts' sends too."""
+    ancestors = account_ancestors(account=account)
+    for holder in [account, *ancestors]:
         if holder.status == AccountStatus.SUSPENDED:
             raise ServiceRefused(
                 _("The account is suspended: %(reason)s.")
@@ -278,12 +287,37 @@ def service_require(*, account: Account, kind: str) -> Service:
             code="service_suspended",
             details={"service": kind, "reason": service.suspension_reason},
         )
-    if service.status == ServiceStatus.TERMINATED or (
-        service.termination_effective_at and service.termination_effective_at <= timezone.now()
-    ):
+    if _service_ended(service):
         raise ServiceRefused(_("The %(service)s service is terminated.") % {"service": label},
                              code="service_terminated", details={"service": kind})
+    parent_service = Service.objects.filter(
+        account__in=ancestors, kind=kind, status=ServiceStatus.SUSPENDED).first()
+    if parent_service is not None:
+        raise ServiceRefused(
+            _("The %(service)s service of the parent account is suspended: %(reason)s.")
+            % {"service": label,
+               "reason": parent_service.get_suspension_reason_display() or _("no reason given")},
+            code="service_suspended",
+            details={"service": kind, "reason": parent_service.suspension_reason,
+                     "account": str(parent_service.account_id)},
+        )
     return service
+
+
+def services_close_due(*, now: datetime | None = None) -> int:
+    """Mark as terminated the services whose notice period is over (P-9); returns how
+    many. `service_require` already refuses them; this makes their status say so."""
+    now = now or timezone.now()
+    closed = 0
+    for service in Service.objects.select_related("account").filter(
+            termination_effective_at__lte=now).exclude(status=ServiceStatus.TERMINATED):
+        with transaction.atomic():
+            service.status, service.status_changed_at = ServiceStatus.TERMINATED, now
+            service.save(update_fields=["status", "status_changed_at"])
+            audit_record(actor=SYSTEM, account=service.account, action="service.close",
+                         target=service, details={"reason": "notice period over"})
+        closed += 1
+    return closed
 
 
 def _service_ended(service: Service) -> bool:
@@ -387,15 +421,15 @@ def user_invite(*, actor: Actor, account: Account, email: str, role: str) -> tup
                                   expires_at__gt=timezone.now()).exists():
         raise Conflict(_("An invitation to this e-mail is already pending."),
                        code="invitation_pending")
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        account=account, email=email, role=role, token_hash=_hash_secret(token),
-        invited_by=actor.user, expires_at=timezone.now() + INVITATION_TTL,
-    )
+    invitation = Invitation(account=account, email=email, role=role, invited_by=actor.user,
+                            expires_at=timezone.now() + INVITATION_TTL)
+    token = invitation_token(invitation)
+    invitation.token_hash = _hash_secret(token)
+    invitation.save()
+    # The job carries only the id: the token is re-derived there, never stored in clear.
     job_enqueue(
         name="accounts.send_invitation",
-        payload={"invitation": str(invitation.pk), "token": token,
-                 "language": get_language() or "en"},
+        payload={"invitation": str(invitation.pk), "language": get_language() or "en"},
         unique_key=f"invitation:{invitation.pk}",
     )
     audit_record(actor=actor, account=account, action="user.invite", target=invitation,
@@ -403,12 +437,19 @@ def user_invite(*, actor: Actor, account: Account, email: str, role: str) -> tup
     return invitation, token
 
 
-def invitation_find(*, token: str) -> Invitation | None:
+def invitation_token(invitation: Invitation) -> str:
+    """The invitation's link token: its id signed with the secret key (HMAC). The database
+    keeps only its hash, and the e-mail job re-derives it from the id."""
+    return _INVITATION_SIGNER.sign(invitation.pk.hex)
+
+
+def invitation_find(*, token: str, lock: bool = False) -> Invitation | None:
     """A usable invitation for this token, or None (unknown, used, revoked or expired)."""
-    return Invitation.objects.filter(
+    invitations = Invitation.objects.filter(
         token_hash=_hash_secret(token), accepted_at__isnull=True, revoked_at__isnull=True,
         expires_at__gt=timezone.now(),
-    ).select_related("account").first()
+    ).select_related("account")
+    return (invitations.select_for_update(of=("self",)) if lock else invitations).first()
 
 
 @transaction.atomic
@@ -416,7 +457,8 @@ def invitation_accept(
     *, token: str, password: str, first_name: str = "", last_name: str = "",
     ip: str | None = None, user_agent: str = "",
 ) -> User:
-    invitation = invitation_find(token=token)
+    # Locked: two simultaneous acceptances of one link serialize; the second finds it used.
+    invitation = invitation_find(token=token, lock=True)
     if invitation is None:
         raise ValidationFailed(_("This invitation is invalid or has expired."),
                                code="invitation_invalid")
@@ -477,6 +519,10 @@ def user_update(
         changes.get("role", Role.ADMINISTRATOR) != Role.ADMINISTRATOR
         or changes.get("is_active", True) is False
     )
+    if losing_admin:
+        # Serialize administrator changes per account: two admins demoting each other at
+        # once must not leave the account without one.
+        Account.objects.select_for_update().filter(pk=user.account_id).first()
     if losing_admin and _is_last_admin(user):
         raise Conflict(_("An account must keep at least one active administrator."),
                        code="last_administrator")
@@ -493,7 +539,8 @@ def user_update(
 
 # A key reads `chp_<8 hex>_<secret>`; the first 12 characters are its visible prefix.
 API_KEY_PREFIX = "chp_"
-API_KEY_PREFIX_LENGTH = len(API_KEY_PREFIX) + 8
+# 48 random bits: prefixes stay unique (they are the lookup key) far past millions of keys.
+API_KEY_PREFIX_HEX = 12
 
 
 @transaction.atomic
@@ -507,7 +554,7 @@ def api_key_create(
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(details={"name": [_("This field is required.")]})
-    prefix = API_KEY_PREFIX + secrets.token_hex(4)
+    prefix = API_KEY_PREFIX + secrets.token_hex(API_KEY_PREFIX_HEX // 2)
     raw = f"{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(account=account, name=name[:100], prefix=prefix,
                                 key_hash=_hash_secret(raw), role=role, created_by=actor.user)
@@ -528,13 +575,18 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def api_key_prefix(raw_key: str) -> str:
+    """The visible prefix of `chp_<hex>_<secret>` (the secret may itself contain "_")."""
+    return API_KEY_PREFIX + raw_key[len(API_KEY_PREFIX):].partition("_")[0]
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, or None. Records its last use (at most once a
     minute, so authentication does not cost a write per request)."""
     raw_key = raw_key.strip()
-    prefix = raw_key[:API_KEY_PREFIX_LENGTH]
-    if not prefix.startswith(API_KEY_PREFIX) or raw_key[API_KEY_PREFIX_LENGTH:][:1] != "_":
+    if not raw_key.startswith(API_KEY_PREFIX):
         return None
+    prefix = api_key_prefix(raw_key)
     key = ApiKey.objects.select_related("account").filter(prefix=prefix).first()
     if key is None or key.revoked_at is not None:
         return None

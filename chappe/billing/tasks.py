@@ -43,6 +43,12 @@ def daily_schedule() -> None:
                 unique_key=f"{DAILY}:{tomorrow.isoformat()}")
 
 
+@job_handler("billing.daily_ensure", every=timedelta(hours=1))
+def daily_ensure(payload: dict) -> None:
+    """Keeps the next daily run queued (a fresh install, or one the queue lost)."""
+    daily_schedule()
+
+
 @job_handler(DAILY)
 def daily(payload: dict) -> None:
     daily_run()

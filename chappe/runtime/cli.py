@@ -36,6 +36,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"  API docs        {base}/api/docs\n"
         f"  demo API key    {demo.api_key}  (also in {demo.api_key_file})\n"
         f"  health          {base}/healthz   metrics {base}/metrics\n"
+        "Send a first SMS (delivered by the built-in carrier simulator):\n"
+        f"  curl -H 'Authorization: Bearer {demo.api_key}' -H 'Content-Type: application/json'"
+        f" -d '{{\"recipients\": [\"+33600000001\"], \"text\": \"Hello\", "
+        f"\"sender\": \"Chappe\"}}' {base}/api/v1/sms\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -7,6 +7,7 @@ Idempotent: later runs reuse what exists. Passwords are random, generated once a
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +16,21 @@ from django.db import transaction
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, ApiKey, ServiceKind, User
 from chappe.accounts.roles import Role
-from chappe.accounts.services import account_create, api_key_create, service_order
+from chappe.accounts.services import (
+    account_create,
+    api_key_create,
+    api_key_prefix,
+    service_order,
+)
+from chappe.billing.models import CreditOrder, PriceList
+from chappe.billing.money import from_micros
+from chappe.billing.services import (
+    credit_order_create,
+    payment_record,
+    price_list_create,
+    price_list_version_create,
+)
+from chappe.carriers.services import simulator_ensure
 
 OPERATOR_EMAIL = "operator@chappe.localhost"
 CLIENT_EMAIL = "demo@chappe.localhost"
@@ -35,6 +50,43 @@ class Demo:
 def _write_private(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(0o600)
+
+
+# The operator's starting price list (EUR, excluding VAT); the operator edits it in the
+# back-office. Messaging per segment/message/call, voice per minute, fees per month.
+DEFAULT_PRICES = [
+    {"product": "sms", "country": "FR", "unit_price": "0.045"},
+    {"product": "sms", "unit_price": "0.09"},
+    {"product": "unsubscribe_confirmation", "unit_price": "0.045"},
+    {"product": "tts", "unit_price": "0.12"},
+    {"product": "rcs_message", "unit_price": "0.03"},
+    {"product": "rcs_session", "unit_price": "0.06"},
+    {"product": "t2c_mt", "unit_price": "0.04"},
+    {"product": "t2c_session", "unit_price": "0.08"},
+    {"product": "voice_minute", "country": "FR", "unit_price": "0.012"},
+    {"product": "voice_minute", "country": "FR", "number_type": "mobile", "unit_price": "0.06"},
+    {"product": "voice_minute", "unit_price": "0.15"},
+    {"product": "number_rental", "unit_price": "2.00"},
+    {"product": "licence", "unit_price": "25.00"},
+    {"product": "user", "unit_price": "5.00"},
+    {"product": "plan_fee", "unit_price": "49.00"},
+]
+DEMO_CREDIT = "50"
+
+
+def _demo_prices_and_credit(account: Account) -> None:
+    """A default price list if the platform has none, and paid credits for the demo."""
+    if not PriceList.objects.filter(is_default=True).exists():
+        prices = price_list_create(actor=SYSTEM, code="standard", name="Standard",
+                                   is_default=True)
+        price_list_version_create(actor=SYSTEM, price_list=prices, prices=DEFAULT_PRICES,
+                                  effective_from=datetime(2020, 1, 1, tzinfo=UTC))
+    if not CreditOrder.objects.filter(account=account).exists():
+        order = credit_order_create(actor=SYSTEM.on(account), account=account,
+                                    amount=DEMO_CREDIT)
+        payment_record(actor=SYSTEM, invoice=order.invoice,
+                       amount=from_micros(order.invoice.total_micros), method="transfer",
+                       reference="DEMO")
 
 
 @transaction.atomic
@@ -62,8 +114,10 @@ def demo_setup() -> Demo:
             CLIENT_EMAIL, creds["client_password"], account=account, role=Role.ADMINISTRATOR,
             first_name="Demo", last_name="Admin",
         )
+    _demo_prices_and_credit(account)
+    simulator_ensure()
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
-    prefix = raw_key[:12]
+    prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
         _key, raw_key = api_key_create(actor=SYSTEM, account=account, name="Demo key")
         _write_private(key_file, raw_key + "\n")

@@ -25,17 +25,34 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 _HANDLERS: dict[str, Handler] = {}
+_PERIODIC: dict[str, timedelta] = {}
 LEASE = timedelta(minutes=5)
 
 
-def job_handler(name: str) -> Callable[[Handler], Handler]:
-    """Register a job handler under `name` (handlers live in each app's `tasks.py`)."""
+def job_handler(name: str, *, every: timedelta | None = None) -> Callable[[Handler], Handler]:
+    """Register a job handler under `name` (handlers live in each app's `tasks.py`).
+
+    With `every`, workers also enqueue it once per period (see `periodic_enqueue`)."""
 
     def register(func: Handler) -> Handler:
         _HANDLERS[name] = func
+        if every is not None:
+            _PERIODIC[name] = every
         return func
 
     return register
+
+
+def periodic_enqueue(*, now: datetime | None = None) -> int:
+    """Enqueue each periodic job for the current period. The unique key names the period,
+    so however many workers call this, each period's job exists once."""
+    now = now or timezone.now()
+    enqueued = 0
+    for name, every in _PERIODIC.items():
+        period = int(now.timestamp() // every.total_seconds())
+        if job_enqueue(name=name, run_at=now, unique_key=f"{name}@{period}") is not None:
+            enqueued += 1
+    return enqueued
 
 
 def load_handlers() -> dict[str, Handler]:

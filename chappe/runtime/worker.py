@@ -6,9 +6,10 @@ import time
 
 from django.db import close_old_connections
 
-from chappe.runtime.jobs import jobs_run_due, load_handlers, worker_id
+from chappe.runtime.jobs import jobs_run_due, load_handlers, periodic_enqueue, worker_id
 
 log = logging.getLogger("chappe.worker")
+PERIODIC_CHECK_SECONDS = 30.0
 
 
 def run_worker(*, poll_seconds: float = 1.0) -> None:
@@ -23,9 +24,13 @@ def run_worker(*, poll_seconds: float = 1.0) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     me = worker_id()
     log.info("worker %s ready with %d job handlers", me, len(handlers))
+    last_periodic = 0.0
     while not stopping:
         close_old_connections()
         try:
+            if time.monotonic() - last_periodic > PERIODIC_CHECK_SECONDS:
+                periodic_enqueue()
+                last_periodic = time.monotonic()
             ran = jobs_run_due(worker=me)
         except Exception:
             log.exception("job claim failed; retrying")

@@ -30,6 +30,7 @@ from chappe.accounts.services import (
     service_require,
     service_suspend,
     service_terminate,
+    services_close_due,
     user_invite,
 )
 from chappe.accounts.validation import siret_is_valid
@@ -529,3 +530,35 @@ def test_api_keys_of_a_terminated_account_stop(account):
     assert client.get("/api/v1/account").status_code == 200
     account_terminate(actor=SYSTEM, account=account)
     assert client.get("/api/v1/account").status_code == 401
+
+
+def test_a_parents_suspended_service_stops_its_sub_accounts(make_account):
+    parent = make_account("Parent Co")
+    child = make_account("Child Co", parent=parent)
+    service_require(account=child, kind="messaging")
+    service_suspend(actor=SYSTEM, service=parent.services.get(kind="messaging"),
+                    reason="non_payment")
+    with pytest.raises(ServiceRefused) as refused:
+        service_require(account=child, kind="messaging")
+    assert refused.value.code == "service_suspended"
+    assert refused.value.details["account"] == str(parent.pk)
+    service_require(account=child, kind="contact_center")  # the other service still runs
+
+
+def test_terminating_a_sub_account_is_in_the_parents_trail(make_account):
+    parent = make_account("Parent Co")
+    child = make_account("Child Co", parent=parent)
+    account_terminate(actor=SYSTEM, account=child)
+    assert AuditEntry.objects.filter(account=parent, action="subaccount.terminate",
+                                     target_id=str(child.pk)).exists()
+
+
+def test_a_service_whose_notice_is_over_is_closed_by_the_sweep(account):
+    service = account.services.get(kind=MESSAGING)
+    service_terminate(actor=SYSTEM, service=service)
+    assert services_close_due() == 0  # notice still running
+    assert services_close_due(now=timezone.now() + timedelta(days=31)) == 1
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.TERMINATED
+    assert AuditEntry.objects.filter(action="service.close", target_id=str(service.pk)).exists()
+    assert services_close_due(now=timezone.now() + timedelta(days=32)) == 0

@@ -29,7 +29,7 @@ def _secret_part(raw: str) -> str:
 def test_create_returns_the_secret_once(api, created):
     raw = created["key"]
     assert raw.startswith("chp_")
-    assert created["prefix"] == raw[:12]
+    assert created["prefix"] == raw[:16]
     assert created["role"] == "messaging_user"
     assert len(_secret_part(raw)) >= 40
 
@@ -114,8 +114,8 @@ def _tamper(raw: str) -> str:
         lambda raw: {"Authorization": "Bearer "},
         lambda raw: {"Authorization": "Bearer garbage"},
         lambda raw: {"Authorization": "Bearer chp_"},
-        lambda raw: {"Authorization": f"Bearer {raw[:12]}"},
-        lambda raw: {"Authorization": f"Bearer {raw[:12]}x{_secret_part(raw)}"},
+        lambda raw: {"Authorization": f"Bearer {raw[:16]}"},
+        lambda raw: {"Authorization": f"Bearer {raw[:16]}x{_secret_part(raw)}"},
         lambda raw: {"Authorization": f"Bearer {_tamper(raw)}"},
         lambda raw: {"Authorization": "Bearer chp_00000000_" + "A" * 43},
         lambda raw: {"Authorization": f"Basic {raw}"},
@@ -133,7 +133,7 @@ def test_malformed_or_unknown_keys_answer_401(created, make_header):
 
 
 def test_create_and_revoke_are_audited_with_actor_ip_and_user_agent(api, account, created):
-    acting_key = ApiKey.objects.get(prefix=api.raw_key[:12])
+    acting_key = ApiKey.objects.get(prefix=api.raw_key[:16])
     assert api.delete(f"/api/v1/api-keys/{created['id']}", **FROM).status_code == 200
 
     for action in ("api_key.create", "api_key.revoke"):

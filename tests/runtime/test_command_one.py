@@ -1,6 +1,7 @@
 """README command 1 (`make up`) in a throw-away copy of the repository: it installs
 everything into a fresh virtualenv, starts the platform and answers /healthz."""
 
+import json
 import os
 import shutil
 import signal
@@ -61,10 +62,27 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
         assert body.strip() == "ok"
         key = (checkout / "var" / "demo-api-key.txt").read_text().strip()
         assert key in output, "chappe up must print the demo API key"
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/account",
-                                         headers={"Authorization": f"Bearer {key}"})
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/account", headers=auth)
         with urllib.request.urlopen(request, timeout=5) as response:
             assert b"Demo Company" in response.read()
+        # A newcomer's first send just works: funded demo account, simulator, gateway.
+        body = json.dumps({"recipients": ["+33600000001"], "text": "Hello",
+                           "sender": "Chappe"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/sms", data=body,
+                                         headers=auth, method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            message_id = json.loads(response.read())["recipients"][0]["message_id"]
+        status = None
+        for _ in range(60):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/sms/{message_id}", headers=auth)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                status = json.loads(response.read())["status"]
+            if status == "delivered":
+                break
+            time.sleep(0.5)
+        assert status == "delivered"
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

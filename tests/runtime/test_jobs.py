@@ -2,7 +2,7 @@
 retries with back-off, and no double claim under concurrency (PostgreSQL)."""
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -19,6 +19,8 @@ from chappe.runtime.jobs import (
     job_handler,
     job_run,
     jobs_run_due,
+    load_handlers,
+    periodic_enqueue,
     retry_delay,
 )
 from chappe.runtime.models import Job, JobStatus
@@ -274,3 +276,15 @@ def test_concurrent_workers_never_get_the_same_job(transactional_db):
     claimed = [pk for mine in results for pk in mine]
     assert len(claimed) == len(set(claimed)) == 60
     assert Job.objects.filter(status=JobStatus.RUNNING, attempts=1).count() == 60
+
+
+def test_periodic_jobs_are_enqueued_once_per_period(db):
+    load_handlers()
+    at = datetime(2026, 11, 26, 10, 3, tzinfo=UTC)
+    first = periodic_enqueue(now=at)
+    assert first >= 2  # at least the services sweep and the billing daily guard
+    assert periodic_enqueue(now=at) == 0  # a second worker, same period: nothing new
+    assert Job.objects.filter(name="accounts.services_close").count() == 1
+    later = periodic_enqueue(now=datetime(2026, 11, 26, 10, 14, tzinfo=UTC))
+    assert later >= 1
+    assert Job.objects.filter(name="accounts.services_close").count() == 2

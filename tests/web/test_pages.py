@@ -360,7 +360,7 @@ def test_create_an_api_key_shows_the_secret_once_and_audits(web, account, admin)
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
     key = ApiKey.objects.get(account=account, name="CRM")
-    secret = re.search(r'value="(chp_[0-9a-f]{8}_[^"]+)"', html).group(1)
+    secret = re.search(r'value="(chp_[0-9a-f]{12}_[^"]+)"', html).group(1)
     assert secret.startswith(key.prefix)
     assert "it is shown only once" in html
     assert key.role == Role.MESSAGING_USER

@@ -4,26 +4,11 @@ as forbidden, so ids of other tenants leak nothing."""
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from chappe.accounts.models import Account, ApiKey, Invitation, Service, User
 from chappe.common.errors import NotFound
-
-
-def _get[M: Model](queryset: QuerySet[M], object_id: Any) -> M:
-    try:
-        return queryset.get(pk=object_id)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise NotFound() from exc
-
-
-def is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+from chappe.common.lookup import get_or_404, is_uuid
 
 
 def account_descendant_ids(*, account: Account) -> list[uuid.UUID]:
@@ -53,7 +38,7 @@ def subaccount_get(*, account: Account, id: Any) -> Account:
     """A sub-account anywhere below `account`; never the account itself or a relative."""
     if not is_uuid(id):
         raise NotFound()
-    return _get(Account.objects.filter(pk__in=account_descendant_ids(account=account)), id)
+    return get_or_404(Account.objects.filter(pk__in=account_descendant_ids(account=account)), id)
 
 
 def managed_account_get(*, account: Account, id: Any) -> Account:
@@ -68,7 +53,7 @@ def user_list(*, account: Account) -> QuerySet[User]:
 
 
 def user_get(*, account: Account, id: Any) -> User:
-    return _get(user_list(account=account), id)
+    return get_or_404(user_list(account=account), id)
 
 
 def api_key_list(*, account: Account) -> QuerySet[ApiKey]:
@@ -76,7 +61,7 @@ def api_key_list(*, account: Account) -> QuerySet[ApiKey]:
 
 
 def api_key_get(*, account: Account, id: Any) -> ApiKey:
-    return _get(api_key_list(account=account), id)
+    return get_or_404(api_key_list(account=account), id)
 
 
 def invitation_list(*, account: Account) -> QuerySet[Invitation]:
@@ -84,7 +69,7 @@ def invitation_list(*, account: Account) -> QuerySet[Invitation]:
 
 
 def invitation_get(*, account: Account, id: Any) -> Invitation:
-    return _get(invitation_list(account=account), id)
+    return get_or_404(invitation_list(account=account), id)
 
 
 def service_list(*, account: Account) -> QuerySet[Service]:

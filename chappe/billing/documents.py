@@ -1,31 +1,58 @@
-"""Invoice documents: PDF (for people), CSV and JSON (for machines), and ledger CSV.
+"""Invoice documents: PDF (for people), CSV and JSON (for machines), and the ledger CSV.
 
-The PDF is written by a tiny built-in writer (standard Helvetica fonts, WinAnsi text, A4,
-several pages when needed) — invoices are text and a table, which needs no dependency.
+The PDF is laid out by fpdf2 (A4, a table whose heading repeats on every page, page
+breaks handled by the library). Its text is Open Sans, from the `ttf-opensans` wheel (a
+declared dependency, Apache 2.0, embedded as a subset): invoices carry client names and
+addresses from all over the EU ("Łódź", "Dvořák", "Ștefan"), not only French accents and
+the euro sign, and fpdf2's core Helvetica only knows Windows-1252. A font from PyPI needs
+no system package (the Debian DejaVu files are not there in a slim container). If the font
+cannot be loaded the PDF still comes out, in core Helvetica with Windows-1252 text (all of
+French and €; other letters lose their accent or become "?"), and a warning is logged.
+
+The CSV files are written by chappe.common.csv_export (formula-safe text cells, amounts as
+numbers).
 """
 
-import csv
-import io
-from collections.abc import Iterable
+import logging
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from fpdf import FPDF, FontFace
 
 from chappe.billing.models import Invoice, LedgerEntry
 from chappe.billing.money import from_micros
+from chappe.common.csv_export import csv_text
 
-LINES_PER_PAGE = 32
+logger = logging.getLogger(__name__)
+
+INVOICE_CSV_HEADER = ["invoice", "issued_at", "due_at", "currency", "position", "product",
+                      "description", "quantity", "unit_price", "amount"]
+LEDGER_CSV_HEADER = ["id", "occurred_at", "book", "currency", "amount", "reason", "cause_type",
+                     "cause_id", "memo"]
+
+
+def _cents_value(micros: int) -> Decimal:
+    return from_micros(micros).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _cents(micros: int) -> str:
-    return str(from_micros(micros).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return f"{_cents_value(micros):f}"
 
 
-def _unit(micros: int) -> str:
+def _unit_value(micros: int) -> Decimal:
     """Unit prices keep their sub-cent precision, trailing zeros trimmed to 2 places."""
     value = from_micros(micros).normalize()
     if -value.as_tuple().exponent < 2:  # type: ignore[operator]
         value = value.quantize(Decimal("0.01"))
-    return f"{value:f}"
+    return value
+
+
+def _unit(micros: int) -> str:
+    return f"{_unit_value(micros):f}"
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
@@ -55,36 +82,29 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def invoice_csv(invoice: Invoice) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["invoice", "issued_at", "due_at", "currency", "position", "product",
-                     "description", "quantity", "unit_price", "amount"])
+def invoice_csv_rows(invoice: Invoice) -> Iterator[list[Any]]:
+    """Rows of INVOICE_CSV_HEADER: the lines, then subtotal, VAT and total."""
     for line in invoice.lines.all():
-        writer.writerow([invoice.number, invoice.issued_at.isoformat(), invoice.due_at.isoformat(),
-                         invoice.currency, line.position, line.product, line.description,
-                         line.quantity, _unit(line.unit_price_micros), _cents(line.amount_micros)])
+        yield [invoice.number, invoice.issued_at, invoice.due_at, invoice.currency,
+               line.position, line.product, line.description, line.quantity,
+               _unit_value(line.unit_price_micros), _cents_value(line.amount_micros)]
     for label, micros in (("subtotal", invoice.subtotal_micros), ("vat", invoice.vat_micros),
                           ("total", invoice.total_micros)):
-        writer.writerow([invoice.number, "", "", invoice.currency, "", label, "", "", "",
-                         _cents(micros)])
-    return out.getvalue()
+        yield [invoice.number, "", "", invoice.currency, "", label, "", "", "",
+               _cents_value(micros)]
 
 
-def ledger_csv(entries: Iterable[LedgerEntry]) -> Iterable[str]:
-    """Rows of a ledger export, streamed (amounts exact, 6 decimal places)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "occurred_at", "book", "currency", "amount", "reason", "cause_type",
-                     "cause_id", "memo"])
-    yield out.getvalue()
+def invoice_csv(invoice: Invoice) -> str:
+    return csv_text(INVOICE_CSV_HEADER, invoice_csv_rows(invoice))
+
+
+def ledger_csv_rows(entries: Iterable[LedgerEntry]) -> Iterator[list[Any]]:
+    """Rows of LEDGER_CSV_HEADER (amounts exact, 6 decimal places), read in chunks from a
+    queryset."""
     for entry in entries.iterator() if hasattr(entries, "iterator") else entries:
-        out.seek(0)
-        out.truncate()
-        writer.writerow([entry.pk, entry.occurred_at.isoformat(), entry.book, entry.currency,
-                         str(from_micros(entry.amount_micros)), entry.reason, entry.cause_type,
-                         entry.cause_id, entry.memo])
-        yield out.getvalue()
+        yield [entry.pk, entry.occurred_at, entry.book, entry.currency,
+               from_micros(entry.amount_micros), entry.reason, entry.cause_type,
+               entry.cause_id, entry.memo]
 
 
 # --- a minimal PDF writer --------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from chappe.accounts.models import Account, ServiceKind
-from chappe.accounts.selectors import account_ancestors, is_uuid
+from chappe.accounts.selectors import account_ancestors
 from chappe.billing.errors import NoPriceError
 from chappe.billing.models import (
     AccountBalance,
@@ -39,16 +39,7 @@ from chappe.billing.rating import (
     rate,
     units_affordable,
 )
-from chappe.common.errors import NotFound
-
-
-def _get(queryset: QuerySet, object_id: Any, *, uuid_pk: bool = True):
-    if uuid_pk and not is_uuid(object_id):
-        raise NotFound()
-    try:
-        return queryset.get(pk=object_id)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound() from exc
+from chappe.common.lookup import filtered, get_or_404
 
 
 def service_kind_of(product: str) -> str:
@@ -226,18 +217,9 @@ def ledger_entry_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[LedgerEntry]:
-    entries = LedgerEntry.objects.filter(account=account)
-    if book:
-        entries = entries.filter(book=book)
-    if currency:
-        entries = entries.filter(currency=currency)
-    if reason:
-        entries = entries.filter(reason=reason)
-    if since:
-        entries = entries.filter(occurred_at__gte=since)
-    if until:
-        entries = entries.filter(occurred_at__lt=until)
-    return entries.order_by("-occurred_at", "-id")
+    return filtered(LedgerEntry.objects.filter(account=account), book=book, currency=currency,
+                    reason=reason, occurred_at__gte=since, occurred_at__lt=until,
+                    ).order_by("-occurred_at", "-id")
 
 
 def ledger_sum(*, account: Account, book: str, currency: str) -> int:
@@ -256,18 +238,13 @@ def usage_record_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[UsageRecord]:
-    records = UsageRecord.objects.filter(account=account)
-    if product:
-        records = records.filter(product=product)
-    if since:
-        records = records.filter(occurred_at__gte=since)
-    if until:
-        records = records.filter(occurred_at__lt=until)
-    return records.order_by("-occurred_at", "-created_at")
+    return filtered(UsageRecord.objects.filter(account=account), product=product,
+                    occurred_at__gte=since, occurred_at__lt=until,
+                    ).order_by("-occurred_at", "-created_at")
 
 
 def usage_record_get(*, account: Account, id: Any) -> UsageRecord:
-    return _get(UsageRecord.objects.filter(account=account), id)
+    return get_or_404(UsageRecord.objects.filter(account=account), id)
 
 
 def credit_order_list(*, account: Account) -> QuerySet[CreditOrder]:
@@ -275,7 +252,7 @@ def credit_order_list(*, account: Account) -> QuerySet[CreditOrder]:
 
 
 def credit_order_get(*, account: Account, id: Any) -> CreditOrder:
-    return _get(credit_order_list(account=account), id)
+    return get_or_404(credit_order_list(account=account), id)
 
 
 def credit_transfer_list(*, account: Account) -> QuerySet[CreditTransfer]:
@@ -286,7 +263,7 @@ def credit_transfer_list(*, account: Account) -> QuerySet[CreditTransfer]:
 
 
 def credit_transfer_get(*, account: Account, id: Any) -> CreditTransfer:
-    return _get(credit_transfer_list(account=account), id)
+    return get_or_404(credit_transfer_list(account=account), id)
 
 
 def invoice_list(*, account: Account, status: str | None = None,
@@ -300,7 +277,7 @@ def invoice_list(*, account: Account, status: str | None = None,
 
 
 def invoice_get(*, account: Account, id: Any) -> Invoice:
-    return _get(invoice_list(account=account), id)
+    return get_or_404(invoice_list(account=account), id)
 
 
 def invoice_contest_list(*, account: Account) -> QuerySet[InvoiceContest]:
@@ -308,7 +285,7 @@ def invoice_contest_list(*, account: Account) -> QuerySet[InvoiceContest]:
 
 
 def invoice_contest_get(*, account: Account, id: Any) -> InvoiceContest:
-    return _get(invoice_contest_list(account=account), id)
+    return get_or_404(invoice_contest_list(account=account), id)
 
 
 def subscription_list(*, account: Account) -> QuerySet[Subscription]:
@@ -316,4 +293,4 @@ def subscription_list(*, account: Account) -> QuerySet[Subscription]:
 
 
 def subscription_get(*, account: Account, id: Any) -> Subscription:
-    return _get(subscription_list(account=account), id)
+    return get_or_404(subscription_list(account=account), id)

@@ -23,3 +23,10 @@ def get_or_404[M: Model](queryset: QuerySet[M], object_id: Any) -> M:
         return queryset.get(pk=object_id)
     except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFound() from exc
+
+
+def filtered[M: Model](queryset: QuerySet[M], **criteria: Any) -> QuerySet[M]:
+    """`queryset.filter(**criteria)` leaving out the criteria not given (None or "") —
+    the optional filters of list endpoints."""
+    return queryset.filter(**{key: value for key, value in criteria.items()
+                              if value is not None and value != ""})

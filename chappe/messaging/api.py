@@ -1,17 +1,18 @@
 """SMS endpoints: send, read with history, list/filter/export, cancel or edit before it
 leaves, replies."""
 
-import csv
 from datetime import datetime
 from decimal import Decimal
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest
 from ninja import Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
+from chappe.common.csv_export import csv_response
 from chappe.messaging import selectors
+from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.schemas import (
     MessageDetailOut,
     MessageOut,
@@ -81,32 +82,13 @@ def sms_list(request: HttpRequest, filters: Query[MessageFilters]):
     return selectors.message_list(account=actor.account, **filters.dict())
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @router.get("/sms/export", response={200: None})
 def sms_export(request: HttpRequest, filters: Query[MessageFilters]):
     """The same list as CSV (streamed, all matching rows)."""
     actor = actor_of(request)
     actor.require(Perm.MESSAGING_VIEW)
     rows = selectors.message_list(account=actor.account, **filters.dict())
-    writer = csv.writer(_Echo())
-    header = ["id", "send_id", "created_at", "recipient", "country", "sender", "kind", "status",
-              "error_code", "segments", "encoding", "price", "currency", "reference", "sent_at"]
-
-    def lines():
-        yield writer.writerow(header)
-        for m in rows.iterator(chunk_size=2000):
-            yield writer.writerow([m.id, m.send_id, m.created_at.isoformat(), m.recipient,
-                                   m.country, m.sender, m.kind, m.status, m.error_code,
-                                   m.segments, m.encoding, m.price_micros / MICROS, m.currency,
-                                   m.send.reference, m.sent_at.isoformat() if m.sent_at else ""])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="sms.csv"'
-    return response
+    return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))
 
 
 @router.get("/sms/replies", response=list[ReplyOut])

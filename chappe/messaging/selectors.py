@@ -4,7 +4,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from chappe.accounts.models import Account
-from chappe.common.lookup import get_or_404, is_uuid
+from chappe.common.lookup import filtered, get_or_404, is_uuid
 from chappe.messaging.models import Message, Reply, Send
 
 
@@ -20,23 +20,11 @@ def message_list(
     until: datetime | None = None,
 ) -> QuerySet[Message]:
     messages = Message.objects.filter(account=account).select_related("send")
-    if status:
-        messages = messages.filter(status=status)
-    if recipient:
-        messages = messages.filter(recipient=recipient)
-    if sender:
-        messages = messages.filter(sender=sender)
-    if reference:
-        messages = messages.filter(send__reference=reference)
-    if send_id:
-        if not is_uuid(send_id):
-            return messages.none()
-        messages = messages.filter(send_id=send_id)
-    if since:
-        messages = messages.filter(created_at__gte=since)
-    if until:
-        messages = messages.filter(created_at__lt=until)
-    return messages.order_by("-created_at", "-id")
+    if send_id and not is_uuid(send_id):
+        return messages.none()
+    return filtered(messages, status=status, recipient=recipient, sender=sender,
+                    send__reference=reference, send_id=send_id, created_at__gte=since,
+                    created_at__lt=until).order_by("-created_at", "-id")
 
 
 def message_get(*, account: Account, id: Any) -> Message:
@@ -49,7 +37,4 @@ def send_get(*, account: Account, id: Any) -> Send:
 
 
 def reply_list(*, account: Account, since: datetime | None = None) -> QuerySet[Reply]:
-    replies = Reply.objects.filter(account=account)
-    if since:
-        replies = replies.filter(received_at__gte=since)
-    return replies
+    return filtered(Reply.objects.filter(account=account), received_at__gte=since)

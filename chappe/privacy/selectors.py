@@ -3,6 +3,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from chappe.accounts.models import Account
+from chappe.common.lookup import filtered
 from chappe.privacy.models import AuditEntry
 
 
@@ -13,11 +14,5 @@ def audit_entry_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEntry]:
-    entries = AuditEntry.objects.filter(account=account)
-    if action:
-        entries = entries.filter(action__startswith=action)
-    if since:
-        entries = entries.filter(created_at__gte=since)
-    if until:
-        entries = entries.filter(created_at__lt=until)
-    return entries
+    return filtered(AuditEntry.objects.filter(account=account), action__startswith=action,
+                    created_at__gte=since, created_at__lt=until)

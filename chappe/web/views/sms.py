@@ -3,15 +3,13 @@ the history (filters, CSV export), one message with its status history and cance
 and the replies received."""
 
 import contextlib
-import csv
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,8 +19,10 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.money import MoneyError, to_micros
+from chappe.common.csv_export import csv_response
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.messaging import selectors
+from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Message
 from chappe.messaging.numbers import InvalidNumber, normalize
@@ -164,39 +164,11 @@ def sms_history(request: HttpRequest, actor: Actor) -> HttpResponse:
     })
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (free text written by the
-    client: the reference, the sender)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @account_view(Perm.MESSAGING_VIEW)
-def sms_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
+def sms_export(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     """The filtered history as CSV, streamed; the same columns as GET /api/v1/sms/export."""
     _form, rows = _filtered(request, actor)
-    writer = csv.writer(_Echo())
-    header = ["id", "send_id", "created_at", "recipient", "country", "sender", "kind", "status",
-              "error_code", "segments", "encoding", "price", "currency", "reference", "sent_at"]
-    micros = Decimal(1_000_000)
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for m in rows.iterator(chunk_size=2000):
-            yield writer.writerow([
-                m.id, m.send_id, m.created_at.isoformat(), m.recipient, m.country,
-                _cell(m.sender), m.kind, m.status, m.error_code, m.segments, m.encoding,
-                m.price_micros / micros, m.currency, _cell(m.send.reference),
-                m.sent_at.isoformat() if m.sent_at else ""])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="sms.csv"'
-    return response
+    return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))
 
 
 # --- one message -------------------------------------------------------------------------

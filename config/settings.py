@@ -6,6 +6,7 @@ Production sets at least CHAPPE_DATABASE_URL (PostgreSQL), CHAPPE_SECRET_KEY,
 CHAPPE_ALLOWED_HOSTS and CHAPPE_DEBUG=0.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -142,6 +143,19 @@ USE_TZ = True
 # Business rules run in the account's zone; this is the default for new accounts.
 CHAPPE_DEFAULT_TIMEZONE = "Europe/Paris"
 CHAPPE_DEFAULT_COUNTRY = "FR"
+
+# Messaging rules the operator sets per platform.
+# The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.
+CHAPPE_STOP_MENTION = os.environ.get("CHAPPE_STOP_MENTION", "STOP au 36034")
+# A message without a final status this long after its send time expires (M-7).
+CHAPPE_SMS_VALIDITY_HOURS = int(os.environ.get("CHAPPE_SMS_VALIDITY_HOURS", "24"))
+# Marketing sending windows per destination country (M-12), as JSON: {"FR": {"start":
+# "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5], "public_holidays_allowed":
+# false}}. Countries not listed have no window. Default: France, AF2M 2026 charter.
+CHAPPE_SENDING_WINDOWS = json.loads(os.environ.get("CHAPPE_SENDING_WINDOWS", "null")) or {
+    "FR": {"start": "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5],
+           "public_holidays_allowed": False},
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

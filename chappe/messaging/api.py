@@ -22,7 +22,7 @@ from chappe.messaging.schemas import (
     SmsCreate,
 )
 from chappe.messaging.services.accept import SendOutcome, sms_send
-from chappe.messaging.services.edit import message_cancel, message_edit, send_cancel
+from chappe.messaging.services.edit import message_cancel, message_edit, send_cancel, send_edit
 
 router = Router(tags=["sms"])
 MICROS = Decimal(1_000_000)
@@ -106,6 +106,14 @@ def send_delete(request: HttpRequest, send_id: str):
     actor = actor_of(request)
     send = selectors.send_get(account=actor.account, id=send_id)
     return _send_out(send_cancel(actor=actor, send=send))
+
+
+@router.patch("/sms/sends/{send_id}", response=SendOut)
+def send_patch(request: HttpRequest, send_id: str, payload: MessagePatch):
+    """Change the send time or the text of every message of a send still scheduled."""
+    actor = actor_of(request)
+    send = selectors.send_get(account=actor.account, id=send_id)
+    return _send_out(send_edit(actor=actor, send=send, **payload.dict(exclude_unset=True)))
 
 
 @router.get("/sms/{message_id}", response=MessageDetailOut)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chappe.common.ids import uuid7
 from chappe.messaging.lifecycle import MessageStatus
+from chappe.messaging.senders import Protection, protection_key
 
 
 class MessageKind(models.TextChoices):
@@ -141,3 +142,50 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"Reply from {self.from_number}"
+
+
+PROTECTION_LEVELS = [
+    # AF2M "strictement interdit": never usable.
+    (Protection.FORBIDDEN.value, _("Strictly forbidden (SI)")),
+    # AF2M "interdit sauf autorisation": usable with the brand's authorisation on file.
+    (Protection.AUTHORISATION_REQUIRED.value, _("Forbidden unless authorised (ISA)")),
+]
+
+
+class ProtectedSender(models.Model):
+    """A sender name on the operator's protected lists (M-2), kept by the operator."""
+
+    name = models.CharField(max_length=20)
+    # The comparison form (`senders.protection_key`): unique, case/punctuation-free.
+    key = models.CharField(max_length=20, unique=True, editable=False)
+    level = models.CharField(max_length=3, choices=PROTECTION_LEVELS)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.level})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.key = protection_key(self.name)
+        super().save(*args, **kwargs)
+
+
+class SenderAuthorisation(models.Model):
+    """The brand's written authorisation for an account to use an ISA sender (M-2)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="sender_authorisations")
+    name = models.CharField(max_length=20)
+    document = models.FileField(upload_to="sender-authorisations/", blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    recorded_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.account_id}"

@@ -30,7 +30,19 @@ class SendingWindow:
     holiday_subdivision: str | None = None
 
 
-DEFAULT_WINDOWS: dict[str, SendingWindow] = {"FR": SendingWindow()}
+def windows_from_config(config: dict[str, dict]) -> dict[str, SendingWindow]:
+    """Windows by country from the operator's settings (`CHAPPE_SENDING_WINDOWS`)."""
+    windows = {}
+    for country, spec in config.items():
+        windows[country.upper()] = SendingWindow(
+            start=time.fromisoformat(spec.get("start", "08:00")),
+            end=time.fromisoformat(spec.get("end", "21:30")),
+            weekdays=frozenset(spec.get("weekdays", MONDAY_TO_SATURDAY)),
+            public_holidays_allowed=bool(spec.get("public_holidays_allowed", False)),
+            holiday_country=spec.get("holiday_country", country.upper()),
+            holiday_subdivision=spec.get("holiday_subdivision"),
+        )
+    return windows
 
 
 @lru_cache(maxsize=64)

@@ -1,11 +1,19 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from chappe.accounts.models import Account
+from chappe.accounts.selectors import account_ancestors
 from chappe.common.lookup import filtered, get_or_404, is_uuid
-from chappe.messaging.models import Message, Reply, Send
+from chappe.messaging.models import (
+    Message,
+    ProtectedSender,
+    Reply,
+    Send,
+    SenderAuthorisation,
+)
+from chappe.messaging.senders import Protection
 
 
 def message_list(
@@ -38,3 +46,16 @@ def send_get(*, account: Account, id: Any) -> Send:
 
 def reply_list(*, account: Account, since: datetime | None = None) -> QuerySet[Reply]:
     return filtered(Reply.objects.filter(account=account), received_at__gte=since)
+
+
+def protected_senders() -> dict[str, Protection]:
+    """The operator's protected names, by comparison key (for `senders.check_sender`)."""
+    return {key: Protection(level)
+            for key, level in ProtectedSender.objects.values_list("key", "level")}
+
+
+def sender_authorisations(*, account: Account, on: date) -> frozenset[str]:
+    """Sender names the account holds a valid authorisation for (its own or a parent's)."""
+    holders = [account.pk, *(a.pk for a in account_ancestors(account=account))]
+    return frozenset(SenderAuthorisation.objects.filter(account_id__in=holders).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=on)).values_list("name", flat=True))

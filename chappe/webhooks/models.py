@@ -11,7 +11,7 @@ from django.db import models
 from chappe.common.ids import uuid7
 
 
-def _new_secret() -> str:
+def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
@@ -20,7 +20,7 @@ class WebhookSettings(models.Model):
                                    related_name="webhook_settings")
     # Used when a message has no callback_url of its own.
     default_url = models.URLField(max_length=500, blank=True)
-    secret = models.CharField(max_length=64, default=_new_secret)
+    secret = models.CharField(max_length=64, default=new_secret)
 
     def __str__(self) -> str:
         return f"Webhooks of {self.account_id}"

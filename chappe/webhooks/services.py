@@ -8,12 +8,25 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
+from chappe.accounts.roles import Perm
+from chappe.common.errors import ValidationFailed
+from chappe.privacy.services import audit_record
 from chappe.runtime.jobs import job_enqueue
-from chappe.webhooks.models import WebhookAttempt, WebhookEvent, WebhookSettings, WebhookStatus
+from chappe.webhooks.models import (
+    WebhookAttempt,
+    WebhookEvent,
+    WebhookSettings,
+    WebhookStatus,
+    new_secret,
+)
 from chappe.webhooks.signing import EVENT_HEADER, HEADER, sign
 
 RETRY_WINDOW = timedelta(hours=24)
@@ -34,6 +47,44 @@ class EventDraft:
 def webhook_settings_for(*, account: Account) -> WebhookSettings:
     settings, _created = WebhookSettings.objects.get_or_create(account=account)
     return settings
+
+
+@transaction.atomic
+def webhook_settings_update(*, actor: Actor, account: Account, default_url: str | None = None,
+                            rotate_secret: bool = False) -> WebhookSettings:
+    """Set the default callback URL and/or draw a new signing secret (audited)."""
+    actor.require(Perm.ACCOUNT_MANAGE)
+    settings = webhook_settings_for(account=account)
+    changed = []
+    if default_url is not None and default_url != settings.default_url:
+        if default_url:
+            try:
+                URLValidator(schemes=["http", "https"])(default_url)
+            except DjangoValidationError as exc:
+                raise ValidationFailed(details={"default_url": [_("Enter an http(s) URL.")]}
+                                       ) from exc
+        settings.default_url = default_url
+        changed.append("default_url")
+    if rotate_secret:
+        settings.secret = new_secret()
+        changed.append("secret")
+    if changed:
+        settings.save(update_fields=changed)
+        audit_record(actor=actor, account=account, action="webhooks.update", target=settings,
+                     details={"fields": changed})
+    return settings
+
+
+@transaction.atomic
+def webhook_redeliver(*, actor: Actor, event: WebhookEvent) -> WebhookEvent:
+    """Send an event again (after the receiver was fixed): same id, fresh retry window."""
+    actor.require(Perm.MESSAGING_SEND)
+    event.status = WebhookStatus.PENDING
+    event.created_at = timezone.now()
+    event.save(update_fields=["status", "created_at"])
+    job_enqueue(name="webhooks.deliver", payload={"event": str(event.id)},
+                max_attempts=MAX_ATTEMPTS)
+    return event
 
 
 def webhooks_emit(drafts: Iterable[EventDraft]) -> list[WebhookEvent]:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -11,7 +12,7 @@ from chappe.accounts.roles import Role
 from chappe.accounts.services import service_suspend
 from chappe.billing.models import UsageRecord
 from chappe.billing.selectors import balance_summary
-from chappe.messaging.models import Message, Send
+from chappe.messaging.models import Message, ProtectedSender, Send, SenderAuthorisation
 from tests.messaging.test_pipeline import DELIVERED, UNDELIVERED, run_gateway_once
 
 
@@ -215,3 +216,46 @@ def test_simulated_stop_reply_through_the_api(sms_api, funded_account, simulator
     nobody = sms_api.post("/api/v1/simulator/replies",
                           {"from": "+33612345678", "to": "36034", "text": "STOP"})
     assert nobody.status_code == 404
+
+
+def test_protected_senders_from_the_operator_lists(sms_api, funded_account):
+    ProtectedSender.objects.create(name="AMELI", level="si")
+    ProtectedSender.objects.create(name="La Poste", level="isa")
+    forbidden = post_sms(sms_api, recipients=[DELIVERED], sender="Ameli").json()
+    assert forbidden["recipients"][0]["error"]["code"] == "sender_forbidden"
+    needs_auth = post_sms(sms_api, recipients=[DELIVERED], sender="LaPoste").json()
+    assert needs_auth["recipients"][0]["error"]["code"] == "sender_authorisation_required"
+    SenderAuthorisation.objects.create(account=funded_account, name="LAPOSTE",
+                                       valid_until=timezone.localdate() + timedelta(days=30))
+    allowed = post_sms(sms_api, recipients=[DELIVERED], sender="LaPoste").json()
+    assert allowed["recipients"][0]["status"] == "queued"
+    SenderAuthorisation.objects.update(valid_until=timezone.localdate() - timedelta(days=1))
+    expired = post_sms(sms_api, recipients=[DELIVERED], sender="LaPoste").json()
+    assert expired["recipients"][0]["status"] == "sender_rejected"
+
+
+def test_edit_a_whole_scheduled_send(sms_api):
+    send_at = (timezone.now() + timedelta(hours=3)).isoformat()
+    body = post_sms(sms_api, recipients=[DELIVERED, UNDELIVERED], send_at=send_at).json()
+    later = timezone.now() + timedelta(hours=6)
+    response = sms_api.patch(f"/api/v1/sms/sends/{body['send_id']}",
+                             {"send_at": later.isoformat(), "text": "Rendez-vous décalé"})
+    assert response.status_code == 200, response.json()
+    assert {r["status"] for r in response.json()["recipients"]} == {"scheduled"}
+    for message in Message.objects.all():
+        assert message.text == "Rendez-vous décalé"
+        assert abs((message.due_at - later).total_seconds()) < 1
+        assert message.expires_at - message.due_at == timedelta(hours=24)
+
+
+def test_sending_windows_and_validity_come_from_settings(sms_api, settings):
+    settings.CHAPPE_SENDING_WINDOWS = {"FR": {"start": "00:00", "end": "23:59",
+                                              "weekdays": list(range(7)),
+                                              "public_holidays_allowed": True}}
+    settings.CHAPPE_SMS_VALIDITY_HOURS = 48
+    row = post_sms(sms_api, recipients=[DELIVERED], kind="marketing").json()["recipients"][0]
+    message = Message.objects.get(pk=row["message_id"])
+    paris = timezone.localtime(timezone.now(), ZoneInfo("Europe/Paris"))
+    if (paris.hour, paris.minute) != (23, 59):  # the one closed minute of this window
+        assert row["status"] == "queued"
+    assert message.expires_at - message.due_at == timedelta(hours=48)

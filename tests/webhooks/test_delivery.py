@@ -130,3 +130,29 @@ def test_signature_rejects_tampering_and_old_timestamps():
     assert not verify("whsec_y", body, header, now=now)
     assert not verify("whsec_x", body, header, now=now + 301)
     assert not verify("whsec_x", body, "garbage", now=now)
+
+
+def test_settings_events_and_attempts_through_the_api(api, account, receiver_for):
+    settings = api.get("/api/v1/webhooks/settings").json()
+    assert settings["secret"].startswith("whsec_")
+    receiver = receiver_for(failures=1)
+    assert api.patch("/api/v1/webhooks/settings", {"default_url": "ftp://x"}).status_code == 400
+    updated = api.patch("/api/v1/webhooks/settings", {"default_url": receiver.url}).json()
+    assert updated["default_url"] == receiver.url
+    event = _emit(account, receiver.url)
+    jobs_run_due()
+    detail = api.get(f"/api/v1/webhooks/events/{event.id}").json()
+    assert detail["status"] == "pending"
+    assert [a["status_code"] for a in detail["attempt_log"]] == [500]
+    _run_due_now()
+    detail = api.get(f"/api/v1/webhooks/events/{event.id}").json()
+    assert detail["status"] == "delivered"
+    assert [a["status_code"] for a in detail["attempt_log"]] == [500, 200]
+    listed = api.get("/api/v1/webhooks/events", {"status": "delivered"}).json()
+    assert [e["id"] for e in listed["items"]] == [str(event.id)]
+    # A redelivery keeps the event id, so the receiver can tell it is the same event.
+    assert api.post(f"/api/v1/webhooks/events/{event.id}/redeliver").status_code == 200
+    _run_due_now()
+    assert [r["event"] for r in receiver.requests] == [str(event.id)] * 3
+    rotated = api.patch("/api/v1/webhooks/settings", {"rotate_secret": True}).json()
+    assert rotated["secret"] != settings["secret"]

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -30,13 +31,13 @@ from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus, check_transition
 from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
-from chappe.messaging.quiet_hours import DEFAULT_WINDOWS, next_allowed
+from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
+from chappe.messaging.selectors import protected_senders, sender_authorisations
 from chappe.messaging.senders import DEFAULT_RULE, RULES, SenderAction, SenderDecision, check_sender
 from chappe.messaging.services.charging import messages_charge
 
 S = MessageStatus
 MAX_RECIPIENTS = 10_000
-VALIDITY = timedelta(hours=24)
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
 
@@ -60,7 +61,11 @@ class SendOutcome:
 
 
 def stop_mention() -> str:
-    return getattr(settings, "CHAPPE_STOP_MENTION", "STOP au 36034")
+    return settings.CHAPPE_STOP_MENTION
+
+
+def validity() -> timedelta:
+    return timedelta(hours=settings.CHAPPE_SMS_VALIDITY_HOURS)
 
 
 def _request_hash(**fields: Any) -> str:
@@ -115,6 +120,20 @@ def _replay(send: Send) -> SendOutcome:
             message=message, e164=row.get("e164", ""), country=row.get("country", ""),
             error_code=row.get("error_code", ""), error_message=row.get("error_message", "")))
     return outcome
+
+
+def sending_windows() -> dict[str, SendingWindow]:
+    return windows_from_config(settings.CHAPPE_SENDING_WINDOWS)
+
+
+def due_for(*, base: datetime, kind: str, country: str, zone: str,
+            windows: dict[str, SendingWindow]) -> datetime:
+    """When a message may leave: its send time, moved to the next sending window for
+    marketing to a country that has one (M-12)."""
+    window = windows.get(country)
+    if kind == MessageKind.MARKETING and window is not None:
+        return next_allowed(base, window, zone)
+    return base
 
 
 def send_report(send: Send) -> list[dict[str, str]]:
@@ -220,23 +239,25 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
     opted_out = (opted_out_numbers(account=account, numbers=[n.e164 for _r, n in parsed])
                  if honour_red_list else set())
     decisions: dict[str, SenderDecision] = {}
+    protected = protected_senders()
+    windows = sending_windows()
+    authorised = authorised_senders | sender_authorisations(
+        account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
     base = send_at or now
     messages: list[Message] = []
     events: list[MessageEvent] = []
     for result, number in parsed:
         if number.country not in decisions:
             decisions[number.country] = check_sender(
-                sender, rule=RULES.get(number.country, DEFAULT_RULE),
-                authorised=authorised_senders)
+                sender, rule=RULES.get(number.country, DEFAULT_RULE), protected=protected,
+                authorised=authorised)
         decision = decisions[number.country]
         if decision.action is SenderAction.REJECT:
             result.status, result.error_code = "sender_rejected", f"sender_{decision.reason}"
             result.error_message = decision.message
             continue
-        due = base
-        window = DEFAULT_WINDOWS.get(number.country)
-        if kind == MessageKind.MARKETING and window is not None:
-            due = next_allowed(base, window, account.timezone)
+        due = due_for(base=base, kind=kind, country=number.country, zone=account.timezone,
+                      windows=windows)
         status = (S.OPTED_OUT if number.e164 in opted_out
                   else S.SCHEDULED if due > now else S.QUEUED)
         check_transition(S.ACCEPTED, status)
@@ -245,7 +266,7 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
             country=number.country, operator=number.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
             text=body, encoding=seg.encoding, segments=seg.segments, status=status,
-            status_changed_at=now, due_at=due, expires_at=due + VALIDITY,
+            status_changed_at=now, due_at=due, expires_at=due + validity(),
         )
         messages.append(message)
         result.message, result.status = message, status

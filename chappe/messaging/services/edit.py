@@ -20,14 +20,15 @@ from chappe.billing.services.usage import usage_charge, usage_reverse
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
-from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
-from chappe.messaging.quiet_hours import DEFAULT_WINDOWS, next_allowed
+from chappe.messaging.models import Message, MessageEvent, Send
 from chappe.messaging.services.accept import (
     MAX_SCHEDULE_AHEAD,
-    VALIDITY,
     RecipientOutcome,
     SendOutcome,
+    due_for,
     final_text,
+    sending_windows,
+    validity,
 )
 from chappe.messaging.services.status import messages_transition
 
@@ -76,33 +77,31 @@ def send_cancel(*, actor: Actor, send: Send) -> SendOutcome:
     if send.canceled_at is None:
         send.canceled_at = timezone.now()
         send.save(update_fields=["canceled_at"])
+    return _send_outcome(send)
+
+
+def _send_outcome(send: Send) -> SendOutcome:
     return SendOutcome(send=send, recipients=[
         RecipientOutcome(input=m.recipient, status=m.status, message=m, e164=m.recipient,
                          country=m.country)
         for m in send.messages.order_by("created_at")])
 
 
-@transaction.atomic
-def message_edit(*, actor: Actor, message: Message, send_at: datetime | None = None,
-                 text: str | None = None) -> Message:
-    """New send time and/or text for a message still scheduled."""
-    actor.require(Perm.MESSAGING_SEND)
-    service_require(account=message.account, kind=ServiceKind.MESSAGING)
-    message = Message.objects.select_for_update().select_related("account").get(pk=message.pk)
-    if message.status != S.SCHEDULED:
-        raise Conflict(_("Only a scheduled message can be edited."), code="not_editable",
-                       details={"status": message.status})
-    now = timezone.now()
+def _check_send_at(send_at: datetime | None, now: datetime) -> None:
+    if send_at is None:
+        return
+    if send_at.tzinfo is None:
+        raise ValidationFailed(details={"send_at": [_("Give a time zone.")]})
+    if send_at > now + MAX_SCHEDULE_AHEAD:
+        raise ValidationFailed(details={"send_at": [_("At most one year ahead.")]})
+
+
+def _apply_edit(message: Message, *, send_at: datetime | None, text: str | None,
+                now: datetime) -> None:
     if send_at is not None:
-        if send_at.tzinfo is None:
-            raise ValidationFailed(details={"send_at": [_("Give a time zone.")]})
-        if send_at > now + MAX_SCHEDULE_AHEAD:
-            raise ValidationFailed(details={"send_at": [_("At most one year ahead.")]})
-        due = send_at
-        window = DEFAULT_WINDOWS.get(message.country)
-        if message.kind == MessageKind.MARKETING and window is not None:
-            due = next_allowed(due, window, message.account.timezone)
-        message.due_at, message.expires_at = due, due + VALIDITY
+        due = due_for(base=send_at, kind=message.kind, country=message.country,
+                      zone=message.account.timezone, windows=sending_windows())
+        message.due_at, message.expires_at = due, due + validity()
     if text is not None:
         body = final_text(text, message.kind)
         seg = segment(body)
@@ -123,4 +122,39 @@ def message_edit(*, actor: Actor, message: Message, send_at: datetime | None = N
     message.save()
     MessageEvent.objects.create(message=message, status=message.status, at=now,
                                 detail="edited")
+
+
+@transaction.atomic
+def message_edit(*, actor: Actor, message: Message, send_at: datetime | None = None,
+                 text: str | None = None) -> Message:
+    """New send time and/or text for a message still scheduled; a text that changes the
+    segments is re-rated (all or nothing)."""
+    actor.require(Perm.MESSAGING_SEND)
+    service_require(account=message.account, kind=ServiceKind.MESSAGING)
+    now = timezone.now()
+    _check_send_at(send_at, now)
+    message = Message.objects.select_for_update().select_related("account", "send").get(
+        pk=message.pk)
+    if message.status != S.SCHEDULED:
+        raise Conflict(_("Only a scheduled message can be edited."), code="not_editable",
+                       details={"status": message.status})
+    _apply_edit(message, send_at=send_at, text=text, now=now)
     return message
+
+
+@transaction.atomic
+def send_edit(*, actor: Actor, send: Send, send_at: datetime | None = None,
+              text: str | None = None) -> SendOutcome:
+    """The same edit for every message of a send still scheduled."""
+    actor.require(Perm.MESSAGING_SEND)
+    service_require(account=send.account, kind=ServiceKind.MESSAGING)
+    now = timezone.now()
+    _check_send_at(send_at, now)
+    waiting = list(Message.objects.select_for_update().select_related("account", "send")
+                   .filter(send=send, status=S.SCHEDULED))
+    if not waiting:
+        raise Conflict(_("Nothing in this send is scheduled any more: it cannot be edited."),
+                       code="not_editable")
+    for message in waiting:
+        _apply_edit(message, send_at=send_at, text=text, now=now)
+    return _send_outcome(send)

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('default_url', models.URLField(blank=True, max_length=500)),
-                ('secret', models.CharField(default=chappe.webhooks.models._new_secret, max_length=64)),
+                ('secret', models.CharField(default=chappe.webhooks.models.new_secret, max_length=64)),
                 ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_settings', to='accounts.account')),
             ],
         ),

@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from chappe.messaging.models import Message, ProtectedSender, Reply, SenderAuthorisation
+
+
+@admin.register(ProtectedSender)
+class ProtectedSenderAdmin(admin.ModelAdmin):
+    """The AF2M protected lists (M-2): SI names are refused; ISA names need an
+    authorisation on file for the account."""
+
+    list_display = ("name", "level", "note", "created_at")
+    list_filter = ("level",)
+    search_fields = ("name", "key")
+
+
+@admin.register(SenderAuthorisation)
+class SenderAuthorisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "account", "valid_until", "recorded_by", "created_at")
+    search_fields = ("name", "account__name")
+    autocomplete_fields = ("account",)
+    readonly_fields = ("recorded_by",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.recorded_by = request.user.email
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change only through the lifecycle."""
+
+    list_display = ("id", "account", "recipient", "sender", "status", "segments", "created_at")
+    list_filter = ("status", "kind", "country")
+    search_fields = ("id", "recipient", "carrier_message_id", "account__name")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Reply)
+class ReplyAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "account", "from_number", "to", "is_stop")
+    list_filter = ("is_stop",)
+    search_fields = ("from_number", "account__name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

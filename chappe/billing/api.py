@@ -15,7 +15,13 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import subaccount_get
 from chappe.api.v1.base import actor_of
 from chappe.billing import selectors, services
-from chappe.billing.documents import invoice_csv, invoice_pdf, ledger_csv
+from chappe.billing.documents import (
+    INVOICE_CSV_HEADER,
+    LEDGER_CSV_HEADER,
+    invoice_csv_rows,
+    invoice_pdf,
+    ledger_csv_rows,
+)
 from chappe.billing.money import from_micros
 from chappe.billing.rating import Product
 from chappe.billing.schemas import (
@@ -36,6 +42,7 @@ from chappe.billing.schemas import (
     TransferOut,
     UsageRecordOut,
 )
+from chappe.common.csv_export import csv_response
 
 router = Router(tags=["billing"])
 
@@ -96,7 +103,8 @@ def ledger_export(request: HttpRequest, book: str | None = None, currency: str |
     actor = _viewer(request)
     entries = selectors.ledger_entry_list(account=actor.account, book=book, currency=currency,
                                           reason=reason, since=since, until=until)
-    return _download("".join(ledger_csv(entries)), "text/csv", "ledger.csv")
+    return csv_response("ledger.csv", LEDGER_CSV_HEADER, ledger_csv_rows(entries),
+                        stream=False)
 
 
 # --- usage and quotes -------------------------------------------------------------------
@@ -244,7 +252,8 @@ def invoice_download_pdf(request: HttpRequest, invoice_id: str):
 def invoice_download_csv(request: HttpRequest, invoice_id: str):
     actor = _viewer(request)
     invoice = selectors.invoice_get(account=actor.account, id=invoice_id)
-    return _download(invoice_csv(invoice), "text/csv", f"{invoice.number}.csv")
+    return csv_response(f"{invoice.number}.csv", INVOICE_CSV_HEADER, invoice_csv_rows(invoice),
+                        stream=False)
 
 
 @router.post("/billing/invoices/{invoice_id}/contest", response={201: ContestOut})

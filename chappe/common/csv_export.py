@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 from uuid import UUID
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -69,6 +69,16 @@ def csv_rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[s
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """The whole file as one string (for small files: one invoice)."""
     return "".join(csv_rows(header, rows))
+
+
+@overload
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                 stream: Literal[True] = ...) -> StreamingHttpResponse: ...
+
+
+@overload
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                 stream: Literal[False]) -> HttpResponse: ...
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,

@@ -14,11 +14,18 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.billing import selectors
-from chappe.billing.documents import invoice_csv, invoice_pdf, ledger_csv
+from chappe.billing.documents import (
+    INVOICE_CSV_HEADER,
+    LEDGER_CSV_HEADER,
+    invoice_csv_rows,
+    invoice_pdf,
+    ledger_csv_rows,
+)
 from chappe.billing.errors import PaymentDeclined
 from chappe.billing.gateways import FakeGateway, payment_gateway
 from chappe.billing.models import CreditOrder, OrderStatus
 from chappe.billing.services import credit_order_create, credit_order_pay_card
+from chappe.common.csv_export import csv_response
 from chappe.common.errors import ChappeError
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
 from chappe.web.forms import (
@@ -179,7 +186,8 @@ def invoice_download_pdf(request: HttpRequest, actor: Actor, invoice_id: UUID) -
 @account_view(Perm.BILLING_VIEW)
 def invoice_download_csv(request: HttpRequest, actor: Actor, invoice_id: UUID) -> HttpResponse:
     invoice = selectors.invoice_get(account=actor.account, id=invoice_id)
-    return _download(invoice_csv(invoice), "text/csv; charset=utf-8", f"{invoice.number}.csv")
+    return csv_response(f"{invoice.number}.csv", INVOICE_CSV_HEADER, invoice_csv_rows(invoice),
+                        stream=False)
 
 
 # --- usage and ledger -------------------------------------------------------------------
@@ -221,6 +229,4 @@ def ledger_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 def ledger_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
     _form, filters = _ledger_filters(request)
     entries = selectors.ledger_entry_list(account=actor.account, **filters)
-    response = StreamingHttpResponse(ledger_csv(entries), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ledger.csv"'
-    return response
+    return csv_response("ledger.csv", LEDGER_CSV_HEADER, ledger_csv_rows(entries))

@@ -8,8 +8,7 @@ from uuid import UUID
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -165,7 +164,7 @@ def sms_history(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @account_view(Perm.MESSAGING_VIEW)
-def sms_export(request: HttpRequest, actor: Actor) -> HttpResponseBase:
+def sms_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
     """The filtered history as CSV, streamed; the same columns as GET /api/v1/sms/export."""
     _form, rows = _filtered(request, actor)
     return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))

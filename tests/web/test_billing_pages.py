@@ -6,42 +6,17 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from chappe.accounts.actor import SYSTEM
-from chappe.accounts.models import User
 from chappe.accounts.roles import Role
 from chappe.billing.models import CreditOrder, Invoice, OrderStatus
-from chappe.billing.selectors import balance_summary
 from chappe.billing.services import credit_order_create
 from chappe.messaging.services.accept import sms_send
 from tests.billing.conftest import OPERATOR
+from tests.web.support import client_for, usable
 
 PAGES = ["web:billing", "web:credit_buy", "web:invoices", "web:usage", "web:ledger"]
-
-
-@pytest.fixture
-def admin(account, make_user) -> User:
-    return make_user(account, email="admin@acme.example")
-
-
-@pytest.fixture
-def web(admin) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def usable(account) -> Decimal:
-    return sum((Decimal(row["usable_micros"]) / 1_000_000 for row in balance_summary(
-        account=account)), Decimal(0))
 
 
 def order_for(account, amount="20") -> CreditOrder:

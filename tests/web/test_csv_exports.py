@@ -5,8 +5,6 @@ import csv
 import io
 from decimal import Decimal
 
-import pytest
-from django.test import Client
 from django.urls import reverse
 
 from chappe.accounts.actor import SYSTEM
@@ -15,13 +13,6 @@ from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 
 HYPERLINK = '=HYPERLINK("http://evil.example","x")'
-
-
-@pytest.fixture
-def web(account, make_user) -> Client:
-    client = Client()
-    client.force_login(make_user(account))
-    return client
 
 
 def rows_of(response) -> list[dict]:

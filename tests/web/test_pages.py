@@ -27,28 +27,11 @@ from chappe.accounts.services import (
 )
 from chappe.privacy.models import AuditEntry
 from chappe.privacy.services import audit_record
+from tests.web.support import client_for
 
 PAGES = ["web:home", "web:account_edit", "web:subaccounts", "web:users", "web:api_keys",
          "web:audit"]
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def admin(account, make_user) -> User:
-    return make_user(account, email="admin@acme.example", first_name="Ada", last_name="Admin")
-
-
-@pytest.fixture
-def web(admin) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def actor_of(user: User) -> Actor:

@@ -8,45 +8,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
-from chappe.accounts.models import User
 from chappe.accounts.roles import Role
 from chappe.accounts.services import service_suspend
-from chappe.billing.selectors import balance_summary
 from chappe.carriers.base import Inbound
 from chappe.messaging.models import Message, Send
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.replies import inbound_receive
+from tests.web.support import client_for, usable
 
 HTMX = {"HX-Request": "true"}
 DELIVERED, UNDELIVERED = "+33600000001", "+33600000002"
-
-
-@pytest.fixture
-def admin(account, make_user) -> User:
-    return make_user(account, email="admin@acme.example")
-
-
-@pytest.fixture
-def web(admin) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def usable(account) -> Decimal:
-    return sum((Decimal(row["usable_micros"]) / 1_000_000 for row in balance_summary(
-        account=account)), Decimal(0))
 
 
 def send(account, recipients, **kwargs):

@@ -149,6 +149,12 @@ CHAPPE_DEFAULT_COUNTRY = "FR"
 CHAPPE_STOP_MENTION = os.environ.get("CHAPPE_STOP_MENTION", "STOP au 36034")
 # A message without a final status this long after its send time expires (M-7).
 CHAPPE_SMS_VALIDITY_HOURS = int(os.environ.get("CHAPPE_SMS_VALIDITY_HOURS", "24"))
+# Sender (OADC) rules per destination country (M-2), as JSON of SenderRule fields
+# (chappe/messaging/senders.py); "*" applies to countries not listed.
+CHAPPE_SENDER_RULES = json.loads(os.environ.get("CHAPPE_SENDER_RULES", "null")) or {
+    "FR": {},
+    "*": {"short_code_pattern": r"\d{3,8}", "long_number_allowed": True},
+}
 # Marketing sending windows per destination country (M-12), as JSON: {"FR": {"start":
 # "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5], "public_holidays_allowed":
 # false}}. Countries not listed have no window. Default: France, AF2M 2026 charter.

@@ -46,7 +46,12 @@ class SenderRule:
 
 FRANCE = SenderRule()
 DEFAULT_RULE = SenderRule(short_code_pattern=r"\d{3,8}", long_number_allowed=True)
-RULES: dict[str, SenderRule] = {"FR": FRANCE}
+
+
+def rules_from_config(config: dict[str, dict]) -> dict[str, SenderRule]:
+    """Rules by country from the operator's settings (`CHAPPE_SENDER_RULES`); "*" is the
+    rule for countries not listed."""
+    return {country.upper(): SenderRule(**spec) for country, spec in config.items()}
 
 REASONS: dict[str, Promise] = {
     "empty": _("A sender is required."),

@@ -259,3 +259,11 @@ def test_sending_windows_and_validity_come_from_settings(sms_api, settings):
     if (paris.hour, paris.minute) != (23, 59):  # the one closed minute of this window
         assert row["status"] == "queued"
     assert message.expires_at - message.due_at == timedelta(hours=48)
+
+
+def test_sender_rules_come_from_settings(sms_api, settings):
+    settings.CHAPPE_SENDER_RULES = {"FR": {"alphanumeric_allowed": False,
+                                           "fallback_sender": "36034"}}
+    row = post_sms(sms_api, recipients=[DELIVERED], sender="Chappe").json()["recipients"][0]
+    assert (row["status"], row["sender"]) == ("queued", "36034")
+    assert row["sender_note"]

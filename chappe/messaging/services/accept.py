@@ -33,7 +33,13 @@ from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
-from chappe.messaging.senders import DEFAULT_RULE, RULES, SenderAction, SenderDecision, check_sender
+from chappe.messaging.senders import (
+    DEFAULT_RULE,
+    SenderAction,
+    SenderDecision,
+    check_sender,
+    rules_from_config,
+)
 from chappe.messaging.services.charging import messages_charge
 
 S = MessageStatus
@@ -241,6 +247,7 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
     decisions: dict[str, SenderDecision] = {}
     protected = protected_senders()
     windows = sending_windows()
+    rules = rules_from_config(settings.CHAPPE_SENDER_RULES)
     authorised = authorised_senders | sender_authorisations(
         account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
     base = send_at or now
@@ -249,7 +256,8 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
     for result, number in parsed:
         if number.country not in decisions:
             decisions[number.country] = check_sender(
-                sender, rule=RULES.get(number.country, DEFAULT_RULE), protected=protected,
+                sender, rule=rules.get(number.country) or rules.get("*") or DEFAULT_RULE,
+                protected=protected,
                 authorised=authorised)
         decision = decisions[number.country]
         if decision.action is SenderAction.REJECT:

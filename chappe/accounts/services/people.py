@@ -1,0 +1,166 @@
+"""Users and invitations (P-3): invite by e-mail, accept, revoke, change roles; an
+account always keeps an active administrator."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signing import Signer
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from chappe.accounts.actor import Actor
+from chappe.accounts.models import (
+    Account,
+    Invitation,
+    User,
+)
+from chappe.accounts.roles import Perm, Role
+from chappe.accounts.services._common import (
+    _check_role,
+    _hash_secret,
+    _require_open,
+)
+from chappe.common.errors import Conflict, ValidationFailed
+from chappe.privacy.services import audit_record
+from chappe.runtime.jobs import job_enqueue
+
+INVITATION_TTL = timedelta(days=7)
+_INVITATION_SIGNER = Signer(salt="chappe.accounts.invitation")
+
+
+@transaction.atomic
+def user_invite(*, actor: Actor, account: Account, email: str, role: str) -> tuple[Invitation, str]:
+    """Invite a person by e-mail; returns the invitation and its one-time token.
+
+    The e-mail leaves through the job queue after commit."""
+    actor.require(Perm.USERS_MANAGE)
+    _require_open(account)
+    _check_role(role)
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={"email": [_("Enter a valid e-mail address.")]}) from exc
+    if User.objects.filter(email=email).exists():
+        raise Conflict(_("A user with this e-mail already exists."), code="user_exists")
+    if account.invitations.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True,
+                                  expires_at__gt=timezone.now()).exists():
+        raise Conflict(_("An invitation to this e-mail is already pending."),
+                       code="invitation_pending")
+    invitation = Invitation(account=account, email=email, role=role, invited_by=actor.user,
+                            expires_at=timezone.now() + INVITATION_TTL)
+    token = invitation_token(invitation)
+    invitation.token_hash = _hash_secret(token)
+    invitation.save()
+    # The job carries only the id: the token is re-derived there, never stored in clear.
+    job_enqueue(
+        name="accounts.send_invitation",
+        payload={"invitation": str(invitation.pk), "language": get_language() or "en"},
+        unique_key=f"invitation:{invitation.pk}",
+    )
+    audit_record(actor=actor, account=account, action="user.invite", target=invitation,
+                 details={"email": email, "role": role})
+    return invitation, token
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The invitation's link token: its id signed with the secret key (HMAC). The database
+    keeps only its hash, and the e-mail job re-derives it from the id."""
+    return _INVITATION_SIGNER.sign(invitation.pk.hex)
+
+
+def invitation_find(*, token: str, lock: bool = False) -> Invitation | None:
+    """A usable invitation for this token, or None (unknown, used, revoked or expired)."""
+    invitations = Invitation.objects.filter(
+        token_hash=_hash_secret(token), accepted_at__isnull=True, revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("account")
+    return (invitations.select_for_update(of=("self",)) if lock else invitations).first()
+
+
+@transaction.atomic
+def invitation_accept(
+    *, token: str, password: str, first_name: str = "", last_name: str = "",
+    ip: str | None = None, user_agent: str = "",
+) -> User:
+    # Locked: two simultaneous acceptances of one link serialize; the second finds it used.
+    invitation = invitation_find(token=token, lock=True)
+    if invitation is None:
+        raise ValidationFailed(_("This invitation is invalid or has expired."),
+                               code="invitation_invalid")
+    if User.objects.filter(email=invitation.email).exists():
+        # Another account invited the same person, who joined it first.
+        raise Conflict(_("A user with this e-mail already exists."), code="user_exists")
+    user = User(email=invitation.email, first_name=first_name, last_name=last_name,
+                account=invitation.account, role=invitation.role)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={"password": list(exc.messages)}) from exc
+    user.set_password(password)
+    user.save()
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit_record(actor=Actor(account=invitation.account, user=user, ip=ip, user_agent=user_agent),
+                 action="user.join", target=user, details={"role": user.role})
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
+    actor.require(Perm.USERS_MANAGE)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise Conflict(_("This invitation is no longer pending."))
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, account=invitation.account, action="invitation.revoke",
+                 target=invitation)
+    return invitation
+
+
+def _is_last_admin(user: User) -> bool:
+    return not User.objects.filter(
+        account_id=user.account_id, role=Role.ADMINISTRATOR, is_active=True
+    ).exclude(pk=user.pk).exists()
+
+
+@transaction.atomic
+def user_update(
+    *, actor: Actor, user: User, role: str | None = None, is_active: bool | None = None,
+    first_name: str | None = None, last_name: str | None = None,
+) -> User:
+    """Change a user's role, names or active flag; an account keeps one active admin."""
+    actor.require(Perm.USERS_MANAGE)
+    _require_open(user.account)
+    changes: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        _check_role(role)
+        changes["role"] = role
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = is_active
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if value is not None and value != getattr(user, field):
+            changes[field] = value
+    losing_admin = user.role == Role.ADMINISTRATOR and user.is_active and (
+        changes.get("role", Role.ADMINISTRATOR) != Role.ADMINISTRATOR
+        or changes.get("is_active", True) is False
+    )
+    if losing_admin:
+        # Serialize administrator changes per account: two admins demoting each other at
+        # once must not leave the account without one.
+        Account.objects.select_for_update().filter(pk=user.account_id).first()
+    if losing_admin and _is_last_admin(user):
+        raise Conflict(_("An account must keep at least one active administrator."),
+                       code="last_administrator")
+    if changes:
+        for key, value in changes.items():
+            setattr(user, key, value)
+        user.save(update_fields=list(changes))
+        audit_record(actor=actor, account=user.account, action="user.update", target=user,
+                     details={k: v for k, v in changes.items() if k in ("role", "is_active")})
+    return user

@@ -328,9 +328,14 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
 
 @admin.register(CreditLot)
 class CreditLotAdmin(ReadOnlyAdmin):
-    list_display = ["id", "account", "original", "remaining", "ordered_at", "expires_at",
-                    "expired_at"]
+    list_display = ["id", "account", "original", "remaining", "pack", "ordered_at",
+                    "expires_at", "expired_at"]
     original = _money_column("original_micros")
+
+    @admin.display(description=_("Message pack"))
+    def pack(self, obj) -> str:
+        return (f"{obj.pack_units} {obj.pack_product} → {obj.pack_country}"
+                if obj.pack_product else "")
     remaining = _money_column("remaining_micros", 6)
 
 
@@ -351,10 +356,15 @@ class CreditTransferAdmin(ReadOnlyAdmin):
 
 @admin.register(CreditOrder)
 class CreditOrderAdmin(ReadOnlyAdmin):
-    list_display = ["ordered_at", "account", "amount", "status", "invoice", "paid_at"]
-    list_filter = ["status"]
+    list_display = ["ordered_at", "account", "amount", "pack", "status", "invoice", "paid_at"]
+    list_filter = ["status", "pack_product"]
     actions = ["cancel_unpaid"]
     amount = _money_column("amount_micros")
+
+    @admin.display(description=_("Message pack"))
+    def pack(self, obj) -> str:
+        return (f"{obj.pack_units} {obj.pack_product} → {obj.pack_country}"
+                if obj.pack_product else "")
 
     @admin.action(description=_("Cancel the selected unpaid orders"))
     def cancel_unpaid(self, request, queryset):

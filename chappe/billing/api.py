@@ -79,6 +79,13 @@ def balance(request: HttpRequest, country: str | None = None):
             "estimate_country": country,
             "estimate_sms": selectors.credit_estimate(account=account, country=country,
                                                       currency=row["currency"]),
+            "packs": [{"product": pack["product"], "country": pack["country"],
+                       "units_bought": pack["units_bought"],
+                       "remaining": str(from_micros(pack["remaining_micros"])),
+                       "unit_price": (None if pack["unit_price_micros"] is None
+                                      else str(from_micros(pack["unit_price_micros"]))),
+                       "messages_left": pack["messages"]}
+                      for pack in row.get("packs", [])],
         }
         for row in rows
     ]
@@ -162,11 +169,16 @@ def credit_order_list(request: HttpRequest):
 
 @router.post("/billing/credit-orders", response={201: CreditOrderOut})
 def credit_order_create(request: HttpRequest, payload: CreditOrderIn):
-    """Order prepaid credits: an invoice is issued at once, due on order; the credits are
-    usable once it is paid (by card below, or by transfer/cheque recorded by the operator)."""
+    """Order prepaid credits — an `amount`, or a pack of `units` messages of `product` to
+    `country` at today's unit price: an invoice is issued at once, due on order; the
+    credits are usable once it is paid (by card below, or by transfer/cheque recorded by
+    the operator). A pack is credit like any other: a later price change changes how many
+    messages what is left of it buys (see `packs` in the balance)."""
     actor = actor_of(request)
     order = services.credit_order_create(actor=actor, account=actor.account,
-                                         amount=payload.amount, currency=payload.currency)
+                                         amount=payload.amount, currency=payload.currency,
+                                         product=payload.product, country=payload.country,
+                                         units=payload.units)
     return Status(201, order)
 
 

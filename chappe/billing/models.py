@@ -346,6 +346,13 @@ class CreditLot(models.Model):
     ordered_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     expired_at = models.DateTimeField(null=True, blank=True)
+    # A message pack ("1,000 SMS to FR", P-5), for display only: the lot holds money like
+    # any other and is spent like any other (decision 0015), so what it buys follows
+    # today's price. `pack_units`: the messages this lot stood for when bought (a
+    # transferred part: its share).
+    pack_product = models.CharField(max_length=32, blank=True, choices=Product.choices)
+    pack_country = models.CharField(max_length=2, blank=True)
+    pack_units = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -385,6 +392,13 @@ class CreditOrder(models.Model):
     currency = _currency_field()
     # Credit value bought (excluding VAT); the invoice adds VAT.
     amount_micros = models.BigIntegerField()
+    # Message-denominated order (P-5): a pack of `pack_units` messages of `pack_product` to
+    # `pack_country`, sold as money at the unit price of the day (decision 0015); empty
+    # for a money order.
+    pack_product = models.CharField(max_length=32, blank=True, choices=Product.choices)
+    pack_country = models.CharField(max_length=2, blank=True)
+    pack_units = models.PositiveIntegerField(null=True, blank=True)
+    pack_unit_price_micros = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=OrderStatus.choices,
                               default=OrderStatus.PENDING)
     ordered_at = models.DateTimeField()

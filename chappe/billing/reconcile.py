@@ -6,7 +6,11 @@ Checks, for every account:
 * the credit book equals the sum of the remaining amounts of its lots, and each lot's
   remaining amount equals the sum of its movements; no lot or credit book is negative;
 * each invoice: subtotal = sum of its lines, total = subtotal + VAT, paid = sum of its
-  payments; the receivable book = sum of the totals of issued/paid invoices - payments.
+  payments; the receivable book = sum of the totals of issued/paid invoices - payments;
+* each credit order (money or message pack) is invoiced for exactly the credit it grants
+  (amount = invoice subtotal), and a paid order's lot holds exactly that amount;
+* each usage debit on the credit book is the sum of the usage records it paid for (one
+  entry per batch, N records).
 """
 
 from collections import defaultdict
@@ -17,11 +21,14 @@ from chappe.billing.models import (
     AccountBalance,
     Book,
     CreditLot,
+    CreditOrder,
+    EntryReason,
     Invoice,
     InvoiceStatus,
     LedgerEntry,
     LotMovement,
     Payment,
+    UsageRecord,
 )
 
 
@@ -72,4 +79,25 @@ def reconcile() -> list[str]:
         if sums.get(key, 0) != receivable.get(key, 0):
             problems.append(f"receivable {key}: entries {sums.get(key)} != invoices "
                             f"{receivable.get(key)}")
+    for order in CreditOrder.objects.select_related("invoice"):
+        if order.invoice is not None and order.invoice.subtotal_micros != order.amount_micros:
+            problems.append(f"credit order {order.pk}: amount {order.amount_micros} != "
+                            f"invoice subtotal {order.invoice.subtotal_micros}")
+    granted = {row["order_id"]: int(row["total"] or 0)
+               for row in CreditLot.objects.filter(source_lot__isnull=True,
+                                                   order__isnull=False)
+               .values("order_id").annotate(total=Sum("original_micros"))}
+    for order_id, amount in CreditOrder.objects.filter(status="paid").values_list(
+            "pk", "amount_micros"):
+        if granted.get(order_id, 0) != amount:
+            problems.append(f"credit order {order_id}: paid {amount} != lot "
+                            f"{granted.get(order_id)}")
+    recorded = {row["ledger_entry_id"]: int(row["total"] or 0)
+                for row in UsageRecord.objects.filter(ledger_entry__reason=EntryReason.USAGE)
+                .values("ledger_entry_id").annotate(total=Sum("amount_micros"))}
+    for entry_id, amount in LedgerEntry.objects.filter(reason=EntryReason.USAGE).values_list(
+            "pk", "amount_micros"):
+        if recorded.get(entry_id, 0) != -amount:
+            problems.append(f"usage entry {entry_id}: {amount} != records "
+                            f"{recorded.get(entry_id)}")
     return problems

@@ -24,6 +24,16 @@ class ExpiringOut(Schema):
     amount: str
 
 
+class PackBalanceOut(Schema):
+    product: str
+    country: str
+    units_bought: int = Field(description="Messages these packs stood for when bought")
+    remaining: str = Field(description="Credit left in these packs")
+    unit_price: str | None = Field(description="Today's price of one message (None: unpriced)")
+    messages_left: int | None = Field(
+        description="How many messages the credit left buys at today's price (P-5)")
+
+
 class BalanceOut(Schema):
     currency: str
     credit: str = Field(description="Prepaid credit: the sum of the credit ledger entries")
@@ -33,6 +43,9 @@ class BalanceOut(Schema):
     estimate_country: str
     estimate_sms: int | None = Field(
         description="≈ how many SMS segments to estimate_country the usable credit buys today")
+    packs: list[PackBalanceOut] = Field(
+        default_factory=list,
+        description="Message packs still held (part of `usable`), in messages at today's price")
 
 
 class LedgerEntryOut(Schema):
@@ -165,9 +178,25 @@ class InvoiceDetailOut(InvoiceOut):
 
 
 class CreditOrderIn(Schema):
-    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2,
-                            description="Credit value, excluding VAT")
-    currency: str = "EUR"
+    """Either `amount` (money credits), or `product` + `country` + `units` (a pack of
+    messages, e.g. 1,000 SMS to FR, invoiced at today's unit price)."""
+
+    amount: Decimal | None = Field(None, gt=0, max_digits=12, decimal_places=2,
+                                   description="Credit value, excluding VAT")
+    product: str | None = Field(None, description="Pack: sms, tts, rcs_message, rcs_session, "
+                                                  "t2c_mt or t2c_session")
+    country: str | None = Field(None, min_length=2, max_length=2,
+                                description="Pack: destination country (ISO 3166 alpha-2)")
+    units: int | None = Field(None, gt=0, description="Pack: number of messages")
+    currency: str | None = Field(None, description="Default EUR; a pack is priced in the "
+                                                   "currency of the account's price list")
+
+
+class PackOrderOut(Schema):
+    product: str
+    country: str
+    units: int
+    unit_price: str
 
 
 class CreditOrderOut(Schema):
@@ -178,10 +207,18 @@ class CreditOrderOut(Schema):
     ordered_at: datetime
     paid_at: datetime | None
     invoice: InvoiceOut | None
+    pack: PackOrderOut | None = Field(None, description="The pack of messages ordered, if any")
 
     @staticmethod
     def resolve_amount(obj) -> str:
         return _cents(obj.amount_micros)
+
+    @staticmethod
+    def resolve_pack(obj) -> dict | None:
+        if not obj.pack_product:
+            return None
+        return {"product": obj.pack_product, "country": obj.pack_country,
+                "units": obj.pack_units, "unit_price": _money(obj.pack_unit_price_micros)}
 
 
 class CardPaymentIn(Schema):

@@ -156,8 +156,8 @@ def price_change_notice_list(*, account: Account) -> QuerySet[PriceChangeNotice]
 
 
 def balance_summary(*, account: Account, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Per currency: the ledger balance, what is usable now, and amounts expiring by date
-    (in the account's time zone)."""
+    """Per currency: the ledger balance, what is usable now, amounts expiring by date (in
+    the account's time zone) and the message packs still held (`credit_pack_summary`)."""
     from chappe.billing.periods import local_date, zone
 
     at = at or timezone.now()
@@ -183,7 +183,40 @@ def balance_summary(*, account: Account, at: datetime | None = None) -> list[dic
     for currency, by_day in expiring.items():
         out[currency]["expiring"] = [{"usable_until": day, "amount_micros": amount}
                                      for day, amount in sorted(by_day.items())]
+    for item in out.values():
+        item["packs"] = []
+    for pack in credit_pack_summary(account=account, at=at):
+        out[pack["currency"]]["packs"].append(pack)
     return list(out.values())
+
+
+def credit_pack_summary(*, account: Account, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The message packs still held (usable lots bought as "N messages of a product to a
+    country"), per currency, product and country: the credit left, the messages the lots
+    stood for when bought, and **how many messages the credit left buys at today's price**
+    (P-5: a price change changes this number; None when the destination has no price)."""
+    at = at or timezone.now()
+    lots = (CreditLot.objects.filter(account=account, expired_at__isnull=True,
+                                     remaining_micros__gt=0, expires_at__gt=at)
+            .exclude(pack_product="").order_by("currency", "pack_product", "pack_country",
+                                               "expires_at"))
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for lot in lots:
+        group = groups.setdefault((lot.currency, lot.pack_product, lot.pack_country), {
+            "currency": lot.currency, "product": lot.pack_product,
+            "country": lot.pack_country, "units_bought": 0, "remaining_micros": 0,
+            "unit_price_micros": None, "messages": None})
+        group["units_bought"] += lot.pack_units or 0
+        group["remaining_micros"] += lot.remaining_micros
+    for (currency, product, country), group in groups.items():
+        with contextlib.suppress(NoPriceError):
+            quote = price_quote(account=account, product=product, quantity=1,
+                                destination_country=country, at=at)
+            if quote.currency == currency:
+                group["unit_price_micros"] = quote.unit_price_micros
+                group["messages"] = units_affordable(group["remaining_micros"],
+                                                     quote.unit_price_micros)
+    return list(groups.values())
 
 
 def credit_estimate(*, account: Account, country: str, product: str = Product.SMS,

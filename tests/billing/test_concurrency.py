@@ -98,3 +98,46 @@ def test_parallel_invoices_get_gap_free_numbers(make_account, price_list):
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     year = numbers[0].split("-")[1]
     assert numbers == [f"INV-{year}-{n:06d}" for n in range(1, 9)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reversals_credit_back_once(make_account, buy_credits):
+    _skip_unless_postgres()
+    from chappe.billing.services.usage import UsageItem, usage_charge_many, usage_reverse
+
+    account = make_account("Cancel")
+    buy_credits(account, "1")
+    usage_charge_many(account=account, items=[
+        UsageItem(product="sms", quantity=2, destination_country="FR", cause_type="t",
+                  cause_id=k, idempotency_key=k) for k in ("a", "b", "c")])
+
+    def cancel(_i):
+        return usage_reverse(account=account, idempotency_key="b", reason="canceled")
+
+    results, errors = _run_threads(8, cancel)
+    assert errors == []
+    assert sum(1 for r in results if r is not None) == 1
+    assert ledger_sum(account=account, book="credit", currency="EUR") == 1_000_000 - 180_000
+    assert reconcile() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_batches_charge_each_key_once(make_account, buy_credits):
+    _skip_unless_postgres()
+    from chappe.billing.services.usage import UsageItem, usage_charge_many
+
+    account = make_account("Overlap")
+    buy_credits(account, "10")
+
+    def send(i):
+        keys = [f"k{j}" for j in range(i, i + 4)]  # each batch shares keys with the next
+        return usage_charge_many(account=account, items=[
+            UsageItem(product="sms", quantity=1, destination_country="FR", cause_type="t",
+                      cause_id=k, idempotency_key=k) for k in keys])
+
+    results, errors = _run_threads(8, send)
+    assert errors == []
+    assert UsageRecord.objects.filter(account=account).count() == 11  # k0 … k10
+    assert sum(1 for batch in results for c in batch if not c.replayed) == 11
+    assert ledger_sum(account=account, book="credit", currency="EUR") == 10_000_000 - 11 * 45_000
+    assert reconcile() == []

@@ -172,3 +172,70 @@ def test_manual_suspension_only(account, price_list):
         service_require(account=account, kind="messaging")
     pay(invoice, invoice.due_at + timedelta(days=3))
     service_require(account=account, kind="messaging")
+
+
+def pay_part(invoice, amount, when, ref):
+    return payment_record(actor=OPERATOR, invoice=invoice, amount=amount, method="transfer",
+                          reference=ref, received_at=when)
+
+
+def test_interest_runs_on_what_remained_unpaid_after_a_partial_payment(account, price_list):
+    invoice = _invoice(account, price_list)  # 58.80, due on issue
+    pay_part(invoice, "18.80", invoice.due_at + timedelta(days=10), "VIR-a")
+    invoice.refresh_from_db()
+    preview = invoice_penalty_preview(invoice=invoice, until=invoice.due_at + timedelta(days=30))
+    assert [(s.unpaid_micros, s.days) for s in preview.stretches] == [
+        (58_800_000, 10), (40_000_000, 20)]
+    # 58.80 x 15 % x 10/365 = 0.241644 ; 40 x 15 % x 20/365 = 0.328767
+    assert preview.interest_micros == 241_644 + 328_767
+    assert preview.days == 30
+    pay_part(invoice, "40", invoice.due_at + timedelta(days=30), "VIR-b")
+    penalty = account.invoices.get(kind=InvoiceKind.PENALTY)
+    assert [(line.description, line.quantity, line.amount_micros)
+            for line in penalty.lines.all()] == [
+        (f"Late-payment interest on {invoice.number}: 10 days on 58.80 EUR unpaid", "10",
+         240_000),
+        (f"Late-payment interest on {invoice.number}: 20 days on 40.00 EUR unpaid", "20",
+         330_000),
+        (f"Flat recovery fee ({invoice.number})", "1", 40_000_000)]
+    assert penalty.total_micros == 40_570_000  # the whole total for 30 days was 0.72
+    assert reconcile() == []
+
+
+def test_partial_payment_contest_and_charging_in_steps(account, price_list, admin_actor):
+    invoice = _invoice(account, price_list)
+    due = invoice.due_at
+    contest = invoice_contest_open(actor=admin_actor, invoice=invoice, reason="?",
+                                   now=due + timedelta(days=5))
+    pay_part(invoice, "28.80", due + timedelta(days=8), "VIR-a")
+    invoice_contest_resolve(actor=OPERATOR, contest=contest, accepted=False,
+                            now=due + timedelta(days=15))
+    invoice.refresh_from_db()
+    first = invoice_penalties_charge(actor=OPERATOR, invoice=invoice,
+                                     now=due + timedelta(days=20, hours=6))
+    # 20 days 6 hours after the due date, 10 days frozen: 10 whole days late. Days 0-4 on
+    # 58.80 (before the contest), the contest froze 10 days during which 28.80 was paid,
+    # then days 5-9 on 30.00.
+    assert [(line.quantity, line.amount_micros) for line in first.lines.all()] == [
+        ("5", 120_000),  # 58.80 x 15 % x 5/365 = 0.120822
+        ("5", 60_000),  # 30 x 15 % x 5/365 = 0.061644
+        ("1", 40_000_000)]
+    pay_part(invoice, "30", due + timedelta(days=25), "VIR-b")
+    second = account.invoices.filter(kind=InvoiceKind.PENALTY).exclude(pk=first.pk).get()
+    # Days 10-14 (5 more, the charge at 10.25 days did not count day 10) on 30.00:
+    # 0.061644; no second flat fee.
+    assert [(line.quantity, line.amount_micros) for line in second.lines.all()] == [
+        ("5", 60_000)]
+    assert reconcile() == []
+
+
+def test_penalties_due_in_the_api_follow_partial_payments(api, account, price_list):
+    invoice = _invoice(account, price_list)
+    pay_part(invoice, "18.80", invoice.due_at + timedelta(days=10), "VIR-a")
+    from chappe.billing.services.dunning import invoice_penalty_preview as preview_of
+
+    invoice.refresh_from_db()
+    expected = preview_of(invoice=invoice).total_micros
+    detail = api.get(f"/api/v1/billing/invoices/{invoice.pk}").json()
+    assert Decimal(detail["penalties_due"]) * 1_000_000 == pytest.approx(expected, abs=2_000)
+    assert detail["outstanding"] == "40.00"

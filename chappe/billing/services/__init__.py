@@ -1,8 +1,10 @@
 """Billing writes. Import from here: `from chappe.billing.services import usage_charge`.
 
-* usage — `usage_charge`: THE service products call to rate, debit and record a use.
+* usage — `usage_charge`: THE service products call to rate, debit and record a use;
+  `usage_charge_many` for a batch (one send), `usage_reverse` to undo a canceled use.
 * pricing — price lists and versions (P-14 notices), plans, overrides, subscriptions.
-* credits — prepaid credit orders, payments (card gateway / operator), expiry, transfers.
+* credits — prepaid credit orders (an amount or a message pack), payments (card gateway /
+  operator), expiry, transfers.
 * invoices — issuing, numbering, VAT; monthly — the monthly run.
 * dunning — penalties, contests, suspension for non-payment.
 * ledger — the locked-book primitives the others use (not for other apps).
@@ -13,6 +15,7 @@ from chappe.billing.services.credits import (
     credit_order_cancel,
     credit_order_create,
     credit_order_pay_card,
+    credit_pack_price,
     credit_transfer,
     credits_expire,
     payment_record,
@@ -34,14 +37,22 @@ from chappe.billing.services.pricing import (
     subscription_cancel,
     subscription_create,
 )
-from chappe.billing.services.usage import UsageCharge, usage_charge
+from chappe.billing.services.usage import (
+    UsageCharge,
+    UsageItem,
+    usage_charge,
+    usage_charge_many,
+    usage_reverse,
+)
 
 __all__ = [
     "UsageCharge",
+    "UsageItem",
     "account_price_list_set",
     "credit_order_cancel",
     "credit_order_create",
     "credit_order_pay_card",
+    "credit_pack_price",
     "credit_transfer",
     "credits_expire",
     "dunning_run",
@@ -61,4 +72,6 @@ __all__ = [
     "subscription_create",
     "subscriptions_close",
     "usage_charge",
+    "usage_charge_many",
+    "usage_reverse",
 ]

@@ -4,8 +4,15 @@ order → invoice (due on issue) → payment (card through the gateway, or recor
 operator: transfer, cheque, direct debit) → a credit lot, usable only once the invoice is
 paid in full, valid 12 months from the **order** (periods.credit_expiry), consumed oldest
 expiry first, lost at expiry (an audited expiry entry), never refunded.
+
+An order is money-denominated (an amount) or message-denominated (a pack: "1,000 SMS to
+FR"). A pack is sold as money — units x the unit price of the day for that product and
+country, rounded up to the cent — and its lot is money like any other, spent through the
+same ledger; it only remembers the pack for display. So a later price change changes how
+many messages the remaining credit buys (P-5). See decision 0015.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -36,6 +43,8 @@ from chappe.billing.models import (
 )
 from chappe.billing.money import CURRENCIES, MICROS_PER_CENT, MoneyError, from_micros, to_micros
 from chappe.billing.periods import credit_expiry, zone
+from chappe.billing.rating import Product
+from chappe.billing.selectors import price_quote
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.ledger import (
     balance_lock,
@@ -107,35 +116,119 @@ def credits_expire(*, now: datetime | None = None) -> int:
 # --- orders and payments ------------------------------------------------------------------
 
 
+# Products sold in message packs: the messaging products billed per message, session or
+# call (not voice minutes, not the automatic unsubscribe confirmations).
+PACK_PRODUCTS = (Product.SMS, Product.TTS, Product.RCS_MESSAGE, Product.RCS_SESSION,
+                 Product.T2C_MT, Product.T2C_SESSION)
+MAX_PACK_UNITS = 100_000_000
+
+
+@dataclass(frozen=True)
+class PackPrice:
+    product: str
+    country: str
+    units: int
+    currency: str
+    unit_price_micros: int
+    # What the pack costs excluding VAT: units x unit price, rounded up to the cent so
+    # the credit always buys at least `units` messages at the price of the day.
+    amount_micros: int
+
+
+def credit_pack_price(*, account: Account, product: str, country: str, units: int,
+                      at: datetime | None = None) -> PackPrice:
+    """What a pack of `units` messages of `product` to `country` costs now (no write)."""
+    errors: dict[str, list[str]] = {}
+    if product not in PACK_PRODUCTS:
+        errors["product"] = [_("Packs are sold for: %(products)s.")
+                             % {"products": ", ".join(PACK_PRODUCTS)}]
+    country = (country or "").strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        errors["country"] = [_("A two-letter country code.")]
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_PACK_UNITS:
+        errors["units"] = [_("A whole number of messages, at least 1.")]
+    if errors:
+        raise ValidationFailed(details=errors)
+    quote = price_quote(account=account, product=product, quantity=units,
+                        destination_country=country, at=at)
+    if quote.unit_price_micros <= 0:
+        raise ValidationFailed(details={"product": [_("This destination is free.")]})
+    return PackPrice(product, country, units, quote.currency, quote.unit_price_micros,
+                     round_up_to_cents(quote.amount_micros))
+
+
+def round_up_to_cents(micros: int) -> int:
+    return -(-micros // MICROS_PER_CENT) * MICROS_PER_CENT
+
+
 @transaction.atomic
 def credit_order_create(
     *,
     actor: Actor,
     account: Account,
-    amount: Decimal | str,
-    currency: str = "EUR",
+    amount: Decimal | str | None = None,
+    currency: str | None = None,
+    product: str | None = None,
+    country: str | None = None,
+    units: int | None = None,
     now: datetime | None = None,
 ) -> CreditOrder:
-    """Order `amount` (excluding VAT) of credits: issues the invoice, due on issue."""
+    """Order credits — `amount` (excluding VAT), or a pack of `units` messages of
+    `product` to `country` at today's price — and issue the invoice, due on issue.
+
+    `currency` defaults to EUR for an amount; a pack is priced in the currency of the
+    account's price list (`currency`, if given, must be that one)."""
     actor.require(Perm.BILLING_MANAGE)
+    now = now or timezone.now()
+    is_pack = any(value not in (None, "") for value in (product, country, units))
+    if is_pack == (amount not in (None, "")):
+        raise ValidationFailed(_("Order either an amount or a pack of messages."),
+                               details={"amount": [_("Give an amount, or product, country "
+                                                     "and units.")]})
+    pack = None
+    if is_pack:
+        pack = credit_pack_price(account=account, product=product or "", country=country or "",
+                                 units=units, at=now)
+        if currency not in (None, pack.currency):
+            raise ValidationFailed(details={"currency": [
+                _("This account's prices are in %(currency)s.") % {"currency": pack.currency}]})
+        currency, micros = pack.currency, pack.amount_micros
+        field = "units"
+    else:
+        currency = currency or "EUR"
+        micros = _amount(amount)
+        field = "amount"
     if currency not in CURRENCIES:
         raise ValidationFailed(details={"currency": [_("Unknown currency.")]})
-    micros = _amount(amount)
     if not MIN_ORDER_MICROS <= micros <= MAX_ORDER_MICROS:
-        raise ValidationFailed(details={"amount": [_("Between 1 and 1,000,000.")]})
-    now = now or timezone.now()
+        raise ValidationFailed(details={field: [_("Between 1 and 1,000,000.")]})
     order = CreditOrder.objects.create(account=account, currency=currency, amount_micros=micros,
                                        ordered_at=now, created_by=actor.label)
+    if pack is None:
+        line = LineDraft(_("Prepaid credits (valid 12 months from the order)"), "1", micros,
+                         micros, "credits")
+    else:
+        order.pack_product, order.pack_country = pack.product, pack.country
+        order.pack_units, order.pack_unit_price_micros = pack.units, pack.unit_price_micros
+        line = LineDraft(
+            _("Prepaid credits: pack of %(units)s %(product)s to %(country)s at today's "
+              "price (valid 12 months from the order)")
+            % {"units": pack.units, "product": Product(pack.product).label,
+               "country": pack.country},
+            str(pack.units), pack.unit_price_micros, micros, "credits")
     order.invoice = invoice_issue(
         account=account, kind=InvoiceKind.CREDIT_PURCHASE, service_kind=ServiceKind.MESSAGING,
-        currency=currency, issued_at=now, due_at=now,
-        lines=[LineDraft(_("Prepaid credits (valid 12 months from the order)"), "1", micros,
-                         micros, "credits")],
-    )
-    order.save(update_fields=["invoice"])
+        currency=currency, issued_at=now, due_at=now, lines=[line])
+    order.save(update_fields=["invoice", "pack_product", "pack_country", "pack_units",
+                              "pack_unit_price_micros"])
+    details = {"amount": str(from_micros(micros)), "currency": currency,
+               "invoice": order.invoice.number}
+    if pack is not None:
+        details["pack"] = {"product": pack.product, "country": pack.country,
+                           "units": pack.units,
+                           "unit_price": str(from_micros(pack.unit_price_micros))}
     audit_record(actor=actor, account=account, action="billing.credit_order.create",
-                 target=order, details={"amount": str(from_micros(micros)), "currency": currency,
-                                        "invoice": order.invoice.number})
+                 target=order, details=details)
     return order
 
 
@@ -149,7 +242,8 @@ def _order_fulfil(*, order: CreditOrder, paid_at: datetime, actor: Actor) -> Cre
                        occurred_at=paid_at, memo=order.invoice.number if order.invoice else "")
     lot = lot_create(entry=entry, amount_micros=order.amount_micros, ordered_at=order.ordered_at,
                      expires_at=credit_expiry(order.ordered_at, zone(order.account.timezone),
-                                              months), order=order)
+                                              months), order=order,
+                     pack=(order.pack_product, order.pack_country, order.pack_units))
     order.status = OrderStatus.PAID
     order.paid_at = paid_at
     order.save(update_fields=["status", "paid_at"])
@@ -343,7 +437,10 @@ def credit_transfer(
     for lot, take in lots_take(lots=lots, amount_micros=micros):
         lot_debit(lot=lot, entry=out_entry, amount_micros=take)
         lot_create(entry=in_entry, amount_micros=take, ordered_at=lot.ordered_at,
-                   expires_at=lot.expires_at, order=lot.order, source_lot=lot)
+                   expires_at=lot.expires_at, order=lot.order, source_lot=lot,
+                   pack=(lot.pack_product, lot.pack_country,
+                         take * lot.pack_units // lot.original_micros
+                         if lot.pack_units is not None else None))
     details = {"from": str(from_account.pk), "to": str(to_account.pk), "currency": currency,
                "amount": str(from_micros(micros))}
     for account in (from_account, to_account):

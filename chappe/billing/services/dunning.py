@@ -2,7 +2,10 @@
 
 * Penalties are charged on a separate "penalty" invoice (no VAT), when a late invoice is
   finally paid (interest up to the payment) or when the operator charges them (interest
-  up to now; later interest continues from there). The 40 € recovery fee is charged once
+  up to now; later interest continues from there). Interest runs on what remained unpaid
+  over each stretch between the due date, each payment received after it and the
+  settlement (penalties.late_interest): one line per stretch when partial payments cut
+  the lateness. The 40 € recovery fee is charged once
   per late invoice. Credit-purchase invoices bear no penalty (unpaid credits are simply
   never granted), and penalty invoices bear none either.
 * A contest (15 days from issue for messaging, 30 for the contact center) freezes
@@ -17,6 +20,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,8 +38,8 @@ from chappe.billing.models import (
     InvoiceKind,
     InvoiceStatus,
 )
-from chappe.billing.money import from_micros
-from chappe.billing.penalties import days_late, interest
+from chappe.billing.money import format_amount, from_micros
+from chappe.billing.penalties import InterestStretch, days_late, late_interest
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
@@ -66,10 +70,19 @@ class PenaltyPreview:
     days: int
     interest_micros: int
     recovery_fee_micros: int
+    # The stretches of lateness that bear interest (unpaid amount, days, interest).
+    stretches: tuple[InterestStretch, ...] = ()
 
     @property
     def total_micros(self) -> int:
         return self.interest_micros + self.recovery_fee_micros
+
+
+def penalty_rate(*, service_kind: str, billing: BillingSettings) -> Decimal:
+    """The yearly late-payment rate of a service (P-7)."""
+    if service_kind == ServiceKind.CONTACT_CENTER:
+        return billing.contact_center_penalty_multiplier * billing.legal_interest_rate
+    return billing.messaging_penalty_rate
 
 
 def invoice_penalty_preview(*, invoice: Invoice, until: datetime | None = None) -> PenaltyPreview:
@@ -84,28 +97,37 @@ def invoice_penalty_preview(*, invoice: Invoice, until: datetime | None = None) 
     if days_late(invoice.due_at, until, frozen) <= 0:
         return none
     billing = BillingSettings.load()
-    if invoice.service_kind == ServiceKind.CONTACT_CENTER:
-        rate = billing.contact_center_penalty_multiplier * billing.legal_interest_rate
-    else:
-        rate = billing.messaging_penalty_rate
-    start = max(invoice.penalties_charged_until or invoice.due_at, invoice.due_at)
-    days = days_late(start, until, frozen)
-    # Interest runs on what was still unpaid: the whole total until the payment.
-    amount = interest(invoice.total_micros, rate, days)
+    # Interest runs on what was still unpaid over each stretch, cut at every payment.
+    result = late_interest(
+        amount_micros=invoice.total_micros, due_at=invoice.due_at, until=until,
+        annual_rate=penalty_rate(service_kind=invoice.service_kind, billing=billing),
+        payments=list(invoice.payments.values_list("received_at", "amount_micros")),
+        frozen=frozen, since=invoice.penalties_charged_until)
     fee = 0 if invoice.recovery_fee_charged else billing.recovery_fee_micros
-    return PenaltyPreview(days, amount, fee)
+    return PenaltyPreview(result.days, result.interest_micros, fee, result.charged_stretches)
+
+
+def _interest_lines(invoice: Invoice, preview: PenaltyPreview) -> list[LineDraft]:
+    stretches = preview.stretches
+    if len(stretches) == 1 and stretches[0].unpaid_micros == invoice.total_micros:
+        # Nothing was paid during the lateness: the one-line form.
+        return [LineDraft(
+            _("Late-payment interest on %(number)s (%(days)s days)")
+            % {"number": invoice.number, "days": stretches[0].days},
+            str(stretches[0].days), preview.interest_micros, preview.interest_micros,
+            "penalty")]
+    return [LineDraft(
+        _("Late-payment interest on %(number)s: %(days)s days on %(unpaid)s unpaid")
+        % {"number": invoice.number, "days": s.days,
+           "unpaid": format_amount(s.unpaid_micros, invoice.currency)},
+        str(s.days), s.interest_micros, s.interest_micros, "penalty") for s in stretches]
 
 
 def _penalties_charge(*, actor: Actor, invoice: Invoice, until: datetime) -> Invoice | None:
     preview = invoice_penalty_preview(invoice=invoice, until=until)
     if preview.total_micros == 0:
         return None
-    lines = []
-    if preview.interest_micros:
-        lines.append(LineDraft(
-            _("Late-payment interest on %(number)s (%(days)s days)")
-            % {"number": invoice.number, "days": preview.days},
-            str(preview.days), preview.interest_micros, preview.interest_micros, "penalty"))
+    lines = _interest_lines(invoice, preview) if preview.interest_micros else []
     if preview.recovery_fee_micros:
         lines.append(LineDraft(_("Flat recovery fee (%(number)s)") % {"number": invoice.number},
                                "1", preview.recovery_fee_micros, preview.recovery_fee_micros,

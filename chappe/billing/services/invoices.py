@@ -22,6 +22,7 @@ from chappe.billing.models import (
     Invoice,
     InvoiceCounter,
     InvoiceLine,
+    InvoiceStatus,
 )
 from chappe.billing.money import round_to_cents
 from chappe.billing.periods import zone
@@ -95,7 +96,8 @@ def invoice_issue(
 ) -> Invoice:
     """Write an invoice (inside the caller's transaction): lines rounded to cents half up,
     VAT on the rounded subtotal, the total posted to the account's receivable book, and
-    an e-mail job to the billing address queued for after commit."""
+    an e-mail job to the billing address queued for after commit. An invoice with nothing
+    to pay (total <= 0) is issued already paid."""
     billing = BillingSettings.load()
     issued_at = issued_at or timezone.now()
     rate = vat_rate_for(account=account, billing=billing) if vat_rate is None else vat_rate
@@ -114,6 +116,14 @@ def invoice_issue(
         vat_micros=vat, total_micros=subtotal + vat, bill_to=bill_to_snapshot(account),
         seller=seller_snapshot(billing), penalised_invoice=penalised_invoice,
     )
+    if invoice.total_micros <= 0:
+        # Nothing to collect (usage netted out by reversals, amounts rounded to zero): the
+        # invoice is settled at issue, so it is never dunned, penalised or suspended for.
+        # A negative total stays on the receivable book as a credit in the client's
+        # favour (a proper credit note is future work, see decision 0009).
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = issued_at
+        invoice.save(update_fields=["status", "paid_at"])
     InvoiceLine.objects.bulk_create([
         InvoiceLine(invoice=invoice, position=index, product=line.product,
                     description=line.description[:300], quantity=line.quantity,

@@ -96,11 +96,13 @@ def lot_create(
     expires_at: datetime,
     order=None,
     source_lot: CreditLot | None = None,
+    pack: tuple[str, str, int | None] = ("", "", None),
 ) -> CreditLot:
+    """A new lot; `pack` = (product, country, units) of a message pack (display only)."""
     lot = CreditLot.objects.create(
         account_id=entry.account_id, currency=entry.currency, order=order, source_lot=source_lot,
         original_micros=amount_micros, remaining_micros=amount_micros, ordered_at=ordered_at,
-        expires_at=expires_at,
+        expires_at=expires_at, pack_product=pack[0], pack_country=pack[1], pack_units=pack[2],
     )
     LotMovement.objects.create(lot=lot, entry=entry, amount_micros=amount_micros)
     return lot

@@ -3,7 +3,10 @@
 One invoice per account, service and local calendar month (a unique constraint), so the
 run is idempotent: running it again — or concurrently — issues nothing new. Usage that
 arrives after its month was invoiced is billed on the next month's invoice (nothing is
-skipped, nothing is billed twice: `InvoicedUsage` is one row per usage record).
+skipped, nothing is billed twice: `InvoicedUsage` is one row per usage record). A
+reversal (a use canceled before it happened) is billed with its original when neither was
+invoiced yet — even if it came after the month's end — so they cancel out; a reversal of
+an already invoiced use is a negative line on the next invoice.
 
 Fees: plan fee, licences, users and numbers priced from the plan's list (or the account's
 override) at the start of the month. The first period starts on the subscription day and
@@ -46,6 +49,7 @@ from chappe.billing.rating import NoPrice, Product, UsageEvent, price_lookup, pr
 from chappe.billing.selectors import price_entries, price_version_at
 from chappe.billing.services.dunning import payment_days_default
 from chappe.billing.services.invoices import LineDraft, invoice_issue
+from chappe.billing.services.usage import REVERSAL_SUFFIX
 from chappe.common.errors import Conflict
 from chappe.privacy.services import audit_record
 
@@ -103,6 +107,19 @@ def _fee_lines(subscription: Subscription, first: date, tz) -> tuple[list[LineDr
     return lines, price_list.currency
 
 
+def _reversals_of(account: Account, records: list[UsageRecord]) -> list[UsageRecord]:
+    """Reversals not invoiced yet of `records`, whenever they happened: a use canceled
+    before its month was invoiced never appears on an invoice (it nets to nothing there)."""
+    picked = {r.pk for r in records}
+    keys = [r.idempotency_key + REVERSAL_SUFFIX for r in records if r.billed_quantity >= 0]
+    found = []
+    for start in range(0, len(keys), 900):
+        found += UsageRecord.objects.filter(
+            account=account, billing_mode=BillingMode.POSTPAID, invoiced__isnull=True,
+            idempotency_key__in=keys[start:start + 900]).exclude(pk__in=picked)
+    return found
+
+
 def _usage_lines(records: list[UsageRecord]) -> list[LineDraft]:
     groups: dict[tuple, list[UsageRecord]] = defaultdict(list)
     for record in records:
@@ -114,6 +131,8 @@ def _usage_lines(records: list[UsageRecord]) -> list[LineDraft]:
         where = " ".join(part for part in (
             f"{origin}→" if origin else "", country, number_type, operator) if part)
         billed = sum(r.billed_quantity for r in items)
+        if billed == 0 and sum(r.amount_micros for r in items) == 0:
+            continue  # uses and their reversals cancel out
         quantity = f"{billed} s" if product == Product.VOICE_MINUTE else str(billed)
         lines.append(LineDraft(f"{label} {where}".strip(), quantity, unit,
                                sum(r.amount_micros for r in items), product))
@@ -150,6 +169,7 @@ def invoice_monthly_issue(*, account: Account, service_kind: str, month: date,
                 account=account, service_kind=service_kind, billing_mode=BillingMode.POSTPAID,
                 occurred_at__lt=end, invoiced__isnull=True,
             ).order_by("occurred_at"))
+            records += _reversals_of(account, records)
             currency = currency or (records[0].currency if records else "EUR")
             records = [r for r in records if r.currency == currency]
             lines += _usage_lines(records)

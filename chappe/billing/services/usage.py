@@ -148,6 +148,10 @@ def usage_charge(
     return usage_charge_many(account=account, items=[item], occurred_at=occurred_at)[0]
 
 
+# How many times a batch is charged again after losing a race on some of its keys.
+CONCURRENT_RETRIES = 3
+
+
 def _batch_key(account: Account, items: Sequence[UsageItem]) -> str:
     if len(items) == 1:
         return f"usage:{account.pk}:{items[0].idempotency_key}"
@@ -175,16 +179,20 @@ def usage_charge_many(
     keys = [item.idempotency_key for item in items]
     if len(set(keys)) != len(keys):
         raise ValidationFailed(details={"idempotency_key": ["repeated within the batch"]})
-    try:
-        with transaction.atomic():
-            return _charge(account=account, items=items, occurred_at=occurred_at, now=now,
-                           batch_cause=(batch_cause_type, batch_cause_id))
-    except IntegrityError:
-        # A concurrent charge with one of these keys won the race: replay if all are there.
-        found = _existing(account, keys)
-        if len(found) == len(keys):
-            return [UsageCharge(found[key], True) for key in keys]
-        raise
+    for attempt in range(CONCURRENT_RETRIES):
+        try:
+            with transaction.atomic():
+                return _charge(account=account, items=items, occurred_at=occurred_at, now=now,
+                               batch_cause=(batch_cause_type, batch_cause_id))
+        except IntegrityError:
+            # A concurrent charge with some of these keys won the race: those are now
+            # replays; charge the rest again (all of them replayed: nothing to debit).
+            found = _existing(account, keys)
+            if len(found) == len(keys):
+                return [UsageCharge(found[key], True) for key in keys]
+            if attempt == CONCURRENT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime):
@@ -274,36 +282,56 @@ def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: dateti
 REVERSAL_SUFFIX = ":reversal"
 
 
-def usage_reverse(*, account: Account, idempotency_key: str, reason: str) -> UsageRecord | None:
+def usage_reverse(*, account: Account, idempotency_key: str, reason: str,
+                  now: datetime | None = None) -> UsageRecord | None:
     """Undo a use that did not happen (a scheduled message canceled before it left).
 
-    Writes a negative usage record (so a monthly invoice nets it out) and, if the use was
-    debited from prepaid credit, gives that credit back to the lots it came from, latest
-    expiry first; a part whose lot has expired meanwhile stays lost (P-5). Exactly once:
-    reversing twice, or reversing what was never charged, writes nothing."""
+    Writes a negative usage record (so a monthly invoice nets it out: the monthly run
+    bills a reversal together with its original when neither is invoiced yet, else on the
+    next invoice) and, if the use was debited from prepaid credit, gives that credit back
+    to the lots it came from, latest expiry first; a part whose lot has expired meanwhile
+    stays lost (P-5) — the record still undoes the whole use, its ledger entry says what
+    came back. Exactly once, even concurrently: reversing twice, reversing what was never
+    charged, or reversing a reversal writes nothing and returns None."""
+    if idempotency_key.endswith(REVERSAL_SUFFIX):
+        return None
     key = idempotency_key + REVERSAL_SUFFIX
-    with transaction.atomic():
-        original = _existing(account, [idempotency_key]).get(idempotency_key)
-        if original is None or _existing(account, [key]):
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            original = _existing(account, [idempotency_key]).get(idempotency_key)
+            if original is None or original.billed_quantity < 0 or original.amount_micros < 0:
+                return None
+            # Serialize reversals (and charges) of this account's book, then look again:
+            # a concurrent reversal may have committed while we waited.
+            balance = balance_lock(account=account, book=Book.CREDIT, currency=original.currency)
+            if _existing(account, [key]):
+                return None
+            entry = None
+            if original.ledger_entry_id and original.amount_micros:
+                entry = _credit_back(balance=balance, original=original, key=key,
+                                     reason=reason, now=now)
+            return UsageRecord.objects.create(
+                account=account, service_kind=original.service_kind, product=original.product,
+                quantity=original.quantity, billed_quantity=-original.billed_quantity,
+                destination_country=original.destination_country, operator=original.operator,
+                number_type=original.number_type, origin_country=original.origin_country,
+                currency=original.currency, unit_price_micros=original.unit_price_micros,
+                amount_micros=-original.amount_micros,
+                price_version_id=original.price_version_id,
+                billing_mode=original.billing_mode, cause_type=original.cause_type,
+                cause_id=original.cause_id, idempotency_key=key, ledger_entry=entry,
+                occurred_at=now)
+    except IntegrityError:
+        # SQLite (no row lock) or a race on the unique key: the other reversal won.
+        if _existing(account, [key]):
             return None
-        entry = None
-        if original.ledger_entry_id and original.amount_micros:
-            entry = _credit_back(account=account, original=original, key=key, reason=reason)
-        return UsageRecord.objects.create(
-            account=account, service_kind=original.service_kind, product=original.product,
-            quantity=original.quantity, billed_quantity=-original.billed_quantity,
-            destination_country=original.destination_country, operator=original.operator,
-            number_type=original.number_type, origin_country=original.origin_country,
-            currency=original.currency, unit_price_micros=original.unit_price_micros,
-            amount_micros=-original.amount_micros, price_version_id=original.price_version_id,
-            billing_mode=original.billing_mode, cause_type=original.cause_type,
-            cause_id=original.cause_id, idempotency_key=key, ledger_entry=entry,
-            occurred_at=timezone.now())
+        raise
 
 
-def _credit_back(*, account: Account, original: UsageRecord, key: str, reason: str):
-    now = timezone.now()
-    balance = balance_lock(account=account, book=Book.CREDIT, currency=original.currency)
+def _credit_back(*, balance, original: UsageRecord, key: str, reason: str, now: datetime):
+    """Give `original`'s amount back to the lots its debit took it from (net of earlier
+    reversals of the same debit), latest expiry first, skipping expired lots."""
     debit = original.ledger_entry
     # What the debit took from each lot, less what earlier reversals already gave back.
     net: dict[int, int] = {}
@@ -314,6 +342,7 @@ def _credit_back(*, account: Account, original: UsageRecord, key: str, reason: s
             entry__cause_id=str(debit.pk)):
         net[movement.lot_id] = net.get(movement.lot_id, 0) - movement.amount_micros
     lots = list(CreditLot.objects.filter(pk__in=[lot for lot, left in net.items() if left > 0],
+                                         account_id=balance.account_id,
                                          expired_at__isnull=True, expires_at__gt=now)
                 .order_by("-expires_at", "-id"))
     plan, left = [], original.amount_micros
@@ -327,7 +356,7 @@ def _credit_back(*, account: Account, original: UsageRecord, key: str, reason: s
         return None
     entry = entry_post(balance=balance, amount_micros=restored,
                        reason=EntryReason.USAGE_REVERSAL, cause_type="billing.ledgerentry",
-                       cause_id=str(debit.pk), idempotency_key=f"usage:{account.pk}:{key}",
+                       cause_id=str(debit.pk), idempotency_key=f"usage:{balance.account_id}:{key}",
                        occurred_at=now, memo=reason)
     for lot, give in plan:
         lot_credit(lot=lot, entry=entry, amount_micros=give)

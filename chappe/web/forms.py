@@ -17,6 +17,7 @@ from chappe.accounts.models import Account
 from chappe.accounts.roles import Role
 from chappe.billing.models import Book, EntryReason, InvoiceStatus
 from chappe.billing.rating import Product
+from chappe.billing.services.credits import PACK_PRODUCTS
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import MessageKind
 from chappe.web.labels import status_label
@@ -260,12 +261,24 @@ class SmsFilterForm(forms.Form):
 
 class CreditBuyForm(forms.Form):
     CARD, TRANSFER = "card", "transfer"
+    AMOUNT, PACK = "amount", "pack"
 
+    what = forms.ChoiceField(
+        label=_("Buy"), initial=AMOUNT, widget=forms.RadioSelect, required=False,
+        choices=[(AMOUNT, _("An amount of credits")),
+                 (PACK, _("A pack of messages at today's price"))],
+    )
     amount = forms.DecimalField(
         label=_("Amount of credits (EUR, excluding VAT)"), min_value=Decimal(1),
         max_value=Decimal(1_000_000), max_digits=9, decimal_places=2, localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
+        required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}),
     )
+    pack_units = forms.IntegerField(label=_("Number of messages"), min_value=1,
+                                    max_value=10_000_000, required=False)
+    pack_product = forms.ChoiceField(label=_("Product"), required=False,
+                                     choices=[(p.value, p.label) for p in PACK_PRODUCTS])
+    pack_country = forms.CharField(label=_("Destination country"), max_length=2,
+                                   required=False, initial="FR")
     payment = forms.ChoiceField(
         label=_("Payment"), initial=CARD, widget=forms.RadioSelect,
         choices=[(CARD, _("Pay now by card: the credits are usable at once")),
@@ -277,7 +290,21 @@ class CreditBuyForm(forms.Form):
         data = super().clean()
         if data.get("payment") == self.CARD and not data.get("card_token"):
             self.add_error("card_token", _("This field is required."))
+        data["what"] = data.get("what") or self.AMOUNT
+        required = (["pack_units", "pack_product", "pack_country"]
+                    if data["what"] == self.PACK else ["amount"])
+        for field in required:
+            if not data.get(field) and field not in self.errors:
+                self.add_error(field, _("This field is required."))
         return data
+
+    def order_terms(self) -> dict[str, Any]:
+        """The keyword arguments of `credit_order_create` for what was chosen."""
+        data = self.cleaned_data
+        if data["what"] == self.PACK:
+            return {"product": data["pack_product"], "units": data["pack_units"],
+                    "country": data["pack_country"].upper()}
+        return {"amount": data["amount"], "currency": "EUR"}
 
 
 class CardPaymentForm(forms.Form):

@@ -230,3 +230,16 @@ def test_usage_and_ledger_show_an_sms_charge(web, account, buy_credits):
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert {row["book"] for row in rows} == {"credit"}
     assert {row["reason"] for row in rows} == {"credit_purchase", "usage"}
+
+
+def test_buying_a_message_pack_shows_messages_left(web, account, price_list):
+    response = web.post(reverse("web:credit_buy"), {
+        "what": "pack", "pack_units": "1000", "pack_product": "sms", "pack_country": "fr",
+        "payment": "card", "card_token": "tok_test_visa"}, follow=True)
+    assert response.status_code == 200
+    assert usable(account) == Decimal("45.00")  # 1,000 SMS to FR at 0.045
+    overview = web.get(reverse("web:billing")).content.decode()
+    assert 'id="packs-EUR"' in overview
+    assert "≈ 1000" in overview
+    missing = web.post(reverse("web:credit_buy"), {"what": "pack", "payment": "transfer"})
+    assert "pack_units" in missing.context["form"].errors

@@ -107,7 +107,7 @@ def credit_buy(request: HttpRequest, actor: Actor) -> HttpResponse:
             data = form.cleaned_data
             try:
                 order = credit_order_create(actor=actor, account=actor.account,
-                                            amount=data["amount"], currency="EUR")
+                                            **form.order_terms())
             except REFUSALS:
                 raise  # the central 403 / 404 pages
             except ChappeError as exc:

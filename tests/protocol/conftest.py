@@ -1,0 +1,66 @@
+"""Wire-test fixtures: the SMSC simulator on an ephemeral port in a thread, and SMPP
+connectors bound to it (engines stopped after each test)."""
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from chappe.carriers.smpp.connector import SmppConnector, engines_stop
+from chappe.carriers.smpp.simulator import SimConfig, SimulatorThread
+from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
+
+
+@pytest.fixture
+def smsc() -> Iterator[Callable[..., SimulatorThread]]:
+    started: list[SimulatorThread] = []
+
+    def start(**config: Any) -> SimulatorThread:
+        sim = SimulatorThread(SimConfig(**config))
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def smpp_connector() -> Iterator[Callable[..., SmppConnector]]:
+    def make(sim: SimulatorThread, name: str = "smpp-test", **config: Any) -> SmppConnector:
+        settings = {"host": "127.0.0.1", "port": sim.port, "system_id": "chappe",
+                    "password": "secret", "reconnect_min": 0.1, "reconnect_max": 0.5,
+                    "response_timeout": 2.0, "bind_wait": 3.0, **config}
+        connector = SmppConnector(name, settings)
+        wait_for(lambda: not connector.engine.is_down() and connector.engine.transmitters,
+                 5, "the connector to bind")
+        return connector
+
+    yield make
+    engines_stop()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """SQLite's shared-cache in-memory test database answers "table is locked" at once
+    when another thread (a bind's inbox writer, the server) holds it: try again."""
+    from django.db import OperationalError
+
+    for attempt in range(100):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02)
+    return None

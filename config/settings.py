@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "chappe.webhooks",
     "chappe.privacy",
     "chappe.runtime",
+    "chappe.smpp_server",
+    "chappe.callcenter",
+    "chappe.voice",
     "chappe.web",
 ]
 

@@ -36,6 +36,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"  API docs        {base}/api/docs\n"
         f"  demo API key    {demo.api_key}  (also in {demo.api_key_file})\n"
         f"  health          {base}/healthz   metrics {base}/metrics\n"
+        f"  SMPP            {args.host}:{os.environ.get('CHAPPE_SMPP_PORT', '2775')} "
+        "(credentials: /api/v1/smpp/accounts)\n"
+        f"  SIP             {args.host}:{os.environ.get('CHAPPE_VOICE_PORT', '5060')} "
+        f"(the demo number {demo.phone_number} answers with an IVR and voicemail)\n"
         "Send a first SMS (delivered by the built-in carrier simulator):\n"
         f"  curl -H 'Authorization: Bearer {demo.api_key}' -H 'Content-Type: application/json'"
         f" -d '{{\"recipients\": [\"+33600000001\"], \"text\": \"Hello\", "
@@ -50,6 +54,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "web": [*common, "web", "--host", args.host, "--port", str(args.port)],
         "worker": [*common, "worker"],
         "gateway": [*common, "gateway"],
+        "smpp-server": [*common, "smpp-server", "--host", args.host],
+        "voice": [*common, "voice", "--host", args.host, "--stay-up"],
     }
     return supervise(commands)
 
@@ -88,6 +94,54 @@ def _cmd_simulator_mo(args: argparse.Namespace) -> int:
     mo = simulator_inject_mo(connector=args.connector, from_number=args.from_number,
                              to=args.to, text=args.text)
     print(f"MO {mo.carrier_id} queued; the gateway delivers it on its next poll.")
+    return 0
+
+
+def _cmd_smsc_sim(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import signal
+
+    from chappe.carriers.smpp.simulator import SimConfig, SmscSimulator
+
+    credentials = dict(item.split(":", 1) for item in args.credentials or ["chappe:secret"])
+    sim = SmscSimulator(SimConfig(
+        credentials=credentials, id_format=args.id_format,
+        receipt_id_format=args.receipt_id_format, receipt_tlvs=not args.no_receipt_tlvs,
+        latency=args.latency, slow_seconds=args.slow_seconds, window=args.window,
+        throttle=args.throttle, mute=args.mute, ack_delay=args.ack_delay,
+        drop_after_submits=args.drop_after))
+
+    async def serve() -> None:
+        port = await sim.start(args.host, args.port)
+        if args.port_file:
+            Path(args.port_file).write_text(str(port))
+        print(f"SMSC simulator listening on {args.host}:{port} "
+              f"(system_ids: {', '.join(credentials)})", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        await sim.stop()
+        print(json.dumps(sim.snapshot()), flush=True)
+
+    asyncio.run(serve())
+    return 0
+
+
+def _cmd_smpp_server(args: argparse.Namespace) -> int:
+    from chappe.smpp_server.server import run_server
+
+    run_server(host=args.host, port=args.port, port_file=args.port_file)
+    return 0
+
+
+def _cmd_voice(args: argparse.Namespace) -> int:
+    from chappe.voice.engine import run_voice
+
+    run_voice(host=args.host, port=args.port, answer_after=args.answer_after,
+              port_file=args.port_file, stay_up=args.stay_up)
     return 0
 
 
@@ -154,6 +208,43 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--text", required=True)
     mo.add_argument("--connector", default="simulator")
     mo.set_defaults(func=_cmd_simulator_mo)
+
+    sim = sub.add_parser("smsc-sim", help="run the SMSC simulator (a carrier over SMPP 3.4)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=2776)
+    sim.add_argument("--port-file", help="write the listening port here (with --port 0)")
+    sim.add_argument("--credentials", action="append", default=[],
+                     help="system_id:password accepted for binds (repeatable; "
+                          "default chappe:secret)")
+    sim.add_argument("--id-format", choices=["hex", "decimal"], default="hex")
+    sim.add_argument("--receipt-id-format", choices=["hex", "decimal"],
+                     help="ids in receipt texts (default: as --id-format)")
+    sim.add_argument("--no-receipt-tlvs", action="store_true",
+                     help="receipts without receipted_message_id/message_state TLVs")
+    sim.add_argument("--latency", type=float, default=0.05, help="seconds before a receipt")
+    sim.add_argument("--slow-seconds", type=float, default=120.0)
+    sim.add_argument("--window", type=int, default=50)
+    sim.add_argument("--throttle", action="store_true", help="answer ESME_RTHROTTLED")
+    sim.add_argument("--mute", action="store_true", help="never answer submit_sm")
+    sim.add_argument("--ack-delay", type=float, default=0.0, help="seconds before each ack")
+    sim.add_argument("--drop-after", type=int, help="drop the bind after N submit_sm")
+    sim.set_defaults(func=_cmd_smsc_sim)
+
+    smpp = sub.add_parser("smpp-server", help="accept SMPP binds from client accounts")
+    smpp.add_argument("--host", default=os.environ.get("CHAPPE_SMPP_HOST", "127.0.0.1"))
+    smpp.add_argument("--port", type=int, default=int(os.environ.get("CHAPPE_SMPP_PORT", "2775")))
+    smpp.add_argument("--port-file", help="write the listening port here (with --port 0)")
+    smpp.set_defaults(func=_cmd_smpp_server)
+
+    voice = sub.add_parser("voice", help="the SIP voice engine (UDP and TCP): IVR, voicemail")
+    voice.add_argument("--host", default=os.environ.get("CHAPPE_VOICE_HOST", "127.0.0.1"))
+    voice.add_argument("--port", type=int, default=int(os.environ.get("CHAPPE_VOICE_PORT", "5060")))
+    voice.add_argument("--port-file", help="write the listening port here (with --port 0)")
+    voice.add_argument("--answer-after", type=float, default=0.5,
+                       help="seconds of ringing before answering")
+    voice.add_argument("--stay-up", action="store_true",
+                       help="if the port is taken, log it and idle instead of exiting")
+    voice.set_defaults(func=_cmd_voice)
 
     operator = sub.add_parser("createoperator", help="create an operator (back-office) login")
     operator.add_argument("--email", required=True)

@@ -30,6 +30,7 @@ from chappe.billing.services import (
     price_list_create,
     price_list_version_create,
 )
+from chappe.callcenter.services import demo_voice_setup
 from chappe.carriers.services import simulator_ensure
 
 OPERATOR_EMAIL = "operator@chappe.localhost"
@@ -45,6 +46,7 @@ class Demo:
     client_password: str
     api_key: str
     api_key_file: Path
+    phone_number: str
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -116,6 +118,7 @@ def demo_setup() -> Demo:
         )
     _demo_prices_and_credit(account)
     simulator_ensure()
+    number = demo_voice_setup(account=account)
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
     prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
@@ -125,5 +128,5 @@ def demo_setup() -> Demo:
     return Demo(
         operator_email=OPERATOR_EMAIL, operator_password=creds["operator_password"],
         client_email=CLIENT_EMAIL, client_password=creds["client_password"],
-        api_key=raw_key, api_key_file=key_file,
+        api_key=raw_key, api_key_file=key_file, phone_number=number.number.e164,
     )

@@ -26,9 +26,11 @@ def gateway_poll(connectors: dict) -> int:
         with transaction.atomic():
             polled = connector.poll(timezone.now())
             matched = receipts_apply(connector=name, receipts=polled.receipts)
+            # Stored in the same transaction that consumes them (deduplicated by carrier
+            # id): a crash between the two cannot lose an MO.
+            if polled.inbound:
+                inbound_receive(connector=name, inbound=polled.inbound)
             connector.ack(matched, polled)
-        if polled.inbound:
-            inbound_receive(connector=name, inbound=polled.inbound)
         handled += len(polled.receipts) + len(polled.inbound)
     return handled
 
@@ -52,7 +54,11 @@ def run_gateway(*, poll_seconds: float = 0.2, batch: int = 500) -> None:
             if time.monotonic() - loaded_at > RELOAD_EVERY:
                 connectors, routes = connectors_load(), routes_load()
                 loaded_at = time.monotonic()
-            busy = dispatch_batch(worker=me, connectors=connectors, routes=routes, limit=batch)
+            # A connector reporting itself down (an SMPP link with no bind) is routed
+            # around; its messages wait when no other route exists.
+            down = {name for name, c in connectors.items() if getattr(c, "down", False)}
+            busy = dispatch_batch(worker=me, connectors=connectors, routes=routes, down=down,
+                                  limit=batch)
             busy += gateway_poll(connectors)
             if time.monotonic() - last_expiry > EXPIRE_EVERY:
                 messages_expire()
@@ -62,4 +68,7 @@ def run_gateway(*, poll_seconds: float = 0.2, batch: int = 500) -> None:
             busy = 0
         if not busy:
             time.sleep(poll_seconds)
+    for connector in connectors.values():
+        if hasattr(connector, "stop"):  # live links (SMPP binds): unbind cleanly
+            connector.stop()
     log.info("gateway %s stopped", me)

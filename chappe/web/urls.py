@@ -1,7 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chappe.web.views import account, api_keys, audit, billing, public, sms, subaccounts, users
+from chappe.web.views import (
+    account,
+    api_keys,
+    audit,
+    billing,
+    contact_imports,
+    contacts,
+    public,
+    recipients,
+    red_list,
+    sms,
+    subaccounts,
+    users,
+)
 
 app_name = "web"
 
@@ -56,4 +69,38 @@ urlpatterns = [
     path("billing/usage/", billing.usage_list, name="usage"),
     path("billing/ledger/", billing.ledger_list, name="ledger"),
     path("billing/ledger.csv", billing.ledger_export, name="ledger_export"),
+    # Address book, red list, recipients' rights.
+    path("contacts/", contacts.contact_index, name="contacts"),
+    path("contacts/new/", contacts.contact_new, name="contact_new"),
+    path("contacts/export.csv", contacts.contact_export_csv, name="contacts_export_csv"),
+    path("contacts/export.xlsx", contacts.contact_export_xlsx, name="contacts_export_xlsx"),
+    path("contacts/duplicates/", contacts.duplicates, name="contact_duplicates"),
+    path("contacts/lists/", contacts.list_index, name="contact_lists"),
+    path("contacts/lists/<uuid:list_id>/", contacts.list_detail, name="contact_list"),
+    path("contacts/lists/<uuid:list_id>/delete/", contacts.list_delete,
+         name="contact_list_delete"),
+    path("contacts/lists/<uuid:list_id>/remove/<uuid:contact_id>/", contacts.list_remove_member,
+         name="contact_list_remove"),
+    path("contacts/fields/", contacts.field_index, name="contact_fields"),
+    path("contacts/fields/<uuid:field_id>/", contacts.field_edit, name="contact_field"),
+    path("contacts/fields/<uuid:field_id>/delete/", contacts.field_delete,
+         name="contact_field_delete"),
+    path("contacts/imports/", contact_imports.import_index, name="contact_imports"),
+    path("contacts/imports/<uuid:import_id>/", contact_imports.import_detail,
+         name="contact_import"),
+    path("contacts/imports/<uuid:import_id>/progress/", contact_imports.import_progress,
+         name="contact_import_progress"),
+    path("contacts/imports/<uuid:import_id>/cancel/", contact_imports.import_cancel,
+         name="contact_import_cancel"),
+    path("contacts/imports/<uuid:import_id>/errors.csv", contact_imports.import_errors,
+         name="contact_import_errors"),
+    path("contacts/red-list/", red_list.red_list, name="red_list"),
+    path("contacts/red-list/export/", red_list.red_list_export, name="red_list_export"),
+    path("contacts/red-list/policy/", red_list.red_list_policy, name="red_list_policy"),
+    path("contacts/red-list/<int:opt_out_id>/remove/", red_list.opt_out_remove,
+         name="opt_out_remove"),
+    path("contacts/recipient/", recipients.recipient, name="recipient"),
+    path("contacts/<uuid:contact_id>/", contacts.contact_edit, name="contact_edit"),
+    path("contacts/<uuid:contact_id>/delete/", contacts.contact_delete_view,
+         name="contact_delete"),
 ]

@@ -46,6 +46,7 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
            if not k.startswith(("CHAPPE_", "DJANGO_", "VIRTUAL_ENV"))}
     env["CHAPPE_PORT"] = str(port)
     env["CHAPPE_SMPP_PORT"] = str(_free_port())
+    env["CHAPPE_VOICE_PORT"] = str(_free_port())
     log = (tmp_path / "up.log").open("w")
     process = subprocess.Popen(["make", "up"], cwd=checkout, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -75,16 +75,22 @@ def dispatch_batch(
                         updates={i: _unlock() for i in expired})
     by_connector: dict[str, list[Message]] = defaultdict(list)
     no_route: list = []
+    waiting: list = []
     for message in claimed:
         if message.expires_at <= now:
             continue
         name = choose_connector(message.recipient, message.country, routes, unavailable)
-        if name is None:
+        if name is None and down and choose_connector(
+                message.recipient, message.country, routes, unavailable - set(down)):
+            waiting.append(message.id)  # its connectors are down for now: not a rejection
+        elif name is None:
             no_route.append(message.id)
         else:
             by_connector[name].append(message)
     messages_transition(no_route, S.REJECTED, at=now, error_code="no_route",
                         updates={i: _unlock() for i in no_route})
+    Message.objects.filter(pk__in=waiting, status=S.QUEUED).update(
+        due_at=now + RETRY_DELAY, locked_by="", locked_until=None)
     for name, messages in by_connector.items():
         results = connectors[name].submit([
             Outbound(message_id=str(m.id), recipient=m.recipient, sender=m.sender, text=m.text,

@@ -1,0 +1,309 @@
+"""Contact-center data: trunks, the number catalogue and rentals (C-1), call flows (C-3),
+uploaded prompts, call records and voicemails (C-9, C-10)."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from chappe.common.ids import uuid7
+
+
+class Trunk(models.Model):
+    """A SIP trunk to a carrier (operator data, not tenant-owned)."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=5060)
+    transport = models.CharField(max_length=3, choices=[("udp", "UDP"), ("tcp", "TCP")],
+                                 default="udp")
+    # Digest credentials we present to the carrier (outbound) / expect from it (inbound).
+    username = models.CharField(max_length=100, blank=True)
+    password = models.CharField(max_length=100, blank=True)
+    inbound_username = models.CharField(max_length=100, blank=True)
+    inbound_password = models.CharField(max_length=100, blank=True)
+    # Source addresses allowed to send us calls (empty: any).
+    allowed_ips = models.JSONField(default=list, blank=True)
+    codecs = models.JSONField(default=list, blank=True, help_text=_('e.g. ["PCMA", "PCMU"]'))
+    max_concurrent_calls = models.PositiveIntegerField(default=30)
+    calls_per_second = models.PositiveIntegerField(default=10)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NumberType(models.TextChoices):
+    GEOGRAPHIC = "geographic", _("Geographic")
+    NATIONAL = "national", _("National (non-geographic)")
+    MOBILE = "mobile", _("Mobile")
+    TOLL_FREE = "toll_free", _("Toll-free")
+    TIME2CHAT = "t2c_09", _("09 (Time2Chat)")
+
+
+class NumberStatus(models.TextChoices):
+    # In the catalogue, free to buy.
+    AVAILABLE = "available", _("Available")
+    # Rented by an account.
+    RENTED = "rented", _("Rented")
+    # Withdrawn by the operator (or ported out): not offered.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class PhoneNumber(models.Model):
+    """A number of the operator's catalogue (C-1). Not tenant-owned: a rental is."""
+
+    e164 = models.CharField(max_length=16, unique=True)
+    country = models.CharField(max_length=2)
+    number_type = models.CharField(max_length=16, choices=NumberType.choices)
+    monthly_price_micros = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    trunk = models.ForeignKey(Trunk, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="numbers")
+    status = models.CharField(max_length=16, choices=NumberStatus.choices,
+                              default=NumberStatus.AVAILABLE)
+
+    class Meta:
+        ordering = ["e164"]
+        indexes = [models.Index(fields=["status", "country", "number_type"])]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class CallFlow(models.Model):
+    """A named call flow; its definition lives in immutable versions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="call_flows")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def current(self) -> "CallFlowVersion | None":
+        return self.versions.order_by("-version").first()
+
+
+class CallFlowVersion(models.Model):
+    """One immutable version of a flow definition (validated JSON, flows.flow_parse)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="+")
+    flow = models.ForeignKey(CallFlow, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["flow", "version"],
+                                               name="callflow_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} v{self.version}"
+
+
+class RentalStatus(models.TextChoices):
+    # The account holds the number and pays for it every month.
+    ACTIVE = "active", _("Active")
+    # Given back to the catalogue.
+    RELEASED = "released", _("Released")
+    # Ported out to another operator at termination.
+    PORTED_OUT = "ported_out", _("Ported out")
+
+
+class NumberRental(models.Model):
+    """An account's number (C-1): bought from the catalogue, assigned to a flow."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="number_rentals")
+    number = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="rentals")
+    status = models.CharField(max_length=16, choices=RentalStatus.choices,
+                              default=RentalStatus.ACTIVE)
+    flow = models.ForeignKey(CallFlow, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="numbers")
+    monthly_price_micros = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # How the rental is billed: "subscription" (a line of the monthly invoice) or
+    # "prepaid" (no contact-center subscription: see docs/decisions/0016).
+    billing = models.CharField(max_length=16, default="subscription")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Port-out (P-9): the holder's details for the porting request.
+    rio = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(
+            fields=["number"], condition=models.Q(status="active"),
+            name="number_rented_once")]
+
+    def __str__(self) -> str:
+        return f"{self.number.e164}"
+
+
+class AudioPrompt(models.Model):
+    """An uploaded audio prompt, converted to 8 kHz mono 16-bit WAV."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="audio_prompts")
+    name = models.CharField(max_length=200)
+    path = models.CharField(max_length=500)  # under DATA_DIR
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Disposition(models.TextChoices):
+    ANSWERED = "answered", _("Answered")
+    VOICEMAIL = "voicemail", _("Voicemail left")
+    TRANSFERRED = "transferred", _("Transferred")
+    ABANDONED = "abandoned", _("Abandoned (caller hung up)")
+    CANCELED = "canceled", _("Canceled before answer")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no_answer", _("No answer")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
+class CallRecord(models.Model):
+    """One call leg (C-9, C-10): the proof of usage, kept 10 years."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT,
+                                related_name="call_records")
+    sip_call_id = models.CharField(max_length=255, db_index=True)
+    # The inbound leg a transfer's outbound leg belongs to.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="legs")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    from_number = models.CharField(max_length=64)
+    to_number = models.CharField(max_length=64)
+    rental = models.ForeignKey(NumberRental, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="calls")
+    flow_version = models.ForeignKey(CallFlowVersion, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(default=0)  # answered → ended, ceiling
+    disposition = models.CharField(max_length=16, choices=Disposition.choices, blank=True)
+    hangup_cause = models.CharField(max_length=64, blank=True)
+    flow_path = models.JSONField(default=list, blank=True)
+    digits = models.CharField(max_length=64, blank=True)
+    # Every state transition: [{"at", "from", "to", "why"}].
+    transitions = models.JSONField(default=list, blank=True)
+    billed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["account", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.from_number} → {self.to_number}"
+
+
+class Voicemail(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="voicemails")
+    call = models.OneToOneField(CallRecord, on_delete=models.PROTECT, related_name="voicemail")
+    path = models.CharField(max_length=500)  # under DATA_DIR
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    listened = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"voicemail {self.pk}"
+
+
+class VoiceMessage(models.Model):
+    """A text-to-speech voice message (M-1): one text called to several recipients."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT,
+                                related_name="voice_messages")
+    text = models.TextField()
+    language = models.CharField(max_length=2, default="fr")
+    voice = models.CharField(max_length=50, blank=True)
+    repeat = models.PositiveSmallIntegerField(default=1)
+    send_at = models.DateTimeField()
+    callback_url = models.URLField(max_length=500, blank=True)
+    caller_id = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"voice message {self.pk}"
+
+
+class VoiceCallStatus(models.TextChoices):
+    # Waiting for its send_at.
+    QUEUED = "queued", _("Queued")
+    # Claimed by an engine: ringing or playing.
+    CALLING = "calling", _("Calling")
+    # Answered and the message played to the end (every repeat).
+    LISTENED = "listened", _("Answered and listened")
+    # Answered, hung up before the end.
+    ANSWERED = "answered", _("Answered")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no_answer", _("No answer")
+    FAILED = "failed", _("Failed")
+
+
+VOICE_CALL_FINAL = frozenset({VoiceCallStatus.LISTENED, VoiceCallStatus.ANSWERED,
+                              VoiceCallStatus.BUSY, VoiceCallStatus.NO_ANSWER,
+                              VoiceCallStatus.FAILED})
+
+
+class VoiceMessageCall(models.Model):
+    """One recipient of a voice message and what happened."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey(VoiceMessage, on_delete=models.PROTECT, related_name="calls")
+    recipient = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=VoiceCallStatus.choices,
+                              default=VoiceCallStatus.QUEUED)
+    send_at = models.DateTimeField(db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    call = models.OneToOneField(CallRecord, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="voice_message_call")
+    sip_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["recipient"]
+        indexes = [models.Index(fields=["status", "send_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.status}"

@@ -1,0 +1,401 @@
+"""Contact-center writes: numbers (buy, assign, release, port-out), call flows, call
+records. Every function takes the account explicitly and runs in a transaction."""
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chappe.accounts.actor import SYSTEM, Actor
+from chappe.accounts.models import Account, ServiceKind
+from chappe.accounts.roles import Perm
+from chappe.accounts.services import service_require
+from chappe.billing.models import Subscription
+from chappe.billing.selectors import subscription_live
+from chappe.callcenter.flows import FlowInvalid, flow_parse
+from chappe.callcenter.models import (
+    AudioPrompt,
+    CallFlow,
+    CallFlowVersion,
+    CallRecord,
+    NumberRental,
+    NumberStatus,
+    NumberType,
+    PhoneNumber,
+    RentalStatus,
+    Trunk,
+)
+from chappe.common.errors import Conflict, NotFound, ValidationFailed
+from chappe.common.lookup import get_or_404
+from chappe.privacy.services import audit_record
+
+# --- numbers (C-1) ---------------------------------------------------------------------
+
+
+def _numbers_sync(account: Account) -> Subscription | None:
+    """Write the account's active rentals, counted by (country, type), into its live
+    contact-center subscription: the monthly run bills them (billing.services.monthly)."""
+    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
+    if subscription is None:
+        return None
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    counts: dict[tuple[str, str], int] = {}
+    for country, number_type in NumberRental.objects.filter(
+            account=account, status=RentalStatus.ACTIVE).values_list(
+            "number__country", "number__number_type"):
+        counts[(country, number_type)] = counts.get((country, number_type), 0) + 1
+    subscription.numbers = [{"country": c, "number_type": t, "count": n}
+                            for (c, t), n in sorted(counts.items())]
+    subscription.save(update_fields=["numbers"])
+    return subscription
+
+
+@transaction.atomic
+def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRental:
+    """Rent a catalogue number (C-1). Its monthly fee is billed by the monthly invoice of
+    the contact-center subscription (the subscription's `numbers` are kept in step)."""
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
+    number = (PhoneNumber.objects.select_for_update()
+              .filter(pk=number_id, status=NumberStatus.AVAILABLE).first())
+    if number is None:
+        raise NotFound(_("This number is not available."))
+    number.status = NumberStatus.RENTED
+    number.save(update_fields=["status"])
+    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
+    rental = NumberRental.objects.create(
+        account=account, number=number, monthly_price_micros=number.monthly_price_micros,
+        currency=number.currency, billing="subscription" if subscription else "prepaid",
+        started_at=timezone.now(), rio=_rio_for(account, number))
+    _numbers_sync(account)
+    audit_record(actor=actor, account=account, action="callcenter.number.buy", target=rental,
+                 details={"number": number.e164})
+    return rental
+
+
+def _rio_for(account: Account, number: PhoneNumber) -> str:
+    """A RIO-style porting reference: operator code, account code, random key."""
+    return f"CH{str(account.pk.hex)[:6].upper()}{secrets.token_hex(3).upper()}"
+
+
+@transaction.atomic
+def number_assign(*, actor: Actor, account: Account, rental_id: Any,
+                  flow_id: Any | None) -> NumberRental:
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    rental = _active_rental(account, rental_id)
+    flow = None
+    if flow_id is not None:
+        flow = get_or_404(CallFlow.objects.filter(account=account), flow_id)
+        if flow.current is None:
+            raise ValidationFailed(details={"flow_id": ["the flow has no version yet"]})
+    rental.flow = flow
+    rental.save(update_fields=["flow"])
+    audit_record(actor=actor, account=account, action="callcenter.number.assign",
+                 target=rental, details={"flow": str(flow.pk) if flow else None})
+    return rental
+
+
+@transaction.atomic
+def number_release(*, actor: Actor, account: Account, rental_id: Any,
+                   status: str = RentalStatus.RELEASED) -> NumberRental:
+    """Give the number back (released) or mark it ported out; billing stops."""
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    rental = _active_rental(account, rental_id)
+    rental.status = status
+    rental.ended_at = timezone.now()
+    rental.flow = None
+    rental.save(update_fields=["status", "ended_at", "flow"])
+    number = PhoneNumber.objects.select_for_update().get(pk=rental.number_id)
+    number.status = (NumberStatus.AVAILABLE if status == RentalStatus.RELEASED
+                     else NumberStatus.WITHDRAWN)
+    number.save(update_fields=["status"])
+    _numbers_sync(account)
+    audit_record(actor=actor, account=account, action=f"callcenter.number.{status}",
+                 target=rental, details={"number": number.e164})
+    return rental
+
+
+def _active_rental(account: Account, rental_id: Any) -> NumberRental:
+    rental = get_or_404(NumberRental.objects.select_for_update().filter(account=account),
+                        rental_id)
+    if rental.status != RentalStatus.ACTIVE:
+        raise Conflict(_("This number was released."))
+    return rental
+
+
+PORT_OUT_HEADER = ["number", "country", "number_type", "holder", "siret", "address",
+                   "postal_code", "city", "holder_country", "rio", "rented_since"]
+
+
+def port_out_rows(*, account: Account) -> list[list[str]]:
+    """What a porting request needs, per active number (P-9)."""
+    address = " ".join(p for p in (account.address_line1, account.address_line2) if p)
+    return [[r.number.e164, r.number.country, r.number.number_type, account.name,
+             account.siret, address, account.postal_code, account.city, account.country,
+             r.rio, r.started_at.date().isoformat()]
+            for r in NumberRental.objects.filter(account=account, status=RentalStatus.ACTIVE)
+            .select_related("number").order_by("number__e164")]
+
+
+# --- flows (C-3) -----------------------------------------------------------------------
+
+
+def flow_validate(definition: Any, account: Account | None = None) -> dict:
+    """The normalized definition, or ValidationFailed with errors by JSON path. With an
+    account, uploaded prompts (`audio_id`) must be that account's."""
+    from chappe.callcenter.flows import prompts_of
+    try:
+        parsed = flow_parse(definition)
+    except FlowInvalid as exc:
+        raise ValidationFailed(_("The call flow is not valid."), details=exc.errors) from None
+    if account is not None:
+        wanted = {p.audio_id for p in prompts_of(parsed) if p.audio_id}
+        known = {str(pk) for pk in AudioPrompt.objects.filter(
+            account=account, pk__in=[w for w in wanted if _is_uuid(w)]).values_list("pk",
+                                                                                    flat=True)}
+        if wanted - known:
+            raise ValidationFailed(_("The call flow is not valid."), details={
+                "audio_id": [f"no such audio prompt: {a}" for a in sorted(wanted - known)]})
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def _is_uuid(value: str) -> bool:
+    from chappe.common.lookup import is_uuid
+
+    return is_uuid(value)
+
+
+@transaction.atomic
+def flow_create(*, actor: Actor, account: Account, name: str, definition: Any) -> CallFlow:
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
+    normalized = flow_validate(definition, account)
+    flow = CallFlow.objects.create(account=account, name=name)
+    CallFlowVersion.objects.create(account=account, flow=flow, version=1,
+                                   definition=normalized)
+    audit_record(actor=actor, account=account, action="callcenter.flow.create", target=flow)
+    return flow
+
+
+@transaction.atomic
+def flow_update(*, actor: Actor, account: Account, flow_id: Any, name: str | None = None,
+                definition: Any | None = None) -> CallFlow:
+    """Rename and/or add a new version (versions are never edited in place)."""
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    flow = get_or_404(CallFlow.objects.select_for_update().filter(account=account), flow_id)
+    if name is not None:
+        flow.name = name
+    if definition is not None:
+        normalized = flow_validate(definition, account)
+        current = flow.current
+        if current is None or current.definition != normalized:
+            CallFlowVersion.objects.create(
+                account=account, flow=flow, version=(current.version if current else 0) + 1,
+                definition=normalized)
+    flow.save()
+    audit_record(actor=actor, account=account, action="callcenter.flow.update", target=flow)
+    return flow
+
+
+@transaction.atomic
+def flow_delete(*, actor: Actor, account: Account, flow_id: Any) -> None:
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    flow = get_or_404(CallFlow.objects.filter(account=account), flow_id)
+    if NumberRental.objects.filter(flow=flow, status=RentalStatus.ACTIVE).exists():
+        raise Conflict(_("A number still uses this flow."))
+    audit_record(actor=actor, account=account, action="callcenter.flow.delete", target=flow)
+    flow.delete()
+
+
+# --- the operator catalogue --------------------------------------------------------------
+
+
+def catalogue_number_add(*, e164: str, number_type: str, monthly_price_micros: int,
+                         trunk: Trunk | None = None, currency: str = "EUR") -> PhoneNumber:
+    """Add a number to the operator's catalogue (admin, seeds)."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed(details={"e164": [str(exc)]}) from None
+    if not phonenumbers.is_valid_number(parsed) or number_type not in NumberType.values:
+        raise ValidationFailed(details={"e164": ["not a valid number of that type"]})
+    country = phonenumbers.region_code_for_number(parsed) or ""
+    number, _created = PhoneNumber.objects.get_or_create(
+        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        defaults={"country": country, "number_type": number_type,
+                  "monthly_price_micros": monthly_price_micros, "trunk": trunk,
+                  "currency": currency})
+    return number
+
+
+DEMO_NUMBERS = [("+33189000001", NumberType.GEOGRAPHIC), ("+33189000002", NumberType.GEOGRAPHIC),
+                ("+33975000001", NumberType.NATIONAL), ("+33800000001", NumberType.TOLL_FREE)]
+DEMO_FLOW = {
+    "start": "welcome",
+    "nodes": {
+        "welcome": {"type": "play", "next": "menu",
+                    "prompt": {"text": "Bienvenue chez Chappe.", "language": "fr"}},
+        "menu": {"type": "menu", "timeout_seconds": 5, "max_retries": 2, "on_failure": "bye",
+                 "options": {"1": "voicemail", "2": "bye"},
+                 "prompt": {"text": "Pour laisser un message, tapez 1. Pour raccrocher, "
+                                    "tapez 2.", "language": "fr"}},
+        "voicemail": {"type": "voicemail", "max_seconds": 60,
+                      "greeting": {"text": "Laissez votre message après le bip.",
+                                   "language": "fr"}},
+        "bye": {"type": "hangup", "prompt": {"text": "Au revoir.", "language": "fr"}},
+    },
+}
+
+
+def demo_voice_setup(*, account: Account) -> NumberRental:
+    """Seed the embedded-mode catalogue and give the demo account a number with a
+    welcome + IVR + voicemail flow (idempotent). Call it from runtime.demo.demo_setup."""
+    with transaction.atomic():
+        for e164, number_type in DEMO_NUMBERS:
+            catalogue_number_add(e164=e164, number_type=number_type,
+                                 monthly_price_micros=1_000_000)
+        existing = NumberRental.objects.filter(account=account,
+                                               status=RentalStatus.ACTIVE).first()
+        if existing is not None:
+            return existing
+        actor = SYSTEM.on(account)
+        number = PhoneNumber.objects.filter(status=NumberStatus.AVAILABLE,
+                                            e164__in=[n for n, _t in DEMO_NUMBERS]).first()
+        if number is None:
+            raise Conflict("no demo number left in the catalogue")
+        rental = number_buy(actor=actor, account=account, number_id=number.pk)
+        flow = flow_create(actor=actor, account=account, name="Accueil", definition=DEMO_FLOW)
+        return number_assign(actor=actor, account=account, rental_id=rental.pk,
+                             flow_id=flow.pk)
+
+
+# --- call records ------------------------------------------------------------------------
+
+
+def call_record_save(*, account_id: Any, data: dict[str, Any]) -> CallRecord:
+    """Write (or complete) a call record from the engine (keyed by SIP Call-ID)."""
+    record, _created = CallRecord.objects.update_or_create(
+        account_id=account_id, sip_call_id=data["sip_call_id"],
+        direction=data.get("direction", "inbound"), defaults=data)
+    return record
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> int:
+    """Whole started seconds from `start` to `end` (C-9: every started second)."""
+    if start is None or end is None or end <= start:
+        return 0
+    delta = end - start
+    whole = delta.days * 86400 + delta.seconds
+    return whole + (1 if delta.microseconds else 0)
+
+
+# --- per-second rating of outbound legs (C-9) --------------------------------------------
+
+
+def _number_facts(e164: str) -> tuple[str, str]:
+    """(country, number type for pricing) of an E.164 number; ("", "") if unknown."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "", ""
+    kind = phonenumbers.number_type(parsed)
+    mapped = {PhoneNumberType.MOBILE: "mobile", PhoneNumberType.FIXED_LINE: "fixed",
+              PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed", PhoneNumberType.TOLL_FREE:
+              "toll_free", PhoneNumberType.PREMIUM_RATE: "premium"}.get(kind, "")
+    return phonenumbers.region_code_for_number(parsed) or "", mapped
+
+
+def call_charge(*, record: CallRecord):
+    """Rate and charge an ended outbound leg through the money engine: every started
+    second is billed (`rating.billed_seconds`), priced by origin country, destination
+    country and number type. Exactly once per call record (idempotency key)."""
+    from decimal import Decimal
+
+    from chappe.billing.rating import Product
+    from chappe.billing.services import usage_charge
+
+    if record.direction != "outbound":
+        raise ValidationFailed(details={"direction": ["only outbound legs are billed"]})
+    if record.answered_at is None or record.ended_at is None:
+        return None  # never answered: nothing to bill
+    delta = record.ended_at - record.answered_at
+    seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 10**6
+    destination, number_type = _number_facts(record.to_number)
+    origin, _type = _number_facts(record.from_number)
+    with transaction.atomic():
+        charge = usage_charge(
+            account=record.account, product=Product.VOICE_MINUTE, quantity=seconds,
+            destination_country=destination, number_type=number_type, origin_country=origin,
+            cause_type="callcenter.callrecord",
+            cause_id=str(record.pk), idempotency_key=f"call:{record.pk}",
+            occurred_at=record.ended_at)
+        CallRecord.objects.filter(pk=record.pk).update(billed=True)
+    return charge
+
+
+# --- uploaded audio prompts ----------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def audio_prompt_upload(*, actor: Actor, account: Account, name: str, file) -> AudioPrompt:
+    """Store an uploaded recording as an 8 kHz mono 16-bit WAV prompt (C-3)."""
+    import tempfile
+    import wave
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from chappe.voice.media.prompts import PromptError, audio_convert
+
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    if file.size > MAX_UPLOAD_BYTES:
+        raise ValidationFailed(details={"file": ["at most 20 MB"]})
+    prompt = AudioPrompt(account=account, name=name[:200] or file.name[:200])
+    relative = f"voice/uploads/{account.pk}/{prompt.pk}.wav"
+    with tempfile.NamedTemporaryFile(suffix=Path(file.name).suffix[:10] or ".bin") as raw:
+        for chunk in file.chunks():
+            raw.write(chunk)
+        raw.flush()
+        try:
+            target = audio_convert(source=Path(raw.name), target=settings.DATA_DIR / relative)
+        except PromptError:
+            raise ValidationFailed(details={"file": [_("Not an audio file we can read.")]}) \
+                from None
+    with wave.open(str(target), "rb") as wav:
+        prompt.duration_ms = wav.getnframes() * 1000 // wav.getframerate()
+    prompt.path = relative
+    with transaction.atomic():
+        prompt.save()
+        audit_record(actor=actor, account=account, action="callcenter.audio_prompt.upload",
+                     target=prompt, details={"name": prompt.name})
+    return prompt
+
+
+@transaction.atomic
+def audio_prompt_delete(*, actor: Actor, account: Account, prompt_id: Any) -> None:
+    actor.require(Perm.CALL_FLOWS_MANAGE)
+    prompt = get_or_404(AudioPrompt.objects.filter(account=account), prompt_id)
+    audit_record(actor=actor, account=account, action="callcenter.audio_prompt.delete",
+                 target=prompt, details={"name": prompt.name})
+    prompt.delete()
+
+
+CALLS_CSV_HEADER = ["id", "direction", "from", "to", "started_at", "answered_at", "ended_at",
+                    "duration_seconds", "disposition", "hangup_cause", "flow_path", "digits"]
+
+
+def calls_csv_rows(records):
+    for r in records.iterator():
+        yield [str(r.pk), r.direction, r.from_number, r.to_number, r.started_at.isoformat(),
+               r.answered_at.isoformat() if r.answered_at else "",
+               r.ended_at.isoformat() if r.ended_at else "", r.duration_seconds, r.disposition,
+               r.hangup_cause, "/".join(r.flow_path), r.digits]

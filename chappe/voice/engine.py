@@ -1,0 +1,311 @@
+"""The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, and the
+database directory (numbers → flows, prompts, call records)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import json
+import logging
+import signal
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+
+from chappe.callcenter.flows import FlowDefinition, Prompt, flow_parse
+from chappe.voice.media.prompts import SAMPLE_RATE, tts_render, wav_pcm, wav_write
+from chappe.voice.runner import CallOutcome, CallRunner, CallTarget
+from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
+from chappe.voice.sip.base import InboundCall
+
+logger = logging.getLogger("chappe.voice")
+
+
+def e164_of(user: str, default_country_code: str = "33") -> str:
+    """The E.164 form of a Request-URI user part (+33…, 0033…, 33…, 0…)."""
+    digits = "".join(ch for ch in user if ch.isdigit())
+    if user.startswith("+"):
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return f"+{default_country_code}{digits[1:]}"
+    return "+" + digits if digits else ""
+
+
+# One worker thread for every database access of the engine: a persistent connection (no
+# connect per call) and no writer contention on embedded SQLite. Call records are small;
+# one thread writes several hundred a second.
+_DB_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="voice-db")
+
+
+def _db_close() -> None:
+    try:
+        connection.close()
+    except DatabaseError:  # a connection shared from another thread (SQLite tests)
+        logger.debug("database connection not closed", exc_info=True)
+
+
+def _db(func):
+    """Run a blocking ORM function on the engine's database thread."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (InterfaceError, OperationalError):
+            connection.close()  # a broken connection: the next call reconnects
+            raise
+
+    async def run(*args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(
+            _DB_EXECUTOR, functools.partial(wrapper, *args, **kwargs))
+
+    return run
+
+
+class DjangoDirectory:
+    """Directory on the database: rentals route calls, outcomes become call records."""
+
+    def __init__(self, prompt_cache_size: int = 256) -> None:
+        self._pcm: OrderedDict[tuple, bytes] = OrderedDict()
+        self._cache_size = prompt_cache_size
+
+    async def resolve(self, callee: str, caller: str) -> CallTarget | None:
+        return await _db(self._resolve)(callee)
+
+    @staticmethod
+    def _resolve(callee: str) -> CallTarget | None:
+        from chappe.callcenter.selectors import number_route
+
+        e164 = e164_of(callee)
+        rental = number_route(e164=e164) if e164 else None
+        if rental is None:
+            logger.info("no rented number %r (%s)", callee, e164)
+            return None
+        version = rental.flow.current if rental.flow else None
+        trunk = rental.number.trunk
+        return CallTarget(account_id=str(rental.account_id), e164=e164,
+                          definition=_parsed(version.pk, version.definition) if version
+                          else None,
+                          rental_id=str(rental.pk),
+                          flow_version_id=str(version.pk) if version else None,
+                          trunk=trunk.name if trunk else "",
+                          allowed_ips=tuple(trunk.allowed_ips or ()) if trunk else (),
+                          max_concurrent_calls=trunk.max_concurrent_calls if trunk else 0)
+
+    async def prompt_pcm(self, target: CallTarget, prompt: Prompt) -> bytes:
+        key = (target.account_id, prompt.text, prompt.language, prompt.voice, prompt.audio_id)
+        if key in self._pcm:
+            self._pcm.move_to_end(key)
+            return self._pcm[key]
+        pcm = await _db(self._render)(target.account_id, prompt)
+        self._pcm[key] = pcm
+        while len(self._pcm) > self._cache_size:
+            self._pcm.popitem(last=False)
+        return pcm
+
+    @staticmethod
+    def _render(account_id: str, prompt: Prompt) -> bytes:
+        if prompt.text is not None:
+            return wav_pcm(tts_render(text=prompt.text, language=prompt.language,
+                                      voice=prompt.voice))
+        from chappe.callcenter.models import AudioPrompt
+
+        audio = AudioPrompt.objects.filter(account_id=account_id, pk=prompt.audio_id).first() \
+            if _is_uuid(prompt.audio_id) else None
+        if audio is None:
+            logger.warning("audio prompt %s of account %s is gone", prompt.audio_id, account_id)
+            return b""
+        return wav_pcm(Path(settings.DATA_DIR) / audio.path)
+
+    async def finish(self, outcome: CallOutcome) -> None:
+        await _db(self._finish)(outcome)
+
+    @staticmethod
+    def _finish(outcome: CallOutcome) -> None:
+        from chappe.callcenter.models import CallRecord, Voicemail
+        from chappe.callcenter.services import seconds_between
+
+        log, target = outcome.log, outcome.target
+        with transaction.atomic():
+            record = CallRecord.objects.create(
+                account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
+                from_number=outcome.caller[:64], to_number=target.e164,
+                rental_id=target.rental_id, flow_version_id=target.flow_version_id,
+                started_at=log.started_at, answered_at=log.answered_at, ended_at=log.ended_at,
+                duration_seconds=seconds_between(log.answered_at, log.ended_at),
+                disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
+                flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
+                transitions=log.transitions)
+            if outcome.recording:
+                relative = f"voice/voicemails/{target.account_id}/{record.pk}.wav"
+                wav_write(Path(settings.DATA_DIR) / relative, outcome.recording)
+                Voicemail.objects.create(
+                    account_id=target.account_id, call=record, path=relative,
+                    duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE))
+        media = outcome.media
+        logger.info("call %s account %s: record %s, %s, %s s, path %s, codec %s, "
+                    "rtp frames sent %s, late %s", log.call_id, target.account_id, record.pk,
+                    outcome.disposition, record.duration_seconds, "/".join(outcome.state.path),
+                    media.get("codec"), media.get("frames_sent"), media.get("late_frames"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_cached(version_id, text: str) -> FlowDefinition:
+    return flow_parse(json.loads(text))
+
+
+def _parsed(version_id, definition: dict) -> FlowDefinition:
+    """Versions are immutable: parse each one once."""
+    return _parsed_cached(version_id, json.dumps(definition, sort_keys=True))
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+class VoiceEngine:
+    """The endpoint plus a runner per call."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5060, *, directory=None,
+                 answer_after: float = 0.0, rtp_ports: tuple[int, int] = (20000, 29998),
+                 dialer: bool = True, dialer_poll: float = 1.0) -> None:
+        self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports))
+        self.endpoint.on_call = self._on_call
+        self.directory = directory or DjangoDirectory()
+        self.answer_after = answer_after
+        self.calls_handled = 0
+        self.trunk_calls: dict[str, int] = {}
+        self.dialer, self.dialer_poll = dialer, dialer_poll
+        self._dialer_task: asyncio.Task | None = None
+        self._dialing: set[asyncio.Task] = set()
+
+    async def start(self) -> tuple[str, int]:
+        bound = await self.endpoint.start()
+        if self.dialer:
+            self._dialer_task = asyncio.get_running_loop().create_task(self._dial_loop())
+        return bound
+
+    async def stop(self) -> None:
+        for task in [self._dialer_task, *self._dialing]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*[t for t in [self._dialer_task, *self._dialing] if t],
+                             return_exceptions=True)
+        await self.endpoint.stop()
+        # Give the database thread's connection back (a test database can then be dropped).
+        await asyncio.get_running_loop().run_in_executor(_DB_EXECUTOR, _db_close)
+
+    async def _on_call(self, call: InboundCall) -> None:
+        self.calls_handled += 1
+        await CallRunner(call, self.directory, answer_after=self.answer_after,
+                         trunk_calls=self.trunk_calls).run()
+
+
+    # --- TTS voice messages (M-1) ---------------------------------------------------------
+
+    async def _dial_loop(self) -> None:
+        while True:
+            try:
+                claimed = await _db(_claim_due)()
+            except Exception:
+                logger.exception("voice messages: claiming due calls failed")
+                claimed = []
+            for item in claimed:
+                task = asyncio.get_running_loop().create_task(self._dial(item))
+                self._dialing.add(task)
+                task.add_done_callback(self._dialing.discard)
+            await asyncio.sleep(0 if claimed else self.dialer_poll)
+
+    async def _dial(self, item: dict) -> None:
+        from chappe.voice.outbound import message_play
+
+        started = datetime.now(UTC)
+        status, sip_status, answered, ended, sip_call_id = "failed", 503, None, None, ""
+        try:
+            if item["trunk"] is None:
+                logger.error("voice message call %s: no active trunk", item["id"])
+            else:
+                target = CallTarget(account_id=item["account_id"], e164=item["recipient"],
+                                    definition=None)
+                pcm = await self.directory.prompt_pcm(target, item["prompt"])
+                result = await message_play(
+                    self.endpoint, caller=item["caller"], callee=item["recipient"].lstrip("+"),
+                    remote=item["trunk"], pcm=pcm, repeat=item["repeat"])
+                status, sip_status = result.status, result.sip_status
+                answered, ended = result.log.answered_at, result.log.ended_at
+                sip_call_id = result.log.call_id
+        except Exception:
+            logger.exception("voice message call %s failed", item["id"])
+        await _db(_finish_call)(item["id"], status, sip_status, answered,
+                                ended or datetime.now(UTC), started, sip_call_id)
+
+
+def _claim_due() -> list[dict]:
+    from chappe.callcenter.models import Trunk
+    from chappe.callcenter.voice_messages import voice_calls_claim
+
+    calls = voice_calls_claim()
+    if not calls:
+        return []
+    trunk = Trunk.objects.filter(is_active=True).order_by("name").first()
+    return [{"id": c.pk, "account_id": str(c.account_id), "recipient": c.recipient,
+             "caller": (c.message.caller_id or "anonymous").lstrip("+"),
+             "repeat": c.message.repeat,
+             "prompt": Prompt(text=c.message.text, language=c.message.language,
+                              voice=c.message.voice or None),
+             "trunk": (trunk.host, trunk.port) if trunk else None} for c in calls]
+
+
+def _finish_call(call_id, status, sip_status, answered, ended, started, sip_call_id) -> None:
+    from chappe.callcenter.voice_messages import voice_call_finish
+
+    voice_call_finish(call_id=call_id, status=status, sip_status=sip_status,
+                      answered_at=answered, ended_at=ended, started_at=started,
+                      sip_call_id=sip_call_id)
+
+
+def run_voice(*, host: str, port: int, answer_after: float = 0.0,
+              port_file: str | None = None, stay_up: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM. With `stay_up` (under `chappe up`), a port already in
+    use is logged and the role idles instead of crashing the other roles' supervisor."""
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        engine = VoiceEngine(host, port, answer_after=answer_after)
+        try:
+            bound = await engine.start()
+        except OSError as exc:
+            if not stay_up:
+                raise
+            logger.error("voice engine not started: %s:%s: %s", host, port, exc)
+            print(f"Voice engine NOT started ({host}:{port}: {exc}); set CHAPPE_VOICE_PORT.",
+                  flush=True)
+            await stop.wait()
+            return
+        if port_file:
+            Path(port_file).write_text(str(bound[1]))
+        print(f"Voice engine listening on {bound[0]}:{bound[1]} (UDP and TCP)", flush=True)
+        await stop.wait()
+        await engine.stop()
+
+    asyncio.run(serve())

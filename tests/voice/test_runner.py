@@ -1,0 +1,244 @@
+"""The call runner on fakes of the engine interface (no SIP, no database): it executes
+the interpreter's actions and feeds back events, and the state machine logs every move."""
+
+import asyncio
+
+import pytest
+
+from chappe.callcenter.flows import flow_parse
+from chappe.voice.callstate import CallLog, CallState, IllegalTransition
+from chappe.voice.runner import CallRunner, CallTarget
+from chappe.voice.sip.base import FRAME_BYTES
+
+
+class FakeLeg:
+    codec = "PCMA"
+
+    def __init__(self):
+        self.played: list[int] = []
+        self.dtmf = None
+        self.recording = False
+
+    async def play(self, pcm, stop=None):
+        self.played.append(len(pcm))
+        for _ in range(0, len(pcm), FRAME_BYTES):
+            if stop is not None and stop.is_set():
+                return False
+            await asyncio.sleep(0.001)
+        return True
+
+    def set_dtmf_handler(self, handler):
+        self.dtmf = handler
+
+    def start_recording(self):
+        self.recording = True
+
+    def stop_recording(self):
+        was, self.recording = self.recording, False
+        return b"\x10\x00" * 800 if was else b""
+
+    def stats(self):
+        return {"codec": "PCMA", "frames_sent": len(self.played), "late_frames": 0}
+
+
+class FakeCall:
+    def __init__(self):
+        self.call_id = "fake-1"
+        self.caller, self.callee = "+33600000001", "33189000001"
+        self.source = ("127.0.0.1", 5062)
+        self.ended = asyncio.Event()
+        self.end_reason = ""
+        self.leg = FakeLeg()
+        self.rejected = None
+        self.hung_up = False
+        self.rang = False
+
+    def ringing(self):
+        self.rang = True
+
+    async def answer(self):
+        return self.leg
+
+    def reject(self, status, reason=""):
+        self.rejected = status
+
+    async def hangup(self):
+        self.hung_up = True
+
+
+class FakeDirectory:
+    def __init__(self, definition):
+        self.target = CallTarget(account_id="acc", e164="+33189000001",
+                                 definition=flow_parse(definition) if definition else None)
+        self.outcomes = []
+        self.missing = definition is False
+
+    async def resolve(self, callee, caller):
+        return None if self.missing else self.target
+
+    async def prompt_pcm(self, target, prompt):
+        return b"\x01\x00" * 160 * 3  # 60 ms
+
+    async def finish(self, outcome):
+        self.outcomes.append(outcome)
+
+
+def P(text):
+    return {"text": text, "language": "fr"}
+
+
+def run(definition, script=None, **kwargs):
+    """Run one call; `script(call)` drives the caller side concurrently."""
+    call, directory = FakeCall(), FakeDirectory(definition)
+
+    async def main():
+        runner = CallRunner(call, directory, **kwargs)
+        task = asyncio.create_task(runner.run())
+        if script is not None:
+            await script(call)
+        await asyncio.wait_for(task, 5)
+        return runner
+
+    runner = asyncio.run(main())
+    return call, directory, runner
+
+
+MENU = {"start": "m", "nodes": {
+    "m": {"type": "menu", "prompt": P("?"), "options": {"1": "t", "2": "v"},
+          "timeout_seconds": 1, "max_retries": 1, "on_failure": "bye"},
+    "t": {"type": "transfer", "number": "+33612345678", "on_failure": "v"},
+    "v": {"type": "voicemail", "beep": False, "max_seconds": 1},
+    "bye": {"type": "hangup"}}}
+
+
+def test_unknown_number_is_rejected_404_without_record():
+    call, directory, _ = run(False)
+    assert call.rejected == 404
+    assert directory.outcomes == []
+
+
+def test_number_without_flow_is_rejected_480_with_record():
+    call, directory, _ = run(None)
+    assert call.rejected == 480
+    assert directory.outcomes[0].disposition == "rejected"
+
+
+def test_menu_timeouts_then_failure_branch_hangs_up():
+    call, directory, runner = run(MENU)
+    [outcome] = directory.outcomes
+    assert outcome.state.path == ("m", "bye")
+    assert outcome.hangup_cause == "callee_bye:normal"
+    assert outcome.disposition == "answered"
+    assert call.hung_up
+    assert call.rang
+    assert [t["to"] for t in runner.log.transitions] == ["answered", "ended"]
+
+
+def test_transfer_fails_over_to_voicemail_until_outbound_legs_exist():
+    async def press_1(call):
+        await asyncio.sleep(0.02)
+        call.leg.dtmf("1")
+
+    _call, directory, _ = run(MENU, press_1)
+    [outcome] = directory.outcomes
+    assert outcome.state.path == ("m", "t", "v")
+    assert outcome.disposition == "voicemail"  # recorded until max_seconds
+    assert outcome.recording
+    assert outcome.hangup_cause == "callee_bye:flow_end"
+
+
+def test_caller_hangup_while_recording_keeps_the_message():
+    async def press_2_then_bye(call):
+        await asyncio.sleep(0.02)
+        call.leg.dtmf("2")
+        await asyncio.sleep(0.2)
+        call.end_reason = "bye"
+        call.ended.set()
+
+    _call, directory, _ = run(MENU, press_2_then_bye)
+    [outcome] = directory.outcomes
+    assert outcome.disposition == "voicemail"
+    assert outcome.hangup_cause == "caller_bye"
+    assert outcome.recording
+
+
+def test_cancel_while_ringing():
+    async def cancel(call):
+        await asyncio.sleep(0.05)
+        call.end_reason = "cancel"
+        call.ended.set()
+
+    _call, directory, runner = run(MENU, cancel, answer_after=2)
+    [outcome] = directory.outcomes
+    assert outcome.disposition == "canceled"
+    assert outcome.hangup_cause == "cancel"
+    assert runner.log.answered_at is None
+
+
+def test_a_looping_flow_ends_at_the_maximum_duration():
+    looping = {"start": "a", "nodes": {"a": {"type": "play", "prompt": P("a"), "next": "b"},
+                                       "b": {"type": "play", "prompt": P("b"), "next": "a"}}}
+    _call, directory, _ = run(looping, max_call_seconds=0.3)
+    [outcome] = directory.outcomes
+    assert outcome.hangup_cause == "callee_bye:max_duration"
+    assert len(outcome.state.path) > 4
+
+
+def test_an_engine_error_ends_the_call_and_is_recorded():
+    class Broken(FakeDirectory):
+        async def prompt_pcm(self, target, prompt):
+            raise RuntimeError("espeak-ng vanished")
+
+    call, directory = FakeCall(), Broken(MENU)
+
+    async def main():
+        await CallRunner(call, directory).run()
+
+    asyncio.run(main())
+    [outcome] = directory.outcomes
+    assert outcome.disposition == "failed"
+    assert call.hung_up
+
+
+def test_the_state_machine_refuses_illegal_moves():
+    log = CallLog("x")
+    log.move(CallState.ANSWERED, "ok")
+    with pytest.raises(IllegalTransition):
+        log.move(CallState.RINGING)
+    log.move(CallState.BRIDGED, "transfer")
+    log.move(CallState.TRANSFERRED, "connected")
+    log.move(CallState.ENDED, "bye")
+    with pytest.raises(IllegalTransition):
+        log.move(CallState.ANSWERED)
+    assert [t["to"] for t in log.transitions] == ["answered", "bridged", "transferred", "ended"]
+    assert log.answered_at is not None
+    assert log.ended_at is not None
+
+
+def test_trunk_source_addresses_are_enforced():
+    call, directory = FakeCall(), FakeDirectory(MENU)
+    directory.target = CallTarget(account_id="acc", e164="+33189000001",
+                                  definition=directory.target.definition, trunk="carrier",
+                                  allowed_ips=("192.0.2.10",))
+
+    asyncio.run(CallRunner(call, directory).run())
+    assert call.rejected == 403
+    assert directory.outcomes == []
+
+
+def test_trunk_concurrent_call_cap_answers_503():
+    call, directory = FakeCall(), FakeDirectory(MENU)
+    directory.target = CallTarget(account_id="acc", e164="+33189000001",
+                                  definition=directory.target.definition, trunk="carrier",
+                                  max_concurrent_calls=2)
+    busy = {"carrier": 2}
+    asyncio.run(CallRunner(call, directory, trunk_calls=busy).run())
+    assert call.rejected == 503
+    assert directory.outcomes[0].hangup_cause == "rejected_503"
+    assert busy == {"carrier": 2}
+    # Below the cap the call goes through and the counter comes back down.
+    call, directory.outcomes = FakeCall(), []
+    busy = {"carrier": 1}
+    asyncio.run(CallRunner(call, directory, trunk_calls=busy).run())
+    assert call.rejected is None
+    assert busy == {"carrier": 1}

@@ -20,16 +20,11 @@ production:
 
 import argparse
 import io
-import os
 import random
-import secrets
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from throwaway import throwaway_platform
+
 FIRST = ["Zoé", "Léa", "Jérôme", "Chloé", "Noël", "Anaïs", "François", "Hélène", "Loïc", "Maëlle"]
 LAST = ["Lefèvre", "Martin", "Dubois", "Öztürk", "Garçon", "Bernard", "Müller", "Roux", "Faure"]
 CITY = ["Paris", "Lyon", "Orléans", "Besançon", "Nîmes", "Saint-Étienne", "Brest", "Lille"]
@@ -72,34 +67,11 @@ def main() -> None:
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="chappe-bench-")
-    database = None
-    if args.postgres:
-        database = f"chappe_bench_{secrets.token_hex(4)}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                        f"CREATE DATABASE {database}"], check=True)
-        os.environ["CHAPPE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    else:
-        os.environ.pop("CHAPPE_DATABASE_URL", None)
-    os.environ["CHAPPE_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(REPO))
-    try:
+    with throwaway_platform(postgres=args.postgres):
         run(args)
-    finally:
-        if database:
-            from django.db import connections
-
-            connections.close_all()
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                            f"DROP DATABASE IF EXISTS {database}"], check=False)
 
 
 def run(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from chappe.accounts.actor import SYSTEM
@@ -114,7 +86,6 @@ def run(args: argparse.Namespace) -> None:
     )
     from chappe.runtime.jobs import jobs_run_due
 
-    call_command("migrate", verbosity=0)
     account = account_create(actor=SYSTEM, name="Bench")
     service_order(actor=SYSTEM, account=account, kind="messaging")
     actor = SYSTEM.on(account)

@@ -21,15 +21,13 @@ It builds a throw-away database (temp SQLite file, or a fresh PostgreSQL databas
 import argparse
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from throwaway import REPO, throwaway_platform
 
 
 def main() -> None:
@@ -47,35 +45,12 @@ def main() -> None:
                              "one text to many numbers (bulk campaign)")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="chappe-smpp-bench-")
-    database = None
-    if args.postgres:
-        database = f"chappe_bench_{secrets.token_hex(4)}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                        f"CREATE DATABASE {database}"], check=True)
-        os.environ["CHAPPE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["CHAPPE_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(REPO))
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    with throwaway_platform(postgres=args.postgres) as data_dir:
         vendor = "PostgreSQL" if args.postgres else "SQLite"
         if args.only in (None, "e2e"):
             end_to_end(args, vendor, data_dir)
         if args.only in (None, "ingest"):
             ingest(args, vendor, data_dir)
-    finally:
-        if database:
-            from django.db import connections
-
-            connections.close_all()
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                            f"DROP DATABASE IF EXISTS {database}"], check=False)
 
 
 def _funded_account(name: str, amount: int):

@@ -13,14 +13,11 @@ simulator with zero latency), and prints both rates.
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from throwaway import REPO, throwaway_platform
 
 
 def main() -> None:
@@ -30,34 +27,12 @@ def main() -> None:
     parser.add_argument("--gateways", type=int, default=1)
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="chappe-bench-")
-    database = None
-    if args.postgres:
-        database = f"chappe_bench_{secrets.token_hex(4)}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                        f"CREATE DATABASE {database}"], check=True)
-        os.environ["CHAPPE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["CHAPPE_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(REPO))
-    try:
+    with throwaway_platform(postgres=args.postgres):
         run(args)
-    finally:
-        if database:
-            from django.db import connections
-
-            connections.close_all()
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                            f"DROP DATABASE IF EXISTS {database}"], check=False)
 
 
 def run(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
     from datetime import UTC, datetime
-
-    from django.core.management import call_command
 
     from chappe.accounts.actor import SYSTEM
     from chappe.accounts.services import account_create, service_order
@@ -72,7 +47,6 @@ def run(args: argparse.Namespace) -> None:
     from chappe.messaging.models import Message
     from chappe.messaging.services.accept import MAX_RECIPIENTS, sms_send
 
-    call_command("migrate", verbosity=0)
     account = account_create(actor=SYSTEM, name="Bench")
     service_order(actor=SYSTEM, account=account, kind="messaging")
     prices = price_list_create(actor=SYSTEM, code="bench", name="Bench", is_default=True)

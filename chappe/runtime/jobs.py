@@ -7,6 +7,7 @@ Delivery is at-least-once (a worker that dies after doing the work but before ma
 done leaves it to be retried when its lease expires), so handlers must be idempotent.
 """
 
+import contextvars
 import logging
 import os
 import socket
@@ -24,6 +25,8 @@ from chappe.runtime.models import Job, JobStatus
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+# The job the current thread is running, for `job_heartbeat`.
+_CURRENT: contextvars.ContextVar[Job | None] = contextvars.ContextVar("chappe_job", default=None)
 _HANDLERS: dict[str, Handler] = {}
 _PERIODIC: dict[str, timedelta] = {}
 LEASE = timedelta(minutes=5)
@@ -117,6 +120,16 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
 
 
+def job_heartbeat() -> None:
+    """Extend the running job's lease: long handlers (an import of a large file) call it
+    between steps so no other worker takes the job over while it is alive."""
+    job = _CURRENT.get()
+    if job is not None:
+        job.locked_until = timezone.now() + LEASE
+        Job.objects.filter(pk=job.pk, locked_by=job.locked_by).update(
+            locked_until=job.locked_until)
+
+
 def job_run(job: Job) -> bool:
     """Run one claimed job; record success, or schedule a retry / give up on failure."""
     try:
@@ -124,7 +137,11 @@ def job_run(job: Job) -> bool:
         handler = _HANDLERS.get(job.name) or load_handlers().get(job.name)
         if handler is None:
             raise LookupError(f"no handler registered for job {job.name!r}")
-        handler(job.payload)
+        token = _CURRENT.set(job)
+        try:
+            handler(job.payload)
+        finally:
+            _CURRENT.reset(token)
     except Exception:
         log.exception("job %s failed (attempt %s)", job, job.attempts)
         job.last_error = traceback.format_exc()[-4000:]

@@ -17,6 +17,7 @@ from chappe.runtime.jobs import (
     job_claim,
     job_enqueue,
     job_handler,
+    job_heartbeat,
     job_run,
     jobs_run_due,
     load_handlers,
@@ -288,3 +289,20 @@ def test_periodic_jobs_are_enqueued_once_per_period(db):
     later = periodic_enqueue(now=datetime(2026, 11, 26, 10, 14, tzinfo=UTC))
     assert later >= 1
     assert Job.objects.filter(name="accounts.services_close").count() == 2
+
+
+def test_a_long_job_keeps_its_lease_with_heartbeats(db):
+    seen = {}
+
+    @job_handler("tests.long")
+    def long_job(payload):
+        job = Job.objects.get(name="tests.long")
+        Job.objects.filter(pk=job.pk).update(locked_until=timezone.now())  # nearly expired
+        job_heartbeat()
+        seen["locked_until"] = Job.objects.get(pk=job.pk).locked_until
+
+    job_enqueue(name="tests.long")
+    [job] = job_claim(worker="w1")
+    assert job_run(job)
+    assert seen["locked_until"] > timezone.now() + LEASE - timedelta(seconds=5)
+    job_heartbeat()  # outside a job: nothing to extend, no error

@@ -67,7 +67,7 @@ from chappe.contacts.tabular import (
     xlsx_row_count,
 )
 from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue
+from chappe.runtime.jobs import job_enqueue, job_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -515,6 +515,7 @@ def _run(imp: ContactImport) -> None:
             if not _apply_chunk(ctx, index - len(batch), batch, labels):
                 return
             batch = []
+            job_heartbeat()
     if batch:
         _apply_chunk(ctx, index - len(batch), batch, labels)
 

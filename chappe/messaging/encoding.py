@@ -10,6 +10,7 @@ char pair would render as garbage on the handset) nor inside a UTF-16 surrogate 
 (half an emoji). So the segment count is computed by actually cutting, not by dividing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,7 +49,7 @@ class Segmentation:
         return self.per_segment - _units(self.parts[-1], self.encoding)
 
 
-def _char_units(char: str, encoding: Encoding) -> int:
+def char_units(char: str, encoding: Encoding) -> int:
     if encoding is Encoding.GSM7:
         return len(char.encode("gsm03.38"))
     return len(char.encode("utf-16-le")) // 2
@@ -77,17 +78,23 @@ def segment(text: str) -> Segmentation:
     )
     if total <= single:
         return Segmentation(encoding, total, (text,))
+    parts = pack(text, per_part, lambda char: char_units(char, encoding))
+    return Segmentation(encoding, total, tuple(parts))
+
+
+def pack(text: str, per_part: int, width: Callable[[str], int]) -> list[str]:
+    """Cut `text` greedily into parts of at most `per_part` units (`width` of each code
+    point). Iterating over code points keeps surrogate pairs and escape pairs whole: each
+    code point is 1-2 units and never split."""
     parts: list[str] = []
     current: list[str] = []
     used = 0
-    # Iterating over code points keeps surrogate pairs and escape pairs whole: each code
-    # point is 1-2 units and never split.
     for char in text:
-        width = _char_units(char, encoding)
-        if used + width > per_part:
+        units = width(char)
+        if used + units > per_part:
             parts.append("".join(current))
             current, used = [], 0
         current.append(char)
-        used += width
+        used += units
     parts.append("".join(current))
-    return Segmentation(encoding, total, tuple(parts))
+    return parts

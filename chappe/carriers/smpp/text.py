@@ -21,7 +21,7 @@ from typing import Any
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-from chappe.messaging.encoding import Encoding, _char_units, segment
+from chappe.messaging.encoding import Encoding, char_units, pack, segment
 
 METHODS = ("udh8", "udh16", "sar", "payload")
 DC_GSM, DC_LATIN1, DC_UCS2 = 0, 3, 8
@@ -84,9 +84,9 @@ def _limits(data_coding: int, method: str) -> tuple[int, int]:
 
 def _units(char: str, data_coding: int) -> int:
     if data_coding == DC_UCS2:
-        return _char_units(char, Encoding.UCS2)
+        return char_units(char, Encoding.UCS2)
     if data_coding == DC_GSM:
-        return _char_units(char, Encoding.GSM7)
+        return char_units(char, Encoding.GSM7)
     return 1
 
 
@@ -100,18 +100,7 @@ def cut(text: str, data_coding: int, method: str) -> list[str]:
         return list(seg.parts)
     if sum(_units(c, data_coding) for c in text) <= single:
         return [text]
-    parts: list[str] = []
-    current: list[str] = []
-    used = 0
-    for char in text:
-        width = _units(char, data_coding)
-        if used + width > per_part:
-            parts.append("".join(current))
-            current, used = [], 0
-        current.append(char)
-        used += width
-    parts.append("".join(current))
-    return parts
+    return pack(text, per_part, lambda char: _units(char, data_coding))
 
 
 def split(text: str, data_coding: int, method: str, ref: int) -> list[Part]:

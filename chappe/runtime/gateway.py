@@ -2,7 +2,6 @@
 stale. Any number of copies can run against one PostgreSQL (claims use SKIP LOCKED)."""
 
 import logging
-import signal
 import time
 
 from django.db import close_old_connections, transaction
@@ -12,6 +11,7 @@ from chappe.carriers.services import connectors_load, routes_load
 from chappe.messaging.services.dispatch import dispatch_batch, messages_expire, receipts_apply
 from chappe.messaging.services.replies import inbound_receive
 from chappe.runtime.jobs import worker_id
+from chappe.runtime.signals import stop_on_signals
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0
@@ -36,19 +36,12 @@ def gateway_poll(connectors: dict) -> int:
 
 
 def run_gateway(*, poll_seconds: float = 0.2, batch: int = 500) -> None:
-    stopping = False
-
-    def _on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stop = stop_on_signals()
     me = worker_id()
     connectors, routes = connectors_load(), routes_load()
     loaded_at = last_expiry = time.monotonic()
     log.info("gateway %s ready with connectors %s", me, sorted(connectors) or "none")
-    while not stopping:
+    while not stop.is_set():
         close_old_connections()
         try:
             if time.monotonic() - loaded_at > RELOAD_EVERY:
@@ -67,7 +60,7 @@ def run_gateway(*, poll_seconds: float = 0.2, batch: int = 500) -> None:
             log.exception("gateway loop failed; retrying")
             busy = 0
         if not busy:
-            time.sleep(poll_seconds)
+            stop.wait(poll_seconds)
     for connector in connectors.values():
         if hasattr(connector, "stop"):  # live links (SMPP binds): unbind cleanly
             connector.stop()

@@ -7,11 +7,12 @@ database.
 """
 
 import logging
-import signal
 import subprocess
 import sys
 import time
 from collections import deque
+
+from chappe.runtime.signals import stop_on_signals
 
 log = logging.getLogger("chappe.supervisor")
 
@@ -39,23 +40,16 @@ def _stop_all(children: dict[str, subprocess.Popen]) -> None:
 
 
 def supervise(commands: dict[str, list[str]]) -> int:
-    stopping = False
-
-    def _on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stop = stop_on_signals()
     children = {name: _start(name, args) for name, args in commands.items()}
     crashes: dict[str, deque[float]] = {name: deque() for name in commands}
     status = 0
     try:
-        while not stopping:
+        while not stop.is_set():
             time.sleep(0.5)
             for name, child in list(children.items()):
                 code = child.poll()
-                if code is None or stopping:
+                if code is None or stop.is_set():
                     continue
                 now = time.monotonic()
                 recent = crashes[name]
@@ -64,7 +58,8 @@ def supervise(commands: dict[str, list[str]]) -> int:
                     recent.popleft()
                 if len(recent) >= MAX_CRASHES:
                     log.error("%s exited %s times in a minute; stopping", name, len(recent))
-                    stopping, status = True, 1
+                    stop.set()
+                    status = 1
                     break
                 log.warning("%s exited with %s; restarting", name, code)
                 time.sleep(min(2 ** (len(recent) - 1), 16))

@@ -45,6 +45,7 @@ from chappe.carriers.smpp import pdu as P
 from chappe.carriers.smpp import receipts as R
 from chappe.carriers.smpp import text as T
 from chappe.carriers.smpp.transport import Session, SmppError
+from chappe.messaging.encoding import detect_encoding
 
 log = logging.getLogger("chappe.smpp_server")
 RECEIPT_LEASE = timedelta(seconds=30)
@@ -501,21 +502,13 @@ def _addr(number: str) -> tuple[str, int, int]:
 
 def _mo_pdus(*, source: str, destination: str, text: str, ref: int) -> list[Any]:
     """An MO as deliver_sm, in UDH parts when long."""
-    dc = T.DC_GSM if _is_gsm(text) else T.DC_UCS2
+    dc = T.choose_data_coding(text, detect_encoding(text))
     src, src_ton, src_npi = _addr(source)
     dst, dst_ton, dst_npi = _addr(destination)
     return [P.deliver_sm(source=src, source_ton=src_ton, source_npi=src_npi, destination=dst,
                          dest_ton=dst_ton, dest_npi=dst_npi, short_message=part.short_message,
                          data_coding_value=dc, esm=part.esm_class)
             for part in T.split(text, dc, "udh8", ref)]
-
-
-def _is_gsm(text: str) -> bool:
-    try:
-        text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _claim_outbound(smpp_ids: list[Any]) -> tuple[list[dict], list[dict]]:

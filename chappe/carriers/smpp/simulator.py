@@ -44,6 +44,7 @@ from chappe.carriers.smpp import pdu as P
 from chappe.carriers.smpp import receipts as R
 from chappe.carriers.smpp import text as T
 from chappe.carriers.smpp.transport import Session, SmppError
+from chappe.messaging.encoding import detect_encoding
 
 log = logging.getLogger("chappe.smsc_sim")
 
@@ -281,7 +282,7 @@ class SmscSimulator:
         """Queue an MO (from handset `source` to `destination`), split into parts when
         long; returns the number of deliver_sm it takes."""
         dc = data_coding if data_coding is not None else (
-            T.DC_GSM if _is_gsm(text) else T.DC_UCS2)
+            T.choose_data_coding(text, detect_encoding(text)))
         parts = T.split(text, dc, method, ref)
         for part in parts:
             self._enqueue(system_id, {
@@ -327,14 +328,6 @@ class SmscSimulator:
     def snapshot(self) -> dict[str, Any]:
         return {"stats": dict(self.stats), "messages": len(self.messages),
                 "pending": {k: len(v) for k, v in self._queues.items() if v}}
-
-
-def _is_gsm(text: str) -> bool:
-    try:
-        text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class SimulatorThread:

@@ -8,13 +8,12 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from chappe.accounts.actor import Actor
 from chappe.billing import services
 from chappe.billing.documents import invoice_pdf
 from chappe.billing.models import (
@@ -42,12 +41,7 @@ from chappe.billing.money import format_amount, from_micros
 from chappe.billing.periods import previous_month
 from chappe.billing.rating import Product
 from chappe.common.errors import ChappeError
-
-
-def operator_actor(request: HttpRequest, account=None) -> Actor:
-    return Actor(account=account, user=request.user, is_operator=True,
-                 ip=request.META.get("REMOTE_ADDR") or None,
-                 user_agent=request.headers.get("User-Agent", "")[:400])
+from chappe.runtime.admin_actions import operator_actor, run_each
 
 
 def _money_column(field: str, places: int = 2):
@@ -297,12 +291,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Cancel with notice"))
     def cancel_with_notice(self, request, queryset):
-        for subscription in queryset:
-            try:
-                services.subscription_cancel(actor=operator_actor(request, subscription.account),
-                                             subscription=subscription)
-            except ChappeError as exc:
-                self.message_user(request, f"{subscription}: {exc.message}", messages.ERROR)
+        run_each(self, request, queryset, lambda subscription: services.subscription_cancel(
+            actor=operator_actor(request, subscription.account), subscription=subscription))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -368,12 +358,8 @@ class CreditOrderAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Cancel the selected unpaid orders"))
     def cancel_unpaid(self, request, queryset):
-        for order in queryset:
-            try:
-                services.credit_order_cancel(actor=operator_actor(request, order.account),
-                                             order=order)
-            except ChappeError as exc:
-                self.message_user(request, f"{order.pk}: {exc.message}", messages.ERROR)
+        run_each(self, request, queryset, lambda order: services.credit_order_cancel(
+            actor=operator_actor(request, order.account), order=order))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None  # lets the action run on the list
@@ -527,13 +513,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Suspend the invoice's service for non-payment"))
     def suspend_for_non_payment(self, request, queryset):
-        for invoice in queryset:
-            try:
-                services.service_suspend_for_non_payment(
-                    actor=operator_actor(request, invoice.account), account=invoice.account,
-                    service_kind=invoice.service_kind)
-            except ChappeError as exc:
-                self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
+        run_each(self, request, queryset, lambda invoice: services.service_suspend_for_non_payment(
+            actor=operator_actor(request, invoice.account), account=invoice.account,
+            service_kind=invoice.service_kind))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None  # lets actions run on the list
@@ -546,12 +528,8 @@ class InvoiceContestAdmin(ReadOnlyAdmin):
     actions = ["accept", "reject"]
 
     def _resolve(self, request, queryset, accepted: bool):
-        for contest in queryset:
-            try:
-                services.invoice_contest_resolve(actor=operator_actor(request, contest.account),
-                                                 contest=contest, accepted=accepted)
-            except ChappeError as exc:
-                self.message_user(request, f"{contest.invoice}: {exc.message}", messages.ERROR)
+        run_each(self, request, queryset, lambda contest: services.invoice_contest_resolve(
+            actor=operator_actor(request, contest.account), contest=contest, accepted=accepted))
 
     @admin.action(description=_("Accept: the client is right (waive penalties)"))
     def accept(self, request, queryset):

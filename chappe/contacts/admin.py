@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chappe.contacts.models import ContactImport, OptOut, RedListPolicy
 from chappe.contacts.services import opt_out_remove
-from chappe.runtime.admin_actions import form_action, operator_actor
+from chappe.runtime.admin_actions import ReadOnlyAdmin, form_action, operator_actor
 
 
 class _ReasonForm(forms.Form):
@@ -21,19 +21,8 @@ _remove = form_action(
         actor=operator_actor(request, entry.account), opt_out=entry, reason=data["reason"]))
 
 
-class ReadOnly(admin.ModelAdmin):
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(OptOut)
-class OptOutAdmin(ReadOnly):
+class OptOutAdmin(ReadOnlyAdmin):
     list_display = ("number", "account", "source", "responsible", "added_by", "created_at")
     list_filter = ("source", "responsible")
     search_fields = ("number", "account__name")
@@ -41,14 +30,14 @@ class OptOutAdmin(ReadOnly):
 
 
 @admin.register(RedListPolicy)
-class RedListPolicyAdmin(ReadOnly):
+class RedListPolicyAdmin(ReadOnlyAdmin):
     list_display = ("account", "self_managed", "decided_by", "decided_at")
     list_filter = ("self_managed",)
     search_fields = ("account__name",)
 
 
 @admin.register(ContactImport)
-class ContactImportAdmin(ReadOnly):
+class ContactImportAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "account", "file_name", "status", "rows_done", "total_rows",
                     "error_count")
     list_filter = ("status",)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from chappe.messaging.models import Message, ProtectedSender, Reply, SenderAuthorisation
+from chappe.runtime.admin_actions import ReadOnlyAdmin
 
 
 @admin.register(ProtectedSender)
@@ -26,7 +27,7 @@ class SenderAuthorisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     """Read-only: messages change only through the lifecycle."""
 
     list_display = ("id", "account", "recipient", "sender", "status", "segments", "created_at")
@@ -34,24 +35,11 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ("id", "recipient", "carrier_message_id", "account__name")
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Reply)
-class ReplyAdmin(admin.ModelAdmin):
+class ReplyAdmin(ReadOnlyAdmin):
+    """Read-only: a recipient's replies are erased through the recipient-rights service."""
+
     list_display = ("received_at", "account", "from_number", "to", "is_stop")
     list_filter = ("is_stop",)
     search_fields = ("from_number", "account__name")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False

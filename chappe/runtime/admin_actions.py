@@ -22,9 +22,22 @@ def operator_actor(request: HttpRequest, account: Any = None) -> Actor:
         account=account,
         user=request.user,  # type: ignore[arg-type]
         is_operator=True,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=request.META.get("REMOTE_ADDR") or None,
         user_agent=request.headers.get("User-Agent", "")[:400],
     )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that change only through their services (or never): shown, not edited."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 def run_each(

@@ -235,9 +235,15 @@ def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: dateti
     for currency in sorted({r[3].currency for r in prepaid}):
         in_currency = [r for r in prepaid if r[3].currency == currency]
         balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
-        # Another charge with these keys may have committed while we waited for the lock.
-        if _existing(account, [r[0].idempotency_key for r in in_currency]):
-            raise IntegrityError("charged concurrently")
+        # Keys another call charged while we waited for the lock are replays now: the
+        # lock serializes prepaid charges, so what is left is ours alone to charge.
+        late = _existing(account, [r[0].idempotency_key for r in in_currency])
+        if late:
+            found.update(late)
+            rated = [r for r in rated if r[0].idempotency_key not in late]
+            in_currency = [r for r in in_currency if r[0].idempotency_key not in late]
+            if not in_currency:
+                continue
         total = sum(r[5].amount_micros for r in in_currency)
         lots_expire_for(balance=balance, now=now)
         lots = usable_lots(account=account, currency=currency, at=now)

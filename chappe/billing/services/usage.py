@@ -40,7 +40,8 @@ human or operator money action is audited.
 """
 
 import hashlib
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -76,6 +77,7 @@ from chappe.billing.services.ledger import (
     lots_take,
     usable_lots,
 )
+from chappe.common.bulk import bulk_insert
 from chappe.common.errors import ValidationFailed
 
 
@@ -195,11 +197,22 @@ def usage_charge_many(
     raise AssertionError("unreachable")
 
 
-def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime):
-    """(price list, {kind: postpaid?}, [(item, version, rating)]) with one lookup per
-    service and price table, not per item."""
-    lists, postpaid, tables, rated = {}, {}, {}, []
+Rated = tuple  # (item, event, service kind, price list, version, rating)
+
+
+def _rate_all(account: Account, items: Sequence[UsageItem],
+              occurred_at: datetime) -> tuple[dict[str, bool], list[Rated]]:
+    """({service kind: postpaid?}, [(item, event, kind, price list, version, rating)])
+    with one lookup per service and price table, and one rating per distinct use (a
+    million messages to one country at one length are rated once)."""
+    lists, postpaid, tables, ratings, rated = {}, {}, {}, {}, []
     for item in items:
+        signature = (item.product, item.quantity, item.destination_country, item.operator,
+                     item.number_type, item.origin_country)
+        known = ratings.get(signature)
+        if known is not None:
+            rated.append((item, *known))
+            continue
         kind = service_kind_of(item.product)
         if kind not in lists:
             postpaid[kind] = subscription_live(account=account, service_kind=kind,
@@ -220,30 +233,31 @@ def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetim
         except NoPrice as exc:
             raise NoPriceError(details={"product": item.product,
                                         "country": event.destination_country}) from exc
-        rated.append((item, event, kind, price_list, version, rating))
+        ratings[signature] = (event, kind, price_list, version, rating)
+        rated.append((item, *ratings[signature]))
     return postpaid, rated
 
 
-def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: datetime,
-            now: datetime, batch_cause: tuple[str, str]) -> list[UsageCharge]:
-    keys = [item.idempotency_key for item in items]
-    found = _existing(account, keys)
-    new = [item for item in items if item.idempotency_key not in found]
-    postpaid, rated = _rate_all(account, new, occurred_at)
+def _debit(*, account: Account, rated: list[Rated], postpaid: dict[str, bool],
+           occurred_at: datetime, now: datetime, batch_cause: tuple[str, str],
+           late: Callable[[list[str]], dict[str, UsageRecord]] | None) -> dict[str, object]:
+    """Debit the prepaid part of `rated` from the credit lots, one ledger entry per
+    currency, under the account's balance lock. `late` (None when the causes are new in
+    this transaction) finds keys another call charged while we waited for the lock: the
+    lock serializes prepaid charges, so those are dropped from `rated` (in place) as
+    replays and what is left is ours alone to charge. Returns {currency: entry}."""
     entries: dict[str, object] = {}
     prepaid = [r for r in rated if not postpaid[r[2]]]
     for currency in sorted({r[3].currency for r in prepaid}):
         in_currency = [r for r in prepaid if r[3].currency == currency]
         balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
-        # Keys another call charged while we waited for the lock are replays now: the
-        # lock serializes prepaid charges, so what is left is ours alone to charge.
-        late = _existing(account, [r[0].idempotency_key for r in in_currency])
-        if late:
-            found.update(late)
-            rated = [r for r in rated if r[0].idempotency_key not in late]
-            in_currency = [r for r in in_currency if r[0].idempotency_key not in late]
-            if not in_currency:
-                continue
+        if late is not None:
+            charged = late([r[0].idempotency_key for r in in_currency])
+            if charged:
+                rated[:] = [r for r in rated if r[0].idempotency_key not in charged]
+                in_currency = [r for r in in_currency if r[0].idempotency_key not in charged]
+                if not in_currency:
+                    continue
         total = sum(r[5].amount_micros for r in in_currency)
         lots_expire_for(balance=balance, now=now)
         lots = usable_lots(account=account, currency=currency, at=now)
@@ -266,23 +280,92 @@ def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: dateti
             for lot, take in lots_take(lots=lots, amount_micros=total):
                 lot_debit(lot=lot, entry=entry, amount_micros=take)
             entries[currency] = entry
-    records = UsageRecord.objects.bulk_create([
-        UsageRecord(
-            account=account, service_kind=kind, product=item.product,
-            quantity=str(item.quantity), billed_quantity=rating.billed_quantity,
-            destination_country=event.destination_country, operator=item.operator,
-            number_type=item.number_type, origin_country=event.origin_country,
-            currency=price_list.currency, unit_price_micros=rating.unit_price_micros,
-            amount_micros=rating.amount_micros, price_version=version,
-            billing_mode=BillingMode.POSTPAID if postpaid[kind] else BillingMode.PREPAID,
-            cause_type=item.cause_type, cause_id=str(item.cause_id),
-            idempotency_key=item.idempotency_key,
-            ledger_entry=None if postpaid[kind] or not rating.amount_micros
-            else entries[price_list.currency],
-            occurred_at=occurred_at)
-        for item, event, kind, price_list, version, rating in rated], batch_size=1000)
+    return entries
+
+
+def _record_values(account: Account, rated: Rated, postpaid: dict[str, bool],
+                   entries: dict[str, object], occurred_at: datetime) -> dict[str, object]:
+    item, event, kind, price_list, version, rating = rated
+    entry = (None if postpaid[kind] or not rating.amount_micros
+             else entries[price_list.currency])
+    return {
+        "account_id": account.pk, "service_kind": kind, "product": item.product,
+        "quantity": str(item.quantity), "billed_quantity": rating.billed_quantity,
+        "destination_country": event.destination_country, "operator": item.operator,
+        "number_type": item.number_type, "origin_country": event.origin_country,
+        "currency": price_list.currency, "unit_price_micros": rating.unit_price_micros,
+        "amount_micros": rating.amount_micros, "price_version_id": version.pk,
+        "billing_mode": BillingMode.POSTPAID if postpaid[kind] else BillingMode.PREPAID,
+        "cause_type": item.cause_type, "cause_id": str(item.cause_id),
+        "idempotency_key": item.idempotency_key,
+        "ledger_entry_id": entry.pk if entry is not None else None,  # type: ignore[attr-defined]
+        "occurred_at": occurred_at,
+    }
+
+
+def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: datetime,
+            now: datetime, batch_cause: tuple[str, str]) -> list[UsageCharge]:
+    keys = [item.idempotency_key for item in items]
+    found = _existing(account, keys)
+    new = [item for item in items if item.idempotency_key not in found]
+    postpaid, rated = _rate_all(account, new, occurred_at)
+
+    def late(pending: list[str]) -> dict[str, UsageRecord]:
+        charged = _existing(account, pending)
+        found.update(charged)
+        return charged
+
+    entries = _debit(account=account, rated=rated, postpaid=postpaid, occurred_at=occurred_at,
+                     now=now, batch_cause=batch_cause, late=late)
+    records = UsageRecord.objects.bulk_create(
+        [UsageRecord(**_record_values(account, r, postpaid, entries, occurred_at))
+         for r in rated], batch_size=1000)
     charged = {record.idempotency_key: UsageCharge(record, False) for record in records}
     return [charged.get(key) or UsageCharge(found[key], True) for key in keys]
+
+
+@dataclass(frozen=True)
+class Priced:
+    amount_micros: int
+    currency: str
+
+
+_RECORD_COLUMNS = ("id", "account_id", "service_kind", "product", "quantity", "billed_quantity",
+                   "destination_country", "operator", "number_type", "origin_country",
+                   "currency", "unit_price_micros", "amount_micros", "price_version_id",
+                   "billing_mode", "cause_type", "cause_id", "idempotency_key",
+                   "ledger_entry_id", "occurred_at", "created_at")
+
+
+def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
+                     occurred_at: datetime | None = None, batch_cause_type: str = "",
+                     batch_cause_id: str = "") -> list[Priced]:
+    """`usage_charge_many` for uses whose causes were created in the caller's transaction
+    (messages accepted just now, a million at a time for a campaign): nothing can have
+    charged them before, so there is no replay lookup, no model instance per record, and
+    the records are written with `bulk_insert` (COPY on PostgreSQL). Exactly once still
+    holds: the unique (account, idempotency_key) index refuses a second charge and rolls
+    the caller back. Must run inside the caller's transaction. Returns each item's price."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("usage_charge_new must run inside the caller's transaction")
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    checked: set[tuple] = set()
+    for item in items:  # one full check per kind of use; keys are checked one by one
+        if (item.product, item.quantity) not in checked:
+            _validate(item)
+            checked.add((item.product, item.quantity))
+        elif not 0 < len(item.idempotency_key) <= 150:
+            _validate(item)
+    postpaid, rated = _rate_all(account, items, occurred_at)
+    entries = _debit(account=account, rated=rated, postpaid=postpaid, occurred_at=occurred_at,
+                     now=now, batch_cause=(batch_cause_type, batch_cause_id), late=None)
+    columns = _RECORD_COLUMNS[1:-1]
+    bulk_insert(UsageRecord, _RECORD_COLUMNS, (
+        (uuid.uuid4(), *map(_record_values(account, r, postpaid, entries, occurred_at).get,
+                            columns), now)
+        for r in rated))
+    return [Priced(r[5].amount_micros, r[3].currency) for r in rated]
 
 
 REVERSAL_SUFFIX = ":reversal"

@@ -8,6 +8,8 @@ Once it commits, the messages are durable and the gateway can take them.
 
 import hashlib
 import json
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,10 +27,13 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
+from chappe.billing.services.usage import UsageItem, usage_charge_new
+from chappe.common.bulk import bulk_insert
 from chappe.common.errors import Conflict, ValidationFailed
+from chappe.common.ids import uuid7
 from chappe.contacts.selectors import opted_out_numbers
 from chappe.messaging.encoding import segment
-from chappe.messaging.lifecycle import MessageStatus, check_transition
+from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
@@ -40,7 +45,6 @@ from chappe.messaging.senders import (
     check_sender,
     rules_from_config,
 )
-from chappe.messaging.services.charging import messages_charge
 
 S = MessageStatus
 MAX_RECIPIENTS = 10_000
@@ -193,7 +197,7 @@ def sms_send(
     try:
         with transaction.atomic():
             return _accept(actor=actor, account=account, recipients=recipients, body=body,
-                           seg=seg, sender=sender, kind=kind, send_at=send_at,
+                           sender=sender, kind=kind, send_at=send_at,
                            callback_url=callback_url, reference=reference,
                            allow_reply=allow_reply, max_segments=max_segments,
                            idempotency_key=idempotency_key, request_hash=request_hash,
@@ -208,13 +212,12 @@ def sms_send(
         raise
 
 
-def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str, seg: Any,
+def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
             sender: str, kind: str, send_at: datetime | None, callback_url: str,
             reference: str, allow_reply: bool, max_segments: int | None,
             idempotency_key: str | None, request_hash: str,
             authorised_senders: frozenset[str], product: str,
             honour_red_list: bool) -> SendOutcome:
-    now = timezone.now()
     send = Send.objects.create(
         account=account, kind=kind, sender=sender, text=body, send_at=send_at,
         callback_url=callback_url, reference=reference, allow_reply=allow_reply,
@@ -223,7 +226,8 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
     )
     outcome = SendOutcome(send=send)
     seen: dict[str, str] = {}
-    parsed: list[tuple[RecipientOutcome, Any]] = []
+    drafts: list[Draft] = []
+    results: dict[str, RecipientOutcome] = {}
     for raw in recipients:
         try:
             number = normalize(str(raw), default_country=account.default_country)
@@ -240,54 +244,165 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
                                      "per send.") % {"first": seen[number.e164]}
         else:
             seen[number.e164] = str(raw)
-            parsed.append((result, number))
+            drafts.append(Draft(e164=number.e164, country=number.country,
+                                operator=number.operator, text=body))
+            results[number.e164] = result
         outcome.recipients.append(result)
-    opted_out = (opted_out_numbers(account=account, numbers=[n.e164 for _r, n in parsed])
-                 if honour_red_list else set())
-    decisions: dict[str, SenderDecision] = {}
-    protected = protected_senders()
-    windows = sending_windows()
-    rules = rules_from_config(settings.CHAPPE_SENDER_RULES)
-    authorised = authorised_senders | sender_authorisations(
-        account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
-    base = send_at or now
-    messages: list[Message] = []
-    events: list[MessageEvent] = []
-    for result, number in parsed:
-        if number.country not in decisions:
-            decisions[number.country] = check_sender(
-                sender, rule=rules.get(number.country) or rules.get("*") or DEFAULT_RULE,
-                protected=protected,
-                authorised=authorised)
-        decision = decisions[number.country]
-        if decision.action is SenderAction.REJECT:
-            result.status, result.error_code = "sender_rejected", f"sender_{decision.reason}"
-            result.error_message = decision.message
-            continue
-        due = due_for(base=base, kind=kind, country=number.country, zone=account.timezone,
-                      windows=windows)
-        status = (S.OPTED_OUT if number.e164 in opted_out
-                  else S.SCHEDULED if due > now else S.QUEUED)
-        check_transition(S.ACCEPTED, status)
-        message = Message(
-            account=account, send=send, kind=kind, recipient=number.e164,
-            country=number.country, operator=number.operator, sender=decision.sender or "",
-            sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
-            text=body, encoding=seg.encoding, segments=seg.segments, status=status,
-            status_changed_at=now, due_at=due, expires_at=due + validity(),
-        )
-        messages.append(message)
-        result.message, result.status = message, status
-        events.append(MessageEvent(message=message, status=S.ACCEPTED, at=now))
-        detail = {S.OPTED_OUT: "red list", S.SCHEDULED: "scheduled"}.get(status, "")
-        events.append(MessageEvent(message=message, status=status, at=now, detail=detail))
-    Message.objects.bulk_create(messages, batch_size=1000)
-    MessageEvent.objects.bulk_create(events, batch_size=1000)
-    messages_charge(account=account, send=send, product=product,
-                    messages=[m for m in messages if m.status != S.OPTED_OUT])
+    accepted = messages_accept(account=account, send=send, drafts=drafts, product=product,
+                               honour_red_list=honour_red_list,
+                               authorised_senders=authorised_senders)
+    for done in accepted:
+        result = results[done.e164]
+        result.status, result.error_code = done.status, done.error_code
+        result.error_message = done.error_message
+        if done.row is not None:
+            result.message = Message(**dict(zip(MESSAGE_COLUMNS, done.row, strict=True)))
     send.report = json.dumps([{
         "input": r.input, "status": r.status, "message_id": str(r.message.id) if r.message else "",
         "e164": r.e164, "country": r.country, "error_code": r.error_code,
         "error_message": str(r.error_message)} for r in outcome.recipients])
     send.save(update_fields=["report"])
     return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One message to accept: the recipient as already normalised, and its final text
+    (personalised, with the STOP mention of `final_text` for marketing)."""
+
+    e164: str
+    country: str
+    operator: str
+    text: str
+    # The caller's reference (a contact id, an SMPP submit), echoed in `Accepted.key`.
+    key: str = ""
+    # An operator code to rate this message at an operator-specific price (M-9).
+    rate_operator: str = ""
+
+
+@dataclass(slots=True)
+class Accepted:
+    """What became of a draft: a message status, or why no message was made
+    ("sender_rejected", "too_many_segments", "duplicate")."""
+
+    key: str
+    e164: str
+    status: str
+    message_id: uuid.UUID | None = None
+    encoding: str = ""
+    segments: int = 0
+    price_micros: int = 0
+    error_code: str = ""
+    error_message: str = ""
+    # The message row as written (MESSAGE_COLUMNS order), for callers that answer with it.
+    row: tuple | None = None
+
+
+MESSAGE_COLUMNS = (
+    "id", "account_id", "send_id", "kind", "recipient", "country", "operator", "sender",
+    "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
+    "status_changed_at", "error_code", "due_at", "expires_at", "connector",
+    "carrier_message_id", "attempts", "charge_version", "locked_by", "locked_until",
+    "created_at", "sent_at")
+_EVENT_COLUMNS = ("message_id", "status", "at", "error_code", "detail")
+_DETAIL = {S.OPTED_OUT: "red list", S.SCHEDULED: "scheduled"}
+# Unbilled messages (red list) carry the field's default currency.
+DEFAULT_CURRENCY = Message._meta.get_field("currency").default
+
+
+def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
+                    product: str = Product.SMS, honour_red_list: bool = True,
+                    authorised_senders: frozenset[str] = frozenset(),
+                    max_segments: int | None = None) -> list[Accepted]:
+    """Accept `drafts` into `send`: the core under `sms_send`, SMPP submits and campaign
+    launches. In the caller's transaction: sender rule per country (M-2, from
+    `send.sender`), red list (M-5), one message per number per call (M-6), marketing
+    hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row and its
+    history per draft, written without model instances (`bulk_insert`), and one charge
+    for the billable ones (`usage_charge_new`; `InsufficientCredit` rolls the caller
+    back). Answers per draft, in order."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("messages_accept must run inside the caller's transaction")
+    now = timezone.now()
+    kind = send.kind
+    opted_out = (opted_out_numbers(account=account, numbers=[d.e164 for d in drafts])
+                 if honour_red_list else set())
+    decisions: dict[str, SenderDecision] = {}
+    dues: dict[str, datetime] = {}
+    segmented: dict[str, Any] = {}
+    protected, windows = protected_senders(), sending_windows()
+    rules = rules_from_config(settings.CHAPPE_SENDER_RULES)
+    authorised = authorised_senders | sender_authorisations(
+        account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
+    base, valid_for = send.send_at or now, validity()
+    answers: list[Accepted] = []
+    planned: list[tuple[Accepted, Draft, SenderDecision, datetime]] = []
+    seen: set[str] = set()
+    for draft in drafts:
+        answer = Accepted(key=draft.key, e164=draft.e164, status="")
+        answers.append(answer)
+        if draft.e164 in seen:
+            answer.status = answer.error_code = "duplicate"
+            answer.error_message = _("One message per recipient per send.")
+            continue
+        seen.add(draft.e164)
+        country = draft.country
+        decision = decisions.get(country)
+        if decision is None:
+            decision = decisions[country] = check_sender(
+                send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
+                protected=protected, authorised=authorised)
+        if decision.action is SenderAction.REJECT:
+            answer.status, answer.error_code = "sender_rejected", f"sender_{decision.reason}"
+            answer.error_message = decision.message
+            continue
+        seg = segmented.get(draft.text)
+        if seg is None:
+            seg = segmented[draft.text] = segment(draft.text)
+        if max_segments is not None and seg.segments > max_segments:
+            answer.status = answer.error_code = "too_many_segments"
+            answer.error_message = _("The message needs %(n)d segments, more than "
+                                     "max_segments.") % {"n": seg.segments}
+            continue
+        due = dues.get(country)
+        if due is None:
+            due = dues[country] = due_for(base=base, kind=kind, country=country,
+                                          zone=account.timezone, windows=windows)
+        answer.status = (S.OPTED_OUT if draft.e164 in opted_out
+                         else S.SCHEDULED if due > now else S.QUEUED)
+        answer.message_id, answer.encoding, answer.segments = uuid7(), seg.encoding, seg.segments
+        planned.append((answer, draft, decision, due))
+    billable = [(answer, draft) for answer, draft, _d, _due in planned
+                if answer.status != S.OPTED_OUT]
+    prices = usage_charge_new(
+        account=account, occurred_at=now, batch_cause_type="messaging.send",
+        batch_cause_id=str(send.pk),
+        items=[UsageItem(product=product, quantity=answer.segments,
+                         destination_country=draft.country, operator=draft.rate_operator,
+                         cause_type="messaging.message", cause_id=str(answer.message_id),
+                         idempotency_key=f"message:{answer.message_id}")
+               for answer, draft in billable]) if billable else []
+    currencies = {}
+    for (answer, _draft), price in zip(billable, prices, strict=True):
+        answer.price_micros = price.amount_micros
+        currencies[answer.message_id] = price.currency
+    rows = []
+    for answer, draft, decision, due in planned:
+        answer.row = (
+            answer.message_id, account.pk, send.pk, kind, draft.e164, draft.country,
+            draft.operator, decision.sender or "",
+            decision.message if decision.action is not SenderAction.ACCEPT else "",
+            draft.text, answer.encoding, answer.segments, answer.price_micros,
+            currencies.get(answer.message_id, DEFAULT_CURRENCY), answer.status, now, "",
+            due, due + valid_for, "", "", 0, 0, "", None, now, None)
+        rows.append(answer.row)
+    bulk_insert(Message, MESSAGE_COLUMNS, rows)
+    bulk_insert(MessageEvent, _EVENT_COLUMNS, _events(planned, now))
+    return answers
+
+
+def _events(planned: list[tuple[Accepted, Any, Any, Any]], now: datetime) -> Iterator[tuple]:
+    """Each message's history: `accepted`, then where it went."""
+    for answer, *_rest in planned:
+        yield (answer.message_id, S.ACCEPTED.value, now, "", "")
+        yield (answer.message_id, answer.status, now, "", _DETAIL.get(answer.status, ""))

@@ -23,6 +23,7 @@ from chappe.billing.models import (
     CreditLot,
     CreditOrder,
     CreditTransfer,
+    FeeCharge,
     Invoice,
     InvoiceContest,
     InvoiceLine,
@@ -335,6 +336,15 @@ class UsageRecordAdmin(ReadOnlyAdmin):
                     "destination_country", "amount", "billing_mode"]
     list_filter = ["product", "billing_mode"]
     search_fields = ["cause_id", "idempotency_key"]
+    amount = _money_column("amount_micros", 6)
+
+
+@admin.register(FeeCharge)
+class FeeChargeAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "account", "product", "description", "period_start",
+                    "period_end", "amount"]
+    list_filter = ["product"]
+    search_fields = ["account__name", "description", "cause_id", "idempotency_key"]
     amount = _money_column("amount_micros", 6)
 
 

@@ -10,7 +10,7 @@ Checks, for every account:
 * each credit order (money or message pack) is invoiced for exactly the credit it grants
   (amount = invoice subtotal), and a paid order's lot holds exactly that amount;
 * each usage debit on the credit book is the sum of the usage records it paid for (one
-  entry per batch, N records).
+  entry per batch, N records); each fee debit is the amount of its prepaid fee charge.
 """
 
 from collections import defaultdict
@@ -23,6 +23,7 @@ from chappe.billing.models import (
     CreditLot,
     CreditOrder,
     EntryReason,
+    FeeCharge,
     Invoice,
     InvoiceStatus,
     LedgerEntry,
@@ -100,4 +101,10 @@ def reconcile() -> list[str]:
         if recorded.get(entry_id, 0) != -amount:
             problems.append(f"usage entry {entry_id}: {amount} != records "
                             f"{recorded.get(entry_id)}")
+    fees = dict(FeeCharge.objects.filter(ledger_entry__isnull=False)
+                .values_list("ledger_entry_id", "amount_micros"))
+    for entry_id, amount in LedgerEntry.objects.filter(reason=EntryReason.FEE).values_list(
+            "pk", "amount_micros"):
+        if fees.get(entry_id) != -amount:
+            problems.append(f"fee entry {entry_id}: {amount} != fee charge {fees.get(entry_id)}")
     return problems

@@ -1,4 +1,5 @@
-"""Billing records: price lists, plans, subscriptions, the ledger, credits, usage, invoices.
+"""Billing records: price lists, plans, subscriptions, the ledger, credits, usage, prepaid
+fees, invoices.
 
 Money columns are integer micro-units (`*_micros`, see money.py), never floats or
 SQLite "decimals". Everything here is billing data kept **10 years** (P-13, C-10): rows
@@ -17,6 +18,7 @@ from chappe.billing.models.credits import (
     Payment,
     PaymentMethod,
 )
+from chappe.billing.models.fees import FeeCharge
 from chappe.billing.models.invoices import (
     ContestStatus,
     Invoice,
@@ -63,6 +65,7 @@ __all__ = [
     "CreditOrder",
     "CreditTransfer",
     "EntryReason",
+    "FeeCharge",
     "Invoice",
     "InvoiceContest",
     "InvoiceCounter",

@@ -26,6 +26,8 @@ class EntryReason(models.TextChoices):
     PAYMENT = "payment", _("Payment received")
     PENALTY = "penalty", _("Late-payment penalty")
     USAGE_REVERSAL = "usage_reversal", _("Usage reversed (canceled before use)")
+    # A monthly fee paid from prepaid credit (models/fees.py).
+    FEE = "fee", _("Monthly fee")
 
 
 class LedgerEntry(AppendOnly):

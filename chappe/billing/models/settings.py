@@ -38,6 +38,11 @@ class BillingSettings(models.Model):
         help_text=_("Suspend a service automatically this many days after an invoice "
                     "falls due unpaid; empty = only by hand (P-7, P-8)."))
     credit_validity_months = models.PositiveIntegerField(default=12)
+    prepaid_fee_grace_days = models.PositiveIntegerField(
+        default=30,
+        help_text=_("A prepaid monthly fee that cannot be paid suspends what it pays for "
+                    "(a phone number); after this many days still unpaid, it ends (the "
+                    "number is released)."))
 
     class Meta:
         verbose_name = _("billing settings")

@@ -3,6 +3,8 @@
 * usage — `usage_charge`: THE service products call to rate, debit and record a use;
   `usage_charge_many` for a batch (one send), `usage_reverse` to undo a canceled use.
 * pricing — price lists and versions (P-14 notices), plans, overrides, subscriptions.
+* fees — `fee_charge`: a monthly fee (a rented number) paid in advance from prepaid
+  credit, exactly once per month (decision 0019).
 * credits — prepaid credit orders (an amount or a message pack), payments (card gateway /
   operator), expiry, transfers.
 * invoices — issuing, numbering, VAT; monthly — the monthly run.
@@ -28,6 +30,7 @@ from chappe.billing.services.dunning import (
     invoice_penalty_preview,
     service_suspend_for_non_payment,
 )
+from chappe.billing.services.fees import FeeCharged, FeePeriod, fee_charge, fee_period
 from chappe.billing.services.monthly import invoice_monthly_issue, invoice_run, subscriptions_close
 from chappe.billing.services.pricing import (
     account_price_list_set,
@@ -46,6 +49,8 @@ from chappe.billing.services.usage import (
 )
 
 __all__ = [
+    "FeeCharged",
+    "FeePeriod",
     "UsageCharge",
     "UsageItem",
     "account_price_list_set",
@@ -56,6 +61,8 @@ __all__ = [
     "credit_transfer",
     "credits_expire",
     "dunning_run",
+    "fee_charge",
+    "fee_period",
     "invoice_contest_open",
     "invoice_contest_resolve",
     "invoice_monthly_issue",

@@ -10,7 +10,9 @@ from chappe.common.ids import uuid7
 
 
 class Trunk(models.Model):
-    """A SIP trunk to a carrier (operator data, not tenant-owned)."""
+    """A SIP trunk to a carrier (operator data, not tenant-owned). Outbound calls take the
+    active trunk whose number prefix matches the dialled number the longest, and fail over
+    to the next one (chappe.voice.trunking)."""
 
     name = models.SlugField(max_length=50, unique=True)
     host = models.CharField(max_length=255)
@@ -24,7 +26,13 @@ class Trunk(models.Model):
     inbound_password = models.CharField(max_length=100, blank=True)
     # Source addresses allowed to send us calls (empty: any).
     allowed_ips = models.JSONField(default=list, blank=True)
+    # E.164 prefixes this trunk carries outbound calls to (empty: any number, as a last
+    # resort behind every trunk with a matching prefix).
+    number_prefixes = models.JSONField(default=list, blank=True,
+                                       help_text=_('e.g. ["+33", "+336"]; empty: any number'))
     codecs = models.JSONField(default=list, blank=True, help_text=_('e.g. ["PCMA", "PCMU"]'))
+    # Caps over both directions (0: none). Past them an inbound call gets 503 and an
+    # outbound call goes to the next trunk.
     max_concurrent_calls = models.PositiveIntegerField(default=30)
     calls_per_second = models.PositiveIntegerField(default=10)
     is_active = models.BooleanField(default=True)

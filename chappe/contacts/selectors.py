@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from chappe.accounts.models import Account
-from chappe.common.lookup import filtered, get_or_404, is_uuid, values_among
+from chappe.common.lookup import filtered, get_or_404, is_uuid
 from chappe.contacts.fields import BUILTIN_FIELDS, CUSTOM_PREFIX, FieldSpec
 from chappe.contacts.models import (
     Contact,
@@ -33,13 +33,19 @@ def opted_out_numbers(*, account: Account, numbers: Iterable[str]) -> set[str]:
     """Which of `numbers` (E.164) are on the account's red list — by number, and for
     erased entries (P-12) by their keyed hash."""
     wanted = list(dict.fromkeys(numbers))
-    entries = OptOut.objects.filter(account=account)
-    found = set(values_among(entries, "number", wanted, "number"))
-    if entries.filter(number__isnull=True).exists():
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(OptOut.objects.filter(
+            account=account, number__in=wanted[start:start + _CHUNK]
+        ).values_list("number", flat=True))
+    if OptOut.objects.filter(account=account, number__isnull=True).exists():
         by_hash = {h: n for n in wanted if n not in found
                    for h in number_hashes(account_id=account.pk, number=n)}
-        found.update(by_hash[h] for h in values_among(entries, "number_hash", list(by_hash),
-                                                      "number_hash"))
+        hashes = list(by_hash)
+        for start in range(0, len(hashes), _CHUNK):
+            found.update(by_hash[h] for h in OptOut.objects.filter(
+                account=account, number_hash__in=hashes[start:start + _CHUNK]
+            ).values_list("number_hash", flat=True))
     return found
 
 

@@ -106,7 +106,7 @@ def recipient_document(*, account: Account, data: RecipientData) -> dict[str, An
             "operator": m.operator, "segments": m.segments, "sent_at": _iso(m.sent_at),
             "reference": m.send.reference,
             "history": [{"status": e.status, "at": _iso(e.at), "error_code": e.error_code}
-                        for e in m.events.all()],
+                        for e in m.history()],
         } for m in data.messages],
         "replies": [{
             "id": str(r.pk), "received_at": _iso(r.received_at), "to": r.to, "text": r.text,

@@ -88,7 +88,7 @@ class MessageDetailOut(MessageOut):
 
     @staticmethod
     def resolve_history(obj: Message) -> list:
-        return list(obj.events.all())
+        return obj.history()
 
 
 class MessagePatch(Schema):

@@ -63,9 +63,11 @@ def test_each_draft_keeps_its_own_text_encoding_and_price(funded_account):
                .values_list("idempotency_key", flat=True))
     assert keys == {f"message:{a.message_id}" for a in answers}
     assert LedgerEntry.objects.filter(account=funded_account, reason=EntryReason.USAGE).count() == 1
-    history = list(MessageEvent.objects.filter(message_id=answers[0].message_id)
-                   .values_list("status", flat=True))
-    assert history == ["accepted", "queued"]
+    # No history rows at acceptance: the first two statuses come from the row itself.
+    assert not MessageEvent.objects.filter(message_id=answers[0].message_id).exists()
+    first = messages[answers[0].message_id]
+    assert [(e.status, e.at) for e in first.history()] == [
+        ("accepted", first.created_at), ("queued", first.created_at)]
 
 
 def test_rules_apply_per_draft(funded_account):

@@ -37,7 +37,7 @@ def test_message_reaches_each_final_status(funded_account, simulator):
                         REJECTED: "rejected"}
     undelivered = Message.objects.get(recipient=UNDELIVERED)
     assert undelivered.error_code == "001"
-    history = list(undelivered.events.values_list("status", flat=True))
+    history = [event.status for event in undelivered.history()]
     assert history == ["accepted", "queued", "sent", "undelivered"]
     # Every accepted message is billed once, whatever its final status (M-8).
     assert UsageRecord.objects.filter(account=funded_account).count() == 4

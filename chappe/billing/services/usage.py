@@ -40,8 +40,7 @@ human or operator money action is audited.
 """
 
 import hashlib
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -56,11 +55,14 @@ from chappe.billing.models import (
     Book,
     CreditLot,
     EntryReason,
+    LedgerEntry,
     LotMovement,
+    PriceList,
+    PriceListVersion,
     UsageRecord,
 )
 from chappe.billing.money import from_micros
-from chappe.billing.rating import USAGE_PRODUCTS, NoPrice, UsageEvent, rate
+from chappe.billing.rating import USAGE_PRODUCTS, NoPrice, Rating, UsageEvent, rate
 from chappe.billing.selectors import (
     price_entries,
     price_list_for,
@@ -79,6 +81,7 @@ from chappe.billing.services.ledger import (
 )
 from chappe.common.bulk import bulk_insert
 from chappe.common.errors import ValidationFailed
+from chappe.common.ids import uuid7_many
 
 
 @dataclass(frozen=True)
@@ -197,68 +200,91 @@ def usage_charge_many(
     raise AssertionError("unreachable")
 
 
-Rated = tuple  # (item, event, service kind, price list, version, rating)
+@dataclass(frozen=True)
+class RatedKind:
+    """How one kind of use (product, quantity, destination…) is rated: shared by every
+    item of that kind in a batch."""
+
+    event: UsageEvent
+    service_kind: str
+    postpaid: bool
+    price_list: PriceList
+    version: PriceListVersion
+    rating: Rating
+
+    @property
+    def currency(self) -> str:
+        return self.price_list.currency
 
 
-def _rate_all(account: Account, items: Sequence[UsageItem],
-              occurred_at: datetime) -> tuple[dict[str, bool], list[Rated]]:
-    """({service kind: postpaid?}, [(item, event, kind, price list, version, rating)])
-    with one lookup per service and price table, and one rating per distinct use (a
-    million messages to one country at one length are rated once)."""
-    lists, postpaid, tables, ratings, rated = {}, {}, {}, {}, []
+Rated = tuple[UsageItem, RatedKind]
+
+
+def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime) -> list[Rated]:
+    """Each item with its rating, with one lookup per service and price table, and one
+    rating per distinct kind of use (a million messages to one country at one length
+    are rated once)."""
+    lists: dict[str, tuple] = {}
+    tables: dict[tuple, list] = {}
+    kinds: dict[tuple, RatedKind] = {}
+    rated: list[Rated] = []
     for item in items:
         signature = (item.product, item.quantity, item.destination_country, item.operator,
                      item.number_type, item.origin_country)
-        known = ratings.get(signature)
-        if known is not None:
-            rated.append((item, *known))
-            continue
-        kind = service_kind_of(item.product)
-        if kind not in lists:
-            postpaid[kind] = subscription_live(account=account, service_kind=kind,
-                                               at=occurred_at) is not None
-            price_list = price_list_for(account=account, service_kind=kind, at=occurred_at)
-            lists[kind] = (price_list, price_version_at(price_list=price_list, at=occurred_at))
-        price_list, version = lists[kind]
-        event = UsageEvent(product=item.product, quantity=item.quantity,
-                           destination_country=item.destination_country.upper(),
-                           operator=item.operator, number_type=item.number_type,
-                           origin_country=item.origin_country.upper())
-        table_key = (version.pk, item.product, event.destination_country)
-        if table_key not in tables:
-            tables[table_key] = price_entries(version=version, product=item.product,
-                                              country=event.destination_country)
-        try:
-            rating = rate(event, tables[table_key])
-        except NoPrice as exc:
-            raise NoPriceError(details={"product": item.product,
-                                        "country": event.destination_country}) from exc
-        ratings[signature] = (event, kind, price_list, version, rating)
-        rated.append((item, *ratings[signature]))
-    return postpaid, rated
+        known = kinds.get(signature)
+        if known is None:
+            known = kinds[signature] = _rate_kind(account, item, occurred_at, lists, tables)
+        rated.append((item, known))
+    return rated
 
 
-def _debit(*, account: Account, rated: list[Rated], postpaid: dict[str, bool],
-           occurred_at: datetime, now: datetime, batch_cause: tuple[str, str],
-           late: Callable[[list[str]], dict[str, UsageRecord]] | None) -> dict[str, object]:
+def _rate_kind(account: Account, item: UsageItem, occurred_at: datetime,
+               lists: dict[str, tuple], tables: dict[tuple, list]) -> RatedKind:
+    kind = service_kind_of(item.product)
+    if kind not in lists:
+        postpaid = subscription_live(account=account, service_kind=kind,
+                                     at=occurred_at) is not None
+        price_list = price_list_for(account=account, service_kind=kind, at=occurred_at)
+        lists[kind] = (postpaid, price_list,
+                       price_version_at(price_list=price_list, at=occurred_at))
+    postpaid, price_list, version = lists[kind]
+    event = UsageEvent(product=item.product, quantity=item.quantity,
+                       destination_country=item.destination_country.upper(),
+                       operator=item.operator, number_type=item.number_type,
+                       origin_country=item.origin_country.upper())
+    table_key = (version.pk, item.product, event.destination_country)
+    if table_key not in tables:
+        tables[table_key] = price_entries(version=version, product=item.product,
+                                          country=event.destination_country)
+    try:
+        rating = rate(event, tables[table_key])
+    except NoPrice as exc:
+        raise NoPriceError(details={"product": item.product,
+                                    "country": event.destination_country}) from exc
+    return RatedKind(event, kind, postpaid, price_list, version, rating)
+
+
+def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: datetime,
+           batch_cause: tuple[str, str],
+           late: Callable[[list[str]], dict[str, UsageRecord]] | None) -> dict[str, LedgerEntry]:
     """Debit the prepaid part of `rated` from the credit lots, one ledger entry per
     currency, under the account's balance lock. `late` (None when the causes are new in
     this transaction) finds keys another call charged while we waited for the lock: the
     lock serializes prepaid charges, so those are dropped from `rated` (in place) as
     replays and what is left is ours alone to charge. Returns {currency: entry}."""
-    entries: dict[str, object] = {}
-    prepaid = [r for r in rated if not postpaid[r[2]]]
-    for currency in sorted({r[3].currency for r in prepaid}):
-        in_currency = [r for r in prepaid if r[3].currency == currency]
+    entries: dict[str, LedgerEntry] = {}
+    prepaid = [r for r in rated if not r[1].postpaid]
+    for currency in sorted({kind.currency for _item, kind in prepaid}):
+        in_currency = [r for r in prepaid if r[1].currency == currency]
         balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
         if late is not None:
-            charged = late([r[0].idempotency_key for r in in_currency])
+            charged = late([item.idempotency_key for item, _kind in in_currency])
             if charged:
                 rated[:] = [r for r in rated if r[0].idempotency_key not in charged]
                 in_currency = [r for r in in_currency if r[0].idempotency_key not in charged]
                 if not in_currency:
                     continue
-        total = sum(r[5].amount_micros for r in in_currency)
+        total = sum(kind.rating.amount_micros for _item, kind in in_currency)
         lots_expire_for(balance=balance, now=now)
         lots = usable_lots(account=account, currency=currency, at=now)
         available = sum(lot.remaining_micros for lot in lots)
@@ -268,14 +294,14 @@ def _debit(*, account: Account, rated: list[Rated], postpaid: dict[str, bool],
                 "available": str(from_micros(available))})
         if total:
             single = len(in_currency) == 1
-            first = in_currency[0][0]
+            first, first_kind = in_currency[0]
             entry = entry_post(
                 balance=balance, amount_micros=-total, reason=EntryReason.USAGE,
                 cause_type=first.cause_type if single else batch_cause[0] or "billing.usage",
                 cause_id=first.cause_id if single else batch_cause[1] or "batch",
-                idempotency_key=_batch_key(account, [r[0] for r in in_currency]),
+                idempotency_key=_batch_key(account, [item for item, _kind in in_currency]),
                 occurred_at=occurred_at,
-                memo=(f"{first.product} {in_currency[0][1].destination_country}" if single
+                memo=(f"{first.product} {first_kind.event.destination_country}" if single
                       else f"{len(in_currency)} uses"))
             for lot, take in lots_take(lots=lots, amount_micros=total):
                 lot_debit(lot=lot, entry=entry, amount_micros=take)
@@ -283,43 +309,53 @@ def _debit(*, account: Account, rated: list[Rated], postpaid: dict[str, bool],
     return entries
 
 
-def _record_values(account: Account, rated: Rated, postpaid: dict[str, bool],
-                   entries: dict[str, object], occurred_at: datetime) -> dict[str, object]:
-    item, event, kind, price_list, version, rating = rated
-    entry = (None if postpaid[kind] or not rating.amount_micros
-             else entries[price_list.currency])
-    return {
-        "account_id": account.pk, "service_kind": kind, "product": item.product,
-        "quantity": str(item.quantity), "billed_quantity": rating.billed_quantity,
-        "destination_country": event.destination_country, "operator": item.operator,
-        "number_type": item.number_type, "origin_country": event.origin_country,
-        "currency": price_list.currency, "unit_price_micros": rating.unit_price_micros,
-        "amount_micros": rating.amount_micros, "price_version_id": version.pk,
-        "billing_mode": BillingMode.POSTPAID if postpaid[kind] else BillingMode.PREPAID,
-        "cause_type": item.cause_type, "cause_id": str(item.cause_id),
-        "idempotency_key": item.idempotency_key,
-        "ledger_entry_id": entry.pk if entry is not None else None,  # type: ignore[attr-defined]
-        "occurred_at": occurred_at,
-    }
+# A usage record's columns, in the order `_record_rows` gives them.
+_KIND_COLUMNS = ("service_kind", "product", "quantity", "billed_quantity",
+                 "destination_country", "operator", "number_type", "origin_country",
+                 "currency", "unit_price_micros", "amount_micros", "price_version_id",
+                 "billing_mode", "ledger_entry_id")
+_RECORD_COLUMNS = ("id", "account_id", *_KIND_COLUMNS, "cause_type", "cause_id",
+                   "idempotency_key", "occurred_at", "created_at")
+
+
+def _record_rows(account: Account, rated: list[Rated], entries: dict[str, LedgerEntry],
+                 occurred_at: datetime, now: datetime) -> Iterator[tuple]:
+    """One usage record per item, as a tuple in `_RECORD_COLUMNS` order; what depends only
+    on the kind of use is computed once per kind."""
+    per_kind: dict[int, tuple] = {}
+    for (item, kind), record_id in zip(rated, uuid7_many(len(rated)), strict=True):
+        values = per_kind.get(id(kind))
+        if values is None:
+            entry = (None if kind.postpaid or not kind.rating.amount_micros
+                     else entries[kind.currency])
+            values = per_kind[id(kind)] = (
+                kind.service_kind, item.product, str(item.quantity), kind.rating.billed_quantity,
+                kind.event.destination_country, item.operator, item.number_type,
+                kind.event.origin_country, kind.currency, kind.rating.unit_price_micros,
+                kind.rating.amount_micros, kind.version.pk,
+                BillingMode.POSTPAID if kind.postpaid else BillingMode.PREPAID,
+                entry.pk if entry is not None else None)
+        yield (record_id, account.pk, *values, item.cause_type, str(item.cause_id),
+               item.idempotency_key, occurred_at, now)
 
 
 def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: datetime,
             now: datetime, batch_cause: tuple[str, str]) -> list[UsageCharge]:
     keys = [item.idempotency_key for item in items]
     found = _existing(account, keys)
-    new = [item for item in items if item.idempotency_key not in found]
-    postpaid, rated = _rate_all(account, new, occurred_at)
+    rated = _rate_all(account, [item for item in items if item.idempotency_key not in found],
+                      occurred_at)
 
     def late(pending: list[str]) -> dict[str, UsageRecord]:
         charged = _existing(account, pending)
         found.update(charged)
         return charged
 
-    entries = _debit(account=account, rated=rated, postpaid=postpaid, occurred_at=occurred_at,
-                     now=now, batch_cause=batch_cause, late=late)
+    entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
+                     batch_cause=batch_cause, late=late)
     records = UsageRecord.objects.bulk_create(
-        [UsageRecord(**_record_values(account, r, postpaid, entries, occurred_at))
-         for r in rated], batch_size=1000)
+        [UsageRecord(**dict(zip(_RECORD_COLUMNS, row, strict=True)))
+         for row in _record_rows(account, rated, entries, occurred_at, now)], batch_size=1000)
     charged = {record.idempotency_key: UsageCharge(record, False) for record in records}
     return [charged.get(key) or UsageCharge(found[key], True) for key in keys]
 
@@ -328,13 +364,6 @@ def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: dateti
 class Priced:
     amount_micros: int
     currency: str
-
-
-_RECORD_COLUMNS = ("id", "account_id", "service_kind", "product", "quantity", "billed_quantity",
-                   "destination_country", "operator", "number_type", "origin_country",
-                   "currency", "unit_price_micros", "amount_micros", "price_version_id",
-                   "billing_mode", "cause_type", "cause_id", "idempotency_key",
-                   "ledger_entry_id", "occurred_at", "created_at")
 
 
 def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
@@ -357,15 +386,14 @@ def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
             checked.add((item.product, item.quantity))
         elif not 0 < len(item.idempotency_key) <= 150:
             _validate(item)
-    postpaid, rated = _rate_all(account, items, occurred_at)
-    entries = _debit(account=account, rated=rated, postpaid=postpaid, occurred_at=occurred_at,
-                     now=now, batch_cause=(batch_cause_type, batch_cause_id), late=None)
-    columns = _RECORD_COLUMNS[1:-1]
-    bulk_insert(UsageRecord, _RECORD_COLUMNS, (
-        (uuid.uuid4(), *map(_record_values(account, r, postpaid, entries, occurred_at).get,
-                            columns), now)
-        for r in rated))
-    return [Priced(r[5].amount_micros, r[3].currency) for r in rated]
+    rated = _rate_all(account, items, occurred_at)
+    entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
+                     batch_cause=(batch_cause_type, batch_cause_id), late=None)
+    bulk_insert(UsageRecord, _RECORD_COLUMNS,
+                _record_rows(account, rated, entries, occurred_at, now))
+    prices: dict[int, Priced] = {}
+    return [prices.get(id(kind)) or prices.setdefault(
+        id(kind), Priced(kind.rating.amount_micros, kind.currency)) for _item, kind in rated]
 
 
 REVERSAL_SUFFIX = ":reversal"

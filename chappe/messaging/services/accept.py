@@ -9,7 +9,7 @@ Once it commits, the messages are durable and the gateway can take them.
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,11 +30,11 @@ from chappe.billing.rating import Product
 from chappe.billing.services.usage import UsageItem, usage_charge_new
 from chappe.common.bulk import bulk_insert
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.common.ids import uuid7
+from chappe.common.ids import uuid7_many
 from chappe.contacts.selectors import opted_out_numbers
 from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus
-from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
+from chappe.messaging.models import Message, MessageKind, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
@@ -302,10 +302,8 @@ MESSAGE_COLUMNS = (
     "id", "account_id", "send_id", "kind", "recipient", "country", "operator", "sender",
     "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
     "status_changed_at", "error_code", "due_at", "expires_at", "connector",
-    "carrier_message_id", "attempts", "charge_version", "locked_by", "locked_until",
-    "created_at", "sent_at")
-_EVENT_COLUMNS = ("message_id", "status", "at", "error_code", "detail")
-_DETAIL = {S.OPTED_OUT: "red list", S.SCHEDULED: "scheduled"}
+    "carrier_message_id", "attempts", "charge_version", "initial_status", "locked_by",
+    "locked_until", "created_at", "sent_at")
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
 
@@ -317,8 +315,9 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     """Accept `drafts` into `send`: the core under `sms_send`, SMPP submits and campaign
     launches. In the caller's transaction: sender rule per country (M-2, from
     `send.sender`), red list (M-5), one message per number per call (M-6), marketing
-    hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row and its
-    history per draft, written without model instances (`bulk_insert`), and one charge
+    hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row per draft
+    (its `initial_status` is its first history: no event rows), written without model
+    instances (`bulk_insert`), and one charge
     for the billable ones (`usage_charge_new`; `InsufficientCredit` rolls the caller
     back). Answers per draft, in order."""
     if not transaction.get_connection().in_atomic_block:
@@ -370,8 +369,10 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
                                           zone=account.timezone, windows=windows)
         answer.status = (S.OPTED_OUT if draft.e164 in opted_out
                          else S.SCHEDULED if due > now else S.QUEUED)
-        answer.message_id, answer.encoding, answer.segments = uuid7(), seg.encoding, seg.segments
+        answer.encoding, answer.segments = seg.encoding, seg.segments
         planned.append((answer, draft, decision, due))
+    for (answer, *_rest), message_id in zip(planned, uuid7_many(len(planned)), strict=True):
+        answer.message_id = message_id
     billable = [(answer, draft) for answer, draft, _d, _due in planned
                 if answer.status != S.OPTED_OUT]
     prices = usage_charge_new(
@@ -394,15 +395,7 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
             decision.message if decision.action is not SenderAction.ACCEPT else "",
             draft.text, answer.encoding, answer.segments, answer.price_micros,
             currencies.get(answer.message_id, DEFAULT_CURRENCY), answer.status, now, "",
-            due, due + valid_for, "", "", 0, 0, "", None, now, None)
+            due, due + valid_for, "", "", 0, 0, answer.status, "", None, now, None)
         rows.append(answer.row)
     bulk_insert(Message, MESSAGE_COLUMNS, rows)
-    bulk_insert(MessageEvent, _EVENT_COLUMNS, _events(planned, now))
     return answers
-
-
-def _events(planned: list[tuple[Accepted, Any, Any, Any]], now: datetime) -> Iterator[tuple]:
-    """Each message's history: `accepted`, then where it went."""
-    for answer, *_rest in planned:
-        yield (answer.message_id, S.ACCEPTED.value, now, "", "")
-        yield (answer.message_id, answer.status, now, "", _DETAIL.get(answer.status, ""))

@@ -176,7 +176,7 @@ def sms_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
 def _message_context(actor: Actor, message: Message) -> dict[str, Any]:
     return {
         "message": message,
-        "events": list(message.events.all()),
+        "events": message.history(),
         "can_cancel": actor.can(Perm.MESSAGING_SEND) and can_cancel(MessageStatus(message.status)),
     }
 

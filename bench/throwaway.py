@@ -19,12 +19,13 @@ def _psql(sql: str, *, check: bool) -> None:
 
 
 @contextlib.contextmanager
-def throwaway_platform(*, postgres: bool) -> Iterator[str]:
-    """Yields the data dir; the database lives as long as the block."""
+def throwaway_platform(*, postgres: bool, database_prefix: str = "chappe_bench") -> Iterator[str]:
+    """Yields the data dir; the database (`<database_prefix>_<random>` on PostgreSQL)
+    lives as long as the block."""
     data_dir = tempfile.mkdtemp(prefix="chappe-bench-")
     database = None
     if postgres:
-        database = f"chappe_bench_{secrets.token_hex(4)}"
+        database = f"{database_prefix}_{secrets.token_hex(4)}"
         _psql(f"CREATE DATABASE {database}", check=True)
         os.environ["CHAPPE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
     else:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "chappe.carriers",
     "chappe.contacts",
     "chappe.messaging",
+    "chappe.campaigns",
     "chappe.webhooks",
     "chappe.privacy",
     "chappe.runtime",
@@ -164,6 +165,34 @@ CHAPPE_SENDER_RULES = json.loads(os.environ.get("CHAPPE_SENDER_RULES", "null")) 
 CHAPPE_SENDING_WINDOWS = json.loads(os.environ.get("CHAPPE_SENDING_WINDOWS", "null")) or {
     "FR": {"start": "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5],
            "public_holidays_allowed": False},
+}
+
+# Bulk campaigns (docs/decisions/0020-campaigns.md). Recipients accepted per transaction
+# at launch; messages a campaign releases to the dispatch queue per second, in waves every
+# TICK seconds (a transactional message waits behind at most one wave); how often its
+# progress is counted (less often when counting is slow).
+CHAPPE_CAMPAIGN_CHUNK = int(os.environ.get("CHAPPE_CAMPAIGN_CHUNK", "10000"))
+CHAPPE_CAMPAIGN_RATE = float(os.environ.get("CHAPPE_CAMPAIGN_RATE", "200"))
+CHAPPE_CAMPAIGN_TICK_SECONDS = float(os.environ.get("CHAPPE_CAMPAIGN_TICK_SECONDS", "2"))
+CHAPPE_CAMPAIGN_SAMPLE_SECONDS = float(os.environ.get("CHAPPE_CAMPAIGN_SAMPLE_SECONDS", "5"))
+# Operator-skew check of bulk sends (M-9), as JSON: what happens to a skewed campaign
+# ("hold" for review, or "price" at the operator-specific price), how many points above
+# its usual share an operator must be, the smallest audience per country worth checking,
+# and the usual mix per country: operator name (phonenumbers' carrier name) -> its share
+# and MCC+MNC (the `operator` of its specific price rows). The default mix is
+# illustrative (French original range holders); set your own.
+CHAPPE_OPERATOR_SKEW = json.loads(os.environ.get("CHAPPE_OPERATOR_SKEW", "null")) or {
+    "action": "hold",
+    "threshold": 0.30,
+    "min_recipients": 500,
+    "mix": {
+        "FR": {
+            "Orange France": {"share": 0.38, "code": "20801"},
+            "SFR": {"share": 0.25, "code": "20810"},
+            "Bouygues": {"share": 0.20, "code": "20820"},
+            "Free Mobile": {"share": 0.17, "code": "20815"},
+        },
+    },
 }
 
 STATIC_URL = "/static/"

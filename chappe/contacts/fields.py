@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from chappe.messaging.numbers import InvalidNumber, normalize
+from chappe.messaging.numbers import InvalidNumber, Recipient, normalize
 
 # The built-in fields, in display order, with their maximum length.
 BUILTIN_FIELDS: dict[str, int] = {
@@ -71,6 +71,8 @@ class Cleaned:
     custom: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
+    # (country, original operator) of the mobile number when one was given and valid.
+    mobile_facts: tuple[str, str] = ("", "")
 
     @property
     def ok(self) -> bool:
@@ -172,18 +174,38 @@ def coerce_custom(spec: FieldSpec, value: Any) -> Any:
             return text
 
 
-def normalize_mobile(raw: str, *, default_country: str) -> str:
-    """E.164 of a mobile number typed in any usual form, or FieldValueError."""
+def _mobile(raw: str, *, default_country: str) -> Recipient:
     if not raw:
         raise FieldValueError("required", _("The mobile number is required."))
     try:
-        return normalize(raw, default_country=default_country).e164
+        return normalize(raw, default_country=default_country)
     except InvalidNumber as exc:
         raise FieldValueError(
             "invalid_number",
             _("Not a valid phone number.") if exc.code == "invalid"
             else _("Not a phone number."),
         ) from None
+
+
+def normalize_mobile(raw: str, *, default_country: str) -> str:
+    """E.164 of a mobile number typed in any usual form, or FieldValueError."""
+    return _mobile(raw, default_country=default_country).e164
+
+
+def _facts(number: Recipient) -> tuple[str, str]:
+    # Non-geographic numbers (+800…) have no ISO country ("001"): not SMS destinations.
+    return (number.country if len(number.country) == 2 else "", number.operator)
+
+
+def mobile_facts(mobile: str) -> tuple[str, str]:
+    """(ISO country, original operator) of a stored mobile number in E.164, or ("", "")
+    when it is not one (a number stored raw before normalisation)."""
+    if not mobile.startswith("+"):
+        return "", ""
+    try:
+        return _facts(normalize(mobile, default_country="ZZ"))
+    except InvalidNumber:
+        return "", ""
 
 
 def normalize_phone(raw: str, *, default_country: str) -> str:
@@ -226,10 +248,12 @@ def clean_contact(
         out.values[name] = text
     if "mobile" in values or require_mobile:
         try:
-            out.values["mobile"] = normalize_mobile(text_of(values.get("mobile")),
-                                                    default_country=default_country)
+            number = _mobile(text_of(values.get("mobile")), default_country=default_country)
         except FieldValueError as exc:
             out.fail("mobile", exc.code, exc.message)
+        else:
+            out.values["mobile"] = number.e164
+            out.mobile_facts = _facts(number)
     for key, raw in (custom or {}).items():
         spec = specs.get(key)
         if spec is None:

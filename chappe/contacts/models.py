@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from chappe.common.ids import uuid7
+from chappe.contacts.fields import mobile_facts
 
 
 class Contact(models.Model):
@@ -31,6 +32,12 @@ class Contact(models.Model):
     # Custom field values by field key: text, number (JSON number), date ("YYYY-MM-DD"),
     # choice (one of the field's choices).
     custom = models.JSONField(default=dict, blank=True)
+    # Derived from `mobile` whenever it is written (`save`, imports, duplicate cleaning):
+    # its ISO country and original operator (phonenumbers), "" when unknown. A campaign
+    # counts, prices and checks the operator mix (M-9) of a million contacts with these
+    # instead of parsing every number again (~30 µs each).
+    mobile_country = models.CharField(max_length=2, blank=True, editable=False)
+    mobile_operator = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,6 +53,13 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"contact {self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.mobile_country, self.mobile_operator = mobile_facts(self.mobile)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "mobile" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "mobile_country", "mobile_operator"}
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from chappe.accounts.models import Account
@@ -29,23 +30,30 @@ _CHUNK = 900  # stays under SQLite's bound-parameter limit
 # --- red list ------------------------------------------------------------------------------
 
 
+def _among(entries: QuerySet[OptOut], column: str, values: list[str]) -> Iterable[str]:
+    """`column` of the `entries` whose `column` is one of `values`. On PostgreSQL one
+    `= ANY(array)` parameter (a campaign checks 10,000 numbers per transaction: IN lists
+    of 900 cost more to plan than to run); elsewhere IN lists under SQLite's limit."""
+    if connection.vendor == "postgresql":
+        yield from entries.extra(  # noqa: S610 (a column of ours; the values are a parameter)
+            where=[f"{column} = ANY(%s)"], params=[values]).order_by().values_list(
+            column, flat=True)
+        return
+    for start in range(0, len(values), _CHUNK):
+        yield from entries.filter(**{f"{column}__in": values[start:start + _CHUNK]}) \
+            .order_by().values_list(column, flat=True)
+
+
 def opted_out_numbers(*, account: Account, numbers: Iterable[str]) -> set[str]:
     """Which of `numbers` (E.164) are on the account's red list — by number, and for
     erased entries (P-12) by their keyed hash."""
     wanted = list(dict.fromkeys(numbers))
-    found: set[str] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        found.update(OptOut.objects.filter(
-            account=account, number__in=wanted[start:start + _CHUNK]
-        ).values_list("number", flat=True))
-    if OptOut.objects.filter(account=account, number__isnull=True).exists():
+    entries = OptOut.objects.filter(account=account)
+    found = set(_among(entries, "number", wanted))
+    if entries.filter(number__isnull=True).exists():
         by_hash = {h: n for n in wanted if n not in found
                    for h in number_hashes(account_id=account.pk, number=n)}
-        hashes = list(by_hash)
-        for start in range(0, len(hashes), _CHUNK):
-            found.update(by_hash[h] for h in OptOut.objects.filter(
-                account=account, number_hash__in=hashes[start:start + _CHUNK]
-            ).values_list("number_hash", flat=True))
+        found.update(by_hash[h] for h in _among(entries, "number_hash", list(by_hash)))
     return found
 
 

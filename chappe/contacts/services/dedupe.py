@@ -16,7 +16,7 @@ from django.utils import timezone
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
-from chappe.contacts.fields import TEXT_FIELDS
+from chappe.contacts.fields import TEXT_FIELDS, mobile_facts
 from chappe.contacts.merging import Record, plan_merge
 from chappe.contacts.models import Contact, ListMembership
 from chappe.contacts.selectors import contact_duplicates
@@ -79,8 +79,10 @@ def contacts_dedupe(*, actor: Actor, account: Account,
             if wanted is not None and e164 not in wanted:
                 continue
             if not Contact.objects.filter(account=account, mobile=e164).exists():
+                country, operator = mobile_facts(e164)
                 report.renumbered += Contact.objects.filter(account=account, pk=pk).update(
-                    mobile=e164, updated_at=timezone.now())
+                    mobile=e164, mobile_country=country, mobile_operator=operator,
+                    updated_at=timezone.now())
         if report.groups or report.renumbered:
             audit_record(actor=actor, account=account, action="contact.dedupe",
                          details={"groups": report.groups, "removed": report.removed,

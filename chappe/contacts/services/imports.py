@@ -407,7 +407,9 @@ def _apply_chunk(ctx: _Context, start: int, batch: list[tuple[int, list[Any]]],
                 custom = fill_from(custom, row.custom)
             current = existing.get(mobile)
             if current is None:
-                contact = Contact(account=account, mobile=mobile,
+                country, operator = rows[0].mobile_facts
+                contact = Contact(account=account, mobile=mobile, mobile_country=country,
+                                  mobile_operator=operator,
                                   **{n: values.get(n, "") for n in WRITABLE},
                                   custom={k: v for k, v in custom.items() if v is not None})
                 to_create.append(contact)

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -13,11 +12,10 @@ from pydantic import Field
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
-from chappe.callcenter import selectors, services
+from chappe.callcenter import selectors, services, voicemails
 from chappe.callcenter.flows import FlowDefinition
 from chappe.callcenter.models import RentalStatus
 from chappe.common.csv_export import csv_response
-from chappe.common.errors import NotFound
 
 router = Router(tags=["contact center"])
 
@@ -361,17 +359,34 @@ def voicemail_list(request: HttpRequest):
     return selectors.voicemail_list(account=actor.account)
 
 
+class VoicemailUpdateIn(Schema):
+    listened: bool
+
+
+@router.patch("/voicemails/{voicemail_id}", response=VoicemailOut)
+def voicemail_update(request: HttpRequest, voicemail_id: UUID, payload: VoicemailUpdateIn):
+    """Mark a voicemail listened (or not)."""
+    actor = actor_of(request)
+    return voicemails.voicemail_mark(actor=actor, account=actor.account,
+                                     voicemail_id=voicemail_id, listened=payload.listened)
+
+
+@router.delete("/voicemails/{voicemail_id}", response={204: None})
+def voicemail_delete(request: HttpRequest, voicemail_id: UUID):
+    """Delete the recording; the call record stays (C-10)."""
+    actor = actor_of(request)
+    voicemails.voicemail_delete(actor=actor, account=actor.account, voicemail_id=voicemail_id)
+    return Status(204, None)
+
+
 @router.get("/voicemails/{voicemail_id}/audio", response=None)
 def voicemail_audio(request: HttpRequest, voicemail_id: UUID):
     """The recording, 8 kHz mono WAV."""
     actor = actor_of(request)
     actor.require(Perm.CALLS_HANDLE)
     voicemail = selectors.voicemail_get(account=actor.account, voicemail_id=voicemail_id)
-    path = (settings.DATA_DIR / voicemail.path).resolve()
-    if not path.is_relative_to(settings.DATA_DIR) or not path.is_file():
-        raise NotFound()
-    return FileResponse(path.open("rb"), content_type="audio/wav",
-                        filename=f"voicemail-{voicemail.pk}.wav")
+    return FileResponse(selectors.data_file(voicemail.path).open("rb"),
+                        content_type="audio/wav", filename=f"voicemail-{voicemail.pk}.wav")
 
 
 # --- TTS voice messages (M-1) ------------------------------------------------------------

@@ -6,3 +6,6 @@ class CallcenterConfig(AppConfig):
     name = "chappe.callcenter"
     label = "callcenter"
     verbose_name = _("Contact center")
+
+    def ready(self) -> None:
+        from chappe.callcenter import receivers  # noqa: F401  (connects them)

@@ -126,10 +126,17 @@ class CallFlowVersion(models.Model):
 class RentalStatus(models.TextChoices):
     # The account holds the number and pays for it every month.
     ACTIVE = "active", _("Active")
+    # Prepaid month not paid (not enough credit): the number still belongs to the account
+    # but takes no calls; paid again ⇒ active; unpaid after the grace period ⇒ released.
+    SUSPENDED = "suspended", _("Suspended (unpaid)")
     # Given back to the catalogue.
     RELEASED = "released", _("Released")
     # Ported out to another operator at termination.
     PORTED_OUT = "ported_out", _("Ported out")
+
+
+# The account still holds the number (it cannot be bought by anyone else).
+RENTAL_HELD = (RentalStatus.ACTIVE, RentalStatus.SUSPENDED)
 
 
 class NumberRental(models.Model):
@@ -146,18 +153,22 @@ class NumberRental(models.Model):
     monthly_price_micros = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     # How the rental is billed: "subscription" (a line of the monthly invoice) or
-    # "prepaid" (no contact-center subscription: see docs/decisions/0016).
+    # "prepaid" (no contact-center subscription: each month paid in advance from credit,
+    # docs/decisions/0019).
     billing = models.CharField(max_length=16, default="subscription")
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Prepaid: the instant the months paid so far run out (a local 1st of month, 00:00).
+    paid_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
     # Port-out (P-9): the holder's details for the porting request.
     rio = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [models.UniqueConstraint(
-            fields=["number"], condition=models.Q(status="active"),
-            name="number_rented_once")]
+            fields=["number"], condition=models.Q(status__in=["active", "suspended"]),
+            name="number_held_once")]
 
     def __str__(self) -> str:
         return f"{self.number.e164}"
@@ -244,12 +255,27 @@ class Voicemail(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     listened = models.BooleanField(default=False)
+    # When the users who asked for it were e-mailed (the job runs at least once).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"voicemail {self.pk}"
+
+
+class VoicemailAlert(models.Model):
+    """A user who wants each new voicemail of the account e-mailed (opt-in, per user)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="+")
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE,
+                                related_name="voicemail_alert")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"voicemail alert of {self.user_id}"
 
 
 class VoiceMessage(models.Model):

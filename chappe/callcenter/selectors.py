@@ -1,8 +1,10 @@
 """Contact-center reads, always scoped to one account."""
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from chappe.accounts.models import Account
@@ -15,7 +17,9 @@ from chappe.callcenter.models import (
     PhoneNumber,
     RentalStatus,
     Voicemail,
+    VoicemailAlert,
 )
+from chappe.common.errors import NotFound
 from chappe.common.lookup import filtered, get_or_404
 
 
@@ -58,16 +62,37 @@ def audio_prompt_list(*, account: Account) -> QuerySet[AudioPrompt]:
     return AudioPrompt.objects.filter(account=account)
 
 
+def audio_prompt_get(*, account: Account, prompt_id: Any) -> AudioPrompt:
+    return get_or_404(AudioPrompt.objects.filter(account=account), prompt_id)
+
+
 def call_get(*, account: Account, call_id: Any) -> CallRecord:
     return get_or_404(CallRecord.objects.filter(account=account), call_id)
 
 
-def voicemail_list(*, account: Account) -> QuerySet[Voicemail]:
-    return Voicemail.objects.filter(account=account).select_related("call")
+def voicemail_list(*, account: Account, listened: bool | None = None) -> QuerySet[Voicemail]:
+    return filtered(Voicemail.objects.filter(account=account).select_related("call"),
+                    listened=listened)
 
 
 def voicemail_get(*, account: Account, voicemail_id: Any) -> Voicemail:
-    return get_or_404(Voicemail.objects.filter(account=account), voicemail_id)
+    return get_or_404(Voicemail.objects.filter(account=account).select_related("call"),
+                      voicemail_id)
+
+
+def voicemail_alert_on(*, user) -> bool:
+    """Whether `user` asked for an e-mail for each new voicemail."""
+    return VoicemailAlert.objects.filter(user=user).exists()
+
+
+def data_file(relative: str) -> Path:
+    """A stored recording or prompt under the data dir, or NotFound (missing, or a path
+    that would leave the data dir)."""
+    root = Path(settings.DATA_DIR).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFound()
+    return path
 
 
 def number_route(*, e164: str) -> NumberRental | None:

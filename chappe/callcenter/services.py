@@ -15,8 +15,9 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.models import Subscription
 from chappe.billing.selectors import subscription_live
-from chappe.callcenter.flows import FlowInvalid, flow_parse
+from chappe.callcenter.flows import FlowInvalid, flow_parse, prompts_of
 from chappe.callcenter.models import (
+    RENTAL_HELD,
     AudioPrompt,
     CallFlow,
     CallFlowVersion,
@@ -28,6 +29,7 @@ from chappe.callcenter.models import (
     RentalStatus,
     Trunk,
 )
+from chappe.callcenter.rentals import rental_first_charge
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.privacy.services import audit_record
@@ -44,7 +46,7 @@ def _numbers_sync(account: Account) -> Subscription | None:
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     counts: dict[tuple[str, str], int] = {}
     for country, number_type in NumberRental.objects.filter(
-            account=account, status=RentalStatus.ACTIVE).values_list(
+            account=account, status__in=RENTAL_HELD).values_list(
             "number__country", "number__number_type"):
         counts[(country, number_type)] = counts.get((country, number_type), 0) + 1
     subscription.numbers = [{"country": c, "number_type": t, "count": n}
@@ -56,7 +58,9 @@ def _numbers_sync(account: Account) -> Subscription | None:
 @transaction.atomic
 def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRental:
     """Rent a catalogue number (C-1). Its monthly fee is billed by the monthly invoice of
-    the contact-center subscription (the subscription's `numbers` are kept in step)."""
+    the contact-center subscription (the subscription's `numbers` are kept in step), or,
+    without a subscription, paid month by month from prepaid credit starting now
+    (`rentals`): not enough credit ⇒ InsufficientCredit and nothing is bought."""
     actor.require(Perm.CALL_FLOWS_MANAGE)
     service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
     number = (PhoneNumber.objects.select_for_update()
@@ -65,14 +69,14 @@ def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRenta
         raise NotFound(_("This number is not available."))
     number.status = NumberStatus.RENTED
     number.save(update_fields=["status"])
-    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
     rental = NumberRental.objects.create(
         account=account, number=number, monthly_price_micros=number.monthly_price_micros,
-        currency=number.currency, billing="subscription" if subscription else "prepaid",
-        started_at=timezone.now(), rio=_rio_for(account, number))
+        currency=number.currency, started_at=timezone.now(), rio=_rio_for(account, number))
+    rental.billing = rental_first_charge(rental=rental, actor=actor)
+    rental.save(update_fields=["billing"])
     _numbers_sync(account)
     audit_record(actor=actor, account=account, action="callcenter.number.buy", target=rental,
-                 details={"number": number.e164})
+                 details={"number": number.e164, "billing": rental.billing})
     return rental
 
 
@@ -85,7 +89,7 @@ def _rio_for(account: Account, number: PhoneNumber) -> str:
 def number_assign(*, actor: Actor, account: Account, rental_id: Any,
                   flow_id: Any | None) -> NumberRental:
     actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _active_rental(account, rental_id)
+    rental = _held_rental(account, rental_id)
     flow = None
     if flow_id is not None:
         flow = get_or_404(CallFlow.objects.filter(account=account), flow_id)
@@ -100,12 +104,14 @@ def number_assign(*, actor: Actor, account: Account, rental_id: Any,
 
 @transaction.atomic
 def number_release(*, actor: Actor, account: Account, rental_id: Any,
-                   status: str = RentalStatus.RELEASED) -> NumberRental:
-    """Give the number back (released) or mark it ported out; billing stops."""
+                   status: str = RentalStatus.RELEASED, now: datetime | None = None,
+                   reason: str = "") -> NumberRental:
+    """Give the number back (released) or mark it ported out; billing stops (a prepaid
+    month already paid is not refunded: P-5)."""
     actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _active_rental(account, rental_id)
+    rental = _held_rental(account, rental_id)
     rental.status = status
-    rental.ended_at = timezone.now()
+    rental.ended_at = now or timezone.now()
     rental.flow = None
     rental.save(update_fields=["status", "ended_at", "flow"])
     number = PhoneNumber.objects.select_for_update().get(pk=rental.number_id)
@@ -114,14 +120,15 @@ def number_release(*, actor: Actor, account: Account, rental_id: Any,
     number.save(update_fields=["status"])
     _numbers_sync(account)
     audit_record(actor=actor, account=account, action=f"callcenter.number.{status}",
-                 target=rental, details={"number": number.e164})
+                 target=rental, details={"number": number.e164,
+                                         **({"reason": reason} if reason else {})})
     return rental
 
 
-def _active_rental(account: Account, rental_id: Any) -> NumberRental:
+def _held_rental(account: Account, rental_id: Any) -> NumberRental:
     rental = get_or_404(NumberRental.objects.select_for_update().filter(account=account),
                         rental_id)
-    if rental.status != RentalStatus.ACTIVE:
+    if rental.status not in RENTAL_HELD:
         raise Conflict(_("This number was released."))
     return rental
 
@@ -136,7 +143,7 @@ def port_out_rows(*, account: Account) -> list[list[str]]:
     return [[r.number.e164, r.number.country, r.number.number_type, account.name,
              account.siret, address, account.postal_code, account.city, account.country,
              r.rio, r.started_at.date().isoformat()]
-            for r in NumberRental.objects.filter(account=account, status=RentalStatus.ACTIVE)
+            for r in NumberRental.objects.filter(account=account, status__in=RENTAL_HELD)
             .select_related("number").order_by("number__e164")]
 
 
@@ -146,7 +153,6 @@ def port_out_rows(*, account: Account) -> list[list[str]]:
 def flow_validate(definition: Any, account: Account | None = None) -> dict:
     """The normalized definition, or ValidationFailed with errors by JSON path. With an
     account, uploaded prompts (`audio_id`) must be that account's."""
-    from chappe.callcenter.flows import prompts_of
     try:
         parsed = flow_parse(definition)
     except FlowInvalid as exc:
@@ -384,6 +390,11 @@ def audio_prompt_upload(*, actor: Actor, account: Account, name: str, file) -> A
 def audio_prompt_delete(*, actor: Actor, account: Account, prompt_id: Any) -> None:
     actor.require(Perm.CALL_FLOWS_MANAGE)
     prompt = get_or_404(AudioPrompt.objects.filter(account=account), prompt_id)
+    users = [flow.name for flow in CallFlow.objects.filter(account=account)
+             if flow.current is not None and str(prompt.pk) in {
+                 p.audio_id for p in prompts_of(flow_parse(flow.current.definition))}]
+    if users:
+        raise Conflict(_("The flow “%(name)s” plays this recording.") % {"name": users[0]})
     audit_record(actor=actor, account=account, action="callcenter.audio_prompt.delete",
                  target=prompt, details={"name": prompt.name})
     prompt.delete()

@@ -1,4 +1,5 @@
-"""The audit trail (P-13): who did what, to what, when and from where.
+"""The audit trail (P-13): who did what, to what, when and from where; and the record of
+each termination purge (P-9).
 
 Entries are append-only: the model refuses updates and deletes through the ORM, and the
 admin shows them read-only. Billing-relevant entries are kept 10 years (P-13).
@@ -48,3 +49,16 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries are append-only.")
+
+
+class AccountPurge(models.Model):
+    """A terminated account whose data was purged (P-9): when, and how many rows of each
+    model went. What the law keeps stays (privacy/purge.py)."""
+
+    account = models.OneToOneField("accounts.Account", on_delete=models.PROTECT,
+                                   related_name="purge")
+    purged_at = models.DateTimeField()
+    counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"purge of {self.account_id} at {self.purged_at:%Y-%m-%d}"

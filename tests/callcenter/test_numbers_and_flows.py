@@ -34,7 +34,8 @@ PARIS = zone("Europe/Paris")
 
 
 @pytest.fixture
-def catalogue(db):
+def catalogue(account, buy_credits):
+    buy_credits(account, "20")  # a prepaid account pays each number's month in advance
     return [catalogue_number_add(e164=e164, number_type=kind, monthly_price_micros=2_000_000)
             for e164, kind in [("+33189000010", "geographic"), ("+33189000011", "geographic"),
                                ("+33800000010", "toll_free")]]
@@ -151,7 +152,8 @@ def test_suspended_contact_center_cannot_buy(api, account, catalogue):
                                                                                         409)
 
 
-def test_demo_voice_setup_is_idempotent(account):
+def test_demo_voice_setup_is_idempotent(account, buy_credits):
+    buy_credits(account, "10")
     first = demo_voice_setup(account=account)
     again = demo_voice_setup(account=account)
     assert first.pk == again.pk
@@ -247,6 +249,12 @@ def test_audio_prompts_are_uploaded_converted_and_usable_in_flows(api, account, 
         refused = api.client.post("/api/v1/audio-prompts", {"file": handle},
                                   headers=api.headers)
     assert refused.status_code == 400
+    # A recording a flow plays cannot be deleted; once the flow is gone, it can.
+    in_use = api.delete(f"/api/v1/audio-prompts/{prompt['id']}")
+    assert in_use.status_code == 409
+    assert "Audio" in in_use.json()["error"]["message"]
+    audio_flow = api.get("/api/v1/call-flows").json()["items"][0]
+    assert api.delete(f"/api/v1/call-flows/{audio_flow['id']}").status_code == 204
     assert api.delete(f"/api/v1/audio-prompts/{prompt['id']}").status_code == 204
 
 

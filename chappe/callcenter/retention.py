@@ -1,0 +1,81 @@
+"""What the contact center keeps when personal data goes (P-9, P-12, P-13, C-10).
+
+Call records are the proof of usage between the parties (C-10) and stay 10 years, like
+the usage records that bill them (their account key is PROTECT, so the privacy purge
+keeps them: chappe/privacy/purge.py). What goes is what is only personal:
+
+* **Recipient erasure** (P-12, the approach of decision 0018): every copy of the number
+  in the account's call records and TTS voice-message calls becomes `[erased]`, the
+  digits its caller keyed are cleared, and its voicemails (their voice) are deleted with
+  their files. The usage records keep what priced each call (countries, number type,
+  seconds, amount) and never held the number.
+* **Termination purge** (P-9, 3 months after termination): voicemails and uploaded
+  prompts are deleted with their files; in the call records that stay, third parties'
+  numbers become `[erased]` — except the called number of an outbound leg that was
+  billed, which is what a per-second charge is contested on (C-9, C-10) — and keyed
+  digits are cleared. The account's own numbers stay: they are not personal data of a
+  third party and name what was rented and billed.
+"""
+
+import phonenumbers
+from django.db.models import Q
+
+from chappe.accounts.models import Account
+from chappe.callcenter.models import (
+    AudioPrompt,
+    CallRecord,
+    Direction,
+    Voicemail,
+    VoiceMessage,
+    VoiceMessageCall,
+)
+from chappe.callcenter.voicemails import unlink_later, voicemails_forget
+
+ERASED = "[erased]"
+
+
+def _forms(e164: str) -> list[str]:
+    """How a caller's number may have been written by a trunk: E.164, without the plus,
+    with the 00 prefix, and national."""
+    forms = [e164, e164.lstrip("+"), "00" + e164.lstrip("+")]
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return forms
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return [*forms, national.replace(" ", "")]
+
+
+def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:
+    """Erase a recipient's number from the contact-center data (see the module doc)."""
+    forms = _forms(number)
+    records = CallRecord.objects.filter(account=account)
+    voicemails = voicemails_forget(voicemails=Voicemail.objects.filter(
+        account=account, call__from_number__in=forms))
+    callers = records.filter(from_number__in=forms).update(from_number=ERASED, digits="")
+    called = records.filter(to_number__in=forms).update(to_number=ERASED)
+    recipients = VoiceMessageCall.objects.filter(account=account, recipient__in=forms) \
+        .update(recipient=ERASED)
+    return {"call_records": callers + called, "voicemails": voicemails,
+            "voice_message_calls": recipients}
+
+
+def callcenter_purge(*, account: Account) -> dict[str, int]:
+    """Before the termination purge deletes the account's data (see the module doc)."""
+    voicemails = voicemails_forget(voicemails=Voicemail.objects.filter(account=account))
+    prompts = AudioPrompt.objects.filter(account=account)
+    for relative in prompts.values_list("path", flat=True):
+        unlink_later(relative)
+    deleted_prompts, _detail = prompts.delete()
+    records = CallRecord.objects.filter(account=account)
+    records.update(digits="")
+    callers = records.filter(direction=Direction.INBOUND).exclude(from_number=ERASED) \
+        .update(from_number=ERASED)
+    called = records.filter(direction=Direction.OUTBOUND, billed=False) \
+        .exclude(to_number=ERASED).update(to_number=ERASED)
+    VoiceMessage.objects.filter(account=account).update(text=ERASED, callback_url="")
+    recipients = VoiceMessageCall.objects.filter(account=account).filter(
+        Q(call__isnull=True) | Q(call__billed=False)).update(recipient=ERASED)
+    return {"voicemails": voicemails, "audio_prompts": deleted_prompts,
+            "call_records_anonymised": callers + called,
+            "voice_message_calls_anonymised": recipients}

@@ -1,0 +1,23 @@
+"""Contact-center jobs (thin: load by id, call a service)."""
+
+from datetime import timedelta
+
+from chappe.callcenter.rentals import rental_fees_run, rental_notice_send
+from chappe.callcenter.voicemails import EMAIL_JOB, voicemail_email_send
+from chappe.runtime.jobs import job_handler
+
+
+@job_handler(EMAIL_JOB)
+def voicemail_email(payload: dict) -> None:
+    voicemail_email_send(voicemail_id=payload["voicemail"])
+
+
+@job_handler("callcenter.rental_notice")
+def rental_notice(payload: dict) -> None:
+    rental_notice_send(rental_id=payload["rental"], kind=payload["kind"])
+
+
+@job_handler("callcenter.rental_fees", every=timedelta(hours=1))
+def rental_fees(payload: dict) -> None:
+    """Renew prepaid rentals (each month once), suspend or release the unpaid ones."""
+    rental_fees_run()

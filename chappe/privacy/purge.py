@@ -1,0 +1,138 @@
+"""The termination purge (P-9): an account's data is deleted 3 months after its
+termination, except what the law requires keeping — billing and usage data, call records
+and the audit trail, 10 years (P-13, C-10; `billing.models.RETENTION`).
+
+One rule decides, for every model of every app (so a model added later is covered
+without touching this file):
+
+* a model whose foreign key to the account is `on_delete=PROTECT` holds records that must
+  outlive the account (ledger, usage and fee records, invoices, call records, the audit
+  trail…): its rows are **kept**;
+* every other model with a foreign key to the account (`CASCADE`) is tenant data: its
+  rows are **deleted**, with what cascades from them and the files of their FileFields.
+
+Before the deletions, `account_purging(account, now)` is sent inside the purge's
+transaction: an app anonymises what is personal in the rows it keeps, and removes files
+it stores by path (see chappe/callcenter/retention.py). The account row stays — kept
+invoices name it — and an `AccountPurge` row records when and what was deleted, so the
+purge runs once. Sub-accounts are purged on their own schedule (each is terminated with
+its parent).
+"""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db import models, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chappe.accounts.actor import SYSTEM
+from chappe.accounts.models import Account, AccountStatus
+from chappe.billing.periods import add_months
+from chappe.common.errors import Conflict
+from chappe.privacy.models import AccountPurge
+from chappe.privacy.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+# Sent inside the purge transaction, before any deletion: receivers take `account`, `now`.
+account_purging = Signal()
+PURGE_AFTER_MONTHS = 3
+
+
+def purge_due_at(account: Account) -> datetime | None:
+    """When a terminated account's data goes (P-9: 3 months after termination)."""
+    if account.terminated_at is None:
+        return None
+    at = account.terminated_at
+    day = add_months(at.date(), PURGE_AFTER_MONTHS)
+    return at.replace(year=day.year, month=day.month, day=day.day)
+
+
+def purged_models() -> list[tuple[type[models.Model], str]]:
+    """(model, foreign key name) of every tenant model the purge deletes: those whose key
+    to the account cascades. PROTECT keys mark what is kept."""
+    found = []
+    for model in apps.get_models():
+        if model is Account or model._meta.proxy:
+            continue
+        for field in model._meta.get_fields():
+            if (isinstance(field, models.ForeignKey) and field.related_model is Account
+                    and field.remote_field.on_delete is models.CASCADE):
+                found.append((model, field.name))
+    return found
+
+
+def _files_of(queryset) -> list[tuple[Any, str]]:
+    """(storage, name) of the files held by FileFields of the rows about to go."""
+    fields = [f for f in queryset.model._meta.fields if isinstance(f, models.FileField)]
+    files = []
+    for field in fields:
+        for name in queryset.exclude(**{field.name: ""}).values_list(field.name, flat=True):
+            if name:
+                files.append((field.storage, name))
+    return files
+
+
+def account_purge(*, account: Account, now: datetime | None = None) -> dict[str, int]:
+    """Delete a terminated account's data once it is due (see the module doc); returns
+    how many rows of each model went. Once per account: a second call does nothing."""
+    now = now or timezone.now()
+    due = purge_due_at(account)
+    if account.status != AccountStatus.TERMINATED or due is None:
+        raise Conflict(_("Only a terminated account is purged."))
+    if now < due:
+        raise Conflict(_("The account's data is kept until %(date)s.")
+                       % {"date": due.date().isoformat()})
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        if AccountPurge.objects.filter(account=account).exists():
+            return {}
+        counts: dict[str, int] = {}
+        for _receiver, result in account_purging.send(sender=Account, account=account, now=now):
+            for key, value in (result or {}).items():
+                counts[key] = counts.get(key, 0) + value
+        files = []
+        for model, key in purged_models():
+            rows = model._default_manager.filter(**{key: account})
+            files += _files_of(rows)
+            _total, deleted = rows.delete()
+            for label, number in deleted.items():
+                counts[label] = counts.get(label, 0) + number
+        counts = {label: number for label, number in sorted(counts.items()) if number}
+        AccountPurge.objects.create(account=account, purged_at=now, counts=counts)
+        audit_record(actor=SYSTEM, account=account, action="account.purge",
+                     details={"counts": counts})
+
+        def remove_files() -> None:
+            for storage, name in files:
+                try:
+                    storage.delete(name)
+                except OSError:
+                    logger.warning("purge of %s: could not remove %s", account.pk, name)
+
+        transaction.on_commit(remove_files)
+    return counts
+
+
+def accounts_purge_due(*, now: datetime | None = None) -> int:
+    """The periodic job: purge every terminated account whose 3 months are over; one
+    transaction per account, and one failing account does not stop the others."""
+    now = now or timezone.now()
+    purged = 0
+    candidates = Account.objects.filter(
+        status=AccountStatus.TERMINATED, terminated_at__isnull=False,
+        terminated_at__lte=now).exclude(pk__in=AccountPurge.objects.values("account_id"))
+    for account in candidates:
+        if purge_due_at(account) > now:
+            continue
+        try:
+            account_purge(account=account, now=now)
+        except Exception:
+            logger.exception("the purge of account %s failed", account.pk)
+            continue
+        purged += 1
+    return purged

@@ -1,0 +1,12 @@
+"""Privacy jobs (thin: call a service)."""
+
+from datetime import timedelta
+
+from chappe.privacy.purge import accounts_purge_due
+from chappe.runtime.jobs import job_handler
+
+
+@job_handler("privacy.termination_purge", every=timedelta(hours=6))
+def termination_purge(payload: dict) -> None:
+    """Purge the accounts terminated 3 months ago or more (P-9)."""
+    accounts_purge_due()

@@ -24,7 +24,8 @@ STATUS_LABELS = {
 }
 
 # Badge colour per status: active (green), info (blue), scheduled (violet), suspended
-# (amber), error (red), terminated (grey). Invoice and order statuses are included.
+# (amber), error (red), terminated (grey). Invoice and order statuses are included, and
+# those of rented numbers and calls.
 BADGE_STYLES = {
     "delivered": "active",
     "paid": "active",
@@ -44,6 +45,17 @@ BADGE_STYLES = {
     "canceled": "terminated",
     "cancelled": "terminated",
     "opted_out": "terminated",
+    # Rented numbers and calls.
+    "active": "active",
+    "suspended": "suspended",
+    "released": "terminated",
+    "ported_out": "terminated",
+    "answered": "active",
+    "voicemail": "scheduled",
+    "busy": "suspended",
+    "no_answer": "suspended",
+    "abandoned": "terminated",
+    "failed": "error",
 }
 
 

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
-from chappe.billing.periods import zone
+from chappe.billing.periods import local_date, month_end, zone
 from chappe.callcenter.models import (
     AudioPrompt,
     CallFlow,
@@ -147,7 +148,9 @@ def test_catalogue_shows_prices_and_buys_from_prepaid_credit(web, funded_account
     numbers = web.get(reverse("web:numbers")).content.decode()
     assert "+33800000030" in numbers
     assert "is yours" in numbers
-    assert "paid until" in numbers
+    # Paid through the last day of this month (the 1st of the next is when it renews).
+    last_day = month_end(local_date(rental.started_at, PARIS))
+    assert f"paid until {date_filter(last_day, 'SHORT_DATE_FORMAT')}" in numbers
 
 
 def test_buying_without_credit_says_why_with_the_amounts(web, account, catalogue, price_list):

@@ -3,6 +3,7 @@ catalogue (country, type, monthly price; buy) and the port-out export (P-9). Eve
 goes through `chappe.callcenter.services`; what buying costs a prepaid account comes
 from `rentals.rental_quote`, the same rule that charges it."""
 
+from datetime import timedelta
 from uuid import UUID
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.money import to_micros
+from chappe.billing.periods import local_date, zone
 from chappe.callcenter import selectors, services
 from chappe.callcenter.models import RENTAL_HELD, NumberRental
 from chappe.callcenter.rentals import rental_quote, suspension_ends_at
@@ -30,8 +32,13 @@ PAGE_SIZE = 50
 
 
 def _row_context(actor: Actor, rental: NumberRental) -> dict:
+    paid_through = None
+    if rental.billing == "prepaid" and rental.paid_until is not None:
+        # paid_until is the instant the paid months run out: the last paid day is before.
+        paid_through = local_date(rental.paid_until - timedelta(microseconds=1),
+                                  zone(actor.account.timezone))
     return {"rental": rental, "flows": selectors.flow_list(account=actor.account),
-            "release_at": suspension_ends_at(rental)}
+            "release_at": suspension_ends_at(rental), "paid_through": paid_through}
 
 
 @account_view(Perm.CALL_FLOWS_MANAGE)

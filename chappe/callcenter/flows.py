@@ -336,7 +336,7 @@ class Transfer:
 
 @dataclass(frozen=True)
 class Hangup:
-    cause: str  # normal, flow_end, caller_hangup
+    cause: str  # normal, flow_end, transfer_failed, transfer_ended
 
 
 Action = Play | Beep | StopPlayback | WaitDigit | Record | StopRecording | Transfer | Hangup
@@ -473,8 +473,9 @@ def flow_step(definition: FlowDefinition, state: FlowState,
                 return _enter(definition, state, node.on_failure, event.at)
             return replace(state, waiting=W_DONE, outcome="transfer_failed"), \
                 [Hangup("transfer_failed")]
-        if event.kind == TRANSFER_ENDED:
-            return replace(state, waiting=W_DONE, outcome="transferred"), [Hangup("normal")]
+        if event.kind == TRANSFER_ENDED:  # the transferred-to party hung up
+            return (replace(state, waiting=W_DONE, outcome="transferred"),
+                    [Hangup("transfer_ended")])
         return state, []
     if isinstance(node, HangupNode) and state.waiting == W_HANGUP_PROMPT:
         if event.kind == PROMPT_FINISHED:

@@ -16,11 +16,13 @@ from chappe.callcenter.models import (
     NumberStatus,
     PhoneNumber,
     RentalStatus,
+    Trunk,
     Voicemail,
     VoicemailAlert,
 )
 from chappe.common.errors import NotFound
 from chappe.common.lookup import filtered, get_or_404
+from chappe.voice.trunking import TrunkRoute
 
 
 def catalogue_list(*, country: str | None = None,
@@ -99,3 +101,20 @@ def number_route(*, e164: str) -> NumberRental | None:
     """The active rental of a called number (the engine's inbound routing)."""
     return (NumberRental.objects.filter(number__e164=e164, status=RentalStatus.ACTIVE)
             .select_related("number__trunk", "flow").first())
+
+
+def trunk_route(trunk: Trunk) -> TrunkRoute:
+    """What the voice engine needs of a trunk, as plain data."""
+    return TrunkRoute(
+        name=trunk.name, host=trunk.host, port=trunk.port, transport=trunk.transport,
+        username=trunk.username, password=trunk.password,
+        inbound_username=trunk.inbound_username, inbound_password=trunk.inbound_password,
+        allowed_ips=tuple(trunk.allowed_ips or ()),
+        number_prefixes=tuple(trunk.number_prefixes or ()),
+        max_concurrent_calls=trunk.max_concurrent_calls,
+        calls_per_second=trunk.calls_per_second)
+
+
+def trunks_active() -> list[TrunkRoute]:
+    """Every active trunk (operator data), by name: the engine's outbound routes."""
+    return [trunk_route(t) for t in Trunk.objects.filter(is_active=True).order_by("name")]

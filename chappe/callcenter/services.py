@@ -1,7 +1,9 @@
 """Contact-center writes: numbers (buy, assign, release, port-out), call flows, call
 records. Every function takes the account explicitly and runs in a transaction."""
 
+import logging
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +30,14 @@ from chappe.callcenter.models import (
     PhoneNumber,
     RentalStatus,
     Trunk,
+    Voicemail,
 )
 from chappe.callcenter.rentals import rental_first_charge
-from chappe.common.errors import Conflict, NotFound, ValidationFailed
+from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.privacy.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 # --- numbers (C-1) ---------------------------------------------------------------------
 
@@ -283,12 +288,23 @@ def demo_voice_setup(*, account: Account) -> NumberRental:
 # --- call records ------------------------------------------------------------------------
 
 
-def call_record_save(*, account_id: Any, data: dict[str, Any]) -> CallRecord:
-    """Write (or complete) a call record from the engine (keyed by SIP Call-ID)."""
-    record, _created = CallRecord.objects.update_or_create(
-        account_id=account_id, sip_call_id=data["sip_call_id"],
-        direction=data.get("direction", "inbound"), defaults=data)
-    return record
+def call_records_store(*, records: Sequence[CallRecord],
+                       voicemails: Sequence[Voicemail] = ()) -> None:
+    """Write the voice engine's finished calls (unsaved records, parents before the legs
+    they placed) and charge every answered outbound leg (`call_charge`), in one
+    transaction. Each charge runs in a savepoint of its own: a leg that cannot be charged
+    stays `billed=False` for the operator to see, since the call did happen."""
+    with transaction.atomic():
+        CallRecord.objects.bulk_create(records)
+        for voicemail in voicemails:
+            voicemail.save()  # saved one by one: its post_save announces it (receivers)
+        for record in records:
+            if record.direction != "outbound" or record.answered_at is None:
+                continue
+            try:
+                call_charge(record=record)
+            except ChappeError:
+                logger.exception("call record %s could not be charged", record.pk)
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> int:

@@ -68,3 +68,17 @@ class CallLog:
     @property
     def is_over(self) -> bool:
         return self.state == CallState.ENDED
+
+
+def hangup_cause(*, we_are: str, we_hung_up: str, peer_reason: str) -> str:
+    """A call record's hangup cause. `we_are` is our side of the leg ("callee" on a call
+    we received, "caller" on one we placed); `we_hung_up` why we sent the BYE ("" when
+    the far end ended), `peer_reason` how the far end ended ("bye", "cancel", …). A
+    session timer that ran out (RFC 4028) is its own cause: we sent the BYE because the
+    far end stopped refreshing."""
+    if peer_reason == "session_expired":
+        return "session_expired"
+    if we_hung_up:
+        return f"{we_are}_bye:{we_hung_up}"
+    other = "caller" if we_are == "callee" else "callee"
+    return f"{other}_{peer_reason or 'bye'}"

@@ -1,5 +1,11 @@
-"""The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, and the
-database directory (numbers → flows, prompts, call records)."""
+"""The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, the
+trunk gate (caps per trunk), and the database directory (numbers → flows, trunks,
+prompts, call records).
+
+The directory keeps what every call reads (the number → flow routing and the trunks)
+for a few seconds: at hundreds of calls a second the same numbers are looked up again and
+again. A change made through this process (flows, rentals, trunks: model signals) clears
+it at once; one made by another process is seen within `ROUTING_TTL` seconds."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import functools
 import json
 import logging
 import signal
+import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -20,14 +27,15 @@ from django.db import (
     InterfaceError,
     OperationalError,
     connection,
-    transaction,
 )
 
 from chappe.callcenter.flows import FlowDefinition, Prompt, flow_parse
+from chappe.voice import routing_changes
 from chappe.voice.media.prompts import SAMPLE_RATE, tts_render, wav_pcm, wav_write
 from chappe.voice.runner import CallOutcome, CallRunner, CallTarget
-from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
+from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import InboundCall
+from chappe.voice.trunking import TrunkGate, TrunkRoute, trunk_candidates
 
 logger = logging.getLogger("chappe.voice")
 
@@ -75,24 +83,49 @@ def _db(func):
     return run
 
 
-class DjangoDirectory:
-    """Directory on the database: rentals route calls, outcomes become call records."""
+ROUTING_TTL = 5.0
 
-    def __init__(self, prompt_cache_size: int = 256) -> None:
+
+class DjangoDirectory:
+    """Directory on the database: rentals route calls, trunks carry them, outcomes become
+    call records."""
+
+    def __init__(self, prompt_cache_size: int = 256, routing_ttl: float = ROUTING_TTL) -> None:
         self._pcm: OrderedDict[tuple, bytes] = OrderedDict()
         self._cache_size = prompt_cache_size
+        self._routing_ttl = routing_ttl
+        self._routing: dict[str, tuple[float, object]] = {}
+        self._generation = routing_changes.routing_generation()
+
+    async def _cached(self, key: str, load):
+        """`load()` on the database thread, kept `routing_ttl` seconds (module doc)."""
+        if self._generation != routing_changes.routing_generation():
+            self._generation = routing_changes.routing_generation()
+            self._routing.clear()
+        now = time.monotonic()
+        hit = self._routing.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await _db(load)()
+        if len(self._routing) > 10_000:
+            self._routing.clear()
+        self._routing[key] = (now + self._routing_ttl, value)
+        return value
 
     async def resolve(self, callee: str, caller: str) -> CallTarget | None:
-        return await _db(self._resolve)(callee)
+        e164 = e164_of(callee)
+        if not e164:
+            logger.info("no number in %r", callee)
+            return None
+        return await self._cached(e164, functools.partial(self._resolve, e164))
 
     @staticmethod
-    def _resolve(callee: str) -> CallTarget | None:
-        from chappe.callcenter.selectors import number_route
+    def _resolve(e164: str) -> CallTarget | None:
+        from chappe.callcenter.selectors import number_route, trunk_route
 
-        e164 = e164_of(callee)
-        rental = number_route(e164=e164) if e164 else None
+        rental = number_route(e164=e164)
         if rental is None:
-            logger.info("no rented number %r (%s)", callee, e164)
+            logger.info("no rented number %s", e164)
             return None
         version = rental.flow.current if rental.flow else None
         trunk = rental.number.trunk
@@ -101,9 +134,12 @@ class DjangoDirectory:
                           else None,
                           rental_id=str(rental.pk),
                           flow_version_id=str(version.pk) if version else None,
-                          trunk=trunk.name if trunk else "",
-                          allowed_ips=tuple(trunk.allowed_ips or ()) if trunk else (),
-                          max_concurrent_calls=trunk.max_concurrent_calls if trunk else 0)
+                          trunk=trunk_route(trunk) if trunk and trunk.is_active else None)
+
+    async def routes(self, e164: str) -> list[TrunkRoute]:
+        from chappe.callcenter.selectors import trunks_active
+
+        return trunk_candidates(e164, await self._cached("trunks", trunks_active))
 
     async def prompt_pcm(self, target: CallTarget, prompt: Prompt) -> bytes:
         key = (target.account_id, prompt.text, prompt.language, prompt.voice, prompt.audio_id)
@@ -136,25 +172,34 @@ class DjangoDirectory:
     @staticmethod
     def _finish(outcome: CallOutcome) -> None:
         from chappe.callcenter.models import CallRecord, Voicemail
-        from chappe.callcenter.services import seconds_between
+        from chappe.callcenter.services import call_records_store, seconds_between
 
         log, target = outcome.log, outcome.target
-        with transaction.atomic():
-            record = CallRecord.objects.create(
-                account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
-                from_number=outcome.caller[:64], to_number=target.e164,
-                rental_id=target.rental_id, flow_version_id=target.flow_version_id,
-                started_at=log.started_at, answered_at=log.answered_at, ended_at=log.ended_at,
-                duration_seconds=seconds_between(log.answered_at, log.ended_at),
-                disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
-                flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
-                transitions=log.transitions)
-            if outcome.recording:
-                relative = f"voice/voicemails/{target.account_id}/{record.pk}.wav"
-                wav_write(Path(settings.DATA_DIR) / relative, outcome.recording)
-                Voicemail.objects.create(
-                    account_id=target.account_id, call=record, path=relative,
-                    duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE))
+        record = CallRecord(
+            account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
+            from_number=outcome.caller[:64], to_number=target.e164,
+            rental_id=target.rental_id, flow_version_id=target.flow_version_id,
+            started_at=log.started_at, answered_at=log.answered_at, ended_at=log.ended_at,
+            duration_seconds=seconds_between(log.answered_at, log.ended_at),
+            disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
+            flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
+            transitions=log.transitions)
+        legs = [CallRecord(
+            account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
+            direction="outbound", from_number=leg.caller, to_number=leg.callee,
+            started_at=leg.log.started_at, answered_at=leg.log.answered_at,
+            ended_at=leg.log.ended_at,
+            duration_seconds=seconds_between(leg.log.answered_at, leg.log.ended_at),
+            disposition=leg.disposition, hangup_cause=leg.hangup_cause[:64],
+            transitions=leg.log.transitions) for leg in outcome.legs]
+        voicemails = []
+        if outcome.recording:
+            relative = f"voice/voicemails/{target.account_id}/{record.pk}.wav"
+            wav_write(Path(settings.DATA_DIR) / relative, outcome.recording)
+            voicemails.append(Voicemail(
+                account_id=target.account_id, call=record, path=relative,
+                duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE)))
+        call_records_store(records=[record, *legs], voicemails=voicemails)
         media = outcome.media
         logger.info("call %s account %s: record %s, %s, %s s, path %s, codec %s, "
                     "rtp frames sent %s, late %s", log.call_id, target.account_id, record.pk,
@@ -185,13 +230,15 @@ class VoiceEngine:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *, directory=None,
                  answer_after: float = 0.0, rtp_ports: tuple[int, int] = (20000, 29998),
-                 dialer: bool = True, dialer_poll: float = 1.0) -> None:
-        self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports))
+                 dialer: bool = True, dialer_poll: float = 1.0,
+                 min_se: int = DEFAULT_MIN_SE) -> None:
+        self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
+                                         min_se=min_se)
         self.endpoint.on_call = self._on_call
         self.directory = directory or DjangoDirectory()
         self.answer_after = answer_after
         self.calls_handled = 0
-        self.trunk_calls: dict[str, int] = {}
+        self.gate = TrunkGate()
         self.dialer, self.dialer_poll = dialer, dialer_poll
         self._dialer_task: asyncio.Task | None = None
         self._dialing: set[asyncio.Task] = set()
@@ -214,9 +261,9 @@ class VoiceEngine:
 
     async def _on_call(self, call: InboundCall) -> None:
         self.calls_handled += 1
-        await CallRunner(call, self.directory, answer_after=self.answer_after,
-                         trunk_calls=self.trunk_calls).run()
-
+        await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
+                         auth_secret=settings.SECRET_KEY.encode(),
+                         answer_after=self.answer_after).run()
 
     # --- TTS voice messages (M-1) ---------------------------------------------------------
 
@@ -239,18 +286,16 @@ class VoiceEngine:
         started = datetime.now(UTC)
         status, sip_status, answered, ended, sip_call_id = "failed", 503, None, None, ""
         try:
-            if item["trunk"] is None:
-                logger.error("voice message call %s: no active trunk", item["id"])
-            else:
-                target = CallTarget(account_id=item["account_id"], e164=item["recipient"],
-                                    definition=None)
-                pcm = await self.directory.prompt_pcm(target, item["prompt"])
-                result = await message_play(
-                    self.endpoint, caller=item["caller"], callee=item["recipient"].lstrip("+"),
-                    remote=item["trunk"], pcm=pcm, repeat=item["repeat"])
-                status, sip_status = result.status, result.sip_status
-                answered, ended = result.log.answered_at, result.log.ended_at
-                sip_call_id = result.log.call_id
+            target = CallTarget(account_id=item["account_id"], e164=item["recipient"],
+                                definition=None)
+            pcm = await self.directory.prompt_pcm(target, item["prompt"])
+            result = await message_play(
+                self.endpoint, self.gate, await self.directory.routes(item["recipient"]),
+                caller=item["caller"], callee=item["recipient"].lstrip("+"), pcm=pcm,
+                repeat=item["repeat"])
+            status, sip_status = result.status, result.sip_status
+            answered, ended = result.log.answered_at, result.log.ended_at
+            sip_call_id = result.log.call_id
         except Exception:
             logger.exception("voice message call %s failed", item["id"])
         await _db(_finish_call)(item["id"], status, sip_status, answered,
@@ -258,19 +303,14 @@ class VoiceEngine:
 
 
 def _claim_due() -> list[dict]:
-    from chappe.callcenter.models import Trunk
     from chappe.callcenter.voice_messages import voice_calls_claim
 
-    calls = voice_calls_claim()
-    if not calls:
-        return []
-    trunk = Trunk.objects.filter(is_active=True).order_by("name").first()
     return [{"id": c.pk, "account_id": str(c.account_id), "recipient": c.recipient,
              "caller": (c.message.caller_id or "anonymous").lstrip("+"),
              "repeat": c.message.repeat,
              "prompt": Prompt(text=c.message.text, language=c.message.language,
-                              voice=c.message.voice or None),
-             "trunk": (trunk.host, trunk.port) if trunk else None} for c in calls]
+                              voice=c.message.voice or None)}
+            for c in voice_calls_claim()]
 
 
 def _finish_call(call_id, status, sip_status, answered, ended, started, sip_call_id) -> None:

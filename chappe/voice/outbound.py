@@ -1,20 +1,94 @@
-"""Outbound legs: call a number and play a message (TTS voice messages, M-1), the
-foundation transfers will bridge onto. Uses only our endpoint's `originate`."""
+"""Outbound legs: dial a number through the trunks (longest-prefix routing, caps, failover
+on 503), and play a message to it (TTS voice messages, M-1). Transfers (the runner) dial
+the same way. Uses only the engine interface (chappe.voice.sip.base)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from chappe.voice.callstate import CallLog, CallState
-from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, OutboundFailed
+from chappe.voice.callstate import CallLog, CallState, hangup_cause
+from chappe.voice.sip.base import Originator, OutboundCall, OutboundFailed
+from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
 
-# M-1 outcomes of a voice message, by the SIP final response of a failed INVITE.
+# M-1 outcomes of a voice message (and transfer leg dispositions), by the SIP final
+# response of a failed INVITE.
 BUSY_CODES = frozenset({486, 600})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
+# The trunk cannot take the call now (RFC 3261 §21.5.4): try the next one.
+FAILOVER_CODES = frozenset({503})
+
+
+def status_for(sip_status: int) -> str:
+    if sip_status in BUSY_CODES:
+        return "busy"
+    if sip_status in NO_ANSWER_CODES:
+        return "no_answer"
+    return "failed"
+
+
+@dataclass
+class Dialed:
+    """A dialling attempt over the trunks: the answered call, or why there is none."""
+
+    log: CallLog      # ringing → answered, or → ended with every trunk's refusal
+    call: OutboundCall | None = None
+    status: int = 503  # the final SIP status (200 when answered)
+    trunk: str = ""    # the trunk carrying the call
+    cause: str = ""    # the hangup cause, once ended
+
+    async def end(self, gate: TrunkGate, why: str) -> None:
+        """End the answered call: BYE unless the far end already ended, the trunk slot
+        given back, the leg's log and cause completed."""
+        assert self.call is not None
+        by_peer = self.call.ended.is_set()
+        await self.call.hangup()
+        gate.release(self.trunk)
+        self.cause = hangup_cause(we_are="caller", we_hung_up="" if by_peer else why,
+                                  peer_reason=self.call.end_reason)
+        self.log.move(CallState.ENDED, f"peer {self.call.end_reason or 'bye'}" if by_peer
+                      else f"we hung up: {why}")
+
+
+async def dial(originator: Originator, gate: TrunkGate, routes: Sequence[TrunkRoute], *,
+               log: CallLog, caller: str, callee: str, timeout: float,
+               clock: Callable[[], float] = time.monotonic) -> Dialed:
+    """Call `callee` through the first of `routes` that takes it: a trunk at one of its
+    caps is skipped, a 503 moves on to the next trunk, any other refusal is final. The
+    log stays open on an answered call (Dialed.end closes it)."""
+    tried: list[str] = [] if routes else ["no trunk routes this number"]
+    status = 503  # unless a trunk answers otherwise
+    for trunk in routes:
+        refused = gate.admit(trunk, clock())
+        if refused:
+            tried.append(f"{trunk.name}: at its {refused} cap")
+            continue
+        try:
+            call = await originator.originate(
+                caller=caller, callee=callee, remote=trunk.remote, transport=trunk.transport,
+                auth=(trunk.username, trunk.password) if trunk.username else None,
+                timeout=timeout)
+        except OutboundFailed as exc:
+            gate.release(trunk.name)
+            status = exc.status
+            tried.append(f"{trunk.name}: {exc.status} {exc.reason}")
+            if exc.status in FAILOVER_CODES:
+                continue
+            break
+        except BaseException:  # cancelled while ringing (the INVITE was CANCELed)
+            gate.release(trunk.name)
+            raise
+        log.call_id = call.call_id
+        log.move(CallState.ANSWERED, "; ".join([*tried, f"200 OK via trunk {trunk.name}"]))
+        return Dialed(log, call, 200, trunk.name)
+    log.move(CallState.ENDED, "; ".join(tried))
+    logger.info("call to %s failed: %s", callee, "; ".join(tried))
+    return Dialed(log, None, status, "", f"sip_{status}")
 
 
 @dataclass
@@ -31,44 +105,25 @@ class MessageResult:
         return seconds_between(self.log.answered_at, self.log.ended_at)
 
 
-def status_for(sip_status: int) -> str:
-    if sip_status in BUSY_CODES:
-        return "busy"
-    if sip_status in NO_ANSWER_CODES:
-        return "no_answer"
-    return "failed"
-
-
-async def message_play(endpoint: AiosipuaEndpoint, *, caller: str, callee: str,
-                       remote: tuple[str, int], pcm: bytes, repeat: int = 1,
+async def message_play(originator: Originator, gate: TrunkGate, routes: Sequence[TrunkRoute],
+                       *, caller: str, callee: str, pcm: bytes, repeat: int = 1,
                        ring_timeout: float = 30.0) -> MessageResult:
     """Call `callee`, play `pcm` `repeat` times when answered, hang up."""
-    log = CallLog(f"out:{callee}")
-    try:
-        leg = await endpoint.originate(caller=caller, callee=callee, remote=remote,
-                                       timeout=ring_timeout)
-    except OutboundFailed as exc:
-        log.move(CallState.ENDED, f"{exc.status} {exc.reason}")
-        return MessageResult(status_for(exc.status), exc.status, log)
-    log.call_id = leg.call_id
-    log.move(CallState.ANSWERED, "200 OK received")
-    plays = 0
-    assert leg.leg is not None
+    dialed = await dial(originator, gate, routes, log=CallLog(f"out:{callee}"), caller=caller,
+                        callee=callee, timeout=ring_timeout)
+    if dialed.call is None:
+        return MessageResult(status_for(dialed.status), dialed.status, dialed.log)
+    call, plays = dialed.call, 0
     for _ in range(max(repeat, 1)):
         stop = asyncio.Event()
-        watcher = asyncio.create_task(leg.ended.wait())
+        watcher = asyncio.create_task(call.ended.wait())
         watcher.add_done_callback(lambda _t, stop=stop: stop.set())
-        finished = await leg.leg.play(pcm, stop)
+        finished = await call.leg.play(pcm, stop)
         watcher.cancel()
-        if not finished or leg.ended.is_set():
+        if not finished or call.ended.is_set():
             break
         plays += 1
-    if leg.ended.is_set():
-        await leg.release()
-        log.move(CallState.ENDED, f"peer {leg.end_reason or 'bye'}")
-    else:
-        await leg.hangup()
-        log.move(CallState.ENDED, "we hung up: message played")
+    await dialed.end(gate, "message played")
     status = "listened" if plays >= max(repeat, 1) else "answered"
     logger.info("voice message to %s: %s after %s play(s)", callee, status, plays)
-    return MessageResult(status, 200, log, plays)
+    return MessageResult(status, 200, dialed.log, plays)

@@ -1,6 +1,12 @@
-"""Running one inbound call: ring, answer, walk its flow (the pure interpreter of
-chappe.callcenter.flows) by executing its actions on the media leg, feed the events back,
-and hand the outcome to the directory (which writes the call record).
+"""Running one inbound call: admit it (the trunk's source addresses, digest credentials
+and caps), ring, answer, walk its flow (the pure interpreter of chappe.callcenter.flows)
+by executing its actions on the media leg, feed the events back, and hand the outcome to
+the directory (which writes the call records).
+
+A `transfer` action places a B-leg through the trunks (chappe.voice.outbound.dial) and,
+once it answers, bridges the two legs (chappe.voice.bridge) until either side hangs up;
+the other side is then hung up too. A B-leg that fails feeds `transfer_failed` back, so
+the flow takes its failure branch.
 
 Only the engine interface (chappe.voice.sip.base) is used here, never a SIP library."""
 
@@ -9,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -19,6 +27,7 @@ from chappe.callcenter.flows import (
     PROMPT_FINISHED,
     RECORDING_FINISHED,
     TIMEOUT,
+    TRANSFER_ENDED,
     TRANSFER_FAILED,
     W_DONE,
     Beep,
@@ -36,9 +45,13 @@ from chappe.callcenter.flows import (
     flow_start,
     flow_step,
 )
-from chappe.voice.callstate import CallLog, CallState
+from chappe.voice.bridge import Bridge
+from chappe.voice.callstate import CallLog, CallState, hangup_cause
 from chappe.voice.media.prompts import tone
-from chappe.voice.sip.base import InboundCall, MediaLeg
+from chappe.voice.outbound import dial, status_for
+from chappe.voice.sip.base import InboundCall, MediaLeg, Originator
+from chappe.voice.sip.digest import DigestResult, challenge_header, digest_check, nonce_issue
+from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
 
@@ -52,11 +65,21 @@ class CallTarget:
     definition: FlowDefinition | None
     rental_id: str | None = None
     flow_version_id: str | None = None
-    # The carrier trunk the number belongs to: source IPs allowed to call it (empty: any)
-    # and its cap on concurrent calls (0: none).
-    trunk: str = ""
-    allowed_ips: tuple[str, ...] = ()
-    max_concurrent_calls: int = 0
+    # The carrier trunk the number belongs to: its source addresses, inbound digest
+    # credentials and caps apply to the call.
+    trunk: TrunkRoute | None = None
+
+
+@dataclass
+class LegOutcome:
+    """An outbound leg the call placed (a transfer's B-leg): one more call record."""
+
+    log: CallLog
+    caller: str  # the number presented (E.164)
+    callee: str
+    disposition: str
+    hangup_cause: str
+    media: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -71,11 +94,15 @@ class CallOutcome:
     hangup_cause: str
     recording: bytes | None = None
     media: dict = field(default_factory=dict)
+    legs: list[LegOutcome] = field(default_factory=list)
 
 
 class Directory(Protocol):
     async def resolve(self, callee: str, caller: str) -> CallTarget | None: ...
 
+    async def routes(self, e164: str) -> list[TrunkRoute]:
+        """The trunks that may carry an outbound call to `e164`, best first."""
+        ...
 
     async def prompt_pcm(self, target: CallTarget, prompt: Prompt) -> bytes: ...
 
@@ -83,20 +110,29 @@ class Directory(Protocol):
 
 
 BEEP = tone(1000, 250)
+# The digest realm of our challenges to carriers.
+REALM = "chappe"
 
 
 class CallRunner:
     def __init__(self, call: InboundCall, directory: Directory, *,
-                 answer_after: float = 0.0, max_call_seconds: float = 4 * 3600,
-                 trunk_calls: dict[str, int] | None = None) -> None:
+                 originator: Originator | None = None, gate: TrunkGate | None = None,
+                 auth_secret: bytes = b"", answer_after: float = 0.0,
+                 max_call_seconds: float = 4 * 3600,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.call = call
         # A flow whose prompts loop forever still ends (the caller may never hang up).
         self.max_call_seconds = max_call_seconds
         self.directory = directory
+        # Places transfer legs; without one a transfer fails (its failure branch runs).
+        self.originator = originator
+        # Calls per trunk, shared by the engine's runners (trunk caps).
+        self.gate = gate if gate is not None else TrunkGate()
+        # Signs the nonces of our digest challenges (chappe.voice.sip.digest).
+        self.auth_secret = auth_secret
+        self.clock = clock
         self.answer_after = answer_after
         self.log = CallLog(call.call_id)
-        # Calls in progress per trunk, shared by the engine's runners (trunk caps).
-        self.trunk_calls: dict[str, int] = trunk_calls if trunk_calls is not None else {}
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.leg: MediaLeg | None = None
         self._play_task: asyncio.Task | None = None
@@ -106,45 +142,77 @@ class CallRunner:
         self._we_hung_up = ""
         self._target: CallTarget | None = None
         self._media: dict = {}
+        self._transfer_task: asyncio.Task | None = None
+        self._transferred = False
+        self._leg_end_why = ""
+        self._legs: list[LegOutcome] = []
 
     async def run(self) -> None:
         target = None
         try:
             target = await self.directory.resolve(self.call.callee, self.call.caller)
-            if target is None or target.definition is None:
-                status = 404 if target is None else 480
-                self.call.reject(status)
-                self.log.move(CallState.ENDED, f"rejected {status}")
-                if target is not None:
-                    await self._finish(target, FlowState(), "rejected", f"rejected_{status}")
+            if target is None:
+                self.call.reject(404)
+                self.log.move(CallState.ENDED, "rejected 404")
                 return
-            if target.allowed_ips and self.call.source[0] not in target.allowed_ips:
-                logger.warning("call %s to %s from %s: not an address of trunk %s",
-                               self.call.call_id, target.e164, self.call.source[0], target.trunk)
-                self.call.reject(403)
-                self.log.move(CallState.ENDED, "rejected 403: source not allowed")
+            trunk = target.trunk
+            if trunk is not None and not self._trunk_allows(trunk, target):
                 return
-            in_progress = self.trunk_calls.get(target.trunk, 0)
-            if target.max_concurrent_calls and in_progress >= target.max_concurrent_calls:
+            if target.definition is None:
+                self.call.reject(480)
+                self.log.move(CallState.ENDED, "rejected 480")
+                await self._finish(target, FlowState(), "rejected", "rejected_480")
+                return
+            refused = self.gate.admit(trunk, self.clock()) if trunk is not None else ""
+            if refused:
                 self.call.reject(503)
-                self.log.move(CallState.ENDED, "rejected 503: trunk at its concurrent-call cap")
+                self.log.move(CallState.ENDED, f"rejected 503: trunk at its {refused} cap")
                 await self._finish(target, FlowState(), "rejected", "rejected_503")
                 return
-            self.trunk_calls[target.trunk] = in_progress + 1
             try:
                 await self._serve(target)
             finally:
-                self.trunk_calls[target.trunk] -= 1
+                if trunk is not None:
+                    self.gate.release(trunk.name)
         except asyncio.CancelledError:
-            await self._release()
+            await self._release("engine_stop")
             raise
         except Exception:
             logger.exception("call %s failed", self.call.call_id)
-            await self._release()
+            await self._release("engine_error")
             if not self.log.is_over:
                 self.log.move(CallState.ENDED, "engine error")
             if target is not None:
                 await self._finish(target, FlowState(), "failed", "engine_error")
+
+    def _trunk_allows(self, trunk: TrunkRoute, target: CallTarget) -> bool:
+        """Source address and digest credentials of a call from a carrier trunk: False
+        (and the INVITE answered 403, or 401 with a challenge) when refused."""
+        if trunk.allowed_ips and self.call.source[0] not in trunk.allowed_ips:
+            logger.warning("call %s to %s from %s: not an address of trunk %s",
+                           self.call.call_id, target.e164, self.call.source[0], trunk.name)
+            self.call.reject(403)
+            self.log.move(CallState.ENDED, "rejected 403: source not allowed")
+            return False
+        if not trunk.inbound_username:
+            return True
+        now = time.time()
+        verdict = digest_check(header=self.call.authorization, method="INVITE",
+                               username=trunk.inbound_username, password=trunk.inbound_password,
+                               realm=REALM, secret=self.auth_secret, now=now)
+        if verdict == DigestResult.OK:
+            return True
+        if verdict == DigestResult.WRONG:
+            logger.warning("call %s to %s from %s: wrong digest credentials for trunk %s",
+                           self.call.call_id, target.e164, self.call.source[0], trunk.name)
+            self.call.reject(403)
+            self.log.move(CallState.ENDED, "rejected 403: wrong digest credentials")
+            return False
+        nonce = nonce_issue(secret=self.auth_secret, now=now)
+        self.call.reject(401, headers={"WWW-Authenticate": challenge_header(
+            realm=REALM, nonce=nonce, stale=verdict == DigestResult.STALE)})
+        self.log.move(CallState.ENDED, f"challenged 401 ({verdict})")
+        return False
 
     async def _serve(self, target: CallTarget) -> None:
         self.log.account_id = target.account_id
@@ -164,7 +232,8 @@ class CallRunner:
 
     async def _walk(self, definition: FlowDefinition) -> FlowState:
         assert self.leg is not None
-        self.leg.set_dtmf_handler(lambda digit: self.events.put_nowait(Event(DIGIT, digit)))
+        self.leg.set_dtmf_handler(
+            lambda digit, _ms: self.events.put_nowait(Event(DIGIT, digit)))
         watcher = asyncio.create_task(self._watch_peer())
         try:
             state, actions = flow_start(definition, datetime.now(UTC))
@@ -173,7 +242,7 @@ class CallRunner:
                 if self._we_hung_up:
                     return state
                 if state.waiting == W_DONE:  # the caller hung up
-                    await self._release()
+                    await self._release("caller_hangup")
                     self.log.move(CallState.ENDED, f"peer {self.call.end_reason or 'bye'}")
                     return state
                 try:
@@ -218,15 +287,74 @@ class CallRunner:
             elif isinstance(action, StopRecording):
                 self._recording = self.leg.stop_recording()
             elif isinstance(action, Transfer):
-                # Outbound legs through a trunk come next (docs/decisions/0016): until
-                # then a transfer fails over to the flow's failure branch.
-                logger.warning("call %s: transfer to %s not available yet",
-                               self.call.call_id, action.number)
-                self.events.put_nowait(Event(TRANSFER_FAILED))
+                self._transfer_task = asyncio.create_task(self._transfer(action))
             elif isinstance(action, Hangup):
                 await self._hangup(action.cause)
         if playlist:
             self._start_playback(playlist)
+
+    async def _transfer(self, action: Transfer) -> None:
+        """Place the B-leg, bridge it to the caller, relay until one side hangs up; feeds
+        TRANSFER_FAILED (no B-leg) or TRANSFER_ENDED (the B-leg hung up) to the flow. The
+        caller hanging up cancels this task (_end_transfer), which hangs up the B-leg."""
+        target = self._target
+        assert target is not None
+        assert self.leg is not None
+        log = CallLog(f"transfer:{action.number}", account_id=target.account_id)
+        leg = LegOutcome(log, caller=target.e164, callee=action.number, disposition="failed",
+                         hangup_cause="")
+        self._legs.append(leg)
+        if self.originator is None:
+            log.move(CallState.ENDED, "no originator")
+            leg.hangup_cause = "no_originator"
+            self.events.put_nowait(Event(TRANSFER_FAILED))
+            return
+        try:
+            routes = await self.directory.routes(action.number)
+            dialed = await dial(self.originator, self.gate, routes, log=log,
+                                caller=target.e164.lstrip("+"),
+                                callee=action.number.lstrip("+"), timeout=action.timeout_seconds)
+        except asyncio.CancelledError:
+            log.move(CallState.ENDED, f"canceled: {self._leg_end_why}")
+            leg.disposition, leg.hangup_cause = "canceled", f"caller_{self._leg_end_why}"
+            raise
+        except Exception:
+            logger.exception("call %s: transfer to %s failed", self.call.call_id, action.number)
+            log.move(CallState.ENDED, "engine error")
+            leg.hangup_cause = "engine_error"
+            self.events.put_nowait(Event(TRANSFER_FAILED))
+            return
+        if dialed.call is None:
+            leg.disposition, leg.hangup_cause = status_for(dialed.status), dialed.cause
+            self.events.put_nowait(Event(TRANSFER_FAILED))
+            return
+        self._stop_playback()
+        bridge = Bridge(self.leg, dialed.call.leg)
+        self.log.move(CallState.BRIDGED, f"{action.number} answered via trunk {dialed.trunk} "
+                                         f"({dialed.call.call_id}): RTP relayed both ways")
+        self.log.move(CallState.TRANSFERRED, f"the flow handed the call to {action.number}")
+        self._transferred = True
+        leg.disposition = "answered"
+        try:
+            await dialed.call.ended.wait()
+            self.events.put_nowait(Event(TRANSFER_ENDED))
+        finally:
+            bridge.stop()
+            leg.media = {**dialed.call.leg.stats(), **bridge.stats()}
+            await dialed.end(self.gate, self._leg_end_why or "flow_end")
+            leg.hangup_cause = dialed.cause
+            logger.info("call %s: transfer leg %s ended (%s), relayed %s", self.call.call_id,
+                        dialed.call.call_id, dialed.cause, bridge.stats())
+
+    async def _end_transfer(self, why: str) -> None:
+        """Hang up a transfer's B-leg (or cancel its INVITE) because `why`."""
+        task, self._transfer_task = self._transfer_task, None
+        if task is None or task.done():
+            return
+        self._leg_end_why = why
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def _start_playback(self, playlist: list[bytes]) -> None:
         self._stop_playback()
@@ -260,6 +388,7 @@ class CallRunner:
         self._timer = asyncio.create_task(fire())
 
     async def _hangup(self, cause: str) -> None:
+        await self._end_transfer(cause)
         self._stop_playback()
         if self.leg is not None and self._recording is None:
             recorded = self.leg.stop_recording()
@@ -271,7 +400,8 @@ class CallRunner:
         self.leg = None
         self.log.move(CallState.ENDED, f"we hung up: {cause}")
 
-    async def _release(self) -> None:
+    async def _release(self, why: str) -> None:
+        await self._end_transfer(why)
         self._stop_playback()
         if self.leg is not None:
             if self._recording is None:
@@ -292,23 +422,22 @@ class CallRunner:
     def _disposition(self, state: FlowState) -> str:
         if self._recording:
             return "voicemail"
-        if state.outcome == "transferred":
+        if self._transferred:
             return "transferred"
         if not self._we_hung_up:
             return "abandoned"
         return "answered"
 
     def _cause(self) -> str:
-        if self._we_hung_up:
-            return f"callee_bye:{self._we_hung_up}"
-        return f"caller_{self.call.end_reason or 'bye'}"
+        return hangup_cause(we_are="callee", we_hung_up=self._we_hung_up,
+                            peer_reason=self.call.end_reason)
 
     async def _finish(self, target: CallTarget, state: FlowState, disposition: str,
                       cause: str) -> None:
         stats = self._media
         outcome = CallOutcome(target=target, caller=self.call.caller, log=self.log, state=state,
                               disposition=disposition, hangup_cause=cause,
-                              recording=self._recording, media=stats)
+                              recording=self._recording, media=stats, legs=self._legs)
         try:
             await self.directory.finish(outcome)
         except Exception:

@@ -275,7 +275,7 @@ def test_transfer_failure_goes_to_voicemail_and_success_ends(flow):
     assert actions == [Play(flow.nodes["vm"].greeting)]
     done, actions = flow_step(flow, state, ev(TRANSFER_ENDED))
     assert done.outcome == "transferred"
-    assert actions == [Hangup("normal")]
+    assert actions == [Hangup("transfer_ended")]
 
 
 def test_transfer_failure_without_branch_hangs_up():

@@ -1,9 +1,9 @@
-"""Outbound legs against SIPp's built-in `uas` (a phone answering), and refusals."""
+"""Outbound legs against SIPp's built-in `uas` (a phone answering), and refusals; the
+INVITE retransmission of a call nobody answers."""
 
 import asyncio
-import shutil
 import socket
-import subprocess
+import threading
 import time
 
 import pytest
@@ -11,16 +11,12 @@ import pytest
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import message_play, status_for
 from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
+from chappe.voice.sip.base import OutboundFailed
+from chappe.voice.trunking import TrunkGate, TrunkRoute
+from tests.voice.sipp_tools import SIPP, Phone, free_port
 
-SIPP = shutil.which("sipp")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not SIPP, reason="sip-tester is installed by scripts/test")]
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_with_endpoint(coro_factory):
@@ -36,37 +32,69 @@ def run_with_endpoint(coro_factory):
     return asyncio.run(main())
 
 
+def phone_route(port: int) -> list[TrunkRoute]:
+    return [TrunkRoute(name="phone", host="127.0.0.1", port=port)]
+
+
 def test_a_message_is_played_to_a_phone_that_answers(tmp_path):
-    port = free_udp_port()
-    phone = subprocess.Popen([SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", "1",
-                              "-timeout", "20", "-timeout_error", "-nostdin"],
-                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    phone = Phone(cwd=tmp_path, timeout=20)
     try:
-        time.sleep(0.3)
         pcm = tone(440, 1500)  # 1.5 s
         result = run_with_endpoint(lambda endpoint: message_play(
-            endpoint, caller="33189000001", callee="33612345678", remote=("127.0.0.1", port),
-            pcm=pcm, repeat=2, ring_timeout=5))
-        output, _ = phone.communicate(timeout=25)
+            endpoint, TrunkGate(), phone_route(phone.port), caller="33189000001",
+            callee="33612345678", pcm=pcm, repeat=2, ring_timeout=5))
+        status, output = phone.finish(timeout=25)
     finally:
-        if phone.poll() is None:
-            phone.kill()
+        phone.stop()
     assert result.status == "listened", result
     assert result.plays == 2
     assert 3 <= result.billable_seconds <= 5  # two 1.5 s plays, every started second
     assert [t["to"] for t in result.log.transitions] == ["answered", "ended"]
-    assert phone.returncode == 0, output[-2000:]  # SIPp got our BYE and answered it
+    assert status == 0, output[-2000:]  # SIPp got our BYE and answered it
 
 
 def test_nobody_listening_is_no_answer():
-    port = free_udp_port()  # nothing there: the INVITE is retransmitted, then CANCELed
+    port = free_port()  # nothing there: the INVITE is retransmitted, then CANCELed
     result = run_with_endpoint(lambda endpoint: message_play(
-        endpoint, caller="33189000001", callee="33612345678", remote=("127.0.0.1", port),
-        pcm=tone(440, 100), ring_timeout=1))
+        endpoint, TrunkGate(), phone_route(port), caller="33189000001",
+        callee="33612345678", pcm=tone(440, 100), ring_timeout=1))
     assert result.status == "no_answer"
     assert result.sip_status == 408
     assert result.billable_seconds == 0
+
+
+def test_an_unanswered_invite_is_retransmitted_over_udp_then_canceled():
+    received: list[bytes] = []
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.settimeout(0.2)
+
+    def listen():
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                received.append(silent.recv(65535))
+            except TimeoutError:
+                continue
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+
+    async def call(endpoint):
+        with pytest.raises(OutboundFailed) as failed:
+            await endpoint.originate(caller="33189000001", callee="33612345678",
+                                     remote=silent.getsockname(), timeout=1.8)
+        return failed.value.status
+
+    try:
+        assert run_with_endpoint(call) == 408
+        listener.join()
+    finally:
+        silent.close()
+    methods = [message.split(b" ", 1)[0] for message in received]
+    # Timer A: at 0, 0.5 and 1.5 s (T1 doubling), the same transaction each time.
+    assert methods == [b"INVITE", b"INVITE", b"INVITE", b"CANCEL"]
+    assert len(set(received[:3])) == 1
 
 
 @pytest.mark.parametrize(("code", "status"), [(486, "busy"), (600, "busy"), (480, "no_answer"),

@@ -9,6 +9,7 @@ from chappe.callcenter.flows import flow_parse
 from chappe.voice.callstate import CallLog, CallState, IllegalTransition
 from chappe.voice.runner import CallRunner, CallTarget
 from chappe.voice.sip.base import FRAME_BYTES
+from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 
 class FakeLeg:
@@ -17,6 +18,9 @@ class FakeLeg:
     def __init__(self):
         self.played: list[int] = []
         self.dtmf = None
+        self.sink = None
+        self.sent: list[bytes] = []
+        self.sent_digits = ""
         self.recording = False
 
     async def play(self, pcm, stop=None):
@@ -29,6 +33,18 @@ class FakeLeg:
 
     def set_dtmf_handler(self, handler):
         self.dtmf = handler
+
+    def press(self, digit):
+        self.dtmf(digit, 100)
+
+    def set_audio_sink(self, sink):
+        self.sink = sink
+
+    def send_audio(self, pcm):
+        self.sent.append(pcm)
+
+    def send_dtmf(self, digit, duration_ms):
+        self.sent_digits += digit
 
     def start_recording(self):
         self.recording = True
@@ -50,8 +66,10 @@ class FakeCall:
         self.end_reason = ""
         self.leg = FakeLeg()
         self.rejected = None
+        self.reject_headers = None
         self.hung_up = False
         self.rang = False
+        self.authorization = ""
 
     def ringing(self):
         self.rang = True
@@ -59,8 +77,9 @@ class FakeCall:
     async def answer(self):
         return self.leg
 
-    def reject(self, status, reason=""):
+    def reject(self, status, reason="", headers=None):
         self.rejected = status
+        self.reject_headers = headers
 
     async def hangup(self):
         self.hung_up = True
@@ -76,6 +95,9 @@ class FakeDirectory:
     async def resolve(self, callee, caller):
         return None if self.missing else self.target
 
+    async def routes(self, e164):
+        return [CARRIER]
+
     async def prompt_pcm(self, target, prompt):
         return b"\x01\x00" * 160 * 3  # 60 ms
 
@@ -85,6 +107,9 @@ class FakeDirectory:
 
 def P(text):
     return {"text": text, "language": "fr"}
+
+
+CARRIER = TrunkRoute(name="carrier", host="192.0.2.10")
 
 
 def run(definition, script=None, **kwargs):
@@ -134,10 +159,10 @@ def test_menu_timeouts_then_failure_branch_hangs_up():
     assert [t["to"] for t in runner.log.transitions] == ["answered", "ended"]
 
 
-def test_transfer_fails_over_to_voicemail_until_outbound_legs_exist():
+def test_a_transfer_without_originator_takes_the_failure_branch():
     async def press_1(call):
         await asyncio.sleep(0.02)
-        call.leg.dtmf("1")
+        call.leg.press("1")
 
     _call, directory, _ = run(MENU, press_1)
     [outcome] = directory.outcomes
@@ -150,7 +175,7 @@ def test_transfer_fails_over_to_voicemail_until_outbound_legs_exist():
 def test_caller_hangup_while_recording_keeps_the_message():
     async def press_2_then_bye(call):
         await asyncio.sleep(0.02)
-        call.leg.dtmf("2")
+        call.leg.press("2")
         await asyncio.sleep(0.2)
         call.end_reason = "bye"
         call.ended.set()
@@ -215,12 +240,15 @@ def test_the_state_machine_refuses_illegal_moves():
     assert log.ended_at is not None
 
 
+def with_trunk(directory, trunk):
+    directory.target = CallTarget(account_id="acc", e164="+33189000001",
+                                  definition=directory.target.definition, trunk=trunk)
+
+
 def test_trunk_source_addresses_are_enforced():
     call, directory = FakeCall(), FakeDirectory(MENU)
-    directory.target = CallTarget(account_id="acc", e164="+33189000001",
-                                  definition=directory.target.definition, trunk="carrier",
-                                  allowed_ips=("192.0.2.10",))
-
+    with_trunk(directory, TrunkRoute(name="carrier", host="192.0.2.10",
+                                     allowed_ips=("192.0.2.10",)))
     asyncio.run(CallRunner(call, directory).run())
     assert call.rejected == 403
     assert directory.outcomes == []
@@ -228,17 +256,169 @@ def test_trunk_source_addresses_are_enforced():
 
 def test_trunk_concurrent_call_cap_answers_503():
     call, directory = FakeCall(), FakeDirectory(MENU)
-    directory.target = CallTarget(account_id="acc", e164="+33189000001",
-                                  definition=directory.target.definition, trunk="carrier",
-                                  max_concurrent_calls=2)
-    busy = {"carrier": 2}
-    asyncio.run(CallRunner(call, directory, trunk_calls=busy).run())
+    trunk = TrunkRoute(name="carrier", host="192.0.2.10", max_concurrent_calls=2)
+    with_trunk(directory, trunk)
+    gate = TrunkGate()
+    assert gate.admit(trunk, 0) == gate.admit(trunk, 0) == ""
+    asyncio.run(CallRunner(call, directory, gate=gate).run())
     assert call.rejected == 503
     assert directory.outcomes[0].hangup_cause == "rejected_503"
-    assert busy == {"carrier": 2}
+    assert gate.in_progress("carrier") == 2
     # Below the cap the call goes through and the counter comes back down.
+    gate.release("carrier")
     call, directory.outcomes = FakeCall(), []
-    busy = {"carrier": 1}
-    asyncio.run(CallRunner(call, directory, trunk_calls=busy).run())
+    asyncio.run(CallRunner(call, directory, gate=gate).run())
     assert call.rejected is None
-    assert busy == {"carrier": 1}
+    assert gate.in_progress("carrier") == 1
+
+
+def test_trunk_calls_per_second_cap_answers_503():
+    trunk = TrunkRoute(name="carrier", host="192.0.2.10", calls_per_second=2)
+    gate, now = TrunkGate(), [100.0]
+    rejected = []
+    for _ in range(3):
+        call, directory = FakeCall(), FakeDirectory(MENU)
+        with_trunk(directory, trunk)
+        asyncio.run(CallRunner(call, directory, gate=gate, clock=lambda: now[0]).run())
+        rejected.append(call.rejected)
+    assert rejected == [None, None, 503]
+    now[0] += 0.5  # one token back
+    call = FakeCall()
+    asyncio.run(CallRunner(call, directory, gate=gate, clock=lambda: now[0]).run())
+    assert call.rejected is None
+
+
+def test_trunk_digest_credentials_are_challenged_then_checked():
+    from aiosipua.auth import SipDigestAuth, build_credentials
+    from aiosipua.headers import parse_auth, stringify_auth
+
+    trunk = TrunkRoute(name="carrier", host="192.0.2.10", inbound_username="carrier",
+                       inbound_password="s3cret")
+    call, directory = FakeCall(), FakeDirectory(MENU)
+    with_trunk(directory, trunk)
+    asyncio.run(CallRunner(call, directory, auth_secret=b"k").run())
+    assert call.rejected == 401
+    challenge = parse_auth(call.reject_headers["WWW-Authenticate"])
+    assert challenge.params["realm"] == "chappe"
+    assert directory.outcomes == []
+
+    def answered(password):
+        credentials = build_credentials(SipDigestAuth("carrier", password), challenge,
+                                        "INVITE", "sip:33189000001@127.0.0.1")
+        call = FakeCall()
+        call.authorization = stringify_auth(credentials)
+        asyncio.run(CallRunner(call, directory, auth_secret=b"k").run())
+        return call
+
+    assert answered("wrong").rejected == 403
+    assert answered("s3cret").rejected is None
+    assert directory.outcomes[-1].disposition == "answered"
+
+
+class FakeOutbound:
+    def __init__(self):
+        self.call_id = "b-leg-1"
+        self.leg = FakeLeg()
+        self.ended = asyncio.Event()
+        self.end_reason = ""
+        self.hung_up = False
+
+    async def hangup(self):
+        self.hung_up = True
+
+
+class FakeOriginator:
+    def __init__(self, *results):
+        self.results = list(results)
+        self.calls = []
+
+    async def originate(self, **kwargs):
+        self.calls.append(kwargs)
+        result = self.results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+TRANSFER = {"start": "t", "nodes": {
+    "t": {"type": "transfer", "number": "+33612345678", "on_failure": "sorry"},
+    "sorry": {"type": "hangup", "prompt": P("Désolé.")}}}
+
+
+def test_a_transfer_bridges_the_legs_until_the_callee_hangs_up():
+    b_leg = FakeOutbound()
+
+    async def talk(call):
+        await asyncio.sleep(0.05)
+        call.leg.sink(b"\x01\x00" * 160)  # the caller speaks
+        b_leg.leg.sink(b"\x02\x00" * 160)  # the callee answers
+        call.leg.press("5")
+        b_leg.end_reason = "bye"
+        b_leg.ended.set()
+
+    originator = FakeOriginator(b_leg)
+    call, directory = FakeCall(), FakeDirectory(TRANSFER)
+    gate = TrunkGate()
+
+    async def main():
+        runner = CallRunner(call, directory, originator=originator, gate=gate)
+        task = asyncio.create_task(runner.run())
+        await talk(call)
+        await asyncio.wait_for(task, 5)
+        return runner
+
+    runner = asyncio.run(main())
+    assert originator.calls[0]["callee"] == "33612345678"
+    assert originator.calls[0]["remote"] == ("192.0.2.10", 5060)
+    assert b_leg.leg.sent == [b"\x01\x00" * 160]
+    assert call.leg.sent == [b"\x02\x00" * 160]
+    assert b_leg.leg.sent_digits == "5"
+    [outcome] = directory.outcomes
+    assert outcome.disposition == "transferred"
+    assert outcome.hangup_cause == "callee_bye:transfer_ended"
+    assert [t["to"] for t in runner.log.transitions] == ["answered", "bridged", "transferred",
+                                                         "ended"]
+    [leg] = outcome.legs
+    assert (leg.disposition, leg.hangup_cause) == ("answered", "callee_bye")
+    assert leg.callee == "+33612345678"
+    assert leg.caller == "+33189000001"
+    assert [t["to"] for t in leg.log.transitions] == ["answered", "ended"]
+    assert leg.media["frames_to_callee"] == leg.media["frames_to_caller"] == 1
+    assert gate.in_progress("carrier") == 0
+
+
+def test_a_caller_hangup_during_a_transfer_hangs_up_the_callee():
+    b_leg = FakeOutbound()
+
+    async def hang_up(call):
+        await asyncio.sleep(0.05)
+        call.end_reason = "bye"
+        call.ended.set()
+
+    call, directory = FakeCall(), FakeDirectory(TRANSFER)
+
+    async def main():
+        task = asyncio.create_task(CallRunner(call, directory,
+                                              originator=FakeOriginator(b_leg)).run())
+        await hang_up(call)
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert b_leg.hung_up
+    [outcome] = directory.outcomes
+    assert (outcome.disposition, outcome.hangup_cause) == ("transferred", "caller_bye")
+    assert outcome.legs[0].hangup_cause == "caller_bye:caller_hangup"
+
+
+def test_a_busy_callee_takes_the_failure_branch():
+    from chappe.voice.sip.base import OutboundFailed
+
+    call, directory = FakeCall(), FakeDirectory(TRANSFER)
+    originator = FakeOriginator(OutboundFailed(486, "Busy Here"))
+    asyncio.run(CallRunner(call, directory, originator=originator).run())
+    [outcome] = directory.outcomes
+    assert outcome.state.path == ("t", "sorry")
+    assert outcome.disposition == "answered"
+    [leg] = outcome.legs
+    assert (leg.disposition, leg.hangup_cause) == ("busy", "sip_486")
+    assert leg.log.answered_at is None

@@ -1,9 +1,6 @@
 """TTS voice messages (M-1) end to end: API → engine dialer → trunk → SIPp `uas` (the
 phone) → status, call record, charge, webhook."""
 
-import shutil
-import socket
-import subprocess
 import time
 from decimal import Decimal
 
@@ -14,18 +11,11 @@ from chappe.billing.models import UsageRecord
 from chappe.callcenter.models import CallRecord, Trunk, VoiceMessageCall
 from chappe.voice.media.prompts import tools_available
 from chappe.webhooks.models import WebhookEvent
-from tests.voice.test_engine_sipp import EngineThread
+from tests.voice.sipp_tools import SIPP, EngineThread, Phone, free_port
 
-SIPP = shutil.which("sipp")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not SIPP or not tools_available(),
                                  reason="sip-tester, espeak-ng and sox come from scripts/test")]
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_final(timeout=40.0):
@@ -41,21 +31,11 @@ def wait_final(timeout=40.0):
     raise AssertionError("the voice message calls never ended")
 
 
-@pytest.fixture
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path
-    return tmp_path
-
-
 def test_a_voice_message_reaches_a_sipp_phone_and_is_billed(transactional_db, data_dir,
                                                             account, api, buy_credits):
     buy_credits(account, Decimal("10"))
-    port = free_udp_port()
-    Trunk.objects.create(name="carrier", host="127.0.0.1", port=port)
-    phone = subprocess.Popen([SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", "1",
-                              "-timeout", "30", "-timeout_error", "-nostdin"], cwd=data_dir,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)  # let SIPp bind
+    phone = Phone(cwd=data_dir)
+    Trunk.objects.create(name="carrier", host="127.0.0.1", port=phone.port)
     try:
         response = api.post("/api/v1/voice-messages", {
             "recipients": ["+33612345678"], "text": "Votre colis arrive demain.",
@@ -66,12 +46,11 @@ def test_a_voice_message_reaches_a_sipp_phone_and_is_billed(transactional_db, da
         with EngineThread() as engine:
             engine.engine.dialer_poll = 0.2
             [call] = wait_final()
-        output, _ = phone.communicate(timeout=30)
+        status, output = phone.finish()
     finally:
-        if phone.poll() is None:
-            phone.kill()
+        phone.stop()
     assert call.status == "listened", (call.status, call.sip_status)
-    assert phone.returncode == 0, output[-2000:]
+    assert status == 0, output[-2000:]
     record = CallRecord.objects.get(pk=call.call_id)
     assert record.direction == "outbound"
     assert record.to_number == "+33612345678"
@@ -90,7 +69,7 @@ def test_a_voice_message_reaches_a_sipp_phone_and_is_billed(transactional_db, da
 def test_nobody_answering_is_no_answer_and_not_billed(transactional_db, data_dir, account, api,
                                                       buy_credits):
     buy_credits(account, Decimal("10"))
-    Trunk.objects.create(name="carrier", host="127.0.0.1", port=free_udp_port())  # silent
+    Trunk.objects.create(name="carrier", host="127.0.0.1", port=free_port())  # silent
     api.post("/api/v1/voice-messages", {"recipients": ["0612345678"], "text": "Bonjour"})
     with EngineThread() as engine:
         engine.engine.dialer_poll = 0.2

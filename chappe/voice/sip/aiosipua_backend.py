@@ -1,25 +1,53 @@
 """The engine interface (chappe.voice.sip.base) on aiosipua 0.7 + aiortp 0.8.
 
 Everything that knows these libraries lives in this module, so they can be replaced
-(docs/decisions/0016-voice-engine.md)."""
+(docs/decisions/0016-voice-engine.md). What 0.7.1 lacks or gets wrong is filled in here,
+each with its reason: TCP replies on the connection a request came in on, the Via
+transport of requests sent over TCP, the ACK of a non-2xx final response, INVITE
+retransmission over UDP, SIP INFO DTMF, session timers only where the caller offers them,
+answers to mid-call offers (re-INVITE, UPDATE) that keep the media running."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 
-from aiosipua import CallSession, SipUAC, SipUAS, parse_sdp
-from aiosipua.message import SipRequest
+from aiosipua import (
+    CallSession,
+    SdpMessage,
+    SdpNegotiationError,
+    SipDigestAuth,
+    SipUAC,
+    SipUAS,
+    negotiate_sdp,
+    parse_sdp,
+    serialize_sdp,
+)
+from aiosipua.dialog import DialogState, _default_reason
+from aiosipua.message import SipRequest, SipResponse
+from aiosipua.session_timer import parse_session_expires, peer_allows_update
+from aiosipua.transaction import T1
 from aiosipua.transport import TcpSipTransport, UdpSipTransport
+from aiosipua.uas_requests import session_refreshed
 
-from chappe.voice.sip.base import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, CallHandler
+from chappe.voice.sip.base import (
+    FRAME_BYTES,
+    FRAME_MS,
+    CallHandler,
+    OutboundFailed,
+)
 
 logger = logging.getLogger("chappe.voice.sip")
 
 PCMU, PCMA, TELEPHONE_EVENT = 0, 8, 101
 CODEC_NAMES = {PCMU: "PCMU", PCMA: "PCMA"}
+# RFC 4028 §4: the smallest session interval we accept (a 422 names it).
+DEFAULT_MIN_SE = 90
+# A SIP INFO digit without a Duration lasts this long when relayed as RFC 4733.
+INFO_DTMF_MS = 160
 
 
 class RtpPorts:
@@ -44,53 +72,107 @@ class RtpPorts:
         self.in_use.discard(port)
 
 
+def _bounded_put(store: OrderedDict, key, value, limit: int = 10_000) -> None:
+    store[key] = value
+    if len(store) > limit:
+        store.popitem(last=False)
+
+
 class _TcpTransport(TcpSipTransport):
     """TCP transport answering on the connection the request came in on (RFC 3261
     §18.2.2), not on a new connection to the Via address (aiosipua 0.7.1 does the
-    latter and fails when the peer's Via names its listening port)."""
+    latter and fails when the peer's Via names its listening port). Requests we send
+    say TCP in their Via (0.7.1 always writes UDP)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._by_call: dict[str, tuple[str, int]] = {}
+        self._by_call: OrderedDict[str, tuple[str, int]] = OrderedDict()
 
     def remember(self, call_id: str, addr: tuple[str, int]) -> None:
-        self._by_call[call_id] = addr
-        if len(self._by_call) > 10_000:
-            self._by_call.pop(next(iter(self._by_call)))
+        _bounded_put(self._by_call, call_id, addr)
+
+    async def connect_once(self, remote: tuple[str, int]) -> None:
+        """Open (or reuse) a connection to a trunk."""
+        if remote not in self._connections:
+            await self.connect(remote)
 
     def send(self, message, addr: tuple[str, int]) -> None:
+        if isinstance(message, SipRequest):
+            vias = message.headers.get("via")
+            if vias and vias[0].startswith("SIP/2.0/UDP"):
+                message.headers.remove("Via")
+                for via in ["SIP/2.0/TCP" + vias[0][len("SIP/2.0/UDP"):], *vias[1:]]:
+                    message.headers.append("Via", via)
         if addr not in self._connections:
             addr = self._by_call.get(message.call_id or "", addr)
         super().send(message, addr)
 
 
-class AiortpLeg:
-    """MediaLeg on an aiosipua CallSession."""
+class _Uac(SipUAC):
+    """SipUAC that ACKs non-2xx final responses to its INVITEs (RFC 3261 §17.1.1.3),
+    retransmissions included: aiosipua 0.7.1 sends no such ACK, so the far end keeps
+    retransmitting its 4xx/5xx and never completes the transaction."""
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._invite_uris: OrderedDict[str, str] = OrderedDict()
+
+    def send_invite(self, *args, **kwargs):
+        call = super().send_invite(*args, **kwargs)
+        _bounded_put(self._invite_uris, call.call_id, call.invite.uri)
+        return call
+
+    def handle_response(self, response: SipResponse, addr: tuple[str, int]) -> None:
+        cseq = response.cseq
+        uri = self._invite_uris.get(response.call_id or "")
+        if (response.status_code >= 300 and uri is not None and cseq is not None
+                and cseq.method.upper() == "INVITE"):
+            ack = SipRequest(method="ACK", uri=uri)
+            ack.headers.append("Via", response.headers.get("via")[0])
+            for name in ("From", "To", "Call-ID"):
+                ack.headers.set_single(name, response.headers.get_first(name) or "")
+            ack.headers.set_single("CSeq", f"{cseq.seq} ACK")
+            ack.headers.set_single("Max-Forwards", "70")
+            self.transport.send(ack, addr)
+        super().handle_response(response, addr)
+
+
+class AiortpLeg:
+    """MediaLeg on an aiosipua CallSession (or our own session for an outbound leg)."""
+
+    def __init__(self, session) -> None:
         self._session = session
-        self.codec = CODEC_NAMES.get(session.chosen_payload_type, str(session.chosen_payload_type))
+        self.payload_type = session.chosen_payload_type
+        self.codec = CODEC_NAMES.get(self.payload_type, str(self.payload_type))
         self._timestamp = 0
-        self._marker_pending = True
-        self._dtmf: Callable[[str], None] | None = None
+        self._dtmf: Callable[[str, int], None] | None = None
+        self._sink: Callable[[bytes], None] | None = None
         self._recording: bytearray | None = None
         self._record_base: int | None = None
+        # False while the peer holds the call (its offer said sendonly or inactive).
+        self.sending = True
         self.frames_sent = 0
         self.late_frames = 0
         session.on_dtmf = self._on_dtmf
         session.on_audio = self._on_audio
 
-    def set_dtmf_handler(self, handler: Callable[[str], None]) -> None:
+    def set_dtmf_handler(self, handler: Callable[[str, int], None]) -> None:
         self._dtmf = handler
 
-    def _on_dtmf(self, digit: str, _duration: int) -> None:
-        if self._dtmf is not None:
-            self._dtmf(digit)
+    def set_audio_sink(self, sink: Callable[[bytes], None] | None) -> None:
+        self._sink = sink
 
-    def dtmf_info(self, digit: str) -> None:
-        self._on_dtmf(digit, 0)
+    def _on_dtmf(self, digit: str, duration: int) -> None:
+        if self._dtmf is not None:
+            self._dtmf(digit, duration * 1000 // 8000)  # RTP clock units → ms
+
+    def dtmf_info(self, digit: str, duration_ms: int) -> None:
+        if self._dtmf is not None:
+            self._dtmf(digit, duration_ms)
 
     def _on_audio(self, pcm: bytes, timestamp: int) -> None:
+        if self._sink is not None:
+            self._sink(pcm)
         if self._recording is None:
             return
         if self._record_base is None:
@@ -114,6 +196,32 @@ class AiortpLeg:
         data, self._recording = bytes(self._recording or b""), None
         return data
 
+    def _send(self, pcm: bytes) -> bool:
+        rtp = self._session.rtp_session
+        if rtp is None:
+            return False
+        if self.sending:
+            rtp.send_audio_pcm(pcm, self._timestamp)
+            self.frames_sent += 1
+        self._timestamp = (self._timestamp + len(pcm) // 2) % (1 << 32)
+        return True
+
+    def send_audio(self, pcm: bytes) -> None:
+        self._send(pcm)
+
+    def send_dtmf(self, digit: str, duration_ms: int) -> None:
+        rtp = self._session.rtp_session
+        if rtp is None or not self.sending:
+            return
+        rtp.send_dtmf(digit, duration_ms, timestamp=self._timestamp)
+        self._timestamp = (self._timestamp + duration_ms * 8) % (1 << 32)
+
+    def redirect(self, address: tuple[str, int]) -> None:
+        """Send to a new address (a mid-call offer moved the peer's media)."""
+        rtp = self._session.rtp_session
+        if rtp is not None:
+            rtp.update_remote(address)
+
     async def play(self, pcm: bytes, stop: asyncio.Event | None = None) -> bool:
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -123,12 +231,8 @@ class AiortpLeg:
             frame = pcm[offset:offset + FRAME_BYTES]
             if len(frame) < FRAME_BYTES:
                 frame += b"\0" * (FRAME_BYTES - len(frame))
-            rtp = self._session.rtp_session
-            if rtp is None:
+            if not self._send(frame):
                 return False
-            rtp.send_audio_pcm(frame, self._timestamp)
-            self._timestamp = (self._timestamp + FRAME_SAMPLES) % (1 << 32)
-            self.frames_sent += 1
             due = start + (index + 1) * FRAME_MS / 1000
             delay = due - loop.time()
             if delay < -FRAME_MS / 1000:
@@ -152,20 +256,80 @@ class AiortpLeg:
         await self._session.close()
 
 
-class AiosipuaCall:
-    """InboundCall on an aiosipua IncomingCall."""
+class _Side:
+    """What an inbound call and a call we placed share: media, our current SDP, how the
+    call ended, and answers to the far end's mid-call offers."""
 
-    def __init__(self, endpoint: AiosipuaEndpoint, incoming) -> None:
+    def __init__(self, endpoint: AiosipuaEndpoint, call_id: str) -> None:
         self._endpoint = endpoint
-        self._incoming = incoming
-        self.call_id = incoming.call_id
-        self.caller = _user_of(incoming.caller)
-        self.callee = _user_of(str(incoming.invite.uri)) or _user_of(incoming.callee)
-        self.source = incoming.source_addr
+        self.call_id = call_id
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.leg: AiortpLeg | None = None
+        self.sdp: SdpMessage | None = None  # what we last told the far end
         self._rtp_port: int | None = None
+
+    def peer_ended(self, reason: str) -> None:
+        self.end_reason = reason
+        self.ended.set()
+
+    def answer_offer(self, offer: SdpMessage) -> SdpMessage | None:
+        """Our answer to a mid-call offer (re-INVITE, UPDATE; RFC 3264 §8): same port and
+        codec, media sent where the offer says, direction mirrored (hold). None when the
+        offer drops our codec (488)."""
+        if self.leg is None or self.sdp is None or self._rtp_port is None:
+            return None
+        try:
+            answer, _chosen = negotiate_sdp(
+                offer, self._endpoint.host, self._rtp_port,
+                supported_codecs=[self.leg.payload_type], dtmf_payload_type=TELEPHONE_EVENT,
+                session_id=self.sdp.origin.session_id)
+        except SdpNegotiationError:
+            return None
+        answer.origin.username = self.sdp.origin.username
+        answer.origin.session_version = str(int(self.sdp.origin.session_version) + 1)
+        if offer.rtp_address is not None and offer.rtp_address[1]:
+            self.leg.redirect(offer.rtp_address)
+        self.leg.sending = answer.audio is not None and answer.audio.direction in (
+            "sendrecv", "sendonly")
+        self.sdp = answer
+        return answer
+
+    def _send_bye(self) -> None:
+        raise NotImplementedError
+
+    async def hangup(self) -> None:
+        """Send BYE (unless the far end already ended) and release media."""
+        if not self.ended.is_set():
+            try:
+                self._send_bye()
+            except RuntimeError:  # a TCP connection that is gone
+                logger.warning("call %s: BYE not sent", self.call_id, exc_info=True)
+        await self.release()
+
+    async def release(self) -> None:
+        if self.leg is not None:
+            await self.leg.close()
+            self.leg = None
+        if self._rtp_port is not None:
+            self._endpoint.rtp_ports.give_back(self._rtp_port)
+            self._rtp_port = None
+        self._endpoint.forget(self.call_id)
+
+
+class AiosipuaCall(_Side):
+    """InboundCall on an aiosipua IncomingCall."""
+
+    def __init__(self, endpoint: AiosipuaEndpoint, incoming) -> None:
+        super().__init__(endpoint, incoming.call_id)
+        self._incoming = incoming
+        self.caller = _user_of(incoming.caller)
+        self.callee = _user_of(str(incoming.invite.uri)) or _user_of(incoming.callee)
+        self.source = incoming.source_addr
+
+    @property
+    def authorization(self) -> str:
+        return self._incoming.invite.get_header("authorization") or ""
 
     def ringing(self) -> None:
         self._incoming.ringing()
@@ -180,30 +344,40 @@ class AiosipuaCall:
         # Register the leg before awaiting: a BYE may arrive while RTP starts.
         self.leg = AiortpLeg(session)
         await session.start()
+        self.sdp = session.sdp_answer
         self._incoming.accept(session.sdp_answer)
         return self.leg
 
-    def reject(self, status: int, reason: str = "") -> None:
-        self._incoming.reject(status, reason)
+    def reject(self, status: int, reason: str = "",
+               headers: dict[str, str] | None = None) -> None:
+        _refuse(self._incoming, status, reason, headers)
         self._endpoint.forget(self.call_id)
 
-    def peer_ended(self, reason: str) -> None:
-        self.end_reason = reason
-        self.ended.set()
+    def _send_bye(self) -> None:
+        self._incoming.hangup()
 
-    async def hangup(self) -> None:
-        if not self.ended.is_set():
-            self._incoming.hangup()
-        await self.release()
 
-    async def release(self) -> None:
-        if self.leg is not None:
-            await self.leg.close()
-            self.leg = None
-        if self._rtp_port is not None:
-            self._endpoint.rtp_ports.give_back(self._rtp_port)
-            self._rtp_port = None
-        self._endpoint.forget(self.call_id)
+class AiosipuaOutbound(_Side):
+    """An outbound leg: INVITE sent by us (TTS messages, transfers)."""
+
+    def __init__(self, endpoint: AiosipuaEndpoint, uac: SipUAC, call, rtp_port: int,
+                 offer: SdpMessage) -> None:
+        super().__init__(endpoint, call.call_id)
+        self._uac = uac
+        self._call = call
+        self._rtp_port = rtp_port
+        self.sdp = offer
+
+    def _send_bye(self) -> None:
+        self._call.hangup(self._uac)
+
+
+def _refuse(incoming, status: int, reason: str = "",
+            headers: dict[str, str] | None = None) -> None:
+    """A final error response to an INVITE, with extra headers (WWW-Authenticate of a
+    401, Min-SE of a 422) that IncomingCall.reject cannot carry."""
+    incoming._send_response(status, reason or _default_reason(status), extra_headers=headers)
+    incoming.dialog.terminate()
 
 
 class _OutboundSession:
@@ -226,43 +400,6 @@ class _OutboundSession:
         await self.rtp_session.close()
 
 
-class OutboundFailed(RuntimeError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status, self.reason = status, reason
-
-
-class AiosipuaOutbound:
-    """An outbound leg: INVITE sent by us (TTS messages, transfers)."""
-
-    def __init__(self, endpoint: AiosipuaEndpoint, call, rtp_port: int) -> None:
-        self._endpoint = endpoint
-        self._call = call
-        self.call_id = call.call_id
-        self.ended = asyncio.Event()
-        self.end_reason = ""
-        self.leg: AiortpLeg | None = None
-        self._rtp_port = rtp_port
-
-    def peer_ended(self, reason: str) -> None:
-        self.end_reason = reason
-        self.ended.set()
-
-    async def hangup(self) -> None:
-        if not self.ended.is_set():
-            self._call.hangup(self._endpoint.uac)
-        await self.release()
-
-    async def release(self) -> None:
-        if self.leg is not None:
-            await self.leg.close()
-            self.leg = None
-        if self._rtp_port is not None:
-            self._endpoint.rtp_ports.give_back(self._rtp_port)
-            self._rtp_port = None
-        self._endpoint.forget(self.call_id)
-
-
 def _offer(ip: str, port: int) -> str:
     return ("v=0\r\n"
             f"o=chappe {port} 1 IN IP4 {ip}\r\n"
@@ -283,18 +420,27 @@ def _user_of(uri: str) -> str:
     return match.group(1) if match else ""
 
 
+def _has_sdp(request: SipRequest) -> bool:
+    return bool(request.body) and (request.content_type or "").startswith("application/sdp")
+
+
 class AiosipuaEndpoint:
-    """SipEndpoint: one UAS on UDP and one on TCP, same host and port."""
+    """SipEndpoint and Originator: one UAS+UAC on UDP and one on TCP, same host and port.
+
+    `min_se` is the shortest RFC 4028 session interval we accept from a caller."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *,
-                 rtp_ports: RtpPorts | None = None, user_agent: str = "Chappe") -> None:
+                 rtp_ports: RtpPorts | None = None, user_agent: str = "Chappe",
+                 min_se: int = DEFAULT_MIN_SE) -> None:
         self.host, self.port = host, port
         self.rtp_ports = rtp_ports or RtpPorts()
         self.user_agent = user_agent
+        self.min_se = min_se
         self.on_call: CallHandler | None = None
         self._uases: list[SipUAS] = []
+        self._uacs: dict[str, _Uac] = {}
+        self._tcp: _TcpTransport | None = None
         self._calls: dict[str, AiosipuaCall | AiosipuaOutbound] = {}
-        self.uac: SipUAC | None = None
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -302,28 +448,46 @@ class AiosipuaEndpoint:
         return len(self._calls)
 
     async def originate(self, *, caller: str, callee: str, remote: tuple[str, int],
+                        transport: str = "udp", auth: tuple[str, str] | None = None,
                         timeout: float = 30.0) -> AiosipuaOutbound:
-        """Call `callee` at `remote` (a trunk or a phone) over UDP; returns the answered
-        leg. Raises OutboundFailed (status 4xx-6xx, or 408 when nobody answered in time:
-        the INVITE is then CANCELed)."""
+        """Originator.originate (chappe.voice.sip.base)."""
         import aiortp
 
+        uac = self._uacs[transport]
+        if transport == "tcp":
+            assert self._tcp is not None
+            try:
+                await self._tcp.connect_once(remote)
+            except OSError as exc:
+                raise OutboundFailed(503, f"TCP connection failed: {exc}") from None
         port = self.rtp_ports.take()
         offer = parse_sdp(_offer(self.host, port))
-        call = self.uac.send_invite(f"sip:{caller}@{self.host}:{self.port}",
-                                    f"sip:{callee}@{remote[0]}:{remote[1]}", remote, offer,
-                                    user_agent=self.user_agent)
-        outbound = AiosipuaOutbound(self, call, port)
+        call = uac.send_invite(f"sip:{caller}@{self.host}:{self.port}",
+                               f"sip:{callee}@{remote[0]}:{remote[1]}", remote, offer,
+                               user_agent=self.user_agent,
+                               auth=SipDigestAuth(*auth) if auth else None)
+        outbound = AiosipuaOutbound(self, uac, call, port, offer)
         self._calls[call.call_id] = outbound  # a BYE may come at any time
+        call.on_session_expired = lambda _call: outbound.peer_ended("session_expired")
+        resend = (self._spawn(self._retransmit_invite(uac, call, remote))
+                  if transport == "udp" else None)
         try:
             await call.wait_answered(timeout)
         except TimeoutError:
-            call.cancel(self.uac)
+            call.cancel(uac)
             await outbound.release()
             raise OutboundFailed(408, "no answer") from None
         except RuntimeError:
             await outbound.release()
             raise OutboundFailed(call._reject_code, call._reject_reason) from None
+        except asyncio.CancelledError:
+            if call.dialog.state == DialogState.EARLY:
+                call.cancel(uac)
+            await outbound.hangup()
+            raise
+        finally:
+            if resend is not None:
+                resend.cancel()
         answer = call.sdp_answer
         remote_rtp = answer.rtp_address if answer is not None else None
         codecs = [c.payload_type for c in (answer.audio.codecs if answer and answer.audio
@@ -338,15 +502,34 @@ class AiosipuaEndpoint:
         outbound.leg = AiortpLeg(_OutboundSession(rtp, chosen))
         return outbound
 
+    @staticmethod
+    async def _retransmit_invite(uac: _Uac, call, remote: tuple[str, int]) -> None:
+        """Timer A (RFC 3261 §17.1.1.2): resend the INVITE over UDP, T1 doubling, until a
+        response to it (a provisional one will do) arrives. A 401/407 retry is a new
+        INVITE with its own branch and starts over."""
+        interval, invite = T1, call.invite
+        while True:
+            await asyncio.sleep(interval)
+            if call.invite is not invite:
+                interval, invite = T1, call.invite
+                continue
+            branch = invite.via[0].branch if invite.via else None
+            transaction = uac.transactions.client_transactions.get((branch, "INVITE"))
+            if transaction is None or transaction.response is not None:
+                return
+            uac.transport.send(invite, remote)
+            interval *= 2
+
     async def start(self) -> tuple[str, int]:
         udp = UdpSipTransport(local_addr=(self.host, self.port))
-        self.uac = SipUAC(udp)
-        udp_uas = self._uas(udp, self.uac)
+        self._uacs["udp"] = _Uac(udp)
+        udp_uas = self._uas(udp, self._uacs["udp"])
         await udp_uas.start()
         sockname = udp._udp_transport.get_extra_info("sockname")
         self.port = sockname[1]
-        tcp = _TcpTransport(local_addr=(self.host, self.port))
-        tcp_uas = self._uas(tcp)
+        tcp = self._tcp = _TcpTransport(local_addr=(self.host, self.port))
+        self._uacs["tcp"] = _Uac(tcp)
+        tcp_uas = self._uas(tcp, self._uacs["tcp"])
         await tcp_uas.start()
         dispatch = tcp.on_message
 
@@ -358,39 +541,116 @@ class AiosipuaEndpoint:
         self._uases = [udp_uas, tcp_uas]
         return self.host, self.port
 
-    def _uas(self, transport, uac: SipUAC | None = None) -> SipUAS:
+    def _uas(self, transport, uac: _Uac) -> SipUAS:
+        # No `session_expires`: aiosipua would then impose timers on every call; we apply
+        # them only where the caller offers them (_session_timer).
         uas = SipUAS(transport, user_agent=self.user_agent, uac=uac)
         uas.on_invite = self._on_invite
+        uas.on_reinvite = self._on_reinvite
         uas.on_bye = lambda call, _req: self._peer_ended(call.call_id, "bye")
         uas.on_cancel = lambda req, _addr: self._peer_ended(req.call_id or "", "cancel")
         uas.on_ack_timeout = lambda call: self._peer_ended(call.call_id, "ack_timeout")
-        uas.on_options = lambda req, addr: None  # aiosipua answers 200 itself
+        uas.on_session_expired = lambda call: self._peer_ended(call.call_id, "session_expired")
         uas._handlers["INFO"] = lambda req, addr: self._on_info(uas, req)
+        uas._handlers["UPDATE"] = lambda req, addr: self._on_update(uas, req)
         return uas
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _on_invite(self, incoming) -> None:
         if incoming.call_id in self._calls:
             return  # a retransmitted INVITE: the 100 Trying went out again
+        if not self._session_timer(incoming):
+            return
         call = AiosipuaCall(self, incoming)
         self._calls[call.call_id] = call
         if self.on_call is None:
             call.reject(503)
             return
-        task = asyncio.get_running_loop().create_task(self.on_call(call))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self.on_call(call))
+
+    def _session_timer(self, incoming) -> bool:
+        """RFC 4028 where the caller offers it: too short an interval gets 422 with our
+        Min-SE (False); otherwise the 200 carries Session-Expires with the refresher the
+        caller asked for (or us, refreshing with UPDATE, when it left the choice to us and
+        allows UPDATE), and aiosipua arms the refresh or the watchdog once the ACK comes:
+        with no refresh in time we send BYE (§10)."""
+        raw = incoming.invite.get_header("session-expires")
+        interval, refresher = parse_session_expires(raw) if raw else (0, None)
+        if interval <= 0:
+            return True
+        if interval < self.min_se:
+            _refuse(incoming, 422, "Session Interval Too Small", {"Min-SE": str(self.min_se)})
+            return False
+        incoming.session_interval = interval
+        incoming.session_refresher_us = refresher == "uas" or (
+            refresher is None and peer_allows_update(incoming.invite.headers.get("allow")))
+        return True
+
+    def _on_reinvite(self, incoming) -> None:
+        """A re-INVITE (either direction of call): 200 with our SDP, media kept running.
+        An offerless re-INVITE gets our current SDP as the offer."""
+        side = self._calls.get(incoming.call_id)
+        if side is None:
+            incoming._send_response(481, "Call/Transaction Does Not Exist")
+            return
+        answer = side.answer_offer(parse_sdp(incoming.invite.text)) \
+            if _has_sdp(incoming.invite) else side.sdp
+        if answer is None:
+            incoming._send_response(488, "Not Acceptable Here")
+            return
+        incoming.accept(answer)
+
+    def _on_update(self, uas: SipUAS, request: SipRequest) -> None:
+        """UPDATE (RFC 3311) on either direction of call: a session refresh (RFC 4028,
+        answered with its Session-Expires) and/or a new offer (answered like a re-INVITE).
+        Replaces aiosipua's handler, which does neither for calls we placed."""
+        call_id = request.call_id or ""
+        incoming, dialog = uas._find_dialog(call_id)
+        if dialog is None:
+            uas._send_error(request, 481, "Call/Transaction Does Not Exist")
+            return
+        if not uas._validate_in_dialog(dialog, request):
+            return
+        answer = None
+        if _has_sdp(request):
+            side = self._calls.get(call_id)
+            answer = side.answer_offer(parse_sdp(request.text)) if side is not None else None
+            if answer is None:
+                uas.transport.send_reply(dialog.create_response(request, 488))
+                return
+        response = dialog.create_response(request, 200, "OK")
+        if answer is not None:
+            response.text = serialize_sdp(answer)
+            response.headers.set_single("Content-Type", "application/sdp")
+        expires = request.get_header("session-expires")
+        if expires:
+            interval, refresher = parse_session_expires(expires)
+            response.headers.set_single("Session-Expires",
+                                        f"{interval};refresher={refresher or 'uac'}")
+            response.headers.set_single("Require", "timer")
+        response.headers.set_single("User-Agent", self.user_agent)
+        uas.transport.send_reply(response)
+        session_refreshed(uas, call_id, incoming)
 
     def _on_info(self, uas: SipUAS, request: SipRequest) -> None:
         """SIP INFO DTMF (application/dtmf-relay `Signal=5`), the RFC 4733 fallback."""
         call = self._calls.get(request.call_id or "")
-        incoming = uas.get_call(request.call_id or "")
-        if call is None or incoming is None:
+        _incoming, dialog = uas._find_dialog(request.call_id or "")
+        if call is None or dialog is None:
             uas._send_error(request, 481, "Call/Transaction Does Not Exist")
             return
-        uas.transport.send_reply(incoming.dialog.create_response(request, 200, "OK"))
-        match = re.search(r"Signal\s*=\s*([0-9*#A-D])", request.text or "", re.IGNORECASE)
-        if match and call.leg is not None:
-            call.leg.dtmf_info(match.group(1).upper())
+        uas.transport.send_reply(dialog.create_response(request, 200, "OK"))
+        text = request.text or ""
+        signal = re.search(r"Signal\s*=\s*([0-9*#A-D])", text, re.IGNORECASE)
+        duration = re.search(r"Duration\s*=\s*(\d+)", text, re.IGNORECASE)
+        if signal and call.leg is not None:
+            call.leg.dtmf_info(signal.group(1).upper(),
+                               int(duration.group(1)) if duration else INFO_DTMF_MS)
 
     def _peer_ended(self, call_id: str, reason: str) -> None:
         call = self._calls.get(call_id)

@@ -1,8 +1,9 @@
 """Our engine interface: what the call logic needs from a SIP/RTP stack, nothing more.
 
-The call runner (chappe.voice.runner) only sees these protocols; `aiosipua_backend`
+The call runner (chappe.voice.runner), the transfer bridge (chappe.voice.bridge) and the
+outbound dialer (chappe.voice.outbound) only see these protocols; `aiosipua_backend`
 implements them on aiosipua + aiortp (docs/decisions/0016-voice-engine.md). Another stack
-(pjsua, a B2BUA over ESL…) can replace it by implementing the same three classes.
+(pjsua, a B2BUA over ESL…) can replace it by implementing the same classes.
 """
 
 from __future__ import annotations
@@ -26,8 +27,21 @@ class MediaLeg(Protocol):
         played to the end, False when `stop` was set first."""
         ...
 
-    def set_dtmf_handler(self, handler: Callable[[str], None]) -> None:
-        """Call `handler(digit)` once per RFC 4733 telephone-event (or SIP INFO)."""
+    def set_dtmf_handler(self, handler: Callable[[str, int], None]) -> None:
+        """Call `handler(digit, duration in ms)` once per RFC 4733 telephone-event (or SIP
+        INFO digit)."""
+        ...
+
+    def set_audio_sink(self, sink: Callable[[bytes], None] | None) -> None:
+        """Call `sink(pcm)` with each decoded frame received (16-bit PCM), or stop."""
+        ...
+
+    def send_audio(self, pcm: bytes) -> None:
+        """Send 16-bit PCM now as one RTP packet (relaying: the sender's clock paces)."""
+        ...
+
+    def send_dtmf(self, digit: str, duration_ms: int) -> None:
+        """Send one RFC 4733 telephone-event."""
         ...
 
     def start_recording(self) -> None: ...
@@ -47,7 +61,7 @@ class InboundCall(Protocol):
     callee: str        # Request-URI user part
     source: tuple[str, int]
     ended: asyncio.Event  # set when the peer ended the call (BYE or CANCEL)
-    end_reason: str       # "bye" | "cancel" | "ack_timeout" | ""
+    end_reason: str       # "bye" | "cancel" | "ack_timeout" | "session_expired" | ""
 
     def ringing(self) -> None: ...
 
@@ -55,7 +69,13 @@ class InboundCall(Protocol):
         """Send 200 OK with our SDP answer and start RTP."""
         ...
 
-    def reject(self, status: int, reason: str = "") -> None: ...
+    @property
+    def authorization(self) -> str:
+        """The INVITE's Authorization header ("" when absent)."""
+        ...
+
+    def reject(self, status: int, reason: str = "",
+               headers: dict[str, str] | None = None) -> None: ...
 
     async def hangup(self) -> None:
         """Send BYE (answered) and release media."""
@@ -63,6 +83,40 @@ class InboundCall(Protocol):
 
 
 CallHandler = Callable[[InboundCall], Awaitable[None]]
+
+
+class OutboundFailed(RuntimeError):
+    """An INVITE we sent got a final error (or no answer in time: 408)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status, self.reason = status, reason
+
+
+class OutboundCall(Protocol):
+    """A call we placed and the far end answered."""
+
+    call_id: str
+    leg: MediaLeg
+    ended: asyncio.Event  # set when the far end ended the call
+    end_reason: str       # "bye" | "session_expired" | ""
+
+    async def hangup(self) -> None:
+        """Send BYE (unless the far end already ended) and release media."""
+        ...
+
+
+class Originator(Protocol):
+    """Places calls."""
+
+    async def originate(self, *, caller: str, callee: str, remote: tuple[str, int],
+                        transport: str = "udp", auth: tuple[str, str] | None = None,
+                        timeout: float = 30.0) -> OutboundCall:
+        """INVITE `callee` at `remote` over "udp" or "tcp", answering a 401/407 with
+        `auth` (username, password). Returns the answered call; raises OutboundFailed
+        (the final status, 408 when nobody answered within `timeout`: the INVITE is then
+        CANCELed). Cancelling the awaiting task CANCELs the INVITE too."""
+        ...
 
 
 class SipEndpoint(Protocol):

@@ -1,0 +1,39 @@
+"""Routing changes, counted: saves and deletes of the contact-center rows that route
+calls (flows and their versions, rentals, numbers, trunks). The voice engine's directory
+caches the number → flow routing and the trunks (chappe.voice.engine) and drops that
+cache when this count moves. Only changes made in this process are counted; another
+process's changes reach the engine when its cache expires. Connected in `apps.py`."""
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+_generation = 0
+
+
+def routing_generation() -> int:
+    return _generation
+
+
+def _bump() -> None:
+    global _generation
+    _generation += 1
+
+
+def _changed(**_kwargs) -> None:
+    # After the commit: the engine must not cache what it read before the change landed.
+    transaction.on_commit(_bump)
+
+
+def connect() -> None:
+    from chappe.callcenter.models import (
+        CallFlow,
+        CallFlowVersion,
+        NumberRental,
+        PhoneNumber,
+        Trunk,
+    )
+
+    for model in (CallFlow, CallFlowVersion, NumberRental, PhoneNumber, Trunk):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"routing-save-{model.__name__}")
+        post_delete.connect(_changed, sender=model,
+                            dispatch_uid=f"routing-delete-{model.__name__}")

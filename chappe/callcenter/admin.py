@@ -16,7 +16,8 @@ from chappe.callcenter.models import (
 
 @admin.register(Trunk)
 class TrunkAdmin(admin.ModelAdmin):
-    list_display = ["name", "host", "port", "transport", "max_concurrent_calls", "is_active"]
+    list_display = ["name", "host", "port", "transport", "number_prefixes",
+                    "max_concurrent_calls", "calls_per_second", "is_active"]
 
 
 @admin.register(PhoneNumber)

@@ -1,8 +1,11 @@
 """Contact-center data: trunks, the number catalogue and rentals (C-1), call flows (C-3),
 uploaded prompts, call records and voicemails (C-9, C-10)."""
 
+import ipaddress
+import re
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +45,24 @@ class Trunk(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The lists are JSON typed by the operator (admin): check their items."""
+        errors = {}
+        prefixes = self.number_prefixes
+        if not isinstance(prefixes, list) or not all(
+                isinstance(p, str) and re.fullmatch(r"\+[0-9]{1,15}", p) for p in prefixes):
+            errors["number_prefixes"] = _('A list of E.164 prefixes, e.g. ["+33", "+336"].')
+        ips = self.allowed_ips
+        try:
+            if not isinstance(ips, list):
+                raise ValueError
+            for ip in ips:
+                ipaddress.ip_address(ip)
+        except ValueError:
+            errors["allowed_ips"] = _('A list of IP addresses, e.g. ["192.0.2.10"].')
+        if errors:
+            raise ValidationError(errors)
 
 
 class NumberType(models.TextChoices):

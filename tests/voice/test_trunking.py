@@ -61,3 +61,21 @@ def test_no_caps_when_zero_and_no_release_without_admission():
     assert all(gate.admit(free, 0) == "" for _ in range(1000))
     with pytest.raises(RuntimeError):
         gate.release("other")
+
+
+@pytest.mark.django_db
+def test_the_operator_s_trunk_lists_are_checked():
+    from django.core.exceptions import ValidationError
+
+    from chappe.callcenter.models import Trunk
+
+    trunk = Trunk(name="carrier", host="192.0.2.1", number_prefixes=["+33", "+336"],
+                  allowed_ips=["192.0.2.1", "2001:db8::1"])
+    trunk.full_clean()
+    for field, value in [("number_prefixes", ["33"]), ("number_prefixes", "+33"),
+                         ("number_prefixes", ["+33a"]), ("allowed_ips", ["192.0.2.300"]),
+                         ("allowed_ips", "192.0.2.1")]:
+        bad = Trunk(name="carrier", host="192.0.2.1", **{field: value})
+        with pytest.raises(ValidationError) as refused:
+            bad.full_clean()
+        assert field in refused.value.message_dict

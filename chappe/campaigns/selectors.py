@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from chappe.accounts.models import Account, ServiceKind
@@ -171,11 +171,13 @@ def _custom_keys(template: Template) -> list[str]:
 
 def value_columns(template: Template, prefix: str = "") -> dict[str, Any]:
     """Expressions giving each placeholder's value for a query over contacts (or over
-    rows with a `contact` foreign key when `prefix` is "contact__"), named `v_<key>`."""
+    rows with a `contact` foreign key when `prefix` is "contact__"), named `v_<key>`.
+    Custom values are read as JSON values (not as the database's text of them), so a
+    number reads the same here as from a loaded contact (`text_of`)."""
     columns: dict[str, Any] = {}
     for key in template.keys:
         columns[f"v_{key}"] = (F(f"{prefix}{key}") if key in TEXT_FIELDS
-                               else KeyTextTransform(key, f"{prefix}custom"))
+                               else KeyTransform(key, f"{prefix}custom"))
     return columns
 
 

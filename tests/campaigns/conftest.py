@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from chappe.accounts.actor import Actor
 from chappe.campaigns.models import Campaign
@@ -15,6 +16,7 @@ from chappe.contacts.models import Contact, ContactList, ListMembership
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.runtime.gateway import gateway_poll
 from chappe.runtime.jobs import jobs_run_due
+from chappe.runtime.models import Job, JobStatus
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 
 # Every day, all day: tests do not depend on the hour they run at (M-12 has its own tests).
@@ -26,6 +28,7 @@ ALWAYS_OPEN = {"FR": {"start": "00:00", "end": "23:59:59.999999",
 def _campaign_settings(settings):
     settings.CHAPPE_SENDING_WINDOWS = ALWAYS_OPEN
     settings.CHAPPE_CAMPAIGN_TICK_SECONDS = 0.01
+    settings.CHAPPE_CAMPAIGN_RATE = 2000  # waves of 20
     settings.CHAPPE_CAMPAIGN_SAMPLE_SECONDS = 0
 
 
@@ -38,6 +41,14 @@ def funded_account(account, buy_credits):  # noqa: F811
 @pytest.fixture
 def actor(admin_actor) -> Actor:
     return admin_actor
+
+
+@pytest.fixture
+def web(admin_actor):
+    """The web app, signed in as the administrator behind `actor`."""
+    from tests.web.support import client_for
+
+    return client_for(admin_actor.user)
 
 
 def fr_number(i: int) -> str:
@@ -93,14 +104,22 @@ def simulator(db):
 
 
 def deliver_all(rounds: int = 200) -> None:
-    """Run the jobs (pacing) and the gateway until nothing moves."""
+    """Run the jobs (pacing) and the gateway until nothing moves and no pacing step is
+    left (a step waiting for its time is run at once)."""
     connectors, routes = connectors_load(), routes_load()
     for _round in range(rounds):
         moved = run_jobs()
         moved += dispatch_batch(worker="test-gateway", connectors=connectors, routes=routes)
         moved += gateway_poll(connectors)
         if not moved:
-            return
+            if not Job.objects.filter(status=JobStatus.PENDING).exists():
+                return
+            jobs_due_now()
+
+
+def jobs_due_now() -> None:
+    """Fast-forward: every pending job (a pacing step waiting for a window) is due."""
+    Job.objects.filter(status=JobStatus.PENDING).update(run_at=timezone.now())
 
 
 def refreshed(campaign: Campaign) -> Campaign:

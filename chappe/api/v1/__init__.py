@@ -16,6 +16,7 @@ api.add_router("", messaging_router)
 api.add_router("", carriers_router)
 api.add_router("", webhooks_router)
 api.add_router("", "chappe.contacts.api.router")
+api.add_router("", "chappe.campaigns.api.router")
 api.add_router("", smpp_router)
 api.add_router("", "chappe.callcenter.api.router")
 

@@ -19,9 +19,11 @@ Nothing per recipient is an ORM object or a phone-number parse: rows are tuples,
 destination country and operator come from the contact's derived columns.
 """
 
+import contextlib
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -191,12 +193,12 @@ def _snapshot(campaign: Campaign) -> None:
     """Freeze the audience (in the caller's transaction); see the module docstring."""
     account = campaign.account
     contacts = audience_contacts(account=account, audience=campaign_audience(campaign))
-    sql, params = contacts.values_list(
-        "id", "mobile", "mobile_country", "mobile_operator").query.sql_with_params()
     table = connection.ops.quote_name(CampaignRecipient._meta.db_table)
     key = CampaignRecipient._meta.get_field("campaign").get_db_prep_value(campaign.pk,
                                                                           connection)
-    with connection.cursor() as cursor:
+    with contextlib.suppress(EmptyResultSet), connection.cursor() as cursor:  # no contact
+        sql, params = contacts.values_list(
+            "id", "mobile", "mobile_country", "mobile_operator").query.sql_with_params()
         cursor.execute(
             f"INSERT INTO {table} (campaign_id, number, country, operator, contact_id) "  # noqa: S608
             f"SELECT %s, a.mobile, a.mobile_country, a.mobile_operator, a.id FROM ({sql}) a",

@@ -21,7 +21,7 @@ Progress. A sample counts the campaign's messages by status (one GROUP BY over i
 and is stored with its time: the progress page and API read the latest sample and the
 curve, never counting a million rows per poll. Samples are taken every
 `CHAPPE_CAMPAIGN_SAMPLE_SECONDS`, less often when counting takes long (at most 5 % of the
-time), and when the campaign changes state.
+time) or when nothing changes, and when the campaign changes state.
 """
 
 import time
@@ -64,6 +64,7 @@ HOLD = datetime(2999, 1, 7, 12, tzinfo=UTC)
 CANCEL_CHUNK = 1000
 # A sample may take at most 1/SAMPLE_COST_FACTOR of the time between samples.
 SAMPLE_COST_FACTOR = 20
+MAX_IDLE = timedelta(minutes=10)
 
 
 def tick() -> timedelta:
@@ -102,15 +103,21 @@ def snapshot_drop(campaign_id: Any) -> None:
 
 
 def sample_take(campaign: Campaign, *, now: datetime) -> dict[str, int]:
-    """Count the campaign's messages by status and keep the sample (the next one is due
-    after `CHAPPE_CAMPAIGN_SAMPLE_SECONDS`, or later when this one was slow)."""
+    """Count the campaign's messages by status and keep the sample. The next one is due
+    after `CHAPPE_CAMPAIGN_SAMPLE_SECONDS`; later when this count was slow (at most
+    1/SAMPLE_COST_FACTOR of the time), and twice as late each time nothing changed (a
+    campaign waiting for a sending window or for late receipts), up to `MAX_IDLE`."""
     started = time.monotonic()
     counts = dict(Message.objects.filter(send_id=campaign.send_id).values_list("status")
                   .annotate(n=Count("pk")).order_by()) if campaign.send_id else {}
-    CampaignSample.objects.create(campaign=campaign, at=now, counts=counts)
     took = time.monotonic() - started
-    campaign.next_sample_at = now + timedelta(seconds=max(
-        settings.CHAPPE_CAMPAIGN_SAMPLE_SECONDS, took * SAMPLE_COST_FACTOR))
+    interval = timedelta(seconds=max(settings.CHAPPE_CAMPAIGN_SAMPLE_SECONDS,
+                                     took * SAMPLE_COST_FACTOR))
+    previous = CampaignSample.objects.filter(campaign=campaign).order_by("-at", "-id").first()
+    if previous is not None and previous.counts == counts:
+        interval = min(max(interval, (now - previous.at) * 2), MAX_IDLE)
+    CampaignSample.objects.create(campaign=campaign, at=now, counts=counts)
+    campaign.next_sample_at = now + interval
     Campaign.objects.filter(pk=campaign.pk).update(next_sample_at=campaign.next_sample_at)
     return counts
 

@@ -17,6 +17,9 @@ prepaid credit, through `billing.services.fee_charge` (exactly once per rental a
 * An account that takes a subscription moves its numbers onto it; one whose subscription
   ended pays its numbers in advance again from the next month (the month the subscription
   ended is on its last invoice: every started month is owed, P-6).
+* When the account or its contact-center service is **terminated** (P-9), its numbers are
+  suspended without charge: they take no calls but stay reserved for a port-out until
+  the termination purge gives them back to the catalogue (callcenter/retention.py).
 """
 
 import logging
@@ -30,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM, Actor
-from chappe.accounts.models import Account, ServiceKind
+from chappe.accounts.models import Account, AccountStatus, Service, ServiceKind, ServiceStatus
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.models import BillingSettings
 from chappe.billing.money import format_amount
@@ -87,12 +90,18 @@ def _notice(rental: NumberRental, kind: str) -> None:
                 unique_key=f"rental-notice:{rental.pk}:{kind}:{rental.suspended_at or ''}")
 
 
-def _suspend(rental: NumberRental, now: datetime, exc: InsufficientCredit) -> None:
+def _suspend(rental: NumberRental, now: datetime, details: dict[str, Any]) -> None:
     rental.status, rental.suspended_at = RentalStatus.SUSPENDED, now
     rental.save(update_fields=["status", "suspended_at"])
     audit_record(actor=SYSTEM, account=rental.account, action="callcenter.number.suspend",
-                 target=rental, details={"reason": "insufficient_credit", **exc.details})
-    _notice(rental, "suspended")
+                 target=rental, details=details)
+
+
+def _service_ended(account: Account) -> bool:
+    """The account, or its contact-center service, is terminated (P-9)."""
+    return account.status == AccountStatus.TERMINATED or Service.objects.filter(
+        account=account, kind=ServiceKind.CONTACT_CENTER,
+        status=ServiceStatus.TERMINATED).exists()
 
 
 def _reactivate(rental: NumberRental) -> None:
@@ -137,6 +146,11 @@ def rental_bill(*, rental_id: Any, now: datetime | None = None) -> str:
                   .filter(pk=rental_id, status__in=RENTAL_HELD).first())
         if rental is None:
             return "unchanged"
+        if _service_ended(rental.account):
+            if rental.status != RentalStatus.ACTIVE:
+                return "unchanged"
+            _suspend(rental, now, {"reason": "terminated"})
+            return "suspended"
         subscribed = subscription_live(account=rental.account,
                                        service_kind=ServiceKind.CONTACT_CENTER,
                                        at=now) is not None
@@ -157,7 +171,8 @@ def rental_bill(*, rental_id: Any, now: datetime | None = None) -> str:
                     rental_charge(rental=rental, now=now)
             except InsufficientCredit as exc:
                 if rental.status == RentalStatus.ACTIVE:
-                    _suspend(rental, now, exc)
+                    _suspend(rental, now, {"reason": "insufficient_credit", **exc.details})
+                    _notice(rental, "suspended")
                     return "suspended"
                 if now >= rental.suspended_at + rental_grace():
                     _release_unpaid(rental, now)

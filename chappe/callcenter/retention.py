@@ -9,12 +9,13 @@ keeps them: chappe/privacy/purge.py). What goes is what is only personal:
   digits its caller keyed are cleared, and its voicemails (their voice) are deleted with
   their files. The usage records keep what priced each call (countries, number type,
   seconds, amount) and never held the number.
-* **Termination purge** (P-9, 3 months after termination): voicemails and uploaded
-  prompts are deleted with their files; in the call records that stay, third parties'
-  numbers become `[erased]` — except the called number of an outbound leg that was
-  billed, which is what a per-second charge is contested on (C-9, C-10) — and keyed
-  digits are cleared. The account's own numbers stay: they are not personal data of a
-  third party and name what was rented and billed.
+* **Termination purge** (P-9, 3 months after termination): the numbers the account
+  still held (kept for a port-out since the termination) go back to the catalogue;
+  voicemails and uploaded prompts are deleted with their files; in the call records
+  that stay, third parties' numbers become `[erased]` — except the called number of an
+  outbound leg that was billed, which is what a per-second charge is contested on (C-9,
+  C-10) — and keyed digits are cleared. The account's own numbers stay: they are not
+  personal data of a third party and name what was rented and billed.
 """
 
 import phonenumbers
@@ -22,9 +23,13 @@ from django.db.models import Q
 
 from chappe.accounts.models import Account
 from chappe.callcenter.models import (
+    RENTAL_HELD,
     AudioPrompt,
     CallRecord,
     Direction,
+    NumberRental,
+    NumberStatus,
+    PhoneNumber,
     Voicemail,
     VoiceMessage,
     VoiceMessageCall,
@@ -62,6 +67,10 @@ def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:
 
 def callcenter_purge(*, account: Account) -> dict[str, int]:
     """Before the termination purge deletes the account's data (see the module doc)."""
+    released = PhoneNumber.objects.filter(
+        status=NumberStatus.RENTED, pk__in=NumberRental.objects.filter(
+            account=account, status__in=RENTAL_HELD).values("number_id")).update(
+        status=NumberStatus.AVAILABLE)
     voicemails = voicemails_forget(voicemails=Voicemail.objects.filter(account=account))
     prompts = AudioPrompt.objects.filter(account=account)
     for relative in prompts.values_list("path", flat=True):
@@ -76,6 +85,7 @@ def callcenter_purge(*, account: Account) -> dict[str, int]:
     VoiceMessage.objects.filter(account=account).update(text=ERASED, callback_url="")
     recipients = VoiceMessageCall.objects.filter(account=account).filter(
         Q(call__isnull=True) | Q(call__billed=False)).update(recipient=ERASED)
-    return {"voicemails": voicemails, "audio_prompts": deleted_prompts,
+    return {"numbers_released": released, "voicemails": voicemails,
+            "audio_prompts": deleted_prompts,
             "call_records_anonymised": callers + called,
             "voice_message_calls_anonymised": recipients}

@@ -181,3 +181,24 @@ def test_rentals_move_onto_a_subscription_and_back(account, number, buy_credits,
         add_months(month_start(local_date(after, PARIS)), 1), PARIS)
     assert len(fees(account)) == 1
     assert Job.objects.filter(name="callcenter.rental_notice").count() == 0
+
+
+def test_a_terminated_account_stops_paying_and_its_numbers_stop_answering(
+        account, number, buy_credits):
+    from chappe.accounts.services import account_terminate
+
+    buy_credits(account, "10")
+    rental = buy(account, number)
+    account_terminate(actor=OPERATOR, account=account)
+    due = next_month(rental) + timedelta(hours=1)
+    assert rental_fees_run(now=due) == {"suspended": 1}
+    rental.refresh_from_db()
+    assert rental.status == RentalStatus.SUSPENDED
+    assert number_route(e164=number.e164) is None
+    # Kept for a port-out (P-9), never charged, never released for lack of credit.
+    assert rental_fees_run(now=due + timedelta(days=60)) == {"unchanged": 1}
+    assert len(fees(account)) == 1
+    assert PhoneNumber.objects.get(pk=number.pk).status == NumberStatus.RENTED
+    assert not Job.objects.filter(name="callcenter.rental_notice").exists()
+    assert AuditEntry.objects.get(account=account, action="callcenter.number.suspend") \
+        .details == {"reason": "terminated"}

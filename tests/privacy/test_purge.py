@@ -22,6 +22,8 @@ from chappe.callcenter.models import (
     CallFlow,
     CallRecord,
     NumberRental,
+    NumberStatus,
+    PhoneNumber,
     Voicemail,
     VoiceMessage,
     VoiceMessageCall,
@@ -164,11 +166,14 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     # …an unbilled one does not.
     assert calls["out-2"].to_number == "[erased]"
     assert VoiceMessage.objects.get(account=account).text == "[erased]"
+    # The number it still held (reserved for a port-out) is back in the catalogue.
+    assert PhoneNumber.objects.get(e164="+33189000050").status == NumberStatus.AVAILABLE
     assert VoiceMessageCall.objects.get(account=account).recipient == "[erased]"
     record = AccountPurge.objects.get(account=account)
     assert record.counts["callcenter.CallFlow"] == 1
     assert record.counts["contacts.Contact"] == 1
     assert record.counts["voicemails"] == 1
+    assert record.counts["numbers_released"] == 1
     assert AuditEntry.objects.filter(account=account, action="account.purge").count() == 1
     assert reconcile() == []
     # Once: a later run finds nothing to do. Other accounts are untouched.

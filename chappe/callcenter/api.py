@@ -46,9 +46,14 @@ class NumberOut(Schema):
     flow_id: UUID | None
     monthly_price: str
     currency: str
-    billing: str
+    billing: str = Field(description="subscription (on the monthly invoice) or prepaid "
+                                     "(each month paid in advance from credit)")
     started_at: datetime
     ended_at: datetime | None
+    paid_until: datetime | None = Field(description="Prepaid: when the months paid so far "
+                                                    "run out (renewed then)")
+    suspended_at: datetime | None = Field(description="Suspended (a month unpaid, or the "
+                                                      "service terminated): since when")
     rio: str
 
     @staticmethod

@@ -61,6 +61,15 @@ def test_buying_charges_the_first_month_prorated(account, number, buy_credits):
     assert reconcile() == []
 
 
+def test_the_api_shows_how_a_number_is_paid(api, account, number, buy_credits):
+    buy_credits(account, "10")
+    rental = buy(account, number)
+    shown = api.get(f"/api/v1/numbers/{rental.pk}").json()
+    assert shown["billing"] == "prepaid"
+    assert datetime.fromisoformat(shown["paid_until"]) == next_month(rental)
+    assert shown["suspended_at"] is None
+
+
 def test_buying_without_enough_credit_is_refused(api, account, buy_credits):
     # Even one day of 100 EUR a month is more than the 1 EUR of credit.
     number = catalogue_number_add(e164="+33189000021", number_type="geographic",

@@ -33,6 +33,7 @@ from chappe.callcenter.models import (
     Voicemail,
 )
 from chappe.callcenter.rentals import rental_first_charge
+from chappe.callcenter.voicemails import unlink_later
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.privacy.services import audit_record
@@ -413,6 +414,7 @@ def audio_prompt_delete(*, actor: Actor, account: Account, prompt_id: Any) -> No
         raise Conflict(_("The flow “%(name)s” plays this recording.") % {"name": users[0]})
     audit_record(actor=actor, account=account, action="callcenter.audio_prompt.delete",
                  target=prompt, details={"name": prompt.name})
+    unlink_later(prompt.path)
     prompt.delete()
 
 

@@ -346,6 +346,24 @@ def test_json_view_versions_and_restore(web, account, flow):
     assert flow.current.definition == flow.versions.get(version=1).definition
 
 
+def test_delete_an_unused_flow_and_recording(web, account, flow, data_dir,
+                                             django_capture_on_commit_callbacks):
+    write_wav(data_dir / "voice/uploads/old.wav")
+    prompt = AudioPrompt.objects.create(account=account, name="Old",
+                                        path="voice/uploads/old.wav")
+    url = reverse("web:flow_delete", args=[flow.pk])
+    assert "Delete the flow" in web.get(url).content.decode()  # asks first
+    assert web.post(url).status_code == 302
+    assert not CallFlow.objects.filter(pk=flow.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(reverse("web:audio_prompt_delete", args=[prompt.pk]))
+    assert response.status_code == 302
+    assert not AudioPrompt.objects.filter(pk=prompt.pk).exists()
+    assert not (data_dir / "voice/uploads/old.wav").exists()
+    page = web.get(reverse("web:flows")).content.decode()
+    assert "The recording “Old” was deleted." in page
+
+
 def test_delete_a_flow_in_use_is_refused(web, rental, flow):
     response = web.post(reverse("web:flow_delete", args=[flow.pk]))
     assert response.status_code == 302

@@ -138,3 +138,15 @@ def test_another_accounts_campaign_is_404(web, make_account, make_campaign):
     for name in ("web:campaign", "web:campaign_progress", "web:campaign_delete"):
         assert web.get(reverse(name, args=[theirs.pk])).status_code == 404
     assert web.post(reverse("web:campaign_launch", args=[theirs.pk])).status_code == 404
+
+
+def test_pages_speak_french(web, make_campaign):
+    from django.conf import settings
+
+    web.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = web.get(reverse("web:campaigns")).content.decode()
+    assert "Nouvelle campagne" in html
+    campaign = make_campaign(numbers=["+33612345678"], all_contacts=False)
+    html = web.get(reverse("web:campaign", args=[campaign.pk])).content.decode()
+    assert "Enregistrer et prévisualiser" in html
+    assert "Lancer la campagne" in html

@@ -108,7 +108,7 @@ def _chart(progress: selectors.Progress) -> dict[str, Any] | None:
     if len(points) < 2:
         return None
     start, end = points[0].at, points[-1].at
-    span = max((end - start).total_seconds(), 1.0)
+    span = (end - start).total_seconds() or 1.0
     top = max(progress.total, max(p.delivered for p in points), 1)
 
     def line(attribute: str) -> str:

@@ -163,3 +163,72 @@ def test_buy_a_number_build_a_flow_and_play_a_voicemail(
     expect(page.locator("#flow-path")).to_have_text("welcome → menu → voicemail")
     expect(page.locator("#call-details")).to_contain_text("Support v1")
     context.close()
+
+
+def test_a_real_call_leaves_a_voicemail_that_plays_in_the_page(
+        live_server, transactional_db, browser, settings, tmp_path):  # noqa: F811
+    """The issue's “done when”: the demo number, answered by a welcome + menu + voicemail
+    flow, is called by SIPp (a real SIP/RTP peer): it keys 1 and talks ~7 s; the voicemail
+    is then listed and plays in the page for its real length."""
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    from chappe.accounts.actor import SYSTEM
+    from chappe.callcenter.models import NumberRental, Voicemail
+    from chappe.callcenter.services import flow_create, number_assign
+    from chappe.runtime.demo import demo_setup
+    from chappe.voice.media.prompts import tools_available
+    from tests.voice.sipp_tools import SIPP, EngineThread, sipp, wait_for_records
+
+    if not (SIPP and tools_available()):
+        pytest.skip("sip-tester, espeak-ng and sox are installed by scripts/test")
+    settings.DATA_DIR = tmp_path
+    demo = orm(demo_setup)
+    flow = {"start": "welcome", "nodes": {
+        "welcome": {"type": "play", "next": "menu",
+                    "prompt": {"text": "Bienvenue chez Demo Company.", "language": "fr"}},
+        "menu": {"type": "menu", "options": {"1": "voicemail"}, "timeout_seconds": 8,
+                 "max_retries": 1, "on_failure": "voicemail",
+                 "prompt": {"text": "Pour laisser un message, tapez 1.", "language": "fr"}},
+        "voicemail": {"type": "voicemail", "max_seconds": 30,
+                      "greeting": {"text": "Laissez votre message après le bip.",
+                                   "language": "fr"}}}}
+
+    def assign():
+        rental = NumberRental.objects.get(number__e164=demo.phone_number)
+        actor = SYSTEM.on(rental.account)
+        support = flow_create(actor=actor, account=rental.account, name="Support",
+                              definition=flow)
+        number_assign(actor=actor, account=rental.account, rental_id=rental.pk,
+                      flow_id=support.pk)
+        return rental.account
+
+    account = orm(assign)
+    scenario = Path(__file__).parent / "sipp" / "welcome_menu_voicemail.xml"
+    with EngineThread() as engine:
+        result = sipp(engine.port, "-sf", str(scenario), cwd=tmp_path, timeout=40,
+                      number=demo.phone_number)
+        assert result.returncode == 0, result.stderr[-2000:]
+        [record] = orm(lambda: wait_for_records(account, timeout=10))
+    assert record.disposition == "voicemail"
+    assert record.flow_path == ["welcome", "menu", "voicemail"]
+    assert record.digits == "1"
+    voicemail = orm(lambda: Voicemail.objects.get(call=record))
+    assert 5_000 < voicemail.duration_ms < 9_000  # the ~7 s SIPp talked
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("E-mail address").fill(demo.client_email)
+    page.get_by_label("Password").fill(demo.client_password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/voice/voicemails/")
+    row = page.locator(f"#voicemail-{voicemail.pk}")
+    expect(row).to_contain_text(demo.phone_number)
+    loaded = row.locator("audio").evaluate(WAIT_FOR_METADATA)
+    assert loaded["readyState"] >= 1
+    assert abs(loaded["duration"] - voicemail.duration_ms / 1000) < 0.05
+    _screenshot(page, "voice-real-call-voicemail")
+    context.close()

@@ -84,6 +84,8 @@ def _db(func):
 
 
 ROUTING_TTL = 5.0
+# Call records are written in batches, this long after the first call of a batch ended.
+WRITE_DELAY = 0.05
 
 
 class DjangoDirectory:
@@ -96,6 +98,8 @@ class DjangoDirectory:
         self._routing_ttl = routing_ttl
         self._routing: dict[str, tuple[float, object]] = {}
         self._generation = routing_changes.routing_generation()
+        self._ended: list[CallOutcome] = []
+        self._writer: asyncio.Task | None = None
 
     async def _cached(self, key: str, load):
         """`load()` on the database thread, kept `routing_ttl` seconds (module doc)."""
@@ -167,44 +171,80 @@ class DjangoDirectory:
         return wav_pcm(Path(settings.DATA_DIR) / audio.path)
 
     async def finish(self, outcome: CallOutcome) -> None:
-        await _db(self._finish)(outcome)
+        """Queue the outcome: the calls ending within `WRITE_DELAY` are written together
+        (one transaction, one bulk insert), at hundreds of calls a second far cheaper
+        than a transaction each."""
+        self._ended.append(outcome)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self._ended:
+                await asyncio.sleep(WRITE_DELAY)
+                batch, self._ended = self._ended, []
+                try:
+                    await _db(self._store)(batch)
+                except Exception:
+                    # One bad outcome must not lose the others: one transaction each.
+                    logger.exception("%s call records: batch failed, writing one by one",
+                                     len(batch))
+                    for outcome in batch:
+                        try:
+                            await _db(self._store)([outcome])
+                        except Exception:
+                            logger.exception("call %s: the call record could not be written",
+                                             outcome.log.call_id)
+        finally:
+            self._writer = None
+
+    async def close(self) -> None:
+        """Write what is still queued."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
 
     @staticmethod
-    def _finish(outcome: CallOutcome) -> None:
+    def _store(outcomes: list[CallOutcome]) -> None:
         from chappe.callcenter.models import CallRecord, Voicemail
         from chappe.callcenter.services import call_records_store, seconds_between
 
-        log, target = outcome.log, outcome.target
-        record = CallRecord(
-            account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
-            from_number=outcome.caller[:64], to_number=target.e164,
-            rental_id=target.rental_id, flow_version_id=target.flow_version_id,
-            started_at=log.started_at, answered_at=log.answered_at, ended_at=log.ended_at,
-            duration_seconds=seconds_between(log.answered_at, log.ended_at),
-            disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
-            flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
-            transitions=log.transitions)
-        legs = [CallRecord(
-            account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
-            direction="outbound", from_number=leg.caller, to_number=leg.callee,
-            started_at=leg.log.started_at, answered_at=leg.log.answered_at,
-            ended_at=leg.log.ended_at,
-            duration_seconds=seconds_between(leg.log.answered_at, leg.log.ended_at),
-            disposition=leg.disposition, hangup_cause=leg.hangup_cause[:64],
-            transitions=leg.log.transitions) for leg in outcome.legs]
-        voicemails = []
-        if outcome.recording:
-            relative = f"voice/voicemails/{target.account_id}/{record.pk}.wav"
-            wav_write(Path(settings.DATA_DIR) / relative, outcome.recording)
-            voicemails.append(Voicemail(
-                account_id=target.account_id, call=record, path=relative,
-                duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE)))
-        call_records_store(records=[record, *legs], voicemails=voicemails)
-        media = outcome.media
-        logger.info("call %s account %s: record %s, %s, %s s, path %s, codec %s, "
-                    "rtp frames sent %s, late %s", log.call_id, target.account_id, record.pk,
-                    outcome.disposition, record.duration_seconds, "/".join(outcome.state.path),
-                    media.get("codec"), media.get("frames_sent"), media.get("late_frames"))
+        records, voicemails = [], []
+        for outcome in outcomes:
+            log, target = outcome.log, outcome.target
+            record = CallRecord(
+                account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
+                from_number=outcome.caller[:64], to_number=target.e164,
+                rental_id=target.rental_id, flow_version_id=target.flow_version_id,
+                started_at=log.started_at, answered_at=log.answered_at,
+                ended_at=log.ended_at,
+                duration_seconds=seconds_between(log.answered_at, log.ended_at),
+                disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
+                flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
+                transitions=log.transitions)
+            records.append(record)
+            records.extend(CallRecord(
+                account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
+                direction="outbound", from_number=leg.caller, to_number=leg.callee,
+                started_at=leg.log.started_at, answered_at=leg.log.answered_at,
+                ended_at=leg.log.ended_at,
+                duration_seconds=seconds_between(leg.log.answered_at, leg.log.ended_at),
+                disposition=leg.disposition, hangup_cause=leg.hangup_cause[:64],
+                transitions=leg.log.transitions) for leg in outcome.legs)
+            if outcome.recording:
+                relative = f"voice/voicemails/{target.account_id}/{record.pk}.wav"
+                wav_write(Path(settings.DATA_DIR) / relative, outcome.recording)
+                voicemails.append(Voicemail(
+                    account_id=target.account_id, call=record, path=relative,
+                    duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE)))
+        call_records_store(records=records, voicemails=voicemails)
+        for outcome in outcomes:
+            media = outcome.media
+            logger.info("call %s account %s: %s, %s s, path %s, codec %s, "
+                        "rtp frames sent %s, late %s", outcome.log.call_id,
+                        outcome.target.account_id, outcome.disposition,
+                        seconds_between(outcome.log.answered_at, outcome.log.ended_at),
+                        "/".join(outcome.state.path), media.get("codec"),
+                        media.get("frames_sent"), media.get("late_frames"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -256,6 +296,7 @@ class VoiceEngine:
         await asyncio.gather(*[t for t in [self._dialer_task, *self._dialing] if t],
                              return_exceptions=True)
         await self.endpoint.stop()
+        await self.directory.close()
         # Give the database thread's connection back (a test database can then be dropped).
         await asyncio.get_running_loop().run_in_executor(_DB_EXECUTOR, _db_close)
 

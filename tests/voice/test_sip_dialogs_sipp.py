@@ -110,3 +110,62 @@ def test_a_session_interval_below_our_minimum_gets_422(number_with, data_dir):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     with pytest.raises(AssertionError):
         wait_for_records(account, timeout=0.5)
+
+
+def invite(port: int, local: int, *, cseq: int = 1, method: str = "INVITE",
+           to_tag: str = "") -> bytes:
+    body = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {local + 2} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n")
+    if method != "INVITE":
+        body = ""
+    return (f"{method} sip:33189000077@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-{method}-{cseq}\r\n"
+            f"From: <sip:+33600000001@127.0.0.1:{local}>;tag=caller\r\n"
+            f"To: <sip:33189000077@127.0.0.1:{port}>{to_tag}\r\n"
+            f"Call-ID: retransmitted@127.0.0.1\r\nCSeq: {cseq} {method}\r\n"
+            f"Contact: <sip:caller@127.0.0.1:{local}>\r\nMax-Forwards: 70\r\n"
+            + ("Content-Type: application/sdp\r\n" if body else "")
+            + f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def test_a_retransmitted_invite_gets_our_last_response_again(number_with):
+    """Before the answer (180) and after it (200, same tag): the call stays one call, its
+    ACK and BYE still match (aiosipua alone made it a second call, then a re-INVITE)."""
+    import re
+    import socket
+
+    account = number_with(MENU)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+    local = sock.getsockname()[1]
+
+    def responses_until(status: int) -> list[bytes]:
+        got = []
+        while not got or not got[-1].startswith(f"SIP/2.0 {status}".encode()):
+            got.append(sock.recv(65535))
+            assert not re.match(rb"SIP/2.0 [3-6]", got[-1]), got[-1][:200]
+        return got
+
+    try:
+        with EngineThread(answer_after=1.0) as engine:
+            sock.sendto(invite(engine.port, local), ("127.0.0.1", engine.port))
+            responses_until(180)
+            sock.sendto(invite(engine.port, local), ("127.0.0.1", engine.port))
+            assert responses_until(180)[-1].startswith(b"SIP/2.0 180")
+            first_200 = responses_until(200)[-1]
+            sock.sendto(invite(engine.port, local), ("127.0.0.1", engine.port))
+            second_200 = responses_until(200)[-1]
+            tag = re.search(rb"To: [^\r]*;tag=([^;\r]+)", first_200).group(1)
+            assert re.search(rb"To: [^\r]*;tag=([^;\r]+)", second_200).group(1) == tag
+            to_tag = f";tag={tag.decode()}"
+            sock.sendto(invite(engine.port, local, method="ACK", to_tag=to_tag),
+                        ("127.0.0.1", engine.port))
+            sock.sendto(invite(engine.port, local, cseq=2, method="BYE", to_tag=to_tag),
+                        ("127.0.0.1", engine.port))
+            bye_answer = responses_until(200)[-1]
+            assert b"CSeq: 2 BYE" in bye_answer
+            [record] = wait_for_records(account)
+    finally:
+        sock.close()
+    assert record.hangup_cause == "caller_bye"

@@ -4,14 +4,16 @@ Everything that knows these libraries lives in this module, so they can be repla
 (docs/decisions/0016-voice-engine.md). What 0.7.1 lacks or gets wrong is filled in here,
 each with its reason: TCP replies on the connection a request came in on, the Via
 transport of requests sent over TCP, the ACK of a non-2xx final response, INVITE
-retransmission over UDP, SIP INFO DTMF, session timers only where the caller offers them,
-answers to mid-call offers (re-INVITE, UPDATE) that keep the media running."""
+retransmission over UDP (sending it, and answering a retransmitted one), SIP INFO DTMF,
+session timers only where the caller offers them, answers to mid-call offers (re-INVITE,
+UPDATE) that keep the media running; and one media clock for every prompt played."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -29,13 +31,14 @@ from aiosipua import (
 from aiosipua.dialog import DialogState, _default_reason
 from aiosipua.message import SipRequest, SipResponse
 from aiosipua.session_timer import parse_session_expires, peer_allows_update
-from aiosipua.transaction import T1
+from aiosipua.transaction import T1, TransactionLayer
 from aiosipua.transport import TcpSipTransport, UdpSipTransport
 from aiosipua.uas_requests import session_refreshed
 
 from chappe.voice.sip.base import (
     FRAME_BYTES,
     FRAME_MS,
+    FRAME_SAMPLES,
     CallHandler,
     OutboundFailed,
 )
@@ -78,6 +81,113 @@ def _bounded_put(store: OrderedDict, key, value, limit: int = 10_000) -> None:
         store.popitem(last=False)
 
 
+class _Transactions(TransactionLayer):
+    """aiosipua's transaction table, pruned of expired entries once a second instead of
+    on every new transaction: 0.7.1 walks the whole table for each INVITE, a cost that
+    grows with the call rate (2 % of the engine's time at 150 calls/s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pruned_at = 0.0
+
+    def _prune_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._pruned_at >= 1.0:
+            self._pruned_at = now
+            super()._prune_expired()
+
+
+# Prompts cut in 20 ms frames and encoded, by (payload type, PCM): the same few prompts
+# are played to every caller, encoded once each.
+_FRAMES: OrderedDict[tuple[int, bytes], tuple[bytes, ...]] = OrderedDict()
+_FRAMES_KEPT = 64
+
+
+def _frames(pcm: bytes, payload_type: int, codec) -> tuple[bytes, ...]:
+    key = (payload_type, pcm)
+    frames = _FRAMES.get(key)
+    if frames is None:
+        # G.711: a byte a sample.
+        encoded = codec.encode(pcm + b"\0" * (-len(pcm) % FRAME_BYTES))
+        frames = tuple(encoded[i:i + FRAME_SAMPLES]
+                       for i in range(0, len(encoded), FRAME_SAMPLES))
+        _bounded_put(_FRAMES, key, frames, _FRAMES_KEPT)
+    else:
+        _FRAMES.move_to_end(key)
+    return frames
+
+
+class _Playback:
+    __slots__ = ("done", "frames", "index", "leg", "stop")
+
+    def __init__(self, leg: AiortpLeg, frames: tuple[bytes, ...], stop: asyncio.Event | None,
+                 done: asyncio.Future) -> None:
+        self.leg, self.frames, self.stop, self.done = leg, frames, stop, done
+        self.index = 0
+
+
+class _Pacer:
+    """One 20 ms clock for every prompt being played: each tick sends the next frame of
+    each playback. One timer for all the calls, instead of a timer (and a wait on the
+    stop event) per call and per frame, which at a few hundred calls was most of the
+    event loop's work. A tick more than a frame late counts a late frame on each
+    playback, and the frames due meanwhile go out at once (as a sender catching up)."""
+
+    def __init__(self) -> None:
+        self._playbacks: list[_Playback] = []
+        self._task: asyncio.Task | None = None
+
+    def play(self, leg: AiortpLeg, frames: tuple[bytes, ...],
+             stop: asyncio.Event | None) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        if not frames:
+            done.set_result(True)
+            return done
+        self._playbacks.append(_Playback(leg, frames, stop, done))
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        return done
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        try:
+            while self._playbacks:
+                due += FRAME_MS / 1000
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                late = delay < -FRAME_MS / 1000
+                playing = []
+                for playback in self._playbacks:
+                    if playback.done.done():  # the player was cancelled
+                        continue
+                    if playback.stop is not None and playback.stop.is_set():
+                        playback.done.set_result(False)
+                        continue
+                    if not playback.leg.send_payload(playback.frames[playback.index], late):
+                        playback.done.set_result(False)
+                        continue
+                    playback.index += 1
+                    if playback.index == len(playback.frames):
+                        playback.done.set_result(True)
+                    else:
+                        playing.append(playback)
+                self._playbacks = playing
+        finally:
+            self._task = None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for playback in self._playbacks:
+            if not playback.done.done():
+                playback.done.set_result(False)
+        self._playbacks = []
+
+
 class _TcpTransport(TcpSipTransport):
     """TCP transport answering on the connection the request came in on (RFC 3261
     §18.2.2), not on a new connection to the Via address (aiosipua 0.7.1 does the
@@ -115,6 +225,7 @@ class _Uac(SipUAC):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.transactions = _Transactions()
         self._invite_uris: OrderedDict[str, str] = OrderedDict()
 
     def send_invite(self, *args, **kwargs):
@@ -140,8 +251,9 @@ class _Uac(SipUAC):
 class AiortpLeg:
     """MediaLeg on an aiosipua CallSession (or our own session for an outbound leg)."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session, pacer: _Pacer) -> None:
         self._session = session
+        self._pacer = pacer
         self.payload_type = session.chosen_payload_type
         self.codec = CODEC_NAMES.get(self.payload_type, str(self.payload_type))
         self._timestamp = 0
@@ -196,18 +308,22 @@ class AiortpLeg:
         data, self._recording = bytes(self._recording or b""), None
         return data
 
-    def _send(self, pcm: bytes) -> bool:
+    def send_payload(self, payload: bytes, late: bool = False) -> bool:
+        """Send one encoded frame (the pacer's tick); False once the media is gone."""
         rtp = self._session.rtp_session
         if rtp is None:
             return False
         if self.sending:
-            rtp.send_audio_pcm(pcm, self._timestamp)
+            rtp.send_audio(payload, self._timestamp)
             self.frames_sent += 1
-        self._timestamp = (self._timestamp + len(pcm) // 2) % (1 << 32)
+            self.late_frames += late
+        self._timestamp = (self._timestamp + len(payload)) % (1 << 32)  # G.711: a byte a sample
         return True
 
     def send_audio(self, pcm: bytes) -> None:
-        self._send(pcm)
+        rtp = self._session.rtp_session
+        if rtp is not None:
+            self.send_payload(rtp.codec.encode(pcm))
 
     def send_dtmf(self, digit: str, duration_ms: int) -> None:
         rtp = self._session.rtp_session
@@ -223,30 +339,10 @@ class AiortpLeg:
             rtp.update_remote(address)
 
     async def play(self, pcm: bytes, stop: asyncio.Event | None = None) -> bool:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for index, offset in enumerate(range(0, len(pcm), FRAME_BYTES)):
-            if stop is not None and stop.is_set():
-                return False
-            frame = pcm[offset:offset + FRAME_BYTES]
-            if len(frame) < FRAME_BYTES:
-                frame += b"\0" * (FRAME_BYTES - len(frame))
-            if not self._send(frame):
-                return False
-            due = start + (index + 1) * FRAME_MS / 1000
-            delay = due - loop.time()
-            if delay < -FRAME_MS / 1000:
-                self.late_frames += 1
-            if delay > 0:
-                if stop is None:
-                    await asyncio.sleep(delay)
-                else:
-                    try:
-                        await asyncio.wait_for(stop.wait(), delay)
-                        return False
-                    except TimeoutError:
-                        pass
-        return True
+        rtp = self._session.rtp_session
+        if rtp is None:
+            return False
+        return await self._pacer.play(self, _frames(pcm, self.payload_type, rtp.codec), stop)
 
     def stats(self) -> dict:
         return {"codec": self.codec, "frames_sent": self.frames_sent,
@@ -326,6 +422,7 @@ class AiosipuaCall(_Side):
         self.caller = _user_of(incoming.caller)
         self.callee = _user_of(str(incoming.invite.uri)) or _user_of(incoming.callee)
         self.source = incoming.source_addr
+        self._last_sent = "trying"  # the 100 aiosipua sent; then ringing, answered
 
     @property
     def authorization(self) -> str:
@@ -333,6 +430,16 @@ class AiosipuaCall(_Side):
 
     def ringing(self) -> None:
         self._incoming.ringing()
+        self._last_sent = "ringing"
+
+    def resend(self) -> None:
+        """Our last response again, to a retransmission of the INVITE."""
+        if self._last_sent == "answered":
+            self._incoming.accept(self.sdp)
+        elif self._last_sent == "ringing":
+            self._incoming.ringing()
+        else:
+            self._incoming.trying()
 
     async def answer(self) -> AiortpLeg:
         offer = self._incoming.sdp_offer
@@ -342,15 +449,16 @@ class AiosipuaCall(_Side):
         session = CallSession(local_ip=self._endpoint.host, rtp_port=self._rtp_port, offer=offer,
                               supported_codecs=[PCMA, PCMU], dtmf_payload_type=TELEPHONE_EVENT)
         # Register the leg before awaiting: a BYE may arrive while RTP starts.
-        self.leg = AiortpLeg(session)
+        self.leg = AiortpLeg(session, self._endpoint.pacer)
         await session.start()
         self.sdp = session.sdp_answer
         self._incoming.accept(session.sdp_answer)
+        self._last_sent = "answered"
         return self.leg
 
     def reject(self, status: int, reason: str = "",
                headers: dict[str, str] | None = None) -> None:
-        _refuse(self._incoming, status, reason, headers)
+        self._endpoint.refuse(self._incoming, status, reason, headers)
         self._endpoint.forget(self.call_id)
 
     def _send_bye(self) -> None:
@@ -370,14 +478,6 @@ class AiosipuaOutbound(_Side):
 
     def _send_bye(self) -> None:
         self._call.hangup(self._uac)
-
-
-def _refuse(incoming, status: int, reason: str = "",
-            headers: dict[str, str] | None = None) -> None:
-    """A final error response to an INVITE, with extra headers (WWW-Authenticate of a
-    401, Min-SE of a 422) that IncomingCall.reject cannot carry."""
-    incoming._send_response(status, reason or _default_reason(status), extra_headers=headers)
-    incoming.dialog.terminate()
 
 
 class _OutboundSession:
@@ -437,10 +537,13 @@ class AiosipuaEndpoint:
         self.user_agent = user_agent
         self.min_se = min_se
         self.on_call: CallHandler | None = None
+        self.pacer = _Pacer()
         self._uases: list[SipUAS] = []
         self._uacs: dict[str, _Uac] = {}
         self._tcp: _TcpTransport | None = None
         self._calls: dict[str, AiosipuaCall | AiosipuaOutbound] = {}
+        # Final error responses sent, by Call-ID: sent again to a retransmitted INVITE.
+        self._refused: OrderedDict[str, tuple[int, str, dict[str, str] | None]] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -499,7 +602,7 @@ class AiosipuaEndpoint:
         rtp = await aiortp.RTPSession.create(local_addr=(self.host, port), remote_addr=remote_rtp,
                                              payload_type=chosen, clock_rate=8000,
                                              dtmf_payload_type=TELEPHONE_EVENT)
-        outbound.leg = AiortpLeg(_OutboundSession(rtp, chosen))
+        outbound.leg = AiortpLeg(_OutboundSession(rtp, chosen), self.pacer)
         return outbound
 
     @staticmethod
@@ -545,6 +648,8 @@ class AiosipuaEndpoint:
         # No `session_expires`: aiosipua would then impose timers on every call; we apply
         # them only where the caller offers them (_session_timer).
         uas = SipUAS(transport, user_agent=self.user_agent, uac=uac)
+        uas.transactions = _Transactions()
+        uas._handlers["INVITE"] = lambda req, addr: self._on_invite_request(uas, req, addr)
         uas.on_invite = self._on_invite
         uas.on_reinvite = self._on_reinvite
         uas.on_bye = lambda call, _req: self._peer_ended(call.call_id, "bye")
@@ -561,9 +666,37 @@ class AiosipuaEndpoint:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _on_invite_request(self, uas: SipUAS, request: SipRequest,
+                           addr: tuple[str, int]) -> None:
+        """An INVITE with the CSeq of the call's current INVITE is a retransmission (RFC
+        3261 §17.2.1): it gets our last response again. aiosipua 0.7.1 takes it for a new
+        call before the answer (replacing the dialog: the ACK and BYE then no longer
+        match) and for a re-INVITE after it (481)."""
+        known = uas.get_call(request.call_id or "")
+        cseq = request.cseq
+        current = known.invite.cseq if known is not None else None
+        if current is None or cseq is None or cseq.seq != current.seq:
+            uas._handle_invite(request, addr)
+            return
+        side = self._calls.get(known.call_id)
+        if isinstance(side, AiosipuaCall):
+            side.resend()
+        elif known.call_id in self._refused:
+            self.refuse(known, *self._refused[known.call_id])
+
+    def refuse(self, incoming, status: int, reason: str = "",
+               headers: dict[str, str] | None = None) -> None:
+        """A final error response to an INVITE, with extra headers (WWW-Authenticate of a
+        401, Min-SE of a 422) that IncomingCall.reject cannot carry."""
+        incoming._send_response(status, reason or _default_reason(status),
+                                extra_headers=headers)
+        incoming.dialog.terminate()
+        _bounded_put(self._refused, incoming.call_id, (status, reason, headers), 1000)
+
     def _on_invite(self, incoming) -> None:
         if incoming.call_id in self._calls:
-            return  # a retransmitted INVITE: the 100 Trying went out again
+            logger.warning("INVITE for call %s, already in progress: ignored", incoming.call_id)
+            return
         if not self._session_timer(incoming):
             return
         call = AiosipuaCall(self, incoming)
@@ -584,7 +717,8 @@ class AiosipuaEndpoint:
         if interval <= 0:
             return True
         if interval < self.min_se:
-            _refuse(incoming, 422, "Session Interval Too Small", {"Min-SE": str(self.min_se)})
+            self.refuse(incoming, 422, "Session Interval Too Small",
+                        {"Min-SE": str(self.min_se)})
             return False
         incoming.session_interval = interval
         incoming.session_refresher_us = refresher == "uas" or (
@@ -664,6 +798,7 @@ class AiosipuaEndpoint:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pacer.stop()
         for uas in self._uases:
             await uas.stop()
         self._uases = []

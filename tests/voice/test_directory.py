@@ -1,0 +1,66 @@
+"""The engine's database directory: number → flow routing and trunks, cached a few
+seconds, dropped at once when this process changes them (chappe.voice.routing_changes)."""
+
+import asyncio
+import time
+
+import pytest
+
+from chappe.accounts.actor import SYSTEM
+from chappe.callcenter.models import CallFlow, NumberRental, Trunk
+from chappe.callcenter.services import flow_update
+from chappe.voice.engine import DjangoDirectory, VoiceEngine
+from tests.voice.sipp_tools import NUMBER
+
+P = {"text": "Bonjour.", "language": "fr"}
+ONE = {"start": "a", "nodes": {"a": {"type": "play", "prompt": P}}}
+TWO = {"start": "b", "nodes": {"b": {"type": "hangup", "prompt": P}}}
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def directory():
+    made = []
+
+    def make(routing_ttl: float) -> DjangoDirectory:
+        made.append(DjangoDirectory(routing_ttl=routing_ttl))
+        return made[-1]
+
+    yield make
+    # The engine's database thread gives its connection back.
+    asyncio.run(VoiceEngine(dialer=False).stop())
+
+
+def test_a_flow_change_reaches_the_cached_routing_at_once(number_with, directory):
+    account = number_with(ONE)
+    cache = directory(60)
+    first = asyncio.run(cache.resolve(NUMBER.lstrip("+"), ""))
+    flow_update(actor=SYSTEM.on(account), account=account,
+                flow_id=CallFlow.objects.get(account=account).pk, definition=TWO)
+    second = asyncio.run(cache.resolve(NUMBER.lstrip("+"), ""))
+    assert first.definition.start == "a"
+    assert second.definition.start == "b"
+
+
+def test_changes_made_elsewhere_are_seen_when_the_cache_expires(number_with, directory):
+    number_with(ONE)
+    cache = directory(0.3)
+    before = asyncio.run(cache.resolve(NUMBER, ""))
+    # A queryset update sends no signal: as if another process had made it.
+    NumberRental.objects.update(status="released")
+    assert asyncio.run(cache.resolve(NUMBER, "")) is before
+    time.sleep(0.35)
+    assert asyncio.run(cache.resolve(NUMBER, "")) is None
+
+
+def test_outbound_routes_come_from_the_active_trunks(data_dir, directory):
+    Trunk.objects.create(name="fr", host="192.0.2.1", number_prefixes=["+33"])
+    Trunk.objects.create(name="fr-mobile", host="192.0.2.2", number_prefixes=["+336"])
+    Trunk.objects.create(name="off", host="192.0.2.3", is_active=False)
+    cache = directory(60)
+    mobile = asyncio.run(cache.routes("+33612345678"))
+    Trunk.objects.create(name="any", host="192.0.2.4")  # a signal: the cache is dropped
+    fixed = asyncio.run(cache.routes("+33145000000"))
+    assert [t.name for t in mobile] == ["fr-mobile", "fr"]
+    assert [t.name for t in fixed] == ["fr", "any"]

@@ -65,16 +65,22 @@ def subscription_live(*, account: Account, service_kind: str,
     )
 
 
-def price_list_for(*, account: Account, service_kind: str,
-                   at: datetime | None = None) -> PriceList:
+# `price_list_for(subscription=...)` default: look the live subscription up.
+LOOK_UP: Any = object()
+
+
+def price_list_for(*, account: Account, service_kind: str, at: datetime | None = None,
+                   subscription: Subscription | None = LOOK_UP) -> PriceList:
     """The list pricing this account: its own override, else the nearest parent's, else its
-    subscription plan's, else the operator's default list."""
+    subscription plan's, else the operator's default list. A caller that already has the
+    live subscription (or knows there is none) passes it."""
     for holder in [account, *account_ancestors(account=account)]:
         override = AccountBilling.objects.filter(account=holder, price_list__isnull=False) \
             .select_related("price_list").first()
         if override is not None:
             return override.price_list
-    subscription = subscription_live(account=account, service_kind=service_kind, at=at)
+    if subscription is LOOK_UP:
+        subscription = subscription_live(account=account, service_kind=service_kind, at=at)
     if subscription is not None:
         return subscription.plan.price_list
     default = PriceList.objects.filter(is_default=True).first()

@@ -215,6 +215,8 @@ class SmppServer:
         return P.op.SubmitSMResp(seqNum=pdu.seqNum, message_id=message_id)
 
     def _accept_pending(self) -> None:
+        """Accept what is pending as one batch (a group commit), then, when it is done,
+        what arrived meanwhile."""
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         if not batch:
             self._accepting = False
@@ -364,37 +366,39 @@ def _actor(bound: Bound, account: Any) -> Any:
 
 
 def _accept_batch(items: list[Submit]) -> list[tuple[int, str]]:
-    """Accept a group of submits in one transaction. Whole messages with the same
-    account, sender, text and schedule become one `sms_send` with several recipients
-    (a bulk campaign over SMPP: one rating and one debit instead of one per message);
-    a number appears once per group (sms_send de-duplicates within a send)."""
+    """Accept a group of submits in one transaction: per account, whole messages go
+    through one `sms_send_each` (a Send and one debit per sender and schedule); a long
+    message sent in parts is accepted when its last part arrives."""
     from chappe.accounts.models import Account
 
     accounts = {a.pk: a for a in Account.objects.filter(
         pk__in={item.bound.account_id for item in items})}
     answers: list[tuple[int, str] | None] = [None] * len(items)
-    groups: dict[tuple, list[list[int]]] = defaultdict(list)
-    for index, item in enumerate(items):
-        if item.concat is not None:
-            groups[("single", index)].append([index])
-            continue
-        key = (item.bound.smpp_id, item.source, item.data_coding, item.body, item.send_at)
-        for group in groups[key]:
-            if all(items[i].destination != item.destination for i in group):
-                group.append(index)
-                break
-        else:
-            groups[key].append([index])
+    by_bind: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
     with transaction.atomic():
-        for group in (g for lists in groups.values() for g in lists):
-            first = items[group[0]]
+        for index, item in enumerate(items):
+            if item.concat is None:
+                by_bind[item.bound.smpp_id].append((index, T.decode(item.body,
+                                                                    item.data_coding)))
+                continue
             try:
                 with transaction.atomic():
-                    results = _accept_group([items[i] for i in group],
-                                            accounts[first.bound.account_id])
+                    text = _concat_text(item, accounts[item.bound.account_id])
+            except Exception as exc:
+                answers[index] = (_status_for(exc), "")
+                continue
+            if isinstance(text, tuple):
+                answers[index] = text
+            else:
+                by_bind[item.bound.smpp_id].append((index, text))
+        for group in by_bind.values():
+            bound = items[group[0][0]].bound
+            try:
+                results = _accept_group([(items[i], text) for i, text in group],
+                                        accounts[bound.account_id])
             except Exception as exc:
                 results = [(_status_for(exc), "")] * len(group)
-            for index, result in zip(group, results, strict=True):
+            for (index, _text), result in zip(group, results, strict=True):
                 answers[index] = result
     return [answer or (P.RSYSERR, "") for answer in answers]
 
@@ -408,33 +412,34 @@ def _status_for(exc: Exception) -> int:
     return P.RSYSERR
 
 
-def _accept_group(items: list[Submit], account: Any) -> list[tuple[int, str]]:
-    from chappe.messaging.services.accept import sms_send
+SUBMISSION_COLUMNS = ("message_id", "account_id", "smpp_account_id", "registered_delivery",
+                      "receipt_sent_at", "locked_until", "created_at")
+# What a recipient's outcome that made no message answers over SMPP.
+REFUSED = {"invalid": P.RINVDSTADR, "sender_rejected": P.RINVSRCADR}
+
+
+def _accept_group(submits: list[tuple[Submit, str]], account: Any) -> list[tuple[int, str]]:
+    from chappe.common.bulk import bulk_insert
+    from chappe.messaging.services.accept import SmsItem, sms_send_each
     from chappe.smpp_server.models import SmppSubmission
 
-    first = items[0]
-    if first.concat is not None:
-        text = _concat_text(first, account)
-        if isinstance(text, tuple):
-            return [text]
-    else:
-        text = T.decode(first.body, first.data_coding)
-    outcome = sms_send(actor=_actor(first.bound, account), account=account,
-                       recipients=[item.destination for item in items], text=text,
-                       sender=first.source or first.bound.default_sender,
-                       send_at=first.send_at)
+    bound = submits[0][0].bound
+    outcomes = sms_send_each(actor=_actor(bound, account), account=account, items=[
+        SmsItem(recipient=item.destination, text=text,
+                sender=item.source or bound.default_sender, send_at=item.send_at)
+        for item, text in submits])
     answers: list[tuple[int, str]] = []
     submissions = []
-    for item, result in zip(items, outcome.recipients, strict=True):
-        if result.message is None:
-            answers.append(({"invalid": P.RINVDSTADR, "sender_rejected": P.RINVSRCADR}.get(
-                result.status, P.RSUBMITFAIL), ""))
+    now = timezone.now()
+    for (item, _text), outcome in zip(submits, outcomes, strict=True):
+        if outcome.message is None:
+            answers.append((REFUSED.get(outcome.status)
+                            or STATUS_FOR.get(outcome.error_code, P.RSUBMITFAIL), ""))
             continue
-        submissions.append(SmppSubmission(message=result.message, account=account,
-                                          smpp_account_id=item.bound.smpp_id,
-                                          registered_delivery=item.registered))
-        answers.append((P.ROK, str(result.message.id)))
-    SmppSubmission.objects.bulk_create(submissions)
+        submissions.append((outcome.message.id, account.pk, bound.smpp_id, item.registered,
+                            None, None, now))
+        answers.append((P.ROK, str(outcome.message.id)))
+    bulk_insert(SmppSubmission, SUBMISSION_COLUMNS, submissions)
     return answers
 
 

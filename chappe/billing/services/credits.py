@@ -53,7 +53,6 @@ from chappe.billing.services.ledger import (
     lot_create,
     lot_debit,
     lots_take,
-    usable_lots,
 )
 from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
@@ -77,11 +76,15 @@ def _amount(value: Decimal | str | int, field: str = "amount") -> int:
 
 
 def lots_expire_for(*, balance: AccountBalance, now: datetime) -> int:
-    """Expire the lots of a locked credit book that are past their date; returns how many.
-
-    Each expiry is one ledger entry (cause: the lot) and one audit entry."""
+    """Expire the lots of a locked credit book that are past their date; returns how many."""
     lots = list(CreditLot.objects.filter(account_id=balance.account_id, currency=balance.currency,
                                          expired_at__isnull=True, expires_at__lte=now))
+    _expire(balance=balance, lots=lots, now=now)
+    return len(lots)
+
+
+def _expire(*, balance: AccountBalance, lots: list[CreditLot], now: datetime) -> None:
+    """Each expiry is one ledger entry (cause: the lot) and one audit entry."""
     for lot in lots:
         if lot.remaining_micros:
             lost = lot.remaining_micros
@@ -96,7 +99,23 @@ def lots_expire_for(*, balance: AccountBalance, now: datetime) -> int:
                                               "expires_at": lot.expires_at.isoformat()})
         lot.expired_at = now
         lot.save(update_fields=["expired_at"])
-    return len(lots)
+
+
+def credit_plan(*, balance: AccountBalance, amount_micros: int,
+                now: datetime) -> list[tuple[CreditLot, int]]:
+    """What to take from which lot of a locked credit book to pay `amount_micros`: lots
+    past their date are expired first (P-5), then usable lots are taken oldest expiry
+    first. `InsufficientCredit` when they do not cover it. One read of the lots."""
+    lots = list(CreditLot.objects.filter(account_id=balance.account_id, currency=balance.currency,
+                                         expired_at__isnull=True).order_by("expires_at", "id"))
+    _expire(balance=balance, lots=[lot for lot in lots if lot.expires_at <= now], now=now)
+    usable = [lot for lot in lots if lot.expires_at > now and lot.remaining_micros > 0]
+    available = sum(lot.remaining_micros for lot in usable)
+    if available < amount_micros:
+        raise InsufficientCredit(details={
+            "currency": balance.currency, "required": str(from_micros(amount_micros)),
+            "available": str(from_micros(available))})
+    return lots_take(lots=usable, amount_micros=amount_micros)
 
 
 def credits_expire(*, now: datetime | None = None) -> int:
@@ -416,13 +435,7 @@ def credit_transfer(
                             (to_account, Book.CREDIT, currency)])
     source = locked[(from_account.pk, Book.CREDIT, currency)]
     target = locked[(to_account.pk, Book.CREDIT, currency)]
-    lots_expire_for(balance=source, now=now)
-    lots = usable_lots(account=from_account, currency=currency, at=now)
-    available = sum(lot.remaining_micros for lot in lots)
-    if available < micros:
-        raise InsufficientCredit(details={"currency": currency,
-                                          "required": str(from_micros(micros)),
-                                          "available": str(from_micros(available))})
+    plan = credit_plan(balance=source, amount_micros=micros, now=now)
     transfer = CreditTransfer.objects.create(
         account=parent, from_account=from_account, to_account=to_account, currency=currency,
         amount_micros=micros, memo=memo[:200], created_by=actor.label)
@@ -434,7 +447,7 @@ def credit_transfer(
                           cause_type="billing.credittransfer", cause_id=str(transfer.pk),
                           idempotency_key=f"transfer-in:{transfer.pk}", occurred_at=now,
                           memo=from_account.name)
-    for lot, take in lots_take(lots=lots, amount_micros=micros):
+    for lot, take in plan:
         lot_debit(lot=lot, entry=out_entry, amount_micros=take)
         lot_create(entry=in_entry, amount_micros=take, ordered_at=lot.ordered_at,
                    expires_at=lot.expires_at, order=lot.order, source_lot=lot,

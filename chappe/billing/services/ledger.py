@@ -28,15 +28,17 @@ class LedgerCorrupt(RuntimeError):
 
 def balance_lock(*, account: Account, book: str, currency: str) -> AccountBalance:
     """The locked balance row of (account, book, currency), created at zero if missing."""
-    if not AccountBalance.objects.filter(account=account, book=book, currency=currency).exists():
-        try:
-            with transaction.atomic():
-                AccountBalance.objects.create(account=account, book=book, currency=currency)
-        except IntegrityError:
-            pass  # created concurrently: fine, lock it below
-    return AccountBalance.objects.select_for_update().get(
-        account=account, book=book, currency=currency
-    )
+    locked = AccountBalance.objects.select_for_update().filter(
+        account=account, book=book, currency=currency)
+    balance = locked.first()
+    if balance is not None:
+        return balance
+    try:
+        with transaction.atomic():
+            AccountBalance.objects.create(account=account, book=book, currency=currency)
+    except IntegrityError:
+        pass  # created concurrently: fine, lock it below
+    return locked.get()
 
 
 def balances_lock(keys: Iterable[tuple[Account, str, str]]) -> dict[tuple, AccountBalance]:

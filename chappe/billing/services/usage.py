@@ -49,7 +49,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chappe.accounts.models import Account
-from chappe.billing.errors import InsufficientCredit, NoPriceError
+from chappe.billing.errors import NoPriceError
 from chappe.billing.models import (
     BillingMode,
     Book,
@@ -61,23 +61,15 @@ from chappe.billing.models import (
     PriceListVersion,
     UsageRecord,
 )
-from chappe.billing.money import from_micros
 from chappe.billing.rating import USAGE_PRODUCTS, NoPrice, Rating, UsageEvent, rate
-from chappe.billing.selectors import (
-    price_entries,
-    price_list_for,
-    price_version_at,
-    service_kind_of,
-    subscription_live,
-)
-from chappe.billing.services.credits import lots_expire_for
+from chappe.billing.rating_context import price_table, rating_context
+from chappe.billing.selectors import service_kind_of
+from chappe.billing.services.credits import credit_plan
 from chappe.billing.services.ledger import (
     balance_lock,
     entry_post,
     lot_credit,
     lot_debit,
-    lots_take,
-    usable_lots,
 )
 from chappe.common.bulk import bulk_insert
 from chappe.common.errors import ValidationFailed
@@ -221,11 +213,9 @@ Rated = tuple[UsageItem, RatedKind]
 
 
 def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime) -> list[Rated]:
-    """Each item with its rating, with one lookup per service and price table, and one
-    rating per distinct kind of use (a million messages to one country at one length
-    are rated once)."""
-    lists: dict[str, tuple] = {}
-    tables: dict[tuple, list] = {}
+    """Each item with its rating: one rating per distinct kind of use (a million messages
+    to one country at one length are rated once), with the account's prices from the
+    per-process cache (`rating_context`)."""
     kinds: dict[tuple, RatedKind] = {}
     rated: list[Rated] = []
     for item in items:
@@ -233,35 +223,26 @@ def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetim
                      item.number_type, item.origin_country)
         known = kinds.get(signature)
         if known is None:
-            known = kinds[signature] = _rate_kind(account, item, occurred_at, lists, tables)
+            known = kinds[signature] = _rate_kind(account, item, occurred_at)
         rated.append((item, known))
     return rated
 
 
-def _rate_kind(account: Account, item: UsageItem, occurred_at: datetime,
-               lists: dict[str, tuple], tables: dict[tuple, list]) -> RatedKind:
+def _rate_kind(account: Account, item: UsageItem, occurred_at: datetime) -> RatedKind:
     kind = service_kind_of(item.product)
-    if kind not in lists:
-        postpaid = subscription_live(account=account, service_kind=kind,
-                                     at=occurred_at) is not None
-        price_list = price_list_for(account=account, service_kind=kind, at=occurred_at)
-        lists[kind] = (postpaid, price_list,
-                       price_version_at(price_list=price_list, at=occurred_at))
-    postpaid, price_list, version = lists[kind]
+    context = rating_context(account=account, service_kind=kind, at=occurred_at)
     event = UsageEvent(product=item.product, quantity=item.quantity,
                        destination_country=item.destination_country.upper(),
                        operator=item.operator, number_type=item.number_type,
                        origin_country=item.origin_country.upper())
-    table_key = (version.pk, item.product, event.destination_country)
-    if table_key not in tables:
-        tables[table_key] = price_entries(version=version, product=item.product,
-                                          country=event.destination_country)
+    table = price_table(version=context.version, product=item.product,
+                        country=event.destination_country)
     try:
-        rating = rate(event, tables[table_key])
+        rating = rate(event, table)
     except NoPrice as exc:
         raise NoPriceError(details={"product": item.product,
                                     "country": event.destination_country}) from exc
-    return RatedKind(event, kind, postpaid, price_list, version, rating)
+    return RatedKind(event, kind, context.postpaid, context.price_list, context.version, rating)
 
 
 def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: datetime,
@@ -285,13 +266,7 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
                 if not in_currency:
                     continue
         total = sum(kind.rating.amount_micros for _item, kind in in_currency)
-        lots_expire_for(balance=balance, now=now)
-        lots = usable_lots(account=account, currency=currency, at=now)
-        available = sum(lot.remaining_micros for lot in lots)
-        if available < total:
-            raise InsufficientCredit(details={
-                "currency": currency, "required": str(from_micros(total)),
-                "available": str(from_micros(available))})
+        plan = credit_plan(balance=balance, amount_micros=total, now=now)
         if total:
             single = len(in_currency) == 1
             first, first_kind = in_currency[0]
@@ -303,7 +278,7 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
                 occurred_at=occurred_at,
                 memo=(f"{first.product} {first_kind.event.destination_country}" if single
                       else f"{len(in_currency)} uses"))
-            for lot, take in lots_take(lots=lots, amount_micros=total):
+            for lot, take in plan:
                 lot_debit(lot=lot, entry=entry, amount_micros=take)
             entries[currency] = entry
     return entries

@@ -9,6 +9,7 @@ Once it commits, the messages are durable and the gateway can take them.
 import hashlib
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
 from chappe.billing.services.usage import UsageItem, usage_charge_new
 from chappe.common.bulk import bulk_insert
-from chappe.common.errors import Conflict, ValidationFailed
+from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
 from chappe.contacts.selectors import opted_out_numbers
 from chappe.messaging.encoding import segment
@@ -256,7 +257,7 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
         result.status, result.error_code = done.status, done.error_code
         result.error_message = done.error_message
         if done.row is not None:
-            result.message = Message(**dict(zip(MESSAGE_COLUMNS, done.row, strict=True)))
+            result.message = _message_of(done.row)
     send.report = json.dumps([{
         "input": r.input, "status": r.status, "message_id": str(r.message.id) if r.message else "",
         "e164": r.e164, "country": r.country, "error_code": r.error_code,
@@ -306,6 +307,13 @@ MESSAGE_COLUMNS = (
     "locked_until", "created_at", "sent_at")
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
+
+
+def _message_of(row: tuple) -> Message:
+    """The model instance of a row `messages_accept` wrote (no query)."""
+    message = Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True)))
+    message._state.adding = False
+    return message
 
 
 def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
@@ -399,3 +407,83 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
         rows.append(answer.row)
     bulk_insert(Message, MESSAGE_COLUMNS, rows)
     return answers
+
+
+@dataclass(frozen=True)
+class SmsItem:
+    """One message of `sms_send_each`: its own recipient, text, sender and time."""
+
+    recipient: str
+    text: str
+    sender: str
+    send_at: datetime | None = None
+
+
+def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
+                  kind: str = MessageKind.TRANSACTIONAL) -> list[RecipientOutcome]:
+    """Accept independent messages (SMPP submits: each its own text, the same number
+    possibly twice) with the rules and billing of `sms_send`. Items sharing a sender and
+    a send time become one `Send` and one `messages_accept` call (one debit); a number
+    repeated among them goes to another group, since each item is a message of its own.
+    Each group runs in a savepoint: a group refused (no credit) fails its items only,
+    with `status="refused"` and the error's code. Answers per item, in order."""
+    actor.require(Perm.MESSAGING_SEND)
+    service_require(account=account, kind=ServiceKind.MESSAGING)
+    outcomes: list[RecipientOutcome] = []
+    groups: dict[tuple, list[list[tuple[int, Draft]]]] = defaultdict(list)
+    for index, item in enumerate(items):
+        outcome = RecipientOutcome(input=item.recipient, status="")
+        outcomes.append(outcome)
+        try:
+            _validate(recipients=[item.recipient], text=item.text, reference="",
+                      callback_url="", send_at=item.send_at, kind=kind, max_segments=None)
+            number = normalize(item.recipient, default_country=account.default_country)
+        except (ValidationFailed, InvalidNumber) as exc:
+            invalid = isinstance(exc, InvalidNumber)
+            outcome.status = "invalid" if invalid else "refused"
+            outcome.error_code = (f"invalid_number:{exc.code}" if invalid
+                                  else ValidationFailed.code)
+            outcome.error_message = (_("Not a valid phone number.") if invalid
+                                     else str(exc.message))  # type: ignore[union-attr]
+            continue
+        outcome.e164, outcome.country = number.e164, number.country
+        draft = Draft(e164=number.e164, country=number.country, operator=number.operator,
+                      text=final_text(item.text, kind))
+        batches = groups[(item.sender, item.send_at)]
+        for batch in batches:
+            if all(d.e164 != number.e164 for _i, d in batch):
+                batch.append((index, draft))
+                break
+        else:
+            batches.append([(index, draft)])
+    with transaction.atomic(savepoint=False):  # each group has its own savepoint
+        for (sender, send_at), batches in groups.items():
+            for batch in batches:
+                _accept_group(actor=actor, account=account, kind=kind, sender=sender,
+                              send_at=send_at, batch=batch, outcomes=outcomes)
+    return outcomes
+
+
+def _accept_group(*, actor: Actor, account: Account, kind: str, sender: str,
+                  send_at: datetime | None, batch: list[tuple[int, Draft]],
+                  outcomes: list[RecipientOutcome]) -> None:
+    texts = {draft.text for _i, draft in batch}
+    try:
+        with transaction.atomic():
+            send = Send.objects.create(
+                account=account, kind=kind, sender=sender, send_at=send_at,
+                text=texts.pop() if len(texts) == 1 else "", created_by=actor.label)
+            answers = messages_accept(account=account, send=send,
+                                      drafts=[draft for _i, draft in batch])
+    except ChappeError as exc:
+        for index, _draft in batch:
+            outcome = outcomes[index]
+            outcome.status, outcome.error_code = "refused", exc.code
+            outcome.error_message = exc.message
+        return
+    for (index, _draft), answer in zip(batch, answers, strict=True):
+        outcome = outcomes[index]
+        outcome.status, outcome.error_code = answer.status, answer.error_code
+        outcome.error_message = answer.error_message
+        if answer.row is not None:
+            outcome.message = _message_of(answer.row)

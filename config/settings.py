@@ -147,6 +147,8 @@ USE_TZ = True
 # Business rules run in the account's zone; this is the default for new accounts.
 CHAPPE_DEFAULT_TIMEZONE = "Europe/Paris"
 CHAPPE_DEFAULT_COUNTRY = "FR"
+# Where clients bind over SMPP (`chappe smpp-server` listens there; the web app shows it).
+CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

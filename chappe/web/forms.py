@@ -121,6 +121,44 @@ class ApiKeyForm(forms.Form):
                              help_text=_("A key can do what a user of this role can do."))
 
 
+def _networks(value: str) -> list[str]:
+    return [part for part in value.replace(",", " ").split() if part]
+
+
+class SmppAccountEditForm(forms.Form):
+    """What can change on SMPP credentials; the service validates values and limits."""
+
+    password = forms.CharField(
+        label=_("New password"), required=False, max_length=8, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At most 8 characters (SMPP 3.4). Leave empty to keep the current one."))
+    allowed_ips = forms.CharField(
+        label=_("Allowed addresses"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("IP addresses or networks (203.0.113.0/24), one per line. Empty: any "
+                    "address."))
+    max_binds = forms.IntegerField(label=_("Simultaneous binds"), min_value=1, initial=4)
+    max_msg_per_s = forms.IntegerField(
+        label=_("Messages per second"), min_value=1, initial=100,
+        help_text=_("Above this rate submits are answered ESME_RTHROTTLED."))
+    default_sender = forms.CharField(
+        label=_("Default sender"), required=False, max_length=16,
+        help_text=_("Used when a submit_sm has no source address."))
+
+    def clean_allowed_ips(self) -> list[str]:
+        return _networks(self.cleaned_data["allowed_ips"])
+
+
+class SmppAccountForm(SmppAccountEditForm):
+    system_id = forms.CharField(label=_("System ID"), max_length=16,
+                                help_text=_("The login of the bind: letters, digits, “.”, "
+                                            "“_” or “-”, at most 16."))
+    password = forms.CharField(
+        label=_("Password"), max_length=8, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At most 8 characters (SMPP 3.4); stored hashed, never shown again."))
+    field_order = ["system_id", "password"]
+
+
 class InvitationAcceptForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)

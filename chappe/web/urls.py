@@ -12,6 +12,7 @@ from chappe.web.views import (
     public,
     recipients,
     red_list,
+    smpp,
     sms,
     subaccounts,
     users,
@@ -48,6 +49,9 @@ urlpatterns = [
          name="invitation_revoke"),
     path("api-keys/", api_keys.api_key_list, name="api_keys"),
     path("api-keys/<uuid:key_id>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
+    path("smpp/", smpp.smpp_account_list, name="smpp"),
+    path("smpp/<uuid:smpp_id>/", smpp.smpp_account_edit, name="smpp_edit"),
+    path("smpp/<uuid:smpp_id>/delete/", smpp.smpp_account_disable, name="smpp_delete"),
     path("audit/", audit.audit_log, name="audit"),
     # SMS.
     path("sms/", sms.sms_history, name="sms_history"),

@@ -245,6 +245,11 @@ class DjangoDirectory:
                         seconds_between(outcome.log.answered_at, outcome.log.ended_at),
                         "/".join(outcome.state.path), media.get("codec"),
                         media.get("frames_sent"), media.get("late_frames"))
+            for leg in outcome.legs:
+                logger.info("call %s: leg %s to %s: %s, %s, %s s, media %s",
+                            outcome.log.call_id, leg.log.call_id, leg.callee, leg.disposition,
+                            leg.hangup_cause,
+                            seconds_between(leg.log.answered_at, leg.log.ended_at), leg.media)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -316,7 +316,8 @@ class CallRunner:
                                 callee=action.number.lstrip("+"), timeout=action.timeout_seconds)
         except asyncio.CancelledError:
             log.move(CallState.ENDED, f"canceled: {self._leg_end_why}")
-            leg.disposition, leg.hangup_cause = "canceled", f"caller_{self._leg_end_why}"
+            leg.disposition = "canceled"
+            leg.hangup_cause = f"caller_cancel:{self._leg_end_why}"
             raise
         except Exception:
             logger.exception("call %s: transfer to %s failed", self.call.call_id, action.number)
@@ -343,8 +344,6 @@ class CallRunner:
             leg.media = {**dialed.call.leg.stats(), **bridge.stats()}
             await dialed.end(self.gate, self._leg_end_why or "flow_end")
             leg.hangup_cause = dialed.cause
-            logger.info("call %s: transfer leg %s ended (%s), relayed %s", self.call.call_id,
-                        dialed.call.call_id, dialed.cause, bridge.stats())
 
     async def _end_transfer(self, why: str) -> None:
         """Hang up a transfer's B-leg (or cancel its INVITE) because `why`."""

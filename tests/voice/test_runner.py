@@ -422,3 +422,30 @@ def test_a_busy_callee_takes_the_failure_branch():
     [leg] = outcome.legs
     assert (leg.disposition, leg.hangup_cause) == ("busy", "sip_486")
     assert leg.log.answered_at is None
+
+
+def test_a_caller_hangup_while_the_callee_rings_cancels_the_b_leg():
+    ringing = asyncio.Event()
+
+    class Ringing(FakeOriginator):
+        async def originate(self, **kwargs):
+            ringing.set()
+            await asyncio.sleep(10)  # cancelled: the real endpoint CANCELs the INVITE
+
+    call, directory, gate = FakeCall(), FakeDirectory(TRANSFER), TrunkGate()
+
+    async def main():
+        task = asyncio.create_task(CallRunner(call, directory, originator=Ringing(),
+                                              gate=gate).run())
+        await ringing.wait()
+        call.end_reason = "bye"
+        call.ended.set()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    [outcome] = directory.outcomes
+    assert outcome.disposition == "abandoned"
+    [leg] = outcome.legs
+    assert (leg.disposition, leg.hangup_cause) == ("canceled", "caller_cancel:caller_hangup")
+    assert [t["to"] for t in leg.log.transitions] == ["ended"]
+    assert gate.in_progress("carrier") == 0

@@ -60,6 +60,7 @@ from chappe.carriers.smpp.transport import (
     Session,
     SmppError,
 )
+from chappe.common.bulk import bulk_insert
 
 log = logging.getLogger("chappe.carriers.smpp")
 RETRY_UNMATCHED = timedelta(seconds=2)
@@ -388,7 +389,7 @@ class Engine:
 
         done.add_done_callback(settle)
 
-    def _inbox_row(self, pdu: Any) -> Any:
+    def _inbox_row(self, pdu: Any) -> tuple | None:
         from chappe.smpp_server.models import SmppInbox
 
         params = pdu.params
@@ -404,24 +405,24 @@ class Engine:
                 receipt_id_format=self.settings.receipt_id_format)
             if receipt is None or receipt.status is None:
                 return None  # not a receipt we can read, or an intermediate state
-            return SmppInbox(connector=self.name, kind=SmppInbox.RECEIPT, carrier_id=receipt.id,
-                             status=receipt.status, error_code=receipt.error,
-                             at=receipt.done_at or now)
+            return _inbox(connector=self.name, kind=SmppInbox.RECEIPT, carrier_id=receipt.id,
+                          status=receipt.status, error_code=receipt.error,
+                          at=receipt.done_at or now)
         dc = P.data_coding_value(params["data_coding"])
         ud = T.user_data(P.short_message_of(pdu), esm, params)
         source = P.text_of(params["source_addr"])
         if P.ton_value(params["source_addr_ton"]) == 1 and source.isdigit():
             source = f"+{source}"
         destination = P.text_of(params["destination_addr"])
-        row = SmppInbox(connector=self.name, kind=SmppInbox.MO,
-                        carrier_id=f"mo-{random.getrandbits(64):016x}", at=now,
-                        from_number=source[:32], to=destination[:32], data_coding=dc,
-                        body=ud.body)
+        concat: dict[str, Any] = {}
         if ud.concat is not None and ud.concat[1] > 1:
             ref, total, seq = ud.concat
-            row.concat_key = f"{source}|{destination}|{ref}|{total}"[:120]
-            row.part_seq, row.part_total = seq, total
-        return row
+            concat = {"concat_key": f"{source}|{destination}|{ref}|{total}"[:120],
+                      "part_seq": seq, "part_total": total}
+        return _inbox(connector=self.name, kind=SmppInbox.MO,
+                      carrier_id=f"mo-{random.getrandbits(64):016x}", at=now,
+                      from_number=source[:32], to=destination[:32], data_coding=dc,
+                      body=ud.body, **concat)
 
     # -- live state -----------------------------------------------------------------
     async def _report_loop(self) -> None:
@@ -466,12 +467,25 @@ class Engine:
             connection.close()
 
 
-def _store_rows(rows: list[Any]) -> None:
+_INBOX_COLUMNS = ("connector", "kind", "carrier_id", "status", "error_code", "at",
+                  "from_number", "to", "data_coding", "body", "concat_key", "part_seq",
+                  "part_total", "next_try_at", "created_at")
+
+
+def _inbox(**fields: Any) -> tuple:
+    """An `SmppInbox` row as a tuple in `_INBOX_COLUMNS` order (unset fields: defaults)."""
+    values = {"status": "", "error_code": "", "from_number": "", "to": "", "data_coding": 0,
+              "body": b"", "concat_key": "", "part_seq": 1, "part_total": 1,
+              "next_try_at": None, "created_at": timezone.now(), **fields}
+    return tuple(values[column] for column in _INBOX_COLUMNS)
+
+
+def _store_rows(rows: list[tuple]) -> None:
     from chappe.smpp_server.models import SmppInbox
 
     close_old_connections()
     with transaction.atomic():
-        SmppInbox.objects.bulk_create(rows)
+        bulk_insert(SmppInbox, _INBOX_COLUMNS, rows)
 
 
 _ENGINES: dict[str, tuple[str, Engine]] = {}

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from chappe.common.bulk import bulk_set
+from chappe.common.bulk import bulk_insert, bulk_set
 from chappe.messaging.lifecycle import IllegalTransition, MessageStatus, check_transition
 from chappe.messaging.models import Message, MessageEvent
 from chappe.webhooks.models import WebhookSettings
@@ -84,9 +84,8 @@ def messages_transition(
                 Message.objects.filter(pk__in=ids).update(**{field: distinct.pop()})
             else:
                 bulk_set(Message, field, values)
-        MessageEvent.objects.bulk_create(
-            [MessageEvent(message=m, status=new, at=at, error_code=error_code, detail=detail)
-             for m in changed], batch_size=500)
+        bulk_insert(MessageEvent, ("message_id", "status", "at", "error_code", "detail"),
+                    ((m.id, new.value, at, error_code, detail) for m in changed))
         urls = _callback_urls(changed)
         webhooks_emit(EventDraft(account_id=m.account_id, url=urls[m.id], type="message.status",
                                  payload=message_webhook_payload(m), subject_id=str(m.id))

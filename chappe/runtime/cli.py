@@ -28,6 +28,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     demo = demo_setup()
+    from django.conf import settings
+
     base = f"http://{args.host}:{args.port}"
     print(
         f"\nChappe is starting on {base}/\n"
@@ -36,8 +38,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"  API docs        {base}/api/docs\n"
         f"  demo API key    {demo.api_key}  (also in {demo.api_key_file})\n"
         f"  health          {base}/healthz   metrics {base}/metrics\n"
-        f"  SMPP            {args.host}:{os.environ.get('CHAPPE_SMPP_PORT', '2775')} "
-        "(credentials: /api/v1/smpp/accounts)\n"
+        f"  SMPP            {args.host}:{settings.CHAPPE_SMPP_PORT}  (system_id "
+        f"{demo.smpp_system_id} / password {demo.smpp_password}; more in the web app)\n"
         f"  SIP             {args.host}:{os.environ.get('CHAPPE_VOICE_PORT', '5060')} "
         f"(the demo number {demo.phone_number} answers with an IVR and voicemail)\n"
         "Send a first SMS (delivered by the built-in carrier simulator):\n"
@@ -47,8 +49,6 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
-    from django.conf import settings
-
     common = ["--data-dir", str(settings.DATA_DIR)]
     commands = {
         "web": [*common, "web", "--host", args.host, "--port", str(args.port)],

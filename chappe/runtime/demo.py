@@ -32,6 +32,8 @@ from chappe.billing.services import (
 )
 from chappe.callcenter.services import demo_voice_setup
 from chappe.carriers.services import simulator_ensure
+from chappe.smpp_server.models import SmppAccount
+from chappe.smpp_server.services import smpp_account_create
 
 OPERATOR_EMAIL = "operator@chappe.localhost"
 CLIENT_EMAIL = "demo@chappe.localhost"
@@ -47,6 +49,8 @@ class Demo:
     api_key: str
     api_key_file: Path
     phone_number: str
+    smpp_system_id: str
+    smpp_password: str
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -99,6 +103,7 @@ def demo_setup() -> Demo:
     creds = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
     creds.setdefault("operator_password", secrets.token_urlsafe(12))
     creds.setdefault("client_password", secrets.token_urlsafe(12))
+    creds.setdefault("smpp_password", secrets.token_urlsafe(6)[:8])  # SMPP 3.4: ≤ 8
 
     operator = User.objects.filter(email=OPERATOR_EMAIL).first()
     if operator is None:
@@ -119,6 +124,7 @@ def demo_setup() -> Demo:
     _demo_prices_and_credit(account)
     simulator_ensure()
     number = demo_voice_setup(account=account)
+    _demo_smpp(account=account, password=creds["smpp_password"])
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
     prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
@@ -129,4 +135,21 @@ def demo_setup() -> Demo:
         operator_email=OPERATOR_EMAIL, operator_password=creds["operator_password"],
         client_email=CLIENT_EMAIL, client_password=creds["client_password"],
         api_key=raw_key, api_key_file=key_file, phone_number=number.number.e164,
+        smpp_system_id=DEMO_SMPP_SYSTEM_ID, smpp_password=creds["smpp_password"],
     )
+
+
+DEMO_SMPP_SYSTEM_ID = "demo"
+
+
+def _demo_smpp(*, account: Account, password: str) -> None:
+    """SMPP credentials for the demo account, so a client can bind at once."""
+    existing = SmppAccount.objects.filter(account=account, system_id=DEMO_SMPP_SYSTEM_ID,
+                                          enabled=True).first()
+    if existing is None:
+        smpp_account_create(actor=SYSTEM.on(account), account=account,
+                            system_id=DEMO_SMPP_SYSTEM_ID, password=password,
+                            default_sender="Chappe")
+    elif not existing.check_password(password):
+        existing.set_password(password)
+        existing.save(update_fields=["password_hash"])

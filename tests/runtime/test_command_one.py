@@ -13,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
 from django.db import connection
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +30,28 @@ def _free_port() -> int:
 def _get(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status, response.read().decode()
+
+
+def _smpp_submit(port: int, system_id: str, password: str) -> int:
+    """Bind as a transmitter with smpplib, submit one SMS; the submit_sm_resp status."""
+    client = smpplib.client.Client("127.0.0.1", port, allow_unknown_opt_params=True)
+    answers: list[int] = []
+    client.set_message_sent_handler(lambda pdu: answers.append(pdu.status))
+    for _ in range(30):  # the smpp-server role may still be starting
+        try:
+            client.connect()
+            break
+        except smpplib.exceptions.ConnectionError:
+            time.sleep(1)
+    try:
+        client.bind_transmitter(system_id=system_id, password=password)
+        client.send_message(source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+                            source_addr="Chappe", dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                            destination_addr="33600000001", short_message=b"Hello")
+        client.read_once()
+        return answers[0]
+    finally:
+        client.disconnect()
 
 
 @pytest.mark.slow
@@ -45,7 +70,8 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CHAPPE_", "DJANGO_", "VIRTUAL_ENV"))}
     env["CHAPPE_PORT"] = str(port)
-    env["CHAPPE_SMPP_PORT"] = str(_free_port())
+    smpp_port = _free_port()
+    env["CHAPPE_SMPP_PORT"] = str(smpp_port)
     env["CHAPPE_VOICE_PORT"] = str(_free_port())
     log = (tmp_path / "up.log").open("w")
     process = subprocess.Popen(["make", "up"], cwd=checkout, env=env, stdout=log,
@@ -85,6 +111,10 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
                 break
             time.sleep(0.5)
         assert status == "delivered"
+        # And over SMPP with the demo credentials it printed.
+        creds = json.loads((checkout / "var" / "demo-credentials.json").read_text())
+        assert f"system_id demo / password {creds['smpp_password']}" in output
+        assert _smpp_submit(smpp_port, "demo", creds["smpp_password"]) == 0
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

@@ -2,11 +2,11 @@
 
 Clients bind (tx, rx or trx) with their `SmppAccount` credentials (hashed password,
 allowed IPs, max binds per server process, account able to send). A submit_sm is
-accepted through `sms_send` — the same service as the REST API, so sender rules, red
-list, de-duplication, quiet hours and billing all apply — and answered with our message
-id only once the message row is committed. Submits arriving together are accepted in
-one transaction (group commit; each in its own savepoint, so one refusal does not touch
-the others). Service errors map to SMPP statuses (`STATUS_FOR`).
+accepted through `sms_send_each` — the acceptance core of the REST API, so sender rules,
+red list, quiet hours and billing all apply — and answered with our message id only once
+the message row is committed. Submits arriving together are accepted in one transaction
+(group commit: per sender and schedule one Send and one debit, in its own savepoint, so
+a refusal does not touch the other groups). Service errors map to SMPP statuses (`STATUS_FOR`).
 
 Long messages sent in parts (UDH 8/16-bit or SAR) are kept in `SmppConcatPart` (durable)
 and accepted as one message when the last part arrives; earlier parts are answered with

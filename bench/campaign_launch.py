@@ -15,7 +15,10 @@ times through the services and the job queue exactly as in production:
   personalised, rated, billed, written), run by this process's worker loop;
 
 and prints the accept time (request + job), the rate, and the peak memory (maxrss) of
-this process, which did both. Finally it checks one message per contact.
+this process, which did both; it checks one message per contact. Then it times what a
+launched campaign of that size costs afterwards: a pacing step (backlog count, one wave
+released, a progress sample), pausing and resuming; with --cancel, canceling (every
+charge reversed one by one).
 """
 
 import argparse
@@ -35,6 +38,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--plain", action="store_true",
                         help="no placeholder: every recipient gets the same text")
+    parser.add_argument("--cancel", action="store_true",
+                        help="also cancel the campaign and time it (use a few 10,000s)")
     args = parser.parse_args()
     with throwaway_platform(postgres=args.postgres, database_prefix="chappe_helper_campaigns"):
         run(args)
@@ -141,6 +146,46 @@ def run(args: argparse.Namespace) -> None:
     assert made.values("recipient").distinct().count() == args.contacts
     encodings = dict(made.values_list("encoding").annotate(n=Count("pk")).order_by())
     print(f"  encodings {json.dumps(encodings)}; one message per contact: checked")
+    _afterwards(campaign, actor, cancel=args.cancel)
+
+
+def _timed(label: str, work) -> None:
+    started = time.perf_counter()
+    work()
+    print(f"  {label:<41}{time.perf_counter() - started:6.2f} s")
+
+
+def _afterwards(campaign, actor, *, cancel: bool) -> None:
+    from django.utils import timezone
+
+    from chappe.campaigns.models import Campaign
+    from chappe.campaigns.services import (
+        campaign_cancel,
+        campaign_pace,
+        campaign_pause,
+        campaign_resume,
+    )
+    from chappe.campaigns.services.pacing import sample_take
+    from chappe.runtime.jobs import jobs_run_due
+
+    campaign.refresh_from_db()
+    _timed("pacing step (backlog, a wave, a sample)", lambda: campaign_pace(
+        campaign_id=campaign.pk, run=campaign.run, step=10**6))
+    _timed("progress sample alone", lambda: sample_take(campaign, now=timezone.now()))
+    _timed("pause (hold again what was released)", lambda: campaign_pause(
+        actor=actor, campaign=campaign))
+    _timed("resume", lambda: campaign_resume(actor=actor, campaign=campaign))
+    if cancel:
+        def cancel_all():
+            campaign_cancel(actor=actor, campaign=campaign)
+            while Campaign.objects.filter(pk=campaign.pk, status="canceling").exists():
+                jobs_run_due(worker="bench", limit=1)
+
+        started = time.perf_counter()
+        cancel_all()
+        took = time.perf_counter() - started
+        print(f"  cancel (all waiting, charges reversed)  {took:6.2f} s  "
+              f"({campaign.messages / took:,.0f} messages/s)")
 
 
 if __name__ == "__main__":

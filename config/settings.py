@@ -169,7 +169,7 @@ CHAPPE_SENDING_WINDOWS = json.loads(os.environ.get("CHAPPE_SENDING_WINDOWS", "nu
            "public_holidays_allowed": False},
 }
 
-# Bulk campaigns (docs/decisions/0020-campaigns.md). Recipients accepted per transaction
+# Bulk campaigns (docs/decisions/0021-campaigns.md). Recipients accepted per transaction
 # at launch; messages a campaign releases to the dispatch queue per second, in waves every
 # TICK seconds (a transactional message waits behind at most one wave); how often its
 # progress is counted (less often when counting is slow).

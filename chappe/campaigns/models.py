@@ -1,5 +1,5 @@
 """Bulk SMS campaigns: a template, an audience, a sender and a schedule, launched as one
-`Send` (docs/decisions/0020-campaigns.md).
+`Send` (docs/decisions/0021-campaigns.md).
 
 * `Campaign` — what the client prepares, its lifecycle, the launch cursor and counters.
 * `CampaignRecipient` — the audience frozen at launch: one row per number, its primary

@@ -56,11 +56,12 @@ from chappe.campaigns.services.pacing import (
     runs_enqueue,
     sample_take,
     snapshot_drop,
+    statistics_refresh,
 )
 from chappe.campaigns.skew import SkewAction
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.contacts.fields import text_of
-from chappe.messaging.models import Send
+from chappe.messaging.models import Message, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import Draft, messages_accept
 from chappe.privacy.services import audit_record
@@ -206,6 +207,7 @@ def _snapshot(campaign: Campaign) -> None:
     CampaignRecipient.objects.bulk_create(
         [CampaignRecipient(campaign=campaign, number=number) for number in campaign.numbers],
         batch_size=1000, ignore_conflicts=True)
+    statistics_refresh(CampaignRecipient)
     mine = CampaignRecipient.objects.filter(campaign=campaign)
     invalid = []
     for number in list(mine.filter(country="").values_list("number", flat=True)):
@@ -316,3 +318,4 @@ def campaign_launch_run(*, campaign_id: Any, run: int) -> None:
         return
     if Campaign.objects.filter(pk=campaign_id, launched_at__isnull=False).exists():
         snapshot_drop(campaign_id)
+        statistics_refresh(Message)  # before the waves walk the new messages

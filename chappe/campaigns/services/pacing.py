@@ -1,16 +1,17 @@
 """A launched campaign's messages leave in waves; pause, resume, cancel; progress samples.
 
-Holding. A campaign's messages are accepted (rated, billed) *held*: scheduled with a
-due time far in the future (`HOLD`), so the dispatcher's claim (`status in (queued,
+Holding. A campaign's messages are accepted (rated, billed) *held*: scheduled with a due
+time far in the future (`HOLD`), so the dispatcher's claim (`status in (queued,
 scheduled) and due_at <= now`, by `due_at`) never sees them and stays as fast as before.
-A pacing job releases them in waves: every `CHAPPE_CAMPAIGN_TICK_SECONDS` it gives the
-next held messages (in id order, i.e. acceptance order) a due time of now — as many as
-keep the campaign's released-but-not-yet-claimed backlog within one wave of
-`CHAPPE_CAMPAIGN_RATE` messages a second. A transactional message accepted meanwhile is
-due now too, so it waits behind at most one wave of a million-message campaign, never
-behind the whole campaign. Marketing waits for its sending window (M-12): a wave stops
-at the first message whose country's window is closed and the campaign resumes when it
-opens — deferred, never dropped, and never released all at once at the opening.
+Once the whole audience is accepted, a pacing job releases them in waves: every
+`CHAPPE_CAMPAIGN_TICK_SECONDS` it gives the next held messages (in id order, i.e.
+acceptance order) a due time of now — as many as keep the campaign's released but not yet
+sent backlog within one wave of `CHAPPE_CAMPAIGN_RATE` messages a second. A transactional
+message accepted meanwhile is due now too, so it waits behind at most one wave of a
+million-message campaign, never behind the whole campaign. Marketing waits for its
+sending window (M-12): a wave stops at the first message whose country's window is closed
+and the campaign resumes when it opens — deferred, never dropped, and never released all
+at once at the opening.
 
 Pausing re-holds what was released and not claimed by a gateway yet (what a gateway has
 already claimed leaves); resuming walks the campaign again from its first message.
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,6 +95,16 @@ def _pace_enqueue(campaign: Campaign, *, at: datetime, step: int) -> None:
                 unique_key=f"campaigns.pace:{campaign.pk}:{campaign.run}:{step}")
 
 
+def statistics_refresh(model: type[models.Model]) -> None:
+    """PostgreSQL: refresh the planner's statistics of `model`'s table after a bulk write.
+    A million rows the statistics do not know yet look like a few hundred, and walking
+    them in key order (the launch's chunks, the waves, the cancellation) is then planned
+    as a scan and sort of the whole rest of the range at each step."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def snapshot_drop(campaign_id: Any) -> None:
     """Empty a campaign's launch snapshot once no launch can need it any more."""
     CampaignRecipient.objects.filter(campaign_id=campaign_id).delete()
@@ -145,15 +156,28 @@ def _campaign_messages(campaign: Campaign, *, after: Any, limit: int) -> tuple[l
             batch[-1][0])
 
 
+def _backlog(campaign: Campaign) -> int:
+    """The campaign's released messages not sent yet. The dispatcher claims the oldest
+    due first, so these are among the last released: the count reads the two last waves'
+    worth of the campaign's id range backwards from the release cursor (primary-key
+    index), never the whole send."""
+    if campaign.release_cursor is None:
+        return 0
+    recent = (Message.objects.filter(pk__lte=campaign.release_cursor,
+                                     pk__gte=campaign.first_message_id)
+              .order_by("-pk").values_list("send_id", "status", "due_at")[:2 * wave_size()])
+    return sum(1 for send_id, status, due_at in recent
+               if send_id == campaign.send_id and status in (M.SCHEDULED, M.QUEUED)
+               and due_at < HOLD)
+
+
 def _release_wave(campaign: Campaign, *, now: datetime) -> datetime | None:
-    """Release the next wave (in the caller's transaction). Returns when to come back:
-    the next tick while messages are left to release, the opening of a closed sending
-    window, or None once every message of a launched campaign was released."""
+    """Release the next wave of a launched campaign (in the caller's transaction).
+    Returns when to come back: the next tick while messages are left to release, the
+    opening of a closed sending window, or None once every message was released."""
     if campaign.first_message_id is None:
-        return now + tick() if campaign.status == C.LAUNCHING else None
-    backlog = Message.objects.filter(send_id=campaign.send_id, status__in=(M.SCHEDULED, M.QUEUED),
-                                     due_at__lte=now).count()
-    room = wave_size() - backlog
+        return None
+    room = wave_size() - _backlog(campaign)
     if room <= 0:
         return now + tick()
     zone, windows = campaign.account.timezone, sending_windows()
@@ -186,7 +210,7 @@ def _release_wave(campaign: Campaign, *, now: datetime) -> datetime | None:
                                                    released=campaign.released)
     if opens is not None:
         return opens
-    return None if end and campaign.status == C.RUNNING else now + tick()
+    return None if end else now + tick()
 
 
 def _hold_queued(messages: QuerySet[Message], *, now: datetime) -> list[Any]:
@@ -225,7 +249,10 @@ def campaign_pace(*, campaign_id: Any, run: int, step: int) -> None:
         if campaign.send_at is not None and campaign.send_at > now:
             _pace_enqueue(campaign, at=campaign.send_at, step=step + 1)
             return
-        back = _release_wave(campaign, now=now)
+        # Waves start once the whole audience is accepted (and the table's statistics
+        # know its messages); meanwhile the step only samples the launch's progress.
+        back = (_release_wave(campaign, now=now) if campaign.status == C.RUNNING
+                else now + tick())
         if campaign.next_sample_at is None or campaign.next_sample_at <= now:
             counts = sample_take(campaign, now=now)
             if campaign.status == C.RUNNING and back is None and not _unfinished(counts):
@@ -341,6 +368,7 @@ def _cancel_chunk(campaign_id: Any, run: int) -> bool:
 
 def campaign_cancel_run(*, campaign_id: Any, run: int) -> None:
     """The cancel job: chunk after chunk, each in one transaction."""
+    statistics_refresh(Message)  # a launch stopped midway did not refresh them
     while _cancel_chunk(campaign_id, run):
         job_heartbeat()
     snapshot_drop(campaign_id)

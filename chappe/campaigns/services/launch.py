@@ -33,6 +33,7 @@ from chappe.accounts.models import ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.errors import InsufficientCredit
+from chappe.billing.money import from_micros
 from chappe.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -84,8 +85,8 @@ def _check(estimate: Estimate) -> None:
                                code="no_price", details={"countries": estimate.unpriced})
     if estimate.short_of_credit:
         raise InsufficientCredit(details={
-            "currency": estimate.currency, "required_micros": estimate.cost_micros,
-            "available_micros": estimate.available_micros})
+            "currency": estimate.currency, "required": str(from_micros(estimate.cost_micros)),
+            "available": str(from_micros(estimate.available_micros or 0))})
 
 
 def _start(campaign: Campaign, *, actor_label: str) -> None:

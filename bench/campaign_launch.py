@@ -18,7 +18,7 @@ and prints the accept time (request + job), the rate, and the peak memory (maxrs
 this process, which did both; it checks one message per contact. Then it times what a
 launched campaign of that size costs afterwards: a pacing step (backlog count, one wave
 released, a progress sample), pausing and resuming; with --cancel, canceling (every
-charge reversed one by one).
+waiting message canceled and its charge reversed, chunk by chunk).
 """
 
 import argparse
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true",
                         help="no placeholder: every recipient gets the same text")
     parser.add_argument("--cancel", action="store_true",
-                        help="also cancel the campaign and time it (use a few 10,000s)")
+                        help="also cancel the campaign and time it")
     args = parser.parse_args()
     with throwaway_platform(postgres=args.postgres, database_prefix="chappe_helper_campaigns"):
         run(args)

@@ -365,3 +365,30 @@ def test_fresh_batch_rates_once_per_kind_and_refuses_a_second_charge(account, bu
         usage_charge_new(account=account, items=[item("a")])
     assert before - credit(account) == 205_000
     assert UsageRecord.objects.filter(account=account).count() == 3
+
+
+def test_batch_reversal_one_entry_per_debit_and_exactly_once(account, buy_credits):
+    """usage_reverse_many: the uses of two sends reversed at once give back exactly what
+    they cost, in one ledger entry per debit; a repeated or partly done call only reverses
+    what is left; unknown keys and reversals are ignored."""
+    from chappe.billing.services.usage import usage_reverse_many
+
+    buy_credits(account, "10")
+    start = credit(account)
+    batch(account, ["a1", "a2", "a3"])
+    batch(account, ["b1", "b2"], segments=2)
+    assert start - credit(account) == 3 * 45_000 + 2 * 90_000
+    first = usage_reverse_many(account=account, idempotency_keys=["a1", "b2"], reason="cancel")
+    assert sorted(first) == ["a1:reversal", "b2:reversal"]
+    assert sorted(UsageRecord.objects.filter(idempotency_key__in=first).values_list(
+        "amount_micros", "billed_quantity")) == [(-90_000, -2), (-45_000, -1)]
+    assert start - credit(account) == 2 * 45_000 + 90_000
+    reversals = LedgerEntry.objects.filter(account=account, reason=EntryReason.USAGE_REVERSAL)
+    assert reversals.count() == 2  # one per debit (each send had one)
+    again = usage_reverse_many(account=account, reason="cancel", idempotency_keys=[
+        "a1", "a2", "a3", "b1", "b2", "nope", "a1:reversal"])
+    assert sorted(again) == ["a2:reversal", "a3:reversal", "b1:reversal"]
+    assert credit(account) == start
+    assert not usage_reverse_many(account=account, idempotency_keys=["a1", "b1"], reason="x")
+    assert credit(account) == start
+    assert reconcile() == []

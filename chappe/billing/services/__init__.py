@@ -46,6 +46,7 @@ from chappe.billing.services.usage import (
     usage_charge,
     usage_charge_many,
     usage_reverse,
+    usage_reverse_many,
 )
 
 __all__ = [
@@ -81,4 +82,5 @@ __all__ = [
     "usage_charge",
     "usage_charge_many",
     "usage_reverse",
+    "usage_reverse_many",
 ]

@@ -40,10 +40,12 @@ human or operator money action is audited.
 """
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -376,68 +378,113 @@ REVERSAL_SUFFIX = ":reversal"
 
 def usage_reverse(*, account: Account, idempotency_key: str, reason: str,
                   now: datetime | None = None) -> UsageRecord | None:
-    """Undo a use that did not happen (a scheduled message canceled before it left).
+    """Undo one use that did not happen: `usage_reverse_many` of one key. Returns the
+    reversal record, or None when there was nothing (left) to reverse."""
+    written = usage_reverse_many(account=account, idempotency_keys=[idempotency_key],
+                                 reason=reason, now=now)
+    return _existing(account, written)[written[0]] if written else None
 
-    Writes a negative usage record (so a monthly invoice nets it out: the monthly run
-    bills a reversal together with its original when neither is invoiced yet, else on the
-    next invoice) and, if the use was debited from prepaid credit, gives that credit back
-    to the lots it came from, latest expiry first; a part whose lot has expired meanwhile
-    stays lost (P-5) — the record still undoes the whole use, its ledger entry says what
-    came back. Exactly once, even concurrently: reversing twice, reversing what was never
-    charged, or reversing a reversal writes nothing and returns None."""
-    if idempotency_key.endswith(REVERSAL_SUFFIX):
-        return None
-    key = idempotency_key + REVERSAL_SUFFIX
+
+def usage_reverse_many(*, account: Account, idempotency_keys: Sequence[str], reason: str,
+                       now: datetime | None = None) -> list[str]:
+    """Undo uses that did not happen (scheduled messages canceled before they left, a
+    whole campaign's remainder), in one transaction.
+
+    Writes a negative usage record per use (so a monthly invoice nets it out: the monthly
+    run bills a reversal together with its original when neither is invoiced yet, else on
+    the next invoice) and, where a use was debited from prepaid credit, gives that credit
+    back to the lots its debit came from, latest expiry first — one ledger entry per
+    debit; a part whose lot has expired meanwhile stays lost (P-5): the records still undo
+    the whole uses, the entry says what came back. Exactly once, even concurrently:
+    reversing twice, reversing what was never charged, or reversing a reversal writes
+    nothing for that key. Returns the idempotency keys of the reversal records written."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            original = _existing(account, [idempotency_key]).get(idempotency_key)
-            if original is None or original.billed_quantity < 0 or original.amount_micros < 0:
-                return None
-            # Serialize reversals (and charges) of this account's book, then look again:
-            # a concurrent reversal may have committed while we waited.
-            balance = balance_lock(account=account, book=Book.CREDIT, currency=original.currency)
-            if _existing(account, [key]):
-                return None
-            entry = None
-            if original.ledger_entry_id and original.amount_micros:
-                entry = _credit_back(balance=balance, original=original, key=key,
-                                     reason=reason, now=now)
-            return UsageRecord.objects.create(
-                account=account, service_kind=original.service_kind, product=original.product,
-                quantity=original.quantity, billed_quantity=-original.billed_quantity,
-                destination_country=original.destination_country, operator=original.operator,
-                number_type=original.number_type, origin_country=original.origin_country,
-                currency=original.currency, unit_price_micros=original.unit_price_micros,
-                amount_micros=-original.amount_micros,
-                price_version_id=original.price_version_id,
-                billing_mode=original.billing_mode, cause_type=original.cause_type,
-                cause_id=original.cause_id, idempotency_key=key, ledger_entry=entry,
-                occurred_at=now)
-    except IntegrityError:
-        # SQLite (no row lock) or a race on the unique key: the other reversal won.
-        if _existing(account, [key]):
-            return None
-        raise
+    keys = list(dict.fromkeys(k for k in idempotency_keys if not k.endswith(REVERSAL_SUFFIX)))
+    for attempt in range(CONCURRENT_RETRIES):
+        try:
+            with transaction.atomic():
+                return _reverse(account=account, keys=keys, reason=reason, now=now)
+        except IntegrityError:
+            # SQLite (no row lock) or a race on a unique key: a concurrent reversal of
+            # some of these keys won. Those are done; reverse the rest again.
+            if attempt == CONCURRENT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
-def _credit_back(*, balance, original: UsageRecord, key: str, reason: str, now: datetime):
-    """Give `original`'s amount back to the lots its debit took it from (net of earlier
+# What a reversal copies from its original (then negates or replaces some of it).
+_COPIED = _RECORD_COLUMNS[2:-2]
+
+
+def _originals(account: Account, keys: Sequence[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 900):
+        found += UsageRecord.objects.filter(
+            account=account, idempotency_key__in=keys[start:start + 900],
+            billed_quantity__gte=0, amount_micros__gte=0).values(*_COPIED)
+    return found
+
+
+def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -> list[str]:
+    originals = _originals(account, keys)
+    if not originals:
+        return []
+    # Serialize reversals (and charges) of this account's books, then look again: a
+    # concurrent reversal may have committed while we waited.
+    balances = {currency: balance_lock(account=account, book=Book.CREDIT, currency=currency)
+                for currency in sorted({r["currency"] for r in originals})}
+    done = _existing(account, [r["idempotency_key"] + REVERSAL_SUFFIX for r in originals])
+    originals = [r for r in originals if r["idempotency_key"] + REVERSAL_SUFFIX not in done]
+    by_debit: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for record in originals:
+        if record["ledger_entry_id"] and record["amount_micros"]:
+            by_debit[record["ledger_entry_id"]].append(record)
+    entries: dict[int, LedgerEntry | None] = {}
+    for debit_id, records in sorted(by_debit.items()):
+        entries[debit_id] = _credit_back(
+            balance=balances[records[0]["currency"]], debit_id=debit_id,
+            amount_micros=sum(r["amount_micros"] for r in records),
+            key=_reversal_entry_key(account, [r["idempotency_key"] for r in records]),
+            reason=reason, now=now)
+    written = []
+    rows = []
+    for record, record_id in zip(originals, uuid7_many(len(originals)), strict=True):
+        entry = entries.get(record["ledger_entry_id"])
+        key = record["idempotency_key"] + REVERSAL_SUFFIX
+        reversal = {**record, "billed_quantity": -record["billed_quantity"],
+                    "amount_micros": -record["amount_micros"], "idempotency_key": key,
+                    "ledger_entry_id": entry.pk if entry is not None else None}
+        rows.append((record_id, account.pk, *(reversal[c] for c in _COPIED), now, now))
+        written.append(key)
+    bulk_insert(UsageRecord, _RECORD_COLUMNS, rows)
+    return written
+
+
+def _reversal_entry_key(account: Account, keys: list[str]) -> str:
+    if len(keys) == 1:
+        return f"usage:{account.pk}:{keys[0]}{REVERSAL_SUFFIX}"
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode())
+    return f"usage:{account.pk}:reversal:{digest.hexdigest()}"
+
+
+def _credit_back(*, balance: Any, debit_id: int, amount_micros: int, key: str, reason: str,
+                 now: datetime) -> LedgerEntry | None:
+    """Give `amount_micros` back to the lots debit `debit_id` took it from (net of earlier
     reversals of the same debit), latest expiry first, skipping expired lots."""
-    debit = original.ledger_entry
     # What the debit took from each lot, less what earlier reversals already gave back.
-    net: dict[int, int] = {}
-    for movement in LotMovement.objects.filter(entry=debit):
-        net[movement.lot_id] = net.get(movement.lot_id, 0) - movement.amount_micros
-    for movement in LotMovement.objects.filter(
+    net: dict[int, int] = defaultdict(int)
+    for lot_id, amount in LotMovement.objects.filter(entry_id=debit_id).values_list(
+            "lot_id", "amount_micros"):
+        net[lot_id] -= amount
+    for lot_id, amount in LotMovement.objects.filter(
             entry__reason=EntryReason.USAGE_REVERSAL, entry__cause_type="billing.ledgerentry",
-            entry__cause_id=str(debit.pk)):
-        net[movement.lot_id] = net.get(movement.lot_id, 0) - movement.amount_micros
+            entry__cause_id=str(debit_id)).values_list("lot_id", "amount_micros"):
+        net[lot_id] -= amount
     lots = list(CreditLot.objects.filter(pk__in=[lot for lot, left in net.items() if left > 0],
                                          account_id=balance.account_id,
                                          expired_at__isnull=True, expires_at__gt=now)
                 .order_by("-expires_at", "-id"))
-    plan, left = [], original.amount_micros
+    plan, left = [], amount_micros
     for lot in lots:
         give = min(net[lot.pk], left)
         if give:
@@ -448,8 +495,8 @@ def _credit_back(*, balance, original: UsageRecord, key: str, reason: str, now: 
         return None
     entry = entry_post(balance=balance, amount_micros=restored,
                        reason=EntryReason.USAGE_REVERSAL, cause_type="billing.ledgerentry",
-                       cause_id=str(debit.pk), idempotency_key=f"usage:{balance.account_id}:{key}",
-                       occurred_at=now, memo=reason)
+                       cause_id=str(debit_id), idempotency_key=key, occurred_at=now,
+                       memo=reason)
     for lot, give in plan:
         lot_credit(lot=lot, entry=entry, amount_micros=give)
     return entry

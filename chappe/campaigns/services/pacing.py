@@ -16,7 +16,8 @@ at once at the opening.
 Pausing re-holds what was released and not claimed by a gateway yet (what a gateway has
 already claimed leaves); resuming walks the campaign again from its first message.
 Canceling re-holds, then cancels the held messages in chunks, each chunk's charges
-reversed (`usage_reverse`) in the same transaction (M-8: not billed unless submitted).
+reversed (`messages_uncharge`: one batch reversal) in the same transaction (M-8: not
+billed unless submitted).
 
 Progress. A sample counts the campaign's messages by status (one GROUP BY over its send)
 and is stored with its time: the progress page and API read the latest sample and the
@@ -39,7 +40,6 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
-from chappe.billing.services.usage import usage_reverse
 from chappe.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -52,7 +52,7 @@ from chappe.common.errors import Conflict
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import due_for, sending_windows, validity
-from chappe.messaging.services.edit import charge_key
+from chappe.messaging.services.edit import messages_uncharge
 from chappe.messaging.services.status import messages_transition
 from chappe.privacy.services import audit_record
 from chappe.runtime.jobs import job_enqueue, job_heartbeat
@@ -358,9 +358,7 @@ def _cancel_chunk(campaign_id: Any, run: int) -> bool:
             waiting += _hold_queued(Message.objects.filter(pk__in=queued), now=now)
         canceled = messages_transition(waiting, M.CANCELED, at=now, detail="campaign canceled",
                                        allowed_from=(M.SCHEDULED,))
-        for message in canceled:
-            usage_reverse(account=campaign.account, idempotency_key=charge_key(message),
-                          reason="campaign canceled")
+        messages_uncharge(canceled, reason="campaign canceled")
         campaign.release_cursor = last
         campaign.save(update_fields=["release_cursor", "updated_at"])
     return True

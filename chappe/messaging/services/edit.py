@@ -6,7 +6,9 @@ billing (segments) is re-rated: the old charge is reversed and the new one taken
 transaction, so an account without credit for the longer text keeps the old one.
 """
 
+from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +18,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
-from chappe.billing.services.usage import usage_charge, usage_reverse
+from chappe.billing.services.usage import usage_charge, usage_reverse, usage_reverse_many
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
@@ -46,10 +48,19 @@ def _cancel(messages: list[Message]) -> list[Message]:
     canceled = messages_transition([m.id for m in messages], S.CANCELED, at=now,
                                    detail="canceled by the client",
                                    allowed_from=(S.ACCEPTED, S.SCHEDULED))
-    for message in canceled:
-        usage_reverse(account=message.account, idempotency_key=charge_key(message),
-                      reason="message canceled")
+    messages_uncharge(canceled, reason="message canceled")
     return canceled
+
+
+def messages_uncharge(messages: list[Message], *, reason: str) -> None:
+    """Give back what canceled messages were charged (M-8: not billed unless sent), one
+    batch per account."""
+    by_account: dict[Any, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_account[message.account_id].append(message)
+    for group in by_account.values():
+        usage_reverse_many(account=group[0].account, reason=reason,
+                           idempotency_keys=[charge_key(m) for m in group])
 
 
 @transaction.atomic

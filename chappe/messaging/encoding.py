@@ -3,6 +3,9 @@
 GSM-7 detection uses the `gsm0338` codec: a text is GSM-7 if it encodes, and since
 extension-table characters (€ [ ] { } \\ ^ ~ | and form feed) encode as ESC + char, the
 encoded length is the septet count. Anything else is sent as UCS-2 (UTF-16 code units).
+The codec is pure Python (~100 µs a message): what it says of each character is kept
+(`_gsm_width`), so a text is judged by its distinct characters at C speed — a campaign
+segments a million personalised texts.
 
 Single message: 160 septets / 70 UCS-2 units. Concatenated: 153 / 67 per part (the UDH
 takes the rest). Parts are cut greedily but never inside an escape sequence (an ESC +
@@ -49,30 +52,57 @@ class Segmentation:
         return self.per_segment - _units(self.parts[-1], self.encoding)
 
 
+# Septets of each character seen so far: 1, 2 (extension table), 0 (not in GSM-7).
+_GSM_WIDTH: dict[str, int] = {}
+
+
+def _gsm_width(char: str) -> int:
+    width = _GSM_WIDTH.get(char)
+    if width is None:
+        try:
+            width = len(char.encode("gsm03.38"))
+        except UnicodeEncodeError:
+            width = 0
+        _GSM_WIDTH[char] = width
+    return width
+
+
+def _gsm_units(text: str) -> int | None:
+    """Septets of `text` in GSM-7, or None if one of its characters is not in GSM-7."""
+    escaped = 0
+    for char in set(text):
+        width = _gsm_width(char)
+        if not width:
+            return None
+        if width == 2:
+            escaped += text.count(char)
+    return len(text) + escaped
+
+
 def char_units(char: str, encoding: Encoding) -> int:
     if encoding is Encoding.GSM7:
-        return len(char.encode("gsm03.38"))
+        return _gsm_width(char)
     return len(char.encode("utf-16-le")) // 2
 
 
 def _units(text: str, encoding: Encoding) -> int:
     if encoding is Encoding.GSM7:
-        return len(text.encode("gsm03.38"))
+        units = _gsm_units(text)
+        if units is None:
+            raise ValueError("not GSM-7 text")
+        return units
     return len(text.encode("utf-16-le")) // 2
 
 
 def detect_encoding(text: str) -> Encoding:
-    try:
-        text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return Encoding.UCS2
-    return Encoding.GSM7
+    return Encoding.UCS2 if _gsm_units(text) is None else Encoding.GSM7
 
 
 def segment(text: str) -> Segmentation:
     """Choose the encoding and cut `text` into the parts it will be sent as."""
-    encoding = detect_encoding(text)
-    total = _units(text, encoding)
+    septets = _gsm_units(text)
+    encoding = Encoding.UCS2 if septets is None else Encoding.GSM7
+    total = len(text.encode("utf-16-le")) // 2 if septets is None else septets
     single, per_part = (
         (GSM_SINGLE, GSM_PART) if encoding is Encoding.GSM7 else (UCS2_SINGLE, UCS2_PART)
     )

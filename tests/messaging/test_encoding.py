@@ -72,3 +72,19 @@ def test_parts_rejoin_to_the_text_and_fit(text):
         units = (len(part.encode("gsm03.38")) if result.encoding is Encoding.GSM7
                  else len(part.encode("utf-16-le")) // 2)
         assert units <= limit
+
+
+@given(st.text(alphabet=st.sampled_from("aZ9 é€[]{}^~|\\\f\nÇ@£$¥èùìò_ΔêŁ😀ß"), max_size=400))
+def test_encoding_and_units_are_the_codecs(text):
+    """The per-character cache says what the gsm0338 codec says, text after text."""
+    try:
+        septets = len(text.encode("gsm03.38"))
+    except UnicodeEncodeError:
+        septets = None
+    result = segment(text)
+    if septets is None:
+        assert result.encoding is Encoding.UCS2
+        assert result.units == len(text.encode("utf-16-le")) // 2
+    else:
+        assert result.encoding is Encoding.GSM7
+        assert result.units == septets

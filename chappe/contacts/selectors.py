@@ -22,7 +22,7 @@ from chappe.contacts.models import (
 )
 from chappe.contacts.pseudonym import number_hashes
 from chappe.messaging.models import Message, Reply
-from chappe.messaging.numbers import InvalidNumber, normalize
+from chappe.messaging.numbers import InvalidNumber, e164_or_as_typed, normalize
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -61,9 +61,7 @@ def opt_out_query(*, account: Account, search: str | None = None,
                   source: str | None = None) -> QuerySet[OptOut]:
     entries = filtered(OptOut.objects.filter(account=account), source=source)
     if search and search.strip():
-        term = search.strip()
-        with contextlib.suppress(InvalidNumber):
-            term = normalize(term, default_country=account.default_country).e164
+        term = e164_or_as_typed(search, default_country=account.default_country)
         entries = entries.filter(Q(number__contains=term) | Q(note__icontains=term))
     return entries.order_by("-created_at", "-id")
 

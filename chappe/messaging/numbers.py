@@ -59,3 +59,13 @@ def normalize(raw: str, *, default_country: str) -> Recipient:
         number_type=_TYPES.get(phonenumbers.number_type(number), "unknown"),
         operator=carrier.name_for_number(number, "en"),
     )
+
+
+def e164_or_as_typed(raw: str, *, default_country: str) -> str:
+    """How a search box reads a number: in E.164 when it is a valid number ("06 12 34 56
+    78" finds +33612345678), else as typed (stripped), so a partial number still works."""
+    text = (raw or "").strip()
+    try:
+        return normalize(text, default_country=default_country).e164
+    except InvalidNumber:
+        return text

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.browser import logged_in_page
 from tests.campaigns.conftest import ALWAYS_OPEN
 from tests.contacts.conftest import csv_bytes
 from tests.e2e.test_browser import PASSWORD, _screenshot, browser, orm  # noqa: F401
@@ -80,14 +81,8 @@ def test_import_then_a_personalised_campaign_delivered(
     upload.write_bytes(csv_bytes(rows, delimiter=";", encoding="utf-8"))
 
     background = None
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    page = logged_in_page(browser, live_server.url, admin.email, PASSWORD, height=1000)
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("E-mail address").fill(admin.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
 
         # 1. Import the contacts.
         page.get_by_role("link", name="Contacts", exact=True).first.click()
@@ -135,7 +130,7 @@ def test_import_then_a_personalised_campaign_delivered(
     finally:
         if background is not None:
             background.end()
-        context.close()
+        page.context.close()
     texts = orm(lambda: sorted(Message.objects.filter(account=account)
                                .values_list("text", flat=True)))
     assert len(texts) == 40

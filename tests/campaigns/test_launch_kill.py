@@ -5,8 +5,6 @@ billed once."""
 import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,9 +20,9 @@ from chappe.contacts.fields import mobile_facts
 from chappe.contacts.models import Contact
 from chappe.messaging.models import Message
 from chappe.runtime.models import Job
+from tests.processes import role_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[2]
 CONTACTS = 30_000
 CHUNK = 500
 
@@ -36,26 +34,12 @@ def postgres_only():
 
 
 def _worker(tmp_path: Path, name: str) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ,
-           "CHAPPE_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "CHAPPE_DATA_DIR": str(tmp_path), "CHAPPE_LOG_LEVEL": "WARNING",
-           "CHAPPE_CAMPAIGN_CHUNK": str(CHUNK), "CHAPPE_CAMPAIGN_TICK_SECONDS": "0.2",
-           "CHAPPE_SENDING_WINDOWS": '{"FR": {"start": "00:00", "end": "23:59:59.999999", '
-                                     '"weekdays": [0, 1, 2, 3, 4, 5, 6], '
-                                     '"public_holidays_allowed": true}}'}
-    log = (tmp_path / f"{name}.log").open("a")
-    return subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", "worker", "--poll",
-                             "0.05"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
+    return role_process(
+        tmp_path, name, "worker", "--poll", "0.05", CHAPPE_CAMPAIGN_CHUNK=str(CHUNK),
+        CHAPPE_CAMPAIGN_TICK_SECONDS="0.2",
+        CHAPPE_SENDING_WINDOWS='{"FR": {"start": "00:00", "end": "23:59:59.999999", '
+                               '"weekdays": [0, 1, 2, 3, 4, 5, 6], '
+                               '"public_holidays_allowed": true}}')
 
 
 def _processed(campaign: Campaign) -> int:
@@ -74,7 +58,7 @@ def test_a_launch_killed_mid_way_resumes_with_one_message_per_contact(
     campaign = campaign_launch(actor=actor, campaign=make_campaign())
     worker = _worker(tmp_path, "first")
     try:
-        _wait(lambda: _processed(campaign) >= 3 * CHUNK, 120, "the launch to be under way")
+        wait_for(lambda: _processed(campaign) >= 3 * CHUNK, 120, "the launch to be under way")
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
     finally:
@@ -88,7 +72,7 @@ def test_a_launch_killed_mid_way_resumes_with_one_message_per_contact(
         locked_until=timezone.now() - timedelta(seconds=1))
     worker = _worker(tmp_path, "second")
     try:
-        _wait(lambda: Campaign.objects.filter(pk=campaign.pk, launched_at__isnull=False)
+        wait_for(lambda: Campaign.objects.filter(pk=campaign.pk, launched_at__isnull=False)
               .exists(), 300, "the launch to be over")
     finally:
         worker.send_signal(signal.SIGTERM)

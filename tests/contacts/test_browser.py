@@ -10,6 +10,7 @@ import time
 import pytest
 
 from chappe.contacts.services import imports as imports_module
+from tests.browser import logged_in_page
 from tests.contacts.conftest import csv_bytes
 from tests.e2e.test_browser import PASSWORD, _screenshot, browser, orm  # noqa: F401
 
@@ -40,13 +41,7 @@ def test_import_with_a_live_progress_bar(live_server, transactional_db, browser,
 
     monkeypatch.setattr(imports_module, "_apply_chunk", slow_chunk)
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("E-mail address").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = logged_in_page(browser, live_server.url, admin.email, PASSWORD)
 
     page.get_by_role("link", name="Contacts", exact=True).first.click()
     expect(page.locator("h1")).to_have_text("Contacts")
@@ -116,4 +111,4 @@ def test_import_with_a_live_progress_bar(live_server, transactional_db, browser,
     expect(page.locator("#red-list tbody tr")).to_have_count(1)
     expect(page.locator("#red-list")).to_contain_text("erased number")
     _screenshot(page, "contacts-red-list")
-    context.close()
+    page.context.close()

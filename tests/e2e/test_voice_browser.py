@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.browser import logged_in_page
 from tests.e2e.test_browser import _screenshot, browser, orm  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -68,13 +69,8 @@ def test_buy_a_number_build_a_flow_and_play_a_voicemail(
     demo = orm(demo_setup)
     account_name = "Demo Company"
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("E-mail address").fill(demo.client_email)
-    page.get_by_label("Password").fill(demo.client_password)
-    page.get_by_role("button", name="Log in").click()
+    page = logged_in_page(browser, live_server.url, demo.client_email, demo.client_password,
+                          height=1000)
     expect(page.locator("h1")).to_have_text(account_name)
 
     # Buy a number: the demo already has one; the catalogue shows what else is on offer.
@@ -162,7 +158,7 @@ def test_buy_a_number_build_a_flow_and_play_a_voicemail(
     vm_row.get_by_role("link", name="+33612345678").click()
     expect(page.locator("#flow-path")).to_have_text("welcome → menu → voicemail")
     expect(page.locator("#call-details")).to_contain_text("Support v1")
-    context.close()
+    page.context.close()
 
 
 def test_a_real_call_leaves_a_voicemail_that_plays_in_the_page(
@@ -217,13 +213,7 @@ def test_a_real_call_leaves_a_voicemail_that_plays_in_the_page(
     voicemail = orm(lambda: Voicemail.objects.get(call=record))
     assert 5_000 < voicemail.duration_ms < 9_000  # the ~7 s SIPp talked
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("E-mail address").fill(demo.client_email)
-    page.get_by_label("Password").fill(demo.client_password)
-    page.get_by_role("button", name="Log in").click()
+    page = logged_in_page(browser, live_server.url, demo.client_email, demo.client_password)
     page.goto(f"{live_server.url}/voice/voicemails/")
     row = page.locator(f"#voicemail-{voicemail.pk}")
     expect(row).to_contain_text(demo.phone_number)
@@ -231,4 +221,4 @@ def test_a_real_call_leaves_a_voicemail_that_plays_in_the_page(
     assert loaded["readyState"] >= 1
     assert abs(loaded["duration"] - voicemail.duration_ms / 1000) < 0.05
     _screenshot(page, "voice-real-call-voicemail")
-    context.close()
+    page.context.close()

@@ -4,8 +4,6 @@ nothing; two gateways share the work without submitting anything twice."""
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,9 @@ from chappe.carriers.services import simulator_ensure
 from chappe.messaging.lifecycle import FINAL
 from chappe.messaging.models import Message, MessageEvent
 from chappe.messaging.services.accept import sms_send
+from tests.processes import role_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -33,22 +31,11 @@ def _numbers(count: int, start: int = 0) -> list[str]:
 
 
 def _gateway(tmp_path: Path, name: str) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ,
-           "CHAPPE_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "CHAPPE_DATA_DIR": str(tmp_path), "CHAPPE_LOG_LEVEL": "WARNING"}
-    log = (tmp_path / f"{name}.log").open("a")
-    return subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", "gateway", "--batch",
-                             "200"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return role_process(tmp_path, name, "gateway", "--batch", "200")
 
 
 def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    wait_for(condition, timeout, what, every=0.2)
 
 
 def _finals() -> int:

@@ -10,6 +10,7 @@ import pytest
 from chappe.carriers.smpp.connector import SmppConnector, engines_stop
 from chappe.carriers.smpp.simulator import SimConfig, SimulatorThread
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
+from tests.processes import wait_for
 
 
 @pytest.fixture
@@ -40,15 +41,6 @@ def smpp_connector() -> Iterator[Callable[..., SmppConnector]]:
 
     yield make
     engines_stop()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

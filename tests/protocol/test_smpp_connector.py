@@ -11,7 +11,8 @@ from django.utils import timezone
 from chappe.carriers.base import Outbound
 from chappe.carriers.smpp.connector import SmppConnector
 from chappe.smpp_server.models import SmppInbox
-from tests.protocol.conftest import retry_locked, wait_for
+from tests.processes import wait_for
+from tests.protocol.conftest import retry_locked
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 LONG_GSM = "Bonjour à tous, ceci est un long message {avec} des € et des [crochets]. " * 5

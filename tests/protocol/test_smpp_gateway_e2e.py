@@ -3,11 +3,9 @@ to a real `chappe smsc-sim` process, which drops the bind once mid-way and throt
 test number: every message reaches its final status, none is delivered twice."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -16,18 +14,10 @@ from chappe.accounts.actor import SYSTEM
 from chappe.carriers.models import Connector, Route
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
-from tests.protocol.conftest import wait_for
+from tests.processes import REPO, role_env, role_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[2]
 LONG = "Votre code de confirmation est valable dix minutes; ne le partagez pas. " * 3
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    db = connection.settings_dict
-    return {**os.environ, "CHAPPE_DATA_DIR": str(tmp_path), "CHAPPE_LOG_LEVEL": "WARNING",
-            "CHAPPE_DATABASE_URL":
-                f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
 
 
 def test_gateway_delivers_through_the_smsc_simulator(account, buy_credits, tmp_path):
@@ -38,7 +28,7 @@ def test_gateway_delivers_through_the_smsc_simulator(account, buy_credits, tmp_p
     sim = subprocess.Popen(
         [sys.executable, "-m", "chappe.runtime.cli", "smsc-sim", "--port", "0", "--port-file",
          str(port_file), "--latency", "0.01", "--drop-after", "250"],
-        cwd=REPO, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO, env=role_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     gateway = None
     try:
@@ -57,10 +47,7 @@ def test_gateway_delivers_through_the_smsc_simulator(account, buy_credits, tmp_p
         sms_send(actor=actor, account=account, text="Test", sender="Chappe",
                  recipients=["+33600000002", "+33600000004", "+33600000006"])
         total = Message.objects.count()
-        gateway = subprocess.Popen([sys.executable, "-m", "chappe.runtime.cli", "gateway"],
-                                   cwd=REPO, env=_env(tmp_path),
-                                   stdout=(tmp_path / "gateway.log").open("w"),
-                                   stderr=subprocess.STDOUT)
+        gateway = role_process(tmp_path, "gateway", "gateway")
         finals = ["delivered", "undelivered", "rejected"]
         wait_for(lambda: Message.objects.filter(status__in=finals).count() == total, 90,
                  "every message to reach a final status")

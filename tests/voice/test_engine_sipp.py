@@ -6,17 +6,17 @@ SIPp runs as a subprocess on 127.0.0.1."""
 import socket
 import subprocess
 
-import pytest
 from django.conf import settings
 
 from chappe.callcenter.models import Voicemail
 from chappe.voice.engine import e164_of
-from chappe.voice.media.prompts import rms, tools_available, wav_pcm
+from chappe.voice.media.prompts import rms, wav_pcm
 from tests.voice.sipp_tools import (
     NUMBER,
     PCAPS,
     SCENARIOS,
     SIPP,
+    SIPP_TESTS,
     EngineThread,
     pcap_payloads,
     scenario,
@@ -24,11 +24,7 @@ from tests.voice.sipp_tools import (
 )
 from tests.voice.sipp_tools import sipp as sipp_run
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SIPP or not tools_available(),
-                       reason="sip-tester, espeak-ng and sox are installed by scripts/test"),
-]
+pytestmark = SIPP_TESTS
 
 
 def P(text):

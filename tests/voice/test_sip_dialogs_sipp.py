@@ -4,9 +4,8 @@ either side refreshing, a refresh that never comes, and an interval below our mi
 
 import pytest
 
-from chappe.voice.media.prompts import tools_available
 from tests.voice.sipp_tools import (
-    SIPP,
+    SIPP_TESTS,
     EngineThread,
     RtpSink,
     scenario,
@@ -14,11 +13,7 @@ from tests.voice.sipp_tools import (
     wait_for_records,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SIPP or not tools_available(),
-                       reason="sip-tester, espeak-ng and sox are installed by scripts/test"),
-]
+pytestmark = SIPP_TESTS
 
 MIN_SE = 2  # seconds: short timers keep these tests short
 

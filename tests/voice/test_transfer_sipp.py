@@ -9,10 +9,9 @@ import pytest
 
 from chappe.billing.models import UsageRecord
 from chappe.callcenter.models import Trunk
-from chappe.voice.media.prompts import tools_available
 from tests.voice.sipp_tools import (
     PCAPS,
-    SIPP,
+    SIPP_TESTS,
     EngineThread,
     Phone,
     RtpSink,
@@ -22,11 +21,7 @@ from tests.voice.sipp_tools import (
     wait_for_records,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SIPP or not tools_available(),
-                       reason="sip-tester, espeak-ng and sox are installed by scripts/test"),
-]
+pytestmark = SIPP_TESTS
 
 CALLEE = "+33145000000"  # a French fixed number: 0.012 EUR a minute in the test prices
 

@@ -8,10 +8,9 @@ from decimal import Decimal
 import pytest
 
 from chappe.callcenter.models import Trunk
-from chappe.voice.media.prompts import tools_available
 from chappe.voice.trunking import TrunkRoute
 from tests.voice.sipp_tools import (
-    SIPP,
+    SIPP_TESTS,
     EngineThread,
     Phone,
     free_port,
@@ -20,11 +19,7 @@ from tests.voice.sipp_tools import (
     wait_for_records,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SIPP or not tools_available(),
-                       reason="sip-tester, espeak-ng and sox are installed by scripts/test"),
-]
+pytestmark = SIPP_TESTS
 
 MOBILE = "+33612345678"
 SHORT = {"start": "w", "nodes": {"w": {"type": "play",

@@ -2,7 +2,6 @@
 the history (filters, CSV export), one message with its status history and cancellation,
 and the replies received."""
 
-import contextlib
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +23,7 @@ from chappe.messaging import selectors
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Message
-from chappe.messaging.numbers import InvalidNumber, normalize
+from chappe.messaging.numbers import e164_or_as_typed
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.edit import message_cancel
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
@@ -137,11 +136,7 @@ def _filtered(request: HttpRequest, actor: Actor) -> tuple[SmsFilterForm, QueryS
     filters: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
-        recipient = data["recipient"].strip()
-        if recipient:
-            # A number that does not parse is searched as typed (and matches nothing).
-            with contextlib.suppress(InvalidNumber):
-                recipient = normalize(recipient, default_country=account.default_country).e164
+        recipient = e164_or_as_typed(data["recipient"], default_country=account.default_country)
         since, until = day_range(data["since"], data["until"], account_zone(account))
         filters = {"status": data["status"] or None, "recipient": recipient or None,
                    "reference": data["reference"].strip() or None, "since": since,

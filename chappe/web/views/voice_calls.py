@@ -3,7 +3,6 @@ export, one call with its legs, flow path and state transitions, and the voicema
 played in the page from an authenticated, account-scoped audio view, marked listened,
 deleted — with the user's choice to get each new one by e-mail."""
 
-import contextlib
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +21,7 @@ from chappe.callcenter import selectors, voicemails
 from chappe.callcenter.models import CallRecord, Voicemail
 from chappe.callcenter.services import CALLS_CSV_HEADER, calls_csv_rows
 from chappe.common.csv_export import csv_response
-from chappe.messaging.numbers import InvalidNumber, normalize
+from chappe.messaging.numbers import e164_or_as_typed
 from chappe.web.auth import account_view, is_htmx
 from chappe.web.forms import account_zone, day_range
 from chappe.web.views.common import confirmed_action
@@ -40,11 +39,7 @@ def _calls(request: HttpRequest, actor: Actor) -> tuple[CallFilterForm, QuerySet
     filters: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
-        number = data["number"].strip()
-        if number:
-            # A number that does not parse is searched as typed.
-            with contextlib.suppress(InvalidNumber):
-                number = normalize(number, default_country=account.default_country).e164
+        number = e164_or_as_typed(data["number"], default_country=account.default_country)
         since, until = day_range(data["since"], data["until"], account_zone(account))
         filters = {"direction": data["direction"] or None,
                    "disposition": data["disposition"] or None,

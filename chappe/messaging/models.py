@@ -19,6 +19,10 @@ class MessageKind(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
 
 
+# `Send.channel` of a campaign's send: its messages are managed through the campaign.
+CAMPAIGN_CHANNEL = "campaign"
+
+
 class Send(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,

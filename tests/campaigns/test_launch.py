@@ -28,6 +28,7 @@ from chappe.contacts.services import contact_list_create, opt_out_add, recipient
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.dispatch import dispatch_batch
+from chappe.messaging.services.edit import message_edit, send_cancel, send_edit
 from chappe.runtime.models import Job
 from tests.billing.conftest import OPERATOR
 from tests.campaigns.conftest import (
@@ -113,6 +114,26 @@ def test_messages_wait_held_until_the_pacing_releases_them(
     assert held(refreshed(campaign)) == 7
     assert refreshed(campaign).released == 5
     assert dispatch_batch(worker="t", connectors=connectors, routes=routes) == 5
+
+
+def test_a_campaigns_send_is_not_edited_or_canceled_as_a_plain_send(
+        actor, make_contacts, make_campaign):
+    """Through the SMS API a campaign's held messages would all leave at once (or vanish
+    behind the campaign's back): that goes through the campaign."""
+    make_contacts(3)
+    campaign = campaign_launch(actor=actor, campaign=make_campaign())
+    launch_module.campaign_launch_run(campaign_id=campaign.pk, run=refreshed(campaign).run)
+    campaign = refreshed(campaign)
+    message = Message.objects.filter(send=campaign.send).first()
+    for attempt in (lambda: send_edit(actor=actor, send=campaign.send,
+                                      send_at=timezone.now()),
+                    lambda: send_cancel(actor=actor, send=campaign.send),
+                    lambda: message_edit(actor=actor, message=message,
+                                         send_at=timezone.now())):
+        with pytest.raises(Conflict) as refused:
+            attempt()
+        assert refused.value.code == "campaign_send"
+    assert held(campaign) == 3
 
 
 def test_launch_without_enough_credit_is_refused_and_changes_nothing(

@@ -62,7 +62,7 @@ from chappe.campaigns.services.pacing import (
 from chappe.campaigns.skew import SkewAction
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.contacts.fields import text_of
-from chappe.messaging.models import Message, Send
+from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, Send
 from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import Draft, messages_accept
 from chappe.privacy.services import audit_record
@@ -95,7 +95,8 @@ def _start(campaign: Campaign, *, actor_label: str) -> None:
     check_campaign_transition(campaign.status, C.LAUNCHING)
     # Held until the pacing releases it: see services/pacing.py.
     campaign.send = Send.objects.create(
-        account=campaign.account, kind=campaign.kind, sender=campaign.sender,
+        account=campaign.account, channel=CAMPAIGN_CHANNEL, kind=campaign.kind,
+        sender=campaign.sender,
         text=campaign.text, send_at=HOLD, max_segments=campaign.max_segments,
         reference=campaign.name[:40], created_by=actor_label)
     campaign.status, campaign.launch_requested_at = C.LAUNCHING, now

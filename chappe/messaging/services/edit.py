@@ -22,7 +22,7 @@ from chappe.billing.services.usage import usage_charge, usage_reverse, usage_rev
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
-from chappe.messaging.models import Message, MessageEvent, Send
+from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, MessageEvent, Send
 from chappe.messaging.services.accept import (
     MAX_SCHEDULE_AHEAD,
     RecipientOutcome,
@@ -76,9 +76,18 @@ def message_cancel(*, actor: Actor, message: Message) -> Message:
 
 
 @transaction.atomic
+def _not_a_campaign(send: Send) -> None:
+    """A campaign's send is paced, paused and canceled by the campaign (decision 0021):
+    editing or canceling it here would release or drop its messages behind its back."""
+    if send.channel == CAMPAIGN_CHANNEL:
+        raise Conflict(_("This send is a campaign's: pause, edit or cancel the campaign "
+                         "instead."), code="campaign_send")
+
+
 def send_cancel(*, actor: Actor, send: Send) -> SendOutcome:
     """Cancel what is still waiting in a send; what has left is unaffected."""
     actor.require(Perm.MESSAGING_SEND)
+    _not_a_campaign(send)
     waiting = list(Message.objects.select_for_update().filter(
         send=send, status__in=(S.ACCEPTED, S.SCHEDULED)))
     if not waiting:
@@ -144,6 +153,7 @@ def message_edit(*, actor: Actor, message: Message, send_at: datetime | None = N
     service_require(account=message.account, kind=ServiceKind.MESSAGING)
     now = timezone.now()
     _check_send_at(send_at, now)
+    _not_a_campaign(message.send)
     message = Message.objects.select_for_update().select_related("account", "send").get(
         pk=message.pk)
     if message.status != S.SCHEDULED:
@@ -158,6 +168,7 @@ def send_edit(*, actor: Actor, send: Send, send_at: datetime | None = None,
               text: str | None = None) -> SendOutcome:
     """The same edit for every message of a send still scheduled."""
     actor.require(Perm.MESSAGING_SEND)
+    _not_a_campaign(send)
     service_require(account=send.account, kind=ServiceKind.MESSAGING)
     now = timezone.now()
     _check_send_at(send_at, now)

@@ -58,7 +58,7 @@ class Prompt(_Strict):
     text: str | None = Field(None, min_length=1, max_length=2000)
     language: Literal["fr", "en"] = "fr"
     voice: str | None = Field(None, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_+\-]*$")
-    audio_id: str | None = Field(None, max_length=64)
+    audio_id: str | None = Field(None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _one_source(self) -> Prompt:

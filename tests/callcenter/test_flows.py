@@ -116,6 +116,8 @@ def test_the_demo_and_full_flows_are_valid():
      "nodes.welcome.play.prompt"),
     (lambda f: f["nodes"]["welcome"].update(prompt={"text": "x", "audio_id": "y"}),
      "nodes.welcome.play.prompt"),
+    (lambda f: f["nodes"]["welcome"].update(prompt={"audio_id": ""}),
+     "nodes.welcome.play.prompt.audio_id"),  # an empty id would play silence
     (lambda f: f["nodes"]["welcome"]["prompt"].update(language="de"),
      "nodes.welcome.play.prompt.language"),
     (lambda f: f["nodes"]["welcome"]["prompt"].update(voice="-w"),

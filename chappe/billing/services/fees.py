@@ -37,18 +37,15 @@ from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account
-from chappe.billing.errors import InsufficientCredit
 from chappe.billing.models import Book, EntryReason, FeeCharge
 from chappe.billing.money import CURRENCIES, from_micros
 from chappe.billing.periods import billable_days, days_in_month, month_end, month_start
 from chappe.billing.rating import FEE_PRODUCTS, prorate
-from chappe.billing.services.credits import lots_expire_for
+from chappe.billing.services.credits import credit_plan
 from chappe.billing.services.ledger import (
     balance_lock,
     entry_post,
     lot_debit,
-    lots_take,
-    usable_lots,
 )
 from chappe.common.errors import ValidationFailed
 from chappe.privacy.services import audit_record
@@ -130,18 +127,12 @@ def fee_charge(
                 return replay
             entry = None
             if amount:
-                lots_expire_for(balance=balance, now=now)
-                lots = usable_lots(account=account, currency=currency, at=now)
-                available = sum(lot.remaining_micros for lot in lots)
-                if available < amount:
-                    raise InsufficientCredit(details={
-                        "currency": currency, "required": str(from_micros(amount)),
-                        "available": str(from_micros(available))})
+                plan = credit_plan(balance=balance, amount_micros=amount, now=now)
                 entry = entry_post(balance=balance, amount_micros=-amount,
                                    reason=EntryReason.FEE, cause_type=cause_type,
                                    cause_id=cause_id, idempotency_key=f"{key}:{account.pk}",
                                    occurred_at=now, memo=description)
-                for lot, take in lots_take(lots=lots, amount_micros=amount):
+                for lot, take in plan:
                     lot_debit(lot=lot, entry=entry, amount_micros=take)
             charge = FeeCharge.objects.create(
                 account=account, product=product, description=description[:200],

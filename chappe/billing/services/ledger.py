@@ -73,15 +73,6 @@ def entry_post(
     return entry
 
 
-def usable_lots(*, account: Account, currency: str, at: datetime) -> list[CreditLot]:
-    """Lots usable at `at`, in consumption order (oldest expiry first, then oldest lot)."""
-    return list(
-        CreditLot.objects.filter(account=account, currency=currency, expired_at__isnull=True,
-                                 remaining_micros__gt=0, expires_at__gt=at)
-        .order_by("expires_at", "id")
-    )
-
-
 def usable_credit(*, account: Account, currency: str, at: datetime) -> int:
     total = CreditLot.objects.filter(
         account=account, currency=currency, expired_at__isnull=True, remaining_micros__gt=0,

@@ -171,6 +171,7 @@ def test_cancel_a_scheduled_message_gives_the_credit_back(sms_api, funded_accoun
     assert balance(funded_account) == before  # reversed once only
 
 
+@pytest.mark.django_db(transaction=True)  # as in production: the service's own transaction
 def test_cancel_a_whole_scheduled_send(sms_api, funded_account):
     before = balance(funded_account)
     send_at = (timezone.now() + timedelta(days=1)).isoformat()

@@ -75,7 +75,6 @@ def message_cancel(*, actor: Actor, message: Message) -> Message:
     return locked
 
 
-@transaction.atomic
 def _not_a_campaign(send: Send) -> None:
     """A campaign's send is paced, paused and canceled by the campaign (decision 0021):
     editing or canceling it here would release or drop its messages behind its back."""
@@ -84,6 +83,7 @@ def _not_a_campaign(send: Send) -> None:
                          "instead."), code="campaign_send")
 
 
+@transaction.atomic
 def send_cancel(*, actor: Actor, send: Send) -> SendOutcome:
     """Cancel what is still waiting in a send; what has left is unaffected."""
     actor.require(Perm.MESSAGING_SEND)

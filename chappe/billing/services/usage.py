@@ -151,11 +151,13 @@ def usage_charge(
 CONCURRENT_RETRIES = 3
 
 
-def _batch_key(account: Account, items: Sequence[UsageItem]) -> str:
-    if len(items) == 1:
-        return f"usage:{account.pk}:{items[0].idempotency_key}"
-    digest = hashlib.sha256("\n".join(sorted(i.idempotency_key for i in items)).encode())
-    return f"usage:{account.pk}:batch:{digest.hexdigest()}"
+def _entry_key(account: Account, keys: Sequence[str], label: str) -> str:
+    """The idempotency key of the ledger entry for uses (or reversals) `keys`: the use's
+    own key for one, else a digest of them all under `label`."""
+    if len(keys) == 1:
+        return f"usage:{account.pk}:{keys[0]}"
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode())
+    return f"usage:{account.pk}:{label}:{digest.hexdigest()}"
 
 
 def usage_charge_many(
@@ -276,7 +278,8 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
                 balance=balance, amount_micros=-total, reason=EntryReason.USAGE,
                 cause_type=first.cause_type if single else batch_cause[0] or "billing.usage",
                 cause_id=first.cause_id if single else batch_cause[1] or "batch",
-                idempotency_key=_batch_key(account, [item for item, _kind in in_currency]),
+                idempotency_key=_entry_key(
+                    account, [item.idempotency_key for item, _kind in in_currency], "batch"),
                 occurred_at=occurred_at,
                 memo=(f"{first.product} {first_kind.event.destination_country}" if single
                       else f"{len(in_currency)} uses"))
@@ -368,9 +371,10 @@ def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
                      batch_cause=(batch_cause_type, batch_cause_id), late=None)
     bulk_insert(UsageRecord, _RECORD_COLUMNS,
                 _record_rows(account, rated, entries, occurred_at, now))
-    prices: dict[int, Priced] = {}
-    return [prices.get(id(kind)) or prices.setdefault(
-        id(kind), Priced(kind.rating.amount_micros, kind.currency)) for _item, kind in rated]
+    kinds = {id(kind): kind for _item, kind in rated}
+    prices = {key: Priced(kind.rating.amount_micros, kind.currency)  # one per kind of use
+              for key, kind in kinds.items()}
+    return [prices[id(kind)] for _item, kind in rated]
 
 
 REVERSAL_SUFFIX = ":reversal"
@@ -444,7 +448,8 @@ def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -
         entries[debit_id] = _credit_back(
             balance=balances[records[0]["currency"]], debit_id=debit_id,
             amount_micros=sum(r["amount_micros"] for r in records),
-            key=_reversal_entry_key(account, [r["idempotency_key"] for r in records]),
+            key=_entry_key(account, [r["idempotency_key"] + REVERSAL_SUFFIX for r in records],
+                           "reversal"),
             reason=reason, now=now)
     written = []
     rows = []
@@ -458,13 +463,6 @@ def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -
         written.append(key)
     bulk_insert(UsageRecord, _RECORD_COLUMNS, rows)
     return written
-
-
-def _reversal_entry_key(account: Account, keys: list[str]) -> str:
-    if len(keys) == 1:
-        return f"usage:{account.pk}:{keys[0]}{REVERSAL_SUFFIX}"
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode())
-    return f"usage:{account.pk}:reversal:{digest.hexdigest()}"
 
 
 def _credit_back(*, balance: Any, debit_id: int, amount_micros: int, key: str, reason: str,

@@ -2,9 +2,10 @@
 draft, each message rated and billed once, rows written without model instances — and
 the same rules as `sms_send` (sender per country, red list, one per number, hours)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,8 +98,11 @@ def test_sender_rule_rejects_per_country(funded_account):
 
 def test_marketing_outside_hours_is_scheduled(funded_account):
     sunday = datetime.fromisoformat("2026-12-06T12:00:00+01:00")
-    send = new_send(funded_account, kind=MessageKind.MARKETING, send_at=sunday)
-    answers = accept(funded_account, [draft("+33612345601", "Promo\nSTOP au 36034")], send=send)
+    # The Sunday must lie ahead of "now" whatever today's date is.
+    with time_machine.travel(sunday - timedelta(days=3), tick=False):
+        send = new_send(funded_account, kind=MessageKind.MARKETING, send_at=sunday)
+        answers = accept(funded_account, [draft("+33612345601", "Promo\nSTOP au 36034")],
+                         send=send)
     message = Message.objects.get(pk=answers[0].message_id)
     assert answers[0].status == "scheduled"
     assert timezone.localtime(message.due_at).date().isoformat() == "2026-12-07"

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
     from chappe.campaigns.models import Campaign
     from chappe.campaigns.services import campaign_create, campaign_launch
     from chappe.messaging.models import Message
-    from chappe.runtime.jobs import jobs_run_due
+    from chappe.queue.jobs import jobs_run_due
 
     vendor = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
     account = account_create(actor=SYSTEM, name="Bench")
@@ -166,7 +166,7 @@ def _afterwards(campaign, actor, *, cancel: bool) -> None:
         campaign_resume,
     )
     from chappe.campaigns.services.pacing import sample_take
-    from chappe.runtime.jobs import jobs_run_due
+    from chappe.queue.jobs import jobs_run_due
 
     campaign.refresh_from_db()
     _timed("pacing step (backlog, a wave, a sample)", lambda: campaign_pace(

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> None:
         contact_import_start,
         custom_field_create,
     )
-    from chappe.runtime.jobs import jobs_run_due
+    from chappe.queue.jobs import jobs_run_due
 
     account = account_create(actor=SYSTEM, name="Bench")
     service_order(actor=SYSTEM, account=account, kind="messaging")

@@ -159,8 +159,8 @@ def ingest(args: argparse.Namespace, vendor: str, data_dir: str) -> None:
 
 async def _client(port: int, total: int, connections: int,
                   distinct: bool) -> tuple[float, int]:
-    from chappe.carriers.smpp import pdu as P
-    from chappe.carriers.smpp.transport import Session, SmppError
+    from chappe.smpp import pdu as P
+    from chappe.smpp.transport import Session, SmppError
 
     sessions = []
     for _ in range(connections):

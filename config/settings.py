@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "chappe.queue",
+    "chappe.audit",
     "chappe.accounts",
     "chappe.billing",
     "chappe.carriers",

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from chappe.accounts import services
+from chappe.accounts.admin_actions import form_action, operator_actor, run_each
 from chappe.accounts.models import (
     Account,
     AccountDocument,
@@ -17,7 +18,6 @@ from chappe.accounts.models import (
     SuspensionReason,
     User,
 )
-from chappe.runtime.admin_actions import form_action, operator_actor, run_each
 
 ACCOUNT_DETAIL_FIELDS = (
     "siret", "vat_number", "address_line1", "address_line2", "postal_code", "city", "country",

@@ -7,7 +7,7 @@ from django.utils import translation
 
 from chappe.accounts.models import Invitation
 from chappe.accounts.services import invitation_token, services_close_due
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 
 
 @job_handler("accounts.services_close", every=timedelta(minutes=10))

@@ -4,15 +4,15 @@ import re
 import zoneinfo
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from chappe.common.errors import ValidationFailed
+from chappe.common.numbers import REGIONS
 
 _VAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,13}$")
-_COUNTRIES = phonenumbers.SUPPORTED_REGIONS
+_COUNTRIES = REGIONS
 
 
 def siret_is_valid(siret: str) -> bool:

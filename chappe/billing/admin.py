@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from chappe.accounts.admin_actions import operator_actor, run_each
 from chappe.billing import services
 from chappe.billing.documents import invoice_pdf
 from chappe.billing.models import (
@@ -42,7 +43,6 @@ from chappe.billing.money import format_amount, from_micros
 from chappe.billing.periods import previous_month
 from chappe.billing.rating import Product
 from chappe.common.errors import ChappeError
-from chappe.runtime.admin_actions import operator_actor, run_each
 
 
 def _money_column(field: str, places: int = 2):
@@ -76,7 +76,7 @@ class BillingSettingsAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from chappe.privacy.services import audit_record
+        from chappe.audit.services import audit_record
 
         audit_record(actor=operator_actor(request), action="billing.settings.update",
                      target=obj, details={"fields": sorted(form.changed_data)})
@@ -277,7 +277,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            from chappe.privacy.services import audit_record
+            from chappe.audit.services import audit_record
 
             audit_record(actor=operator_actor(request, obj.account), account=obj.account,
                          action="billing.subscription.update", target=obj,

@@ -12,7 +12,8 @@ from django.utils import timezone
 from chappe.billing.models import Invoice
 from chappe.billing.money import format_amount
 from chappe.billing.periods import local_date, local_midnight, previous_month, zone
-from chappe.runtime.jobs import job_enqueue, job_handler
+from chappe.queue.jobs import job_enqueue
+from chappe.queue.registry import job_handler
 
 DAILY = "billing.daily"
 

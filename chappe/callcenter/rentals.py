@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account, AccountStatus, Service, ServiceKind, ServiceStatus
+from chappe.audit.services import audit_record
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.models import BillingSettings
 from chappe.billing.money import format_amount
@@ -43,8 +44,7 @@ from chappe.billing.selectors import subscription_live
 from chappe.billing.services import FeeCharged, fee_charge, fee_period
 from chappe.callcenter.models import RENTAL_HELD, NumberRental, NumberType, RentalStatus
 from chappe.callcenter.notices import billing_recipients, mail_send
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue
+from chappe.queue.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
 

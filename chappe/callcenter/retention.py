@@ -18,7 +18,6 @@ keeps them: chappe/privacy/purge.py). What goes is what is only personal:
   personal data of a third party and name what was rented and billed.
 """
 
-import phonenumbers
 from django.db.models import Q
 
 from chappe.accounts.models import Account
@@ -35,25 +34,14 @@ from chappe.callcenter.models import (
     VoiceMessageCall,
 )
 from chappe.callcenter.voicemails import unlink_later, voicemails_forget
+from chappe.common.numbers import written_forms
 
 ERASED = "[erased]"
 
 
-def _forms(e164: str) -> list[str]:
-    """How a caller's number may have been written by a trunk: E.164, without the plus,
-    with the 00 prefix, and national."""
-    forms = [e164, e164.lstrip("+"), "00" + e164.lstrip("+")]
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return forms
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return [*forms, national.replace(" ", "")]
-
-
 def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:
     """Erase a recipient's number from the contact-center data (see the module doc)."""
-    forms = _forms(number)
+    forms = written_forms(number)  # as a trunk may have written it
     records = CallRecord.objects.filter(account=account)
     voicemails = voicemails_forget(voicemails=Voicemail.objects.filter(
         account=account, call__from_number__in=forms))

@@ -15,6 +15,7 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
+from chappe.audit.services import audit_record
 from chappe.billing.models import Subscription
 from chappe.billing.selectors import subscription_live
 from chappe.callcenter.flows import FlowInvalid, flow_parse, prompts_of
@@ -36,7 +37,7 @@ from chappe.callcenter.rentals import rental_first_charge
 from chappe.callcenter.voicemails import unlink_later
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
-from chappe.privacy.services import audit_record
+from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
 
 logger = logging.getLogger(__name__)
 
@@ -228,18 +229,15 @@ def flow_delete(*, actor: Actor, account: Account, flow_id: Any) -> None:
 def catalogue_number_add(*, e164: str, number_type: str, monthly_price_micros: int,
                          trunk: Trunk | None = None, currency: str = "EUR") -> PhoneNumber:
     """Add a number to the operator's catalogue (admin, seeds)."""
-    import phonenumbers
-
     try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException as exc:
+        parsed = normalize(e164, default_country=INTERNATIONAL_ONLY)
+    except InvalidNumber as exc:
         raise ValidationFailed(details={"e164": [str(exc)]}) from None
-    if not phonenumbers.is_valid_number(parsed) or number_type not in NumberType.values:
+    if number_type not in NumberType.values:
         raise ValidationFailed(details={"e164": ["not a valid number of that type"]})
-    country = phonenumbers.region_code_for_number(parsed) or ""
     number, _created = PhoneNumber.objects.get_or_create(
-        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-        defaults={"country": country, "number_type": number_type,
+        e164=parsed.e164,
+        defaults={"country": parsed.country, "number_type": number_type,
                   "monthly_price_micros": monthly_price_micros, "trunk": trunk,
                   "currency": currency})
     return number
@@ -322,18 +320,8 @@ def seconds_between(start: datetime | None, end: datetime | None) -> int:
 
 def _number_facts(e164: str) -> tuple[str, str]:
     """(country, number type for pricing) of an E.164 number; ("", "") if unknown."""
-    import phonenumbers
-    from phonenumbers import PhoneNumberType
-
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return "", ""
-    kind = phonenumbers.number_type(parsed)
-    mapped = {PhoneNumberType.MOBILE: "mobile", PhoneNumberType.FIXED_LINE: "fixed",
-              PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed", PhoneNumberType.TOLL_FREE:
-              "toll_free", PhoneNumberType.PREMIUM_RATE: "premium"}.get(kind, "")
-    return phonenumbers.region_code_for_number(parsed) or "", mapped
+    facts = number_facts(e164)
+    return (facts.country, facts.number_type) if facts else ("", "")
 
 
 def call_charge(*, record: CallRecord):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from chappe.callcenter.rentals import rental_fees_run, rental_notice_send
 from chappe.callcenter.voicemails import EMAIL_JOB, voicemail_email_send
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 
 
 @job_handler(EMAIL_JOB)

@@ -5,7 +5,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from chappe.callcenter.models import (
 from chappe.callcenter.services import seconds_between
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.common.lookup import get_or_404
+from chappe.common.numbers import InvalidNumber, normalize, number_facts
 from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -35,14 +35,11 @@ MAX_RECIPIENTS = 1000
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
-def _e164(number: str) -> str:
+def _e164(number: str, *, default_country: str) -> str:
     try:
-        parsed = phonenumbers.parse(number, "FR")
-    except phonenumbers.NumberParseException:
+        return normalize(number, default_country=default_country).e164
+    except InvalidNumber:
         return ""
-    if not phonenumbers.is_valid_number(parsed):
-        return ""
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 @transaction.atomic
@@ -53,7 +50,7 @@ def voice_message_submit(*, actor: Actor, account: Account, recipients: list[str
     actor.require(Perm.MESSAGING_SEND)
     service_require(account=account, kind=ServiceKind.MESSAGING)
     errors: dict[str, list[str]] = {}
-    numbers = [_e164(r) for r in recipients]
+    numbers = [_e164(r, default_country=account.default_country) for r in recipients]
     bad = [r for r, n in zip(recipients, numbers, strict=True) if not n]
     if bad:
         errors["recipients"] = [_("Not a valid phone number: %s") % r for r in bad[:20]]
@@ -118,7 +115,8 @@ def voice_call_finish(*, call_id: Any, status: str, sip_status: int,
         call.status, call.sip_status, call.call = status, sip_status, record
         call.save(update_fields=["status", "sip_status", "call", "updated_at"])
         if answered_at is not None:
-            country = phonenumbers.region_code_for_number(phonenumbers.parse(call.recipient))
+            facts = number_facts(call.recipient)
+            country = facts.country if facts else ""
             try:
                 with transaction.atomic():
                     usage_charge(account=call.account, product=Product.TTS, quantity=1,

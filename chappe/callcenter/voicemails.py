@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm, role_allows
+from chappe.audit.services import audit_record
 from chappe.callcenter.models import Voicemail, VoicemailAlert
 from chappe.callcenter.notices import mail_send, user_recipient
 from chappe.callcenter.selectors import data_file, voicemail_get
 from chappe.common.errors import NotFound, ValidationFailed
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue
+from chappe.queue.jobs import job_enqueue
 from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
 
 logger = logging.getLogger(__name__)

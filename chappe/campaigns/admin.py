@@ -6,9 +6,9 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from chappe.accounts.admin_actions import ReadOnlyAdmin, form_action, operator_actor, run_each
 from chappe.campaigns.models import Campaign, CampaignStatus
 from chappe.campaigns.services import campaign_review_refuse, campaign_review_release
-from chappe.runtime.admin_actions import ReadOnlyAdmin, form_action, operator_actor, run_each
 
 
 class _ReasonForm(forms.Form):

@@ -35,10 +35,10 @@ from chappe.common.lookup import get_or_404
 from chappe.contacts.fields import CUSTOM_PREFIX, TEXT_FIELDS, mobile_facts, text_of
 from chappe.contacts.models import Contact, ListMembership, OptOut
 from chappe.contacts.selectors import custom_field_query, opted_out_numbers
-from chappe.messaging.encoding import Segmentation, segment
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import MessageKind
 from chappe.messaging.services.accept import final_text
+from chappe.smpp.encoding import Segmentation, segment
 
 M = MessageStatus
 _CHUNK = 900  # under SQLite's bound-parameter limit

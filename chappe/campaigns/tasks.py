@@ -2,7 +2,7 @@
 do the work and stop by themselves when their run is no longer the campaign's)."""
 
 from chappe.campaigns.services import campaign_cancel_run, campaign_launch_run, campaign_pace
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 
 
 @job_handler("campaigns.launch")

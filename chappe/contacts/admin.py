@@ -6,9 +6,9 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from chappe.accounts.admin_actions import ReadOnlyAdmin, form_action, operator_actor
 from chappe.contacts.models import ContactImport, OptOut, RedListPolicy
 from chappe.contacts.services import opt_out_remove
-from chappe.runtime.admin_actions import ReadOnlyAdmin, form_action, operator_actor
 
 
 class _ReasonForm(forms.Form):

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from chappe.messaging.numbers import InvalidNumber, Recipient, normalize
+from chappe.common.numbers import InvalidNumber, ParsedNumber, normalize, number_facts
 
 # The built-in fields, in display order, with their maximum length.
 BUILTIN_FIELDS: dict[str, int] = {
@@ -174,7 +174,7 @@ def coerce_custom(spec: FieldSpec, value: Any) -> Any:
             return text
 
 
-def _mobile(raw: str, *, default_country: str) -> Recipient:
+def _mobile(raw: str, *, default_country: str) -> ParsedNumber:
     if not raw:
         raise FieldValueError("required", _("The mobile number is required."))
     try:
@@ -192,7 +192,7 @@ def normalize_mobile(raw: str, *, default_country: str) -> str:
     return _mobile(raw, default_country=default_country).e164
 
 
-def _facts(number: Recipient) -> tuple[str, str]:
+def _facts(number: ParsedNumber) -> tuple[str, str]:
     # Non-geographic numbers (+800…) have no ISO country ("001"): not SMS destinations.
     return (number.country if len(number.country) == 2 else "", number.operator)
 
@@ -200,12 +200,8 @@ def _facts(number: Recipient) -> tuple[str, str]:
 def mobile_facts(mobile: str) -> tuple[str, str]:
     """(ISO country, original operator) of a stored mobile number in E.164, or ("", "")
     when it is not one (a number stored raw before normalisation)."""
-    if not mobile.startswith("+"):
-        return "", ""
-    try:
-        return _facts(normalize(mobile, default_country="ZZ"))
-    except InvalidNumber:
-        return "", ""
+    facts = number_facts(mobile)
+    return _facts(facts) if facts else ("", "")
 
 
 def normalize_phone(raw: str, *, default_country: str) -> str:

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from chappe.accounts.models import Account
 from chappe.common.lookup import filtered, get_or_404, is_uuid
+from chappe.common.numbers import InvalidNumber, e164_or_as_typed, normalize
 from chappe.contacts.fields import BUILTIN_FIELDS, CUSTOM_PREFIX, FieldSpec
 from chappe.contacts.models import (
     Contact,
@@ -22,7 +23,6 @@ from chappe.contacts.models import (
 )
 from chappe.contacts.pseudonym import number_hashes
 from chappe.messaging.models import Message, Reply
-from chappe.messaging.numbers import InvalidNumber, e164_or_as_typed, normalize
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.fields import BUILTIN_FIELDS, CUSTOM_PREFIX, FieldSpec, text_of
-from chappe.messaging.numbers import InvalidNumber, normalize
 
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024

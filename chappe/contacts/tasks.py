@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from chappe.contacts.services import contact_import_run, contact_imports_purge
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 
 
 @job_handler("contacts.import_run")

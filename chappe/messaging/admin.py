@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from chappe.accounts.admin_actions import ReadOnlyAdmin
 from chappe.messaging.models import Message, ProtectedSender, Reply, SenderAuthorisation
-from chappe.runtime.admin_actions import ReadOnlyAdmin
 
 
 @admin.register(ProtectedSender)

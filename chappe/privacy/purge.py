@@ -31,10 +31,10 @@ from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, AccountStatus
+from chappe.audit.services import audit_record
 from chappe.billing.periods import add_months
 from chappe.common.errors import Conflict
 from chappe.privacy.models import AccountPurge
-from chappe.privacy.services import audit_record
 
 logger = logging.getLogger(__name__)
 

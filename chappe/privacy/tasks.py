@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from chappe.privacy.purge import accounts_purge_due
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 
 
 @job_handler("privacy.termination_purge", every=timedelta(hours=6))

@@ -102,7 +102,7 @@ def _cmd_smsc_sim(args: argparse.Namespace) -> int:
     import json
     import signal
 
-    from chappe.carriers.smpp.simulator import SimConfig, SmscSimulator
+    from chappe.smpp.simulator import SimConfig, SmscSimulator
 
     credentials = dict(item.split(":", 1) for item in args.credentials or ["chappe:secret"])
     sim = SmscSimulator(SimConfig(

@@ -8,10 +8,10 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from chappe.carriers.services import connectors_load, routes_load
+from chappe.common.stopping import stop_on_signals
 from chappe.messaging.services.dispatch import dispatch_batch, messages_expire, receipts_apply
 from chappe.messaging.services.replies import inbound_receive
-from chappe.runtime.jobs import worker_id
-from chappe.runtime.signals import stop_on_signals
+from chappe.queue.jobs import worker_id
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0

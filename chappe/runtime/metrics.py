@@ -38,7 +38,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from chappe.accounts.models import Account
-        from chappe.runtime.models import Job
+        from chappe.queue.models import Job
 
         jobs = GaugeMetricFamily(
             "chappe_jobs", "Jobs in the work queue by status", labels=["status"]

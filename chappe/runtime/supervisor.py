@@ -12,7 +12,7 @@ import sys
 import time
 from collections import deque
 
-from chappe.runtime.signals import stop_on_signals
+from chappe.common.stopping import stop_on_signals
 
 log = logging.getLogger("chappe.supervisor")
 

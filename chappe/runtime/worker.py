@@ -5,26 +5,27 @@ import time
 
 from django.db import close_old_connections
 
-from chappe.runtime.jobs import jobs_run_due, load_handlers, periodic_enqueue, worker_id
-from chappe.runtime.signals import stop_on_signals
+from chappe.common.stopping import stop_on_signals
+from chappe.queue.jobs import jobs_run_due, periodic_enqueue, worker_id
+from chappe.queue.registry import registry_discover
 
 log = logging.getLogger("chappe.worker")
 PERIODIC_CHECK_SECONDS = 30.0
 
 
 def run_worker(*, poll_seconds: float = 1.0) -> None:
-    handlers = load_handlers()
+    registry = registry_discover()
     stop = stop_on_signals()
     me = worker_id()
-    log.info("worker %s ready with %d job handlers", me, len(handlers))
+    log.info("worker %s ready with %d job handlers", me, len(registry.handlers))
     last_periodic = 0.0
     while not stop.is_set():
         close_old_connections()
         try:
             if time.monotonic() - last_periodic > PERIODIC_CHECK_SECONDS:
-                periodic_enqueue()
+                periodic_enqueue(registry=registry)
                 last_periodic = time.monotonic()
-            ran = jobs_run_due(worker=me)
+            ran = jobs_run_due(worker=me, registry=registry)
         except Exception:
             log.exception("job claim failed; retrying")
             ran = 0

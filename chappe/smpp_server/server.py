@@ -41,11 +41,11 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from django.db.models import Q
 from django.utils import timezone
 
-from chappe.carriers.smpp import pdu as P
-from chappe.carriers.smpp import receipts as R
-from chappe.carriers.smpp import text as T
-from chappe.carriers.smpp.transport import Session, SmppError
-from chappe.messaging.encoding import detect_encoding
+from chappe.smpp import pdu as P
+from chappe.smpp import receipts as R
+from chappe.smpp import text as T
+from chappe.smpp.encoding import detect_encoding
+from chappe.smpp.transport import Session, SmppError
 
 log = logging.getLogger("chappe.smpp_server")
 RECEIPT_LEASE = timedelta(seconds=30)

@@ -30,6 +30,7 @@ from django.db import (
 )
 
 from chappe.callcenter.flows import FlowDefinition, Prompt, flow_parse
+from chappe.common.numbers import dialled_e164
 from chappe.voice import routing_changes
 from chappe.voice.media.prompts import SAMPLE_RATE, tts_render, wav_pcm, wav_write
 from chappe.voice.runner import CallOutcome, CallRunner, CallTarget
@@ -38,18 +39,6 @@ from chappe.voice.sip.base import InboundCall
 from chappe.voice.trunking import TrunkGate, TrunkRoute, trunk_candidates
 
 logger = logging.getLogger("chappe.voice")
-
-
-def e164_of(user: str, default_country_code: str = "33") -> str:
-    """The E.164 form of a Request-URI user part (+33…, 0033…, 33…, 0…)."""
-    digits = "".join(ch for ch in user if ch.isdigit())
-    if user.startswith("+"):
-        return "+" + digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    if digits.startswith("0"):
-        return f"+{default_country_code}{digits[1:]}"
-    return "+" + digits if digits else ""
 
 
 # One worker thread for every database access of the engine: a persistent connection (no
@@ -117,7 +106,7 @@ class DjangoDirectory:
         return value
 
     async def resolve(self, callee: str, caller: str) -> CallTarget | None:
-        e164 = e164_of(callee)
+        e164 = dialled_e164(callee, default_country=settings.CHAPPE_DEFAULT_COUNTRY)
         if not e164:
             logger.info("no number in %r", callee)
             return None

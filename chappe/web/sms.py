@@ -1,7 +1,7 @@
 """The send form's live counter: what the text and recipients typed so far will give,
 computed with the platform's own code (never re-implemented in JavaScript):
 segmentation (`encoding.segment`), the marketing STOP mention (`accept.final_text`),
-number normalisation (`numbers.normalize`) and rating (`billing.selectors.price_quote`)."""
+number normalisation (`common.numbers.normalize`) and rating (`billing.selectors.price_quote`)."""
 
 import re
 from collections import Counter
@@ -11,10 +11,10 @@ from chappe.accounts.models import Account
 from chappe.billing.errors import NoPriceError
 from chappe.billing.rating import Product
 from chappe.billing.selectors import balance_summary, price_quote
-from chappe.messaging.encoding import segment
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.messaging.models import MessageKind
-from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import MAX_RECIPIENTS, final_text, stop_mention
+from chappe.smpp.encoding import segment
 
 _SEPARATORS = re.compile(r"[\r\n,;]+")
 

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.common.errors import ValidationFailed
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue
+from chappe.queue.jobs import job_enqueue
 from chappe.webhooks.models import (
     WebhookAttempt,
     WebhookEvent,

@@ -1,4 +1,4 @@
-from chappe.runtime.jobs import job_handler
+from chappe.queue.registry import job_handler
 from chappe.webhooks.services import webhook_deliver
 
 

@@ -34,13 +34,13 @@ from chappe.accounts.services import (
     user_invite,
 )
 from chappe.accounts.validation import siret_is_valid
+from chappe.audit.models import AuditEntry
 from chappe.common.errors import (
     Conflict,
     PermissionDenied,
     ServiceRefused,
     ValidationFailed,
 )
-from chappe.privacy.models import AuditEntry
 from tests.conftest import ApiClient
 
 MESSAGING, CONTACT_CENTER = ServiceKind.MESSAGING, ServiceKind.CONTACT_CENTER

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from chappe.accounts.models import ApiKey
-from chappe.privacy.models import AuditEntry
+from chappe.audit.models import AuditEntry
 from tests.conftest import ApiClient
 
 FROM = {"REMOTE_ADDR": "203.0.113.9", "headers": {"User-Agent": "integration-test/1.0"}}

@@ -21,7 +21,7 @@ from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, ApiKey, Service, ServiceKind, User
 from chappe.accounts.roles import ROLE_PERMISSIONS, Perm, Role, role_allows
 from chappe.accounts.services import account_create, api_key_create
-from chappe.privacy.models import AuditEntry
+from chappe.audit.models import AuditEntry
 
 ADMIN, SUPERVISOR, AGENT, MESSAGING = (
     "administrator", "supervisor", "agent", "messaging_user",

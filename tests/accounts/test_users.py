@@ -18,10 +18,10 @@ from chappe.accounts.services import (
     invitation_token,
     user_invite,
 )
+from chappe.audit.models import AuditEntry
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.privacy.models import AuditEntry
-from chappe.runtime.jobs import jobs_run_due
-from chappe.runtime.models import Job, JobStatus
+from chappe.queue.jobs import jobs_run_due
+from chappe.queue.models import Job, JobStatus
 
 STRONG = "Tr0mbone-Vermilion-Quay"
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chappe.accounts.models import User
+from chappe.audit.models import AuditEntry
 from chappe.billing.models import (
     ContestStatus,
     InvoiceContest,
@@ -17,7 +18,6 @@ from chappe.billing.models import (
     PriceChangeNotice,
 )
 from chappe.billing.services import credit_order_create, invoice_contest_open
-from chappe.privacy.models import AuditEntry
 from tests.billing.conftest import OPERATOR
 
 

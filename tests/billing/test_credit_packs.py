@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from chappe.audit.models import AuditEntry
 from chappe.billing.errors import NoPriceError
 from chappe.billing.models import CreditLot, OrderStatus
 from chappe.billing.reconcile import reconcile
@@ -29,7 +30,6 @@ from chappe.billing.services import (
 )
 from chappe.billing.services.usage import usage_reverse
 from chappe.common.errors import ValidationFailed
-from chappe.privacy.models import AuditEntry
 from tests.billing.conftest import EPOCH, OPERATOR
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from chappe.accounts.services import service_require
+from chappe.audit.models import AuditEntry
 from chappe.billing.models import BillingSettings, InvoiceKind
 from chappe.billing.periods import zone
 from chappe.billing.reconcile import reconcile
@@ -21,7 +22,6 @@ from chappe.billing.services import (
     subscription_create,
 )
 from chappe.common.errors import Conflict, ServiceRefused
-from chappe.privacy.models import AuditEntry
 from tests.billing.conftest import OPERATOR
 
 PARIS = zone("Europe/Paris")

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from chappe.audit.models import AuditEntry
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.models import EntryReason, FeeCharge, LedgerEntry
 from chappe.billing.rating import Product
 from chappe.billing.reconcile import reconcile
 from chappe.billing.services import fee_charge, fee_period
 from chappe.common.errors import ValidationFailed
-from chappe.privacy.models import AuditEntry
 from tests.web.support import usable
 
 NOW = datetime(2026, 3, 15, 9, tzinfo=UTC)

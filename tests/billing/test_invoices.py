@@ -183,11 +183,10 @@ def test_invoice_documents(account, buy_credits):
 
 def test_invoices_are_emailed_to_the_billing_address(account, price_list, mailoutbox):
     from chappe.billing.services import credit_order_create
-    from chappe.runtime.jobs import jobs_run_due, load_handlers
+    from chappe.queue.jobs import jobs_run_due
 
     account.billing_email = "billing@acme.example"
     account.save()
-    load_handlers()
     order = credit_order_create(actor=OPERATOR, account=account, amount="10")
     jobs_run_due()
     [mail] = mailoutbox

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from chappe.audit.models import AuditEntry
 from chappe.billing.errors import InsufficientCredit, NoPriceError, PaymentDeclined
 from chappe.billing.gateways import FakeGateway
 from chappe.billing.models import (
@@ -33,7 +34,6 @@ from chappe.billing.services import (
 )
 from chappe.billing.services.credits import credit_order_cancel
 from chappe.common.errors import PermissionDenied, ValidationFailed
-from chappe.privacy.models import AuditEntry
 from tests.billing.conftest import OPERATOR
 
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
+from chappe.audit.models import AuditEntry
 from chappe.billing.models import BillingSettings, EntryReason, FeeCharge, LedgerEntry
 from chappe.billing.periods import add_months, local_date, local_midnight, month_start, zone
 from chappe.billing.reconcile import reconcile
@@ -17,9 +18,8 @@ from chappe.callcenter.models import NumberRental, NumberStatus, PhoneNumber, Re
 from chappe.callcenter.rentals import rental_fees_run
 from chappe.callcenter.selectors import number_route
 from chappe.callcenter.services import catalogue_number_add, number_buy
-from chappe.privacy.models import AuditEntry
-from chappe.runtime.jobs import jobs_run_due
-from chappe.runtime.models import Job
+from chappe.queue.jobs import jobs_run_due
+from chappe.queue.models import Job
 from tests.billing.conftest import OPERATOR
 
 PARIS = zone("Europe/Paris")

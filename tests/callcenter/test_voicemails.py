@@ -14,8 +14,8 @@ from chappe.accounts.roles import Role
 from chappe.billing.periods import zone
 from chappe.callcenter import voicemails as voicemails_module
 from chappe.callcenter.models import CallRecord, Voicemail, VoicemailAlert
-from chappe.runtime.jobs import jobs_run_due
-from chappe.runtime.models import Job
+from chappe.queue.jobs import jobs_run_due
+from chappe.queue.models import Job
 from chappe.webhooks.models import WebhookEvent, WebhookStatus
 from chappe.webhooks.services import webhook_settings_for
 from tests.webhooks.test_delivery import receiver_for  # noqa: F401

@@ -14,9 +14,9 @@ from chappe.campaigns.services import campaign_create
 from chappe.carriers.services import connectors_load, routes_load, simulator_ensure
 from chappe.contacts.models import Contact, ContactList, ListMembership
 from chappe.messaging.services.dispatch import dispatch_batch
+from chappe.queue.jobs import jobs_run_due
+from chappe.queue.models import Job, JobStatus
 from chappe.runtime.gateway import gateway_poll
-from chappe.runtime.jobs import jobs_run_due
-from chappe.runtime.models import Job, JobStatus
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 
 # Every day, all day: tests do not depend on the hour they run at (M-12 has its own tests).

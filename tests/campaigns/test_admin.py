@@ -7,9 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from chappe.accounts.models import User
+from chappe.audit.models import AuditEntry
 from chappe.campaigns.services import campaign_launch
 from chappe.contacts.models import Contact
-from chappe.privacy.models import AuditEntry
 from tests.campaigns.conftest import refreshed
 
 

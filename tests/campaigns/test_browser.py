@@ -26,8 +26,8 @@ def _background(stop: threading.Event, *, gateway: bool) -> None:
 
     from chappe.carriers.services import connectors_load, routes_load
     from chappe.messaging.services.dispatch import dispatch_batch
+    from chappe.queue.jobs import jobs_run_due
     from chappe.runtime.gateway import gateway_poll
-    from chappe.runtime.jobs import jobs_run_due
 
     try:
         connectors, routes = connectors_load(), routes_load()

@@ -29,7 +29,7 @@ from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.messaging.services.edit import message_edit, send_cancel, send_edit
-from chappe.runtime.models import Job
+from chappe.queue.models import Job
 from tests.billing.conftest import OPERATOR
 from tests.campaigns.conftest import (
     deliver_all,

@@ -19,7 +19,7 @@ from chappe.campaigns.services import campaign_launch
 from chappe.contacts.fields import mobile_facts
 from chappe.contacts.models import Contact
 from chappe.messaging.models import Message
-from chappe.runtime.models import Job
+from chappe.queue.models import Job
 from tests.processes import role_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

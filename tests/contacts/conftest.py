@@ -15,7 +15,7 @@ from chappe.contacts.services import (
     contact_import_create,
     contact_import_start,
 )
-from chappe.runtime.jobs import jobs_run_due
+from chappe.queue.jobs import jobs_run_due
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 
 

@@ -22,7 +22,7 @@ def test_import_with_a_live_progress_bar(live_server, transactional_db, browser,
     from playwright.sync_api import expect
 
     from chappe.contacts.models import Contact
-    from chappe.runtime.jobs import jobs_run_due
+    from chappe.queue.jobs import jobs_run_due
 
     account = orm(lambda: make_account("Acme Carnet"))
     admin = orm(lambda: make_user(account, email="ines@acme.example"))

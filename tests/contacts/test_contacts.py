@@ -6,6 +6,7 @@ import io
 import pytest
 
 from chappe.accounts.roles import Role
+from chappe.audit.models import AuditEntry
 from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
 from chappe.contacts.models import Contact, ListMembership
 from chappe.contacts.services import (
@@ -20,7 +21,6 @@ from chappe.contacts.services import (
     custom_field_delete,
     custom_field_update,
 )
-from chappe.privacy.models import AuditEntry
 
 
 def test_a_contact_is_stored_in_e164_and_unique_per_account(actor, other_account):

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from chappe.audit.models import AuditEntry
 from chappe.contacts.merging import Record, plan_merge
 from chappe.contacts.models import Contact, ListMembership
 from chappe.contacts.selectors import contact_duplicates
 from chappe.contacts.services import contact_list_create, contacts_dedupe
-from chappe.privacy.models import AuditEntry
 
 NOW = timezone.now()
 

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from chappe.accounts.actor import SYSTEM
+from chappe.audit.models import AuditEntry
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.contacts.export import import_errors_response
 from chappe.contacts.models import (
@@ -30,8 +31,7 @@ from chappe.contacts.services import (
     custom_field_create,
 )
 from chappe.contacts.services import imports as imports_module
-from chappe.privacy.models import AuditEntry
-from chappe.runtime.models import Job
+from chappe.queue.models import Job
 from tests.contacts.conftest import csv_bytes, xlsx_bytes
 
 HEADER = ["Prénom", "Nom", "Mobile", "E-mail"]

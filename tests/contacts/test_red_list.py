@@ -8,6 +8,7 @@ import pytest
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
+from chappe.audit.models import AuditEntry
 from chappe.carriers.base import Inbound
 from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
 from chappe.contacts.models import OptOut
@@ -20,7 +21,6 @@ from chappe.contacts.services import (
 )
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.replies import inbound_receive
-from chappe.privacy.models import AuditEntry
 from tests.contacts.conftest import csv_bytes, xlsx_bytes
 
 NUMBER = "+33612345678"

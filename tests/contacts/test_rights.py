@@ -13,6 +13,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
+from chappe.audit.models import AuditEntry
+from chappe.audit.services import audit_record
 from chappe.billing.models import UsageRecord
 from chappe.carriers.simulator.connector import simulator_inject_mo
 from chappe.common.errors import Conflict, NotFound, PermissionDenied
@@ -31,8 +33,6 @@ from chappe.contacts.services import (
 from chappe.messaging.models import Message, Reply, Send
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.edit import message_cancel
-from chappe.privacy.models import AuditEntry
-from chappe.privacy.services import audit_record
 from chappe.webhooks.models import WebhookEvent
 from chappe.webhooks.services import webhook_settings_for
 from tests.contacts.conftest import csv_bytes

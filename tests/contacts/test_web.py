@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from chappe.accounts.roles import Role
+from chappe.audit.models import AuditEntry
 from chappe.contacts.models import Contact, ContactImport, ContactList, CustomField, OptOut
 from chappe.contacts.services import (
     contact_create,
@@ -18,8 +19,7 @@ from chappe.contacts.services import (
     custom_field_create,
     opt_out_add,
 )
-from chappe.privacy.models import AuditEntry
-from chappe.runtime.jobs import jobs_run_due
+from chappe.queue.jobs import jobs_run_due
 from tests.contacts.conftest import csv_bytes
 from tests.web.support import client_for
 

@@ -74,7 +74,7 @@ def test_log_in_switch_to_french_create_and_revoke_an_api_key(
     from playwright.sync_api import expect
 
     from chappe.accounts.models import ApiKey
-    from chappe.privacy.models import AuditEntry
+    from chappe.audit.models import AuditEntry
 
     account = orm(lambda: make_account("Acme Browser"))
     admin = orm(lambda: make_user(account, email="ada@acme.example"))

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chappe.messaging.encoding import Encoding, segment
+from chappe.smpp.encoding import Encoding, segment
 
 BASIC = "a"
 EXT = "€"  # extension table: ESC + e, two septets

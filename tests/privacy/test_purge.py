@@ -14,6 +14,7 @@ from django.db import models
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, User
 from chappe.accounts.services import account_terminate, api_key_create
+from chappe.audit.models import AuditEntry
 from chappe.billing.models import FeeCharge, LedgerEntry, UsageRecord
 from chappe.billing.periods import zone
 from chappe.billing.reconcile import reconcile
@@ -39,7 +40,7 @@ from chappe.callcenter.services import (
 from chappe.common.errors import Conflict
 from chappe.contacts.models import Contact
 from chappe.contacts.services import contact_create, recipient_erase
-from chappe.privacy.models import AccountPurge, AuditEntry
+from chappe.privacy.models import AccountPurge
 from chappe.privacy.purge import account_purge, accounts_purge_due, purge_due_at
 from chappe.webhooks.models import WebhookEvent
 from chappe.webhooks.services import EventDraft, webhooks_emit
@@ -207,8 +208,8 @@ def test_erasing_a_recipient_anonymises_the_calls_and_drops_the_voicemail(
 
 
 def test_the_job_is_registered():
-    from chappe.runtime.jobs import _PERIODIC, load_handlers
+    from chappe.queue.registry import registry_discover
 
-    load_handlers()
-    assert _PERIODIC["privacy.termination_purge"] == timedelta(hours=6)
-    assert _PERIODIC["callcenter.rental_fees"] == timedelta(hours=1)
+    periodic = registry_discover().periodic
+    assert periodic["privacy.termination_purge"] == timedelta(hours=6)
+    assert periodic["callcenter.rental_fees"] == timedelta(hours=1)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chappe.carriers.smpp.connector import SmppConnector, engines_stop
-from chappe.carriers.smpp.simulator import SimConfig, SimulatorThread
+from chappe.smpp.simulator import SimConfig, SimulatorThread
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 from tests.processes import wait_for
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chappe.carriers.smpp import receipts as R
-from chappe.carriers.smpp import text as T
+from chappe.smpp import receipts as R
+from chappe.smpp import text as T
 
 GSM_LONG = "Bonjour {tout} le monde € " * 20
 UCS2_LONG = "Привет 👋 мир, ça va? " * 12
@@ -32,7 +32,7 @@ def test_split_then_reassemble_is_exact(method, text, dc):
 
 
 def test_udh8_and_sar_cut_like_the_platform_segmenter():
-    from chappe.messaging.encoding import segment
+    from chappe.smpp.encoding import segment
 
     assert len(T.split(GSM_LONG, 0, "udh8", 1)) == segment(GSM_LONG).segments
     assert len(T.split(UCS2_LONG, 8, "sar", 1)) == segment(UCS2_LONG).segments

@@ -17,10 +17,10 @@ from django.db import OperationalError
 from chappe.accounts.actor import SYSTEM
 from chappe.carriers.services import connectors_load, routes_load, simulator_ensure
 from chappe.carriers.simulator.connector import simulator_inject_mo
-from chappe.carriers.smpp import pdu as P
 from chappe.messaging.models import Message
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.runtime.gateway import gateway_poll
+from chappe.smpp import pdu as P
 from chappe.smpp_server.models import SmppSubmission
 from chappe.smpp_server.server import ServerThread
 from chappe.smpp_server.services import smpp_account_create

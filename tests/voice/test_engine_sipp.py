@@ -9,7 +9,6 @@ import subprocess
 from django.conf import settings
 
 from chappe.callcenter.models import Voicemail
-from chappe.voice.engine import e164_of
 from chappe.voice.media.prompts import rms, wav_pcm
 from tests.voice.sipp_tools import (
     NUMBER,
@@ -46,14 +45,6 @@ SHORT = {"start": "w", "nodes": {"w": {"type": "play", "prompt": P("Au revoir.")
 
 def sipp(port: int, *args: str, timeout: float = 20, transport: str = "u1"):
     return sipp_run(port, *args, cwd=settings.DATA_DIR, timeout=timeout, transport=transport)
-
-
-def test_e164_of_request_uri_users():
-    assert e164_of("+33189000077") == "+33189000077"
-    assert e164_of("33189000077") == "+33189000077"
-    assert e164_of("0033189000077") == "+33189000077"
-    assert e164_of("0189000077") == "+33189000077"
-    assert e164_of("service") == ""
 
 
 def test_ivr_walked_by_rfc4733_dtmf_reaches_voicemail(number_with):

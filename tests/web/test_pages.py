@@ -25,8 +25,8 @@ from chappe.accounts.services import (
     service_suspend,
     user_invite,
 )
-from chappe.privacy.models import AuditEntry
-from chappe.privacy.services import audit_record
+from chappe.audit.models import AuditEntry
+from chappe.audit.services import audit_record
 from tests.web.support import client_for
 
 PAGES = ["web:home", "web:account_edit", "web:subaccounts", "web:users", "web:api_keys",

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from chappe.runtime.jobs import jobs_run_due
-from chappe.runtime.models import Job, JobStatus
+from chappe.queue.jobs import jobs_run_due
+from chappe.queue.models import Job, JobStatus
 from chappe.webhooks.models import WebhookEvent, WebhookStatus
 from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
 from chappe.webhooks.signing import EVENT_HEADER, HEADER, sign, verify

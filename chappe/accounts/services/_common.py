@@ -14,8 +14,8 @@ from chappe.accounts.models import (
     SuspensionReason,
 )
 from chappe.accounts.roles import Role
+from chappe.audit.services import audit_record
 from chappe.common.errors import PermissionDenied, ServiceRefused, ValidationFailed
-from chappe.privacy.services import audit_record
 
 
 def _require_operator(actor: Actor) -> None:

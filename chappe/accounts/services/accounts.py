@@ -24,8 +24,8 @@ from chappe.accounts.services._common import (
     _set_status,
 )
 from chappe.accounts.validation import validate_account_fields
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ServiceRefused, ValidationFailed
-from chappe.privacy.services import audit_record
 
 
 @transaction.atomic

@@ -19,8 +19,8 @@ from chappe.accounts.services._common import (
     _hash_secret,
     _require_open,
 )
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.privacy.services import audit_record
 
 API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
 

@@ -22,8 +22,8 @@ from chappe.accounts.services._common import (
     _require_operator,
     _set_status,
 )
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ServiceRefused, ValidationFailed
-from chappe.privacy.services import audit_record
 
 TERMINATION_NOTICE = timedelta(days=30)
 

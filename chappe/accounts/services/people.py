@@ -25,9 +25,9 @@ from chappe.accounts.services._common import (
     _hash_secret,
     _require_open,
 )
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue
+from chappe.queue.jobs import job_enqueue
 
 INVITATION_TTL = timedelta(days=7)
 _INVITATION_SIGNER = Signer(salt="chappe.accounts.invitation")

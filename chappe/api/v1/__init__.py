@@ -1,23 +1,22 @@
-"""Mounts every app's router on the one `/api/v1/` API."""
+"""Mounts every router on the one `/api/v1/` API (a module per domain, thin: they
+validate, call the domain's services and selectors, and shape the answer)."""
 
-from chappe.accounts.api import router as accounts_router
+from chappe.api.v1 import (
+    accounts,
+    audit,
+    billing,
+    callcenter,
+    campaigns,
+    carriers,
+    contacts,
+    messaging,
+    smpp,
+    webhooks,
+)
 from chappe.api.v1.base import api
-from chappe.billing.api import router as billing_router
-from chappe.carriers.api import router as carriers_router
-from chappe.messaging.api import router as messaging_router
-from chappe.privacy.api import router as privacy_router
-from chappe.smpp_server.api import router as smpp_router
-from chappe.webhooks.api import router as webhooks_router
 
-api.add_router("", accounts_router)
-api.add_router("", privacy_router)
-api.add_router("", billing_router)
-api.add_router("", messaging_router)
-api.add_router("", carriers_router)
-api.add_router("", webhooks_router)
-api.add_router("", "chappe.contacts.api.router")
-api.add_router("", "chappe.campaigns.api.router")
-api.add_router("", smpp_router)
-api.add_router("", "chappe.callcenter.api.router")
+for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
+               smpp, callcenter):
+    api.add_router("", module.router)
 
 __all__ = ["api"]

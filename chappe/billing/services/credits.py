@@ -24,6 +24,7 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import account_descendant_ids
+from chappe.audit.services import audit_record
 from chappe.billing.errors import InsufficientCredit, PaymentDeclined
 from chappe.billing.gateways import PaymentGateway, payment_gateway
 from chappe.billing.models import (
@@ -56,7 +57,6 @@ from chappe.billing.services.ledger import (
 )
 from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.privacy.services import audit_record
 
 MIN_ORDER_MICROS = 1_000_000
 MAX_ORDER_MICROS = 1_000_000_000_000

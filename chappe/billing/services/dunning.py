@@ -30,6 +30,7 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import ServiceKind, ServiceStatus, SuspensionReason
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_reactivate, service_suspend
+from chappe.audit.services import audit_record
 from chappe.billing.models import (
     BillingSettings,
     ContestStatus,
@@ -43,7 +44,6 @@ from chappe.billing.penalties import InterestStretch, days_late, late_interest
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.privacy.services import audit_record
 
 PENALISED_KINDS = (InvoiceKind.MONTHLY,)
 # Invoices whose non-payment suspends (and whose payment lifts) a service automatically;

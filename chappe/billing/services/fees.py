@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account
+from chappe.audit.services import audit_record
 from chappe.billing.models import Book, EntryReason, FeeCharge
 from chappe.billing.money import CURRENCIES, from_micros
 from chappe.billing.periods import billable_days, days_in_month, month_end, month_start
@@ -48,7 +49,6 @@ from chappe.billing.services.ledger import (
     lot_debit,
 )
 from chappe.common.errors import ValidationFailed
-from chappe.privacy.services import audit_record
 
 
 @dataclass(frozen=True)

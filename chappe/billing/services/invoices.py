@@ -28,7 +28,7 @@ from chappe.billing.money import round_to_cents
 from chappe.billing.periods import zone
 from chappe.billing.rating import scale
 from chappe.billing.services.ledger import balance_lock, entry_post
-from chappe.runtime.jobs import job_enqueue
+from chappe.queue.jobs import job_enqueue
 
 EU_COUNTRIES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account
 from chappe.accounts.selectors import account_ancestors
+from chappe.audit.services import audit_record
 from chappe.billing.models import (
     AccountBilling,
     BillingMode,
@@ -51,7 +52,6 @@ from chappe.billing.services.dunning import payment_days_default
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.usage import REVERSAL_SUFFIX
 from chappe.common.errors import Conflict
-from chappe.privacy.services import audit_record
 
 
 def _fee_price_list(subscription: Subscription) -> PriceList:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, ServiceKind
+from chappe.audit.services import audit_record
 from chappe.billing.models import (
     AccountBilling,
     Plan,
@@ -24,7 +25,6 @@ from chappe.billing.money import CURRENCIES, MoneyError, to_micros
 from chappe.billing.periods import add_months, local_date, local_midnight, zone
 from chappe.billing.rating import Product
 from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
-from chappe.privacy.services import audit_record
 
 # P-14: price changes are announced one month ahead.
 PRICE_NOTICE = timedelta(days=30)

@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.campaigns.models import Campaign, CampaignRecipient, CampaignStatus
 from chappe.campaigns.personalize import TemplateError
 from chappe.campaigns.selectors import FILTER_OPS, template_for
 from chappe.common.errors import Conflict, ValidationFailed
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.fields import (
     BUILTIN_FIELDS,
     CUSTOM_PREFIX,
@@ -28,9 +30,7 @@ from chappe.contacts.models import ContactList
 from chappe.contacts.selectors import field_specs
 from chappe.contacts.signals import recipient_erased
 from chappe.messaging.models import Message, MessageKind
-from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import MAX_SCHEDULE_AHEAD
-from chappe.privacy.services import audit_record
 
 MAX_NUMBERS = 100_000
 MAX_FILTERS = 20

@@ -32,6 +32,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
+from chappe.audit.services import audit_record
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.money import from_micros
 from chappe.campaigns.models import (
@@ -61,12 +62,11 @@ from chappe.campaigns.services.pacing import (
 )
 from chappe.campaigns.skew import SkewAction
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.fields import text_of
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, Send
-from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import Draft, messages_accept
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_heartbeat
+from chappe.queue.jobs import job_heartbeat
 
 C = CampaignStatus
 

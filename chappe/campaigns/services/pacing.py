@@ -40,6 +40,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
+from chappe.audit.services import audit_record
 from chappe.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -54,8 +55,7 @@ from chappe.messaging.models import Message
 from chappe.messaging.services.accept import due_for, sending_windows, validity
 from chappe.messaging.services.edit import messages_uncharge
 from chappe.messaging.services.status import messages_transition
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue, job_heartbeat
+from chappe.queue.jobs import job_enqueue, job_heartbeat
 
 C = CampaignStatus
 M = MessageStatus

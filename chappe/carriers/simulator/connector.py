@@ -27,15 +27,8 @@ from django.utils import timezone
 
 from chappe.carriers.base import Inbound, Outbound, PollResult, Receipt, SubmitResult
 from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
+from chappe.smpp.test_numbers import TEST_NUMBERS
 
-TEST_NUMBERS = {
-    "+33600000001": ("delivered", ""),
-    "+33600000002": ("undelivered", "001"),
-    "+33600000003": ("silent", ""),
-    "+33600000004": ("rejected", "0x0000000B"),
-    "+33600000005": ("slow", ""),
-    "+33600000006": ("throttled_once", ""),
-}
 THROTTLE_CODE = "0x00000058"  # ESME_RTHROTTLED
 RETRY_UNMATCHED = timedelta(seconds=2)
 GIVE_UP_AFTER = timedelta(days=1)

@@ -50,17 +50,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chappe.carriers.base import Inbound, Outbound, PollResult, Receipt, SubmitResult
-from chappe.carriers.smpp import pdu as P
-from chappe.carriers.smpp import receipts as R
-from chappe.carriers.smpp import text as T
-from chappe.carriers.smpp.transport import (
+from chappe.common.bulk import bulk_insert
+from chappe.smpp import pdu as P
+from chappe.smpp import receipts as R
+from chappe.smpp import text as T
+from chappe.smpp.transport import (
     CommandStatusError,
     ConnectionLost,
     ResponseTimeout,
     Session,
     SmppError,
 )
-from chappe.common.bulk import bulk_insert
 
 log = logging.getLogger("chappe.carriers.smpp")
 RETRY_UNMATCHED = timedelta(seconds=2)
@@ -494,7 +494,7 @@ _ENGINES_LOCK = threading.Lock()
 
 def engine_for(name: str, config: dict[str, Any]) -> Engine:
     """The running engine of this connector in this process (new if its config changed)."""
-    from chappe.runtime.jobs import worker_id
+    from chappe.queue.jobs import worker_id
 
     key = json.dumps(config, sort_keys=True)
     with _ENGINES_LOCK:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.contacts.fields import clean_contact, merged_custom, validate_key
 from chappe.contacts.models import (
@@ -25,7 +26,6 @@ from chappe.contacts.models import (
 )
 from chappe.contacts.selectors import field_specs
 from chappe.contacts.sql import bulk_update_columns
-from chappe.privacy.services import audit_record
 
 MAX_CHOICES = 200
 

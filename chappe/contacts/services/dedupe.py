@@ -16,11 +16,11 @@ from django.utils import timezone
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.contacts.fields import TEXT_FIELDS, mobile_facts
 from chappe.contacts.merging import Record, plan_merge
 from chappe.contacts.models import Contact, ListMembership
 from chappe.contacts.selectors import contact_duplicates
-from chappe.privacy.services import audit_record
 
 
 @dataclass

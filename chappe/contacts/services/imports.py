@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.contacts.fields import (
     BUILTIN_FIELDS,
@@ -66,8 +67,7 @@ from chappe.contacts.tabular import (
     sniff,
     xlsx_row_count,
 )
-from chappe.privacy.services import audit_record
-from chappe.runtime.jobs import job_enqueue, job_heartbeat
+from chappe.queue.jobs import job_enqueue, job_heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ValidationFailed
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.fields import text_of
 from chappe.contacts.models import OptOut, OptOutSource, RedListPolicy
 from chappe.contacts.pseudonym import number_hashes
@@ -29,8 +31,6 @@ from chappe.contacts.tabular import (
     parses_as_number,
     sniff,
 )
-from chappe.messaging.numbers import InvalidNumber, normalize
-from chappe.privacy.services import audit_record
 
 MIN_REASON = 3
 MIN_STATEMENT = 20

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import phonenumbers
 from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
@@ -31,7 +30,10 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
+from chappe.audit.models import AuditEntry
+from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
+from chappe.common.numbers import number_facts
 from chappe.contacts.fields import FieldValueError, normalize_mobile, text_of
 from chappe.contacts.models import (
     Contact,
@@ -48,8 +50,6 @@ from chappe.contacts.tabular import FileInfo, UnreadableFile, iter_rows
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, Reply, Send
 from chappe.messaging.services.edit import message_cancel
-from chappe.privacy.models import AuditEntry
-from chappe.privacy.services import audit_record
 from chappe.webhooks.models import WebhookEvent
 
 ERASED = "[erased]"
@@ -66,8 +66,8 @@ def recipient_number(*, account: Account, number: str) -> str:
 
 def _variants(e164: str) -> list[str]:
     """How the number may appear in free text: E.164, and its national digits."""
-    parsed = phonenumbers.parse(e164)
-    national = str(parsed.national_number)
+    facts = number_facts(e164)
+    national = facts.national_digits if facts else ""
     return [e164, national] if len(national) >= 6 else [e164]
 
 

@@ -32,11 +32,10 @@ from chappe.billing.services.usage import UsageItem, usage_charge_new
 from chappe.common.bulk import bulk_insert
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.selectors import opted_out_numbers
-from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, MessageKind, Send
-from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
 from chappe.messaging.senders import (
@@ -46,6 +45,7 @@ from chappe.messaging.senders import (
     check_sender,
     rules_from_config,
 )
+from chappe.smpp.encoding import segment
 
 S = MessageStatus
 MAX_RECIPIENTS = 10_000

@@ -20,7 +20,6 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.services.usage import usage_charge, usage_reverse, usage_reverse_many
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.messaging.encoding import segment
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, MessageEvent, Send
 from chappe.messaging.services.accept import (
@@ -33,6 +32,7 @@ from chappe.messaging.services.accept import (
     validity,
 )
 from chappe.messaging.services.status import messages_transition
+from chappe.smpp.encoding import segment
 
 S = MessageStatus
 

@@ -12,11 +12,11 @@ from chappe.accounts.actor import SYSTEM
 from chappe.billing.rating import Product
 from chappe.carriers.base import Inbound
 from chappe.common.errors import ChappeError
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.models import OptOutSource
 from chappe.contacts.services import opt_out_add
 from chappe.messaging.keywords import is_stop
 from chappe.messaging.models import Message, MessageKind, Reply
-from chappe.messaging.numbers import InvalidNumber, normalize
 from chappe.messaging.services.accept import sms_send, stop_mention
 from chappe.webhooks.models import WebhookSettings
 from chappe.webhooks.services import EventDraft, webhooks_emit

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
-from chappe.privacy.selectors import audit_entry_list
+from chappe.audit.selectors import audit_entry_list
 from chappe.web.auth import account_view
 from chappe.web.forms import AuditFilterForm
 

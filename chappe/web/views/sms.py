@@ -19,11 +19,11 @@ from chappe.billing.errors import InsufficientCredit
 from chappe.billing.money import MoneyError, to_micros
 from chappe.common.csv_export import csv_response
 from chappe.common.errors import ChappeError, ValidationFailed
+from chappe.common.numbers import e164_or_as_typed
 from chappe.messaging import selectors
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Message
-from chappe.messaging.numbers import e164_or_as_typed
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.edit import message_cancel
 from chappe.web.auth import REFUSALS, account_view, apply_service_error

@@ -21,7 +21,7 @@ from chappe.callcenter import selectors, voicemails
 from chappe.callcenter.models import CallRecord, Voicemail
 from chappe.callcenter.services import CALLS_CSV_HEADER, calls_csv_rows
 from chappe.common.csv_export import csv_response
-from chappe.messaging.numbers import e164_or_as_typed
+from chappe.common.numbers import e164_or_as_typed
 from chappe.web.auth import account_view, is_htmx
 from chappe.web.forms import account_zone, day_range
 from chappe.web.views.common import confirmed_action

@@ -1,10 +1,9 @@
 """Enqueue, claim and run jobs from the `Job` table.
 
-Claiming uses `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL so any number of workers
-share the queue without double-processing; SQLite has no row locks, but its IMMEDIATE
-transactions serialize claimers, which is enough for the single worker of embedded mode.
-Delivery is at-least-once (a worker that dies after doing the work but before marking it
-done leaves it to be retried when its lease expires), so handlers must be idempotent.
+Claims are leases (`chappe.common.leases`): any number of workers share the queue without
+double-processing. Delivery is at-least-once (a worker that dies after doing the work but
+before marking it done leaves it to be retried when its lease expires), so handlers must
+be idempotent.
 """
 
 import contextvars
@@ -12,55 +11,34 @@ import logging
 import os
 import socket
 import traceback
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
 
-from chappe.runtime.models import Job, JobStatus
+from chappe.common.leases import lease_claim, lease_extend
+from chappe.queue.models import Job, JobStatus
+from chappe.queue.registry import JobRegistry, registry_discover
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], None]
 # The job the current thread is running, for `job_heartbeat`.
 _CURRENT: contextvars.ContextVar[Job | None] = contextvars.ContextVar("chappe_job", default=None)
-_HANDLERS: dict[str, Handler] = {}
-_PERIODIC: dict[str, timedelta] = {}
 LEASE = timedelta(minutes=5)
 
 
-def job_handler(name: str, *, every: timedelta | None = None) -> Callable[[Handler], Handler]:
-    """Register a job handler under `name` (handlers live in each app's `tasks.py`).
-
-    With `every`, workers also enqueue it once per period (see `periodic_enqueue`)."""
-
-    def register(func: Handler) -> Handler:
-        _HANDLERS[name] = func
-        if every is not None:
-            _PERIODIC[name] = every
-        return func
-
-    return register
-
-
-def periodic_enqueue(*, now: datetime | None = None) -> int:
+def periodic_enqueue(*, registry: JobRegistry, now: datetime | None = None) -> int:
     """Enqueue each periodic job for the current period. The unique key names the period,
     so however many workers call this, each period's job exists once."""
     now = now or timezone.now()
     enqueued = 0
-    for name, every in _PERIODIC.items():
+    for name, every in registry.periodic.items():
         period = int(now.timestamp() // every.total_seconds())
         if job_enqueue(name=name, run_at=now, unique_key=f"{name}@{period}") is not None:
             enqueued += 1
     return enqueued
-
-
-def load_handlers() -> dict[str, Handler]:
-    autodiscover_modules("tasks")
-    return _HANDLERS
 
 
 def job_enqueue(
@@ -98,21 +76,11 @@ def worker_id() -> str:
 def job_claim(*, worker: str, limit: int = 10, now: datetime | None = None) -> list[Job]:
     """Claim up to `limit` due jobs: pending ones, and running ones whose lease expired."""
     now = now or timezone.now()
-    with transaction.atomic():
-        due = Job.objects.filter(run_at__lte=now, status=JobStatus.PENDING) | Job.objects.filter(
-            status=JobStatus.RUNNING, locked_until__lt=now
-        )
-        due = due.order_by("run_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        jobs = list(due[:limit])
-        for job in jobs:
-            job.status = JobStatus.RUNNING
-            job.locked_by = worker
-            job.locked_until = now + LEASE
-            job.attempts += 1
-        Job.objects.bulk_update(jobs, ["status", "locked_by", "locked_until", "attempts"])
-    return jobs
+    # A pending job has no lease; a running one is claimable again once its lease ran out.
+    due = (Job.objects.filter(Q(status=JobStatus.PENDING, run_at__lte=now)
+                              | Q(status=JobStatus.RUNNING)).order_by("run_at", "id"))
+    return lease_claim(due, limit=limit, now=now, lease=LEASE, holder=worker,
+                       updates={"status": JobStatus.RUNNING, "attempts": F("attempts") + 1})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -126,15 +94,13 @@ def job_heartbeat() -> None:
     job = _CURRENT.get()
     if job is not None:
         job.locked_until = timezone.now() + LEASE
-        Job.objects.filter(pk=job.pk, locked_by=job.locked_by).update(
-            locked_until=job.locked_until)
+        lease_extend(Job, [job.pk], until=job.locked_until, holder=job.locked_by)
 
 
-def job_run(job: Job) -> bool:
+def job_run(job: Job, *, registry: JobRegistry) -> bool:
     """Run one claimed job; record success, or schedule a retry / give up on failure."""
     try:
-        # Handlers register when their app's tasks module is imported: make sure it was.
-        handler = _HANDLERS.get(job.name) or load_handlers().get(job.name)
+        handler = registry.handlers.get(job.name)
         if handler is None:
             raise LookupError(f"no handler registered for job {job.name!r}")
         token = _CURRENT.set(job)
@@ -161,9 +127,14 @@ def job_run(job: Job) -> bool:
     return True
 
 
-def jobs_run_due(*, worker: str | None = None, limit: int = 10) -> int:
-    """Claim and run one batch of due jobs; returns how many were run."""
+def jobs_run_due(*, worker: str | None = None, limit: int = 10,
+                 registry: JobRegistry | None = None) -> int:
+    """Claim and run one batch of due jobs; returns how many were run. The worker role
+    passes the registry it built at start; without one, the installed apps' handlers are
+    discovered for this call."""
     jobs = job_claim(worker=worker or worker_id(), limit=limit)
+    if jobs:
+        registry = registry or registry_discover()
     for job in jobs:
-        job_run(job)
+        job_run(job, registry=registry)  # type: ignore[arg-type]
     return len(jobs)

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chappe.carriers.simulator.connector import TEST_NUMBERS
-from chappe.carriers.smpp import pdu as P
-from chappe.carriers.smpp import receipts as R
-from chappe.carriers.smpp import text as T
-from chappe.carriers.smpp.transport import Session, SmppError
-from chappe.messaging.encoding import detect_encoding
+from chappe.smpp import pdu as P
+from chappe.smpp import receipts as R
+from chappe.smpp import text as T
+from chappe.smpp.encoding import detect_encoding
+from chappe.smpp.test_numbers import TEST_NUMBERS
+from chappe.smpp.transport import Session, SmppError
 
 log = logging.getLogger("chappe.smsc_sim")
 

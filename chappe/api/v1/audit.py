@@ -7,7 +7,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
-from chappe.privacy.selectors import audit_entry_list
+from chappe.audit.selectors import audit_entry_list
 
 router = Router(tags=["audit"])
 

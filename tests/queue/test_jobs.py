@@ -1,6 +1,10 @@
 """The job table as a work queue (decision 0003): outbox semantics, dedupe, leases,
 retries with back-off, and no double claim under concurrency (PostgreSQL)."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,20 +15,18 @@ from django.utils import timezone
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
 from chappe.accounts.services import user_invite
-from chappe.runtime import jobs
-from chappe.runtime.jobs import (
+from chappe.queue.jobs import (
     LEASE,
     job_claim,
     job_enqueue,
-    job_handler,
     job_heartbeat,
     job_run,
     jobs_run_due,
-    load_handlers,
     periodic_enqueue,
     retry_delay,
 )
-from chappe.runtime.models import Job, JobStatus
+from chappe.queue.models import Job, JobStatus
+from chappe.queue.registry import JobRegistry, job_handler, registry_discover
 
 CALLS: list[dict] = []
 
@@ -39,9 +41,16 @@ def _explode(payload: dict) -> None:
     raise RuntimeError("carrier unreachable")
 
 
+REGISTRY = JobRegistry.of(_record, _explode)
+
+
 @pytest.fixture(autouse=True)
 def _clear_calls():
     CALLS.clear()
+
+
+def run_due() -> int:
+    return jobs_run_due(worker="w", registry=REGISTRY)
 
 
 class _Rollback(Exception):
@@ -73,7 +82,7 @@ def test_a_rolled_back_service_sends_no_e_mail(account):
         _then_roll_back(lambda: user_invite(actor=SYSTEM, account=account,
                                             email="x@example.com", role=Role.AGENT))
     assert not Job.objects.exists()
-    assert jobs_run_due(worker="w") == 0
+    assert run_due() == 0
 
 
 def test_unique_key_dedupes_without_breaking_the_transaction(db):
@@ -120,13 +129,13 @@ def test_claim_respects_the_limit_and_order(db):
 
 def test_a_successful_run_is_done(db):
     job_enqueue(name="test.record", payload={"hello": "world"})
-    assert jobs_run_due(worker="w") == 1
+    assert run_due() == 1
     assert CALLS == [{"hello": "world"}]
     job = Job.objects.get()
     assert job.status == JobStatus.DONE
     assert job.finished_at is not None
     assert job.locked_until is None
-    assert jobs_run_due(worker="w") == 0
+    assert run_due() == 0
 
 
 def test_failures_retry_with_back_off_then_fail(db):
@@ -139,7 +148,7 @@ def test_failures_retry_with_back_off_then_fail(db):
         [job] = job_claim(worker="w", now=now)
         assert job.attempts == attempt
         started = timezone.now()
-        assert job_run(job) is False
+        assert job_run(job, registry=REGISTRY) is False
         job.refresh_from_db()
         assert job.status == JobStatus.PENDING
         assert "carrier unreachable" in job.last_error
@@ -152,7 +161,7 @@ def test_failures_retry_with_back_off_then_fail(db):
 
     [job] = job_claim(worker="w", now=now)
     assert job.attempts == 3
-    assert job_run(job) is False
+    assert job_run(job, registry=REGISTRY) is False
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.finished_at is not None
@@ -161,22 +170,35 @@ def test_failures_retry_with_back_off_then_fail(db):
 
 def test_an_unknown_job_name_fails_instead_of_vanishing(db):
     job_enqueue(name="test.nobody-handles-this", max_attempts=1)
-    assert jobs_run_due(worker="w") == 1
+    assert run_due() == 1
     job = Job.objects.get()
     assert job.status == JobStatus.FAILED
     assert "no handler registered" in job.last_error
 
 
-def test_handlers_are_discovered_when_not_yet_imported(db, monkeypatch):
-    """A fresh process that never imported the apps' tasks modules still runs their jobs."""
-    monkeypatch.setattr(jobs, "_HANDLERS", {})
-    loaded = []
-    monkeypatch.setattr(jobs, "load_handlers",
-                        lambda: loaded.append(1) or {"test.record": _record})
-    job_enqueue(name="test.record", payload={"n": 7})
-    assert jobs_run_due(worker="w") == 1
-    assert loaded
-    assert CALLS == [{"n": 7}]
+def test_handlers_are_discovered_when_not_yet_imported():
+    """A fresh process that never imported the apps' tasks modules finds every app's
+    handlers, the periodic ones with their period."""
+    script = ("import django, json; django.setup(); "
+              "from chappe.queue.registry import registry_discover; r = registry_discover(); "
+              "print(json.dumps({'handlers': sorted(r.handlers), "
+              "'periodic': {k: v.total_seconds() for k, v in r.periodic.items()}}))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE":
+                                          "config.settings"}).stdout
+    found = json.loads(out.splitlines()[-1])
+    assert {"accounts.send_invitation", "webhooks.deliver", "campaigns.launch",
+            "contacts.import_run", "billing.invoice_email"} <= set(found["handlers"])
+    assert found["periodic"]["accounts.services_close"] == 600
+    assert "test.record" not in found["handlers"]  # test modules are not tasks modules
+
+
+def test_two_handlers_for_one_name_are_refused():
+    @job_handler("test.record")
+    def impostor(payload: dict) -> None: ...
+
+    with pytest.raises(ValueError, match="two handlers"):
+        JobRegistry.of(_record, impostor)
 
 
 def test_an_expired_lease_is_reclaimed(db):
@@ -280,13 +302,14 @@ def test_concurrent_workers_never_get_the_same_job(transactional_db):
 
 
 def test_periodic_jobs_are_enqueued_once_per_period(db):
-    load_handlers()
+    registry = registry_discover()
     at = datetime(2026, 11, 26, 10, 3, tzinfo=UTC)
-    first = periodic_enqueue(now=at)
+    first = periodic_enqueue(registry=registry, now=at)
     assert first >= 2  # at least the services sweep and the billing daily guard
-    assert periodic_enqueue(now=at) == 0  # a second worker, same period: nothing new
+    # A second worker, same period: nothing new.
+    assert periodic_enqueue(registry=registry, now=at) == 0
     assert Job.objects.filter(name="accounts.services_close").count() == 1
-    later = periodic_enqueue(now=datetime(2026, 11, 26, 10, 14, tzinfo=UTC))
+    later = periodic_enqueue(registry=registry, now=datetime(2026, 11, 26, 10, 14, tzinfo=UTC))
     assert later >= 1
     assert Job.objects.filter(name="accounts.services_close").count() == 2
 
@@ -303,6 +326,6 @@ def test_a_long_job_keeps_its_lease_with_heartbeats(db):
 
     job_enqueue(name="tests.long")
     [job] = job_claim(worker="w1")
-    assert job_run(job)
+    assert job_run(job, registry=JobRegistry.of(long_job))
     assert seen["locked_until"] > timezone.now() + LEASE - timedelta(seconds=5)
     job_heartbeat()  # outside a job: nothing to extend, no error

@@ -2,7 +2,7 @@
 
 Encodings: data_coding 0 is GSM 03.38 unpacked (one septet per octet, the extension
 table as ESC + char), 3 is Latin-1, 8 is UCS-2 (UTF-16 big-endian, surrogate pairs kept
-whole). Which one a message uses comes from `chappe.messaging.encoding` (the platform's
+whole). Which one a message uses comes from `chappe.smpp.encoding` (the platform's
 own segmentation, also used for billing): GSM-7 texts go as the connector's default
 data_coding (0, or 3 when every character is Latin-1), the rest as 8.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-from chappe.messaging.encoding import Encoding, char_units, pack, segment
+from chappe.smpp.encoding import Encoding, char_units, pack, segment
 
 METHODS = ("udh8", "udh16", "sar", "payload")
 DC_GSM, DC_LATIN1, DC_UCS2 = 0, 3, 8

@@ -1,17 +1,37 @@
-from typing import Any
+"""Writing the audit trail (P-13). The trail sits below the apps that use it, so it
+knows the one acting only as what it records of them (`AuditActor`)."""
+
+from typing import Any, Protocol
 
 from django.db import models
 
-from chappe.accounts.actor import Actor
-from chappe.accounts.models import Account
-from chappe.privacy.models import AuditEntry
+from chappe.audit.models import AuditEntry
+
+
+class AuditActor(Protocol):
+    """What the trail records of whoever acts (`chappe.accounts.actor.Actor` is one)."""
+
+    @property
+    def account(self) -> Any: ...
+    @property
+    def user(self) -> Any: ...
+    @property
+    def api_key(self) -> Any: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def is_operator(self) -> bool: ...
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str: ...
 
 
 def audit_record(
     *,
-    actor: Actor,
+    actor: AuditActor,
     action: str,
-    account: Account | None = None,
+    account: models.Model | None = None,
     target: models.Model | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:

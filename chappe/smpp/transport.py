@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from chappe.carriers.smpp import pdu as P
+from chappe.smpp import pdu as P
 
 log = logging.getLogger("chappe.smpp")
 GENERIC_NACK = 0x80000000

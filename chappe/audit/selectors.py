@@ -1,15 +1,14 @@
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
-from chappe.accounts.models import Account
+from chappe.audit.models import AuditEntry
 from chappe.common.lookup import filtered
-from chappe.privacy.models import AuditEntry
 
 
 def audit_entry_list(
     *,
-    account: Account,
+    account: Model,
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

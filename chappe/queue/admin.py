@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chappe.runtime.models import Job, JobStatus
+from chappe.queue.models import Job, JobStatus
 
 
 @admin.register(Job)

@@ -10,8 +10,8 @@ from chappe.carriers.models import Connector
 from chappe.carriers.services import SIMULATOR_TYPE
 from chappe.carriers.simulator.connector import simulator_inject_mo
 from chappe.common.errors import NotFound
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.messaging.models import Message
-from chappe.messaging.numbers import InvalidNumber, normalize
 
 router = Router(tags=["simulator"])
 

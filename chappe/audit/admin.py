@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chappe.privacy.models import AuditEntry
+from chappe.audit.models import AuditEntry
 
 
 @admin.register(AuditEntry)

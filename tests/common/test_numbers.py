@@ -1,6 +1,12 @@
 import pytest
 
-from chappe.messaging.numbers import InvalidNumber, normalize
+from chappe.common.numbers import (
+    InvalidNumber,
+    dialled_e164,
+    normalize,
+    number_facts,
+    written_forms,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +37,30 @@ def test_bad_numbers_say_why(raw, code):
     with pytest.raises(InvalidNumber) as info:
         normalize(raw, default_country="FR")
     assert info.value.code == code
+
+
+def test_request_uri_users_are_read_as_e164():
+    def e164_of(user):
+        return dialled_e164(user, default_country="FR")
+
+    assert e164_of("+33189000077") == "+33189000077"
+    assert e164_of("33189000077") == "+33189000077"
+    assert e164_of("0033189000077") == "+33189000077"
+    assert e164_of("0189000077") == "+33189000077"
+    assert e164_of("service") == ""
+    assert e164_of("1") == ""
+
+
+def test_one_type_vocabulary_for_every_product():
+    """A North American number is `fixed_or_mobile` for SMS and voice alike."""
+    us = number_facts("+12015550123")
+    assert us is not None
+    assert us.number_type == "fixed_or_mobile"
+    assert number_facts("+33612345678").number_type == "mobile"
+    assert number_facts("0612345678") is None  # not stored in E.164
+    assert number_facts("[erased]") is None
+
+
+def test_written_forms_cover_what_carriers_and_people_write():
+    assert written_forms("+33612345678") == ["+33612345678", "33612345678", "0033612345678",
+                                             "0612345678"]

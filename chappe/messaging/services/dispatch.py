@@ -1,8 +1,8 @@
 """Dispatch: claim due messages from the table, route them, hand them to connectors,
 record the outcome; apply receipts; expire what outlived its validity (M-7).
 
-Claiming takes a short lease (`locked_until`) under `SELECT … FOR UPDATE SKIP LOCKED` on
-PostgreSQL, so gateway copies never take the same message. A gateway that dies after
+Claiming takes a short lease (`chappe.common.leases`), so gateway copies never take the
+same message. A gateway that dies after
 submitting but before recording leaves the lease to expire; the message is then claimed
 again and resubmitted with the same message id, which the connector must recognise (the
 simulator does; SMPP links get their own answer in the SMPP issue).
@@ -11,12 +11,13 @@ simulator does; SMPP links get their own answer in the SMPP issue).
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from chappe.carriers.base import Outbound, Receipt, SubmitResult
 from chappe.carriers.routing import RouteRule, choose_connector
+from chappe.common.leases import LEASE_RELEASED, lease_claim, lease_free
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message
 from chappe.messaging.services.status import messages_transition
@@ -37,22 +38,14 @@ def dispatch_claim(*, worker: str, limit: int = 500, now: datetime | None = None
     now = now or timezone.now()
     with transaction.atomic():
         due = (Message.objects.filter(status__in=(S.QUEUED, S.SCHEDULED), due_at__lte=now)
-               .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
                .order_by("due_at"))
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        rows = list(due[:limit])
-        Message.objects.filter(pk__in=[m.id for m in rows]).update(
-            locked_by=worker, locked_until=now + LEASE, attempts=F("attempts") + 1)
+        rows = lease_claim(due, limit=limit, now=now, lease=LEASE, holder=worker,
+                           updates={"attempts": F("attempts") + 1})
         scheduled = [m.id for m in rows if m.status == S.SCHEDULED]
         messages_transition(scheduled, S.QUEUED, at=now)
         for message in rows:
             message.status = S.QUEUED
     return rows
-
-
-def _unlock() -> dict[str, object]:
-    return {"locked_by": "", "locked_until": None}
 
 
 def dispatch_batch(
@@ -72,7 +65,7 @@ def dispatch_batch(
                                      if name not in connectors}
     expired = [m.id for m in claimed if m.expires_at <= now]
     messages_transition(expired, S.EXPIRED, at=now, detail="validity period over",
-                        updates={i: _unlock() for i in expired})
+                        updates={i: dict(LEASE_RELEASED) for i in expired})
     by_connector: dict[str, list[Message]] = defaultdict(list)
     no_route: list = []
     waiting: list = []
@@ -88,7 +81,7 @@ def dispatch_batch(
         else:
             by_connector[name].append(message)
     messages_transition(no_route, S.REJECTED, at=now, error_code="no_route",
-                        updates={i: _unlock() for i in no_route})
+                        updates={i: dict(LEASE_RELEASED) for i in no_route})
     Message.objects.filter(pk__in=waiting, status=S.QUEUED).update(
         due_at=now + RETRY_DELAY, locked_by="", locked_until=None)
     for name, messages in by_connector.items():
@@ -108,11 +101,12 @@ def _record_submission(connector: str, results: list[SubmitResult], *, worker: s
         messages_transition(
             sent, S.SENT, at=now, detail=f"by {worker.rsplit(':', 1)[-1]}",
             updates={mid: {"connector": connector, "carrier_message_id": r.carrier_message_id,
-                           "sent_at": now, **_unlock()} for mid, r in sent.items()})
+                           "sent_at": now, **LEASE_RELEASED} for mid, r in sent.items()})
         for code in {r.error_code for r in refused}:
             ids = [r.message_id for r in refused if r.error_code == code]
-            messages_transition(ids, S.REJECTED, at=now, error_code=code,
-                                updates={i: {"connector": connector, **_unlock()} for i in ids})
+            messages_transition(
+                ids, S.REJECTED, at=now, error_code=code,
+                updates={i: {"connector": connector, **LEASE_RELEASED} for i in ids})
         # Throttled or queue full: back off and try again, never fail the message.
         Message.objects.filter(pk__in=retry, status=S.QUEUED).update(
             due_at=now + RETRY_DELAY, locked_by="", locked_until=None)
@@ -141,6 +135,6 @@ def messages_expire(*, now: datetime | None = None, limit: int = 5000) -> int:
     now = now or timezone.now()
     ids = list(Message.objects.filter(
         status__in=(S.SCHEDULED, S.QUEUED, S.SENT), expires_at__lte=now,
-    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+    ).filter(lease_free(now))
         .values_list("id", flat=True)[:limit])
     return len(messages_transition(ids, S.EXPIRED, at=now, detail="validity period over"))

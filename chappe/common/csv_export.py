@@ -13,6 +13,10 @@ injection"). Only text is escaped, never numbers:
 * a text cell that is only a signed number (`-0.045`, `+33600000001`) is left alone too:
   it cannot call anything, and an E.164 number must stay an E.164 number;
 * `None` is an empty cell, dates and datetimes are ISO 8601.
+
+A spreadsheet in a French (or other `;`-separated) locale splits an unquoted line on `;`,
+so `ok;=HYPERLINK(...)` inside one of our cells would become a cell of its own starting
+with `=`: every piece after a `;` gets the same apostrophe as a cell's start would.
 """
 
 import csv
@@ -29,6 +33,9 @@ from django.utils.http import content_disposition_header
 CONTENT_TYPE = "text/csv; charset=utf-8"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+# A piece after a `;` that a `;`-separated spreadsheet would run (not a plain number).
+_FORMULA_AFTER_SEMICOLON = re.compile(
+    r";(?=[=+\-@\t\r])(?![+-]?[0-9]+(?:\.[0-9]+)?(?:;|$))")
 
 
 def csv_cell(value: Any) -> str | int | float:
@@ -45,7 +52,7 @@ def csv_cell(value: Any) -> str | int | float:
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
-    text = str(value)
+    text = _FORMULA_AFTER_SEMICOLON.sub(";'", str(value))
     if text.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text

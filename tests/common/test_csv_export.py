@@ -118,3 +118,14 @@ def test_api_ledger_and_invoice_csv_keep_negative_amounts_as_numbers(api, funded
         api.get(f"/api/v1/billing/invoices/{invoice.pk}/csv").content.decode())))
     assert [r["product"] for r in rows][-3:] == ["subtotal", "vat", "total"]
     assert rows[-1]["amount"] == "120.00"
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("ok;=HYPERLINK(\"http://x\")", "ok;'=HYPERLINK(\"http://x\")"),
+    ("a;@SUM(1);+cmd", "a;'@SUM(1);'+cmd"),
+    ("=1;=2", "'=1;'=2"),
+    ("price;-0.045;+33600000001", "price;-0.045;+33600000001"),  # numbers stay numbers
+    ("a; =1", "a; =1"),  # a space first: a French spreadsheet reads text
+])
+def test_pieces_after_a_semicolon_are_neutralised_too(text, written):
+    assert csv_cell(text) == written

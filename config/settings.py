@@ -30,6 +30,9 @@ def _env_list(name: str, default: str) -> list[str]:
 
 DATA_DIR = Path(os.environ.get("CHAPPE_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The embedded database (sessions, webhook secrets), the secret key, e-mails and uploads
+# live here: for the owner only (700; the SQLite files are made 600 below).
+DATA_DIR.chmod(0o700)
 
 
 def _secret_key() -> str:
@@ -113,6 +116,14 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("CHAPPE_DATABASE_URL", f"sqlite:///{DATA_DIR / 'chappe.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    if _sqlite.parent.is_dir():
+        # SQLite gives its -wal and -shm files the database file's mode: 600 for all three.
+        for _path in (_sqlite, _sqlite.with_name(_sqlite.name + "-wal"),
+                      _sqlite.with_name(_sqlite.name + "-shm")):
+            if _path.exists() or _path == _sqlite:
+                _path.touch(mode=0o600)
+                _path.chmod(0o600)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at

@@ -1,5 +1,8 @@
-"""Shared fixtures: accounts, users, and API clients authenticated with real API keys."""
+"""Shared fixtures: accounts, users, and API clients authenticated with real API keys;
+the `tools` marker for tests that need a program from Debian."""
 
+import os
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +13,62 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account, ServiceKind, User
 from chappe.accounts.roles import Role
 from chappe.accounts.services import account_create, api_key_create, service_order
+
+# Programs a test may need, and the Debian package `scripts/test` installs them from.
+TOOL_PACKAGES = {"sipp": "sip-tester", "espeak-ng": "espeak-ng", "sox": "sox",
+                 "chromium": "chromium"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tools(*names): the test needs these programs (sipp, espeak-ng, sox, "
+        "chromium); skipped without them, but a failure when CI is set")
+
+
+def missing_tools(*names: str) -> list[str]:
+    return [name for name in names if shutil.which(name) is None]
+
+
+def require_tools(*names: str) -> None:
+    """Skip the running test without these programs, or fail it in CI: a missing tool must
+    never make a suite vanish while CI stays green."""
+    if missing := missing_tools(*names):
+        message = (f"{', '.join(missing)} missing (scripts/test installs "
+                   f"{', '.join(TOOL_PACKAGES.get(name, name) for name in missing)})")
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("tools"):
+        require_tools(*marker.args)
+
+
+# The only skips CI accepts: a test that needs the other database of the two passes.
+EXPECTED_SKIPS = ("PostgreSQL", "embedded default")
+_unexpected_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple)
+                     else report.longrepr)
+        if not any(expected in reason for expected in EXPECTED_SKIPS):
+            _unexpected_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a test skipped for any other reason (a missing tool, a forgotten skipif)
+    fails the run: nothing may vanish from the suite while CI stays green."""
+    if os.environ.get("CI") and _unexpected_skips and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("Skipped in CI, which only PostgreSQL/SQLite-only tests may be:",
+                                red=True)
+            for line in _unexpected_skips:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class ApiClient:

@@ -29,6 +29,7 @@ from chappe.callcenter.services import (
 )
 from chappe.common.errors import ValidationFailed
 from tests.billing.conftest import OPERATOR
+from tests.conftest import require_tools
 
 PARIS = zone("Europe/Paris")
 
@@ -220,11 +221,9 @@ def test_unanswered_and_inbound_legs_are_not_billed(account):
 
 def test_audio_prompts_are_uploaded_converted_and_usable_in_flows(api, account, settings,
                                                                   tmp_path):
-    import shutil
     import subprocess
 
-    if not shutil.which("sox"):
-        pytest.skip("sox is installed by scripts/test")
+    require_tools("sox")
     settings.DATA_DIR = tmp_path
     source = tmp_path / "hello.wav"
     subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(source), "synth", "2", "sine",

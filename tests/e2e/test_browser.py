@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from tests.conftest import require_tools
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,11 +32,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools("chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -6,7 +6,6 @@ detail, CSV), permissions and tenancy."""
 import csv
 import io
 import json
-import shutil
 import wave
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,6 @@ from chappe.callcenter.services import (
     number_assign,
     number_buy,
 )
-from chappe.voice.media.prompts import tools_available
 from tests.web.support import client_for
 
 HTMX = {"HX-Request": "true"}
@@ -371,7 +369,7 @@ def test_delete_a_flow_in_use_is_refused(web, rental, flow):
     assert CallFlow.objects.filter(pk=flow.pk).exists()
 
 
-@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox: scripts/test")
+@pytest.mark.tools("espeak-ng", "sox")
 def test_listen_renders_the_prompt(web, data_dir):
     response = web.get(reverse("web:prompt_listen"), {"text": "Bonjour", "language": "fr"})
     assert response.status_code == 200
@@ -383,7 +381,7 @@ def test_listen_renders_the_prompt(web, data_dir):
     assert web.get(reverse("web:prompt_listen"), {"language": "fr"}).status_code == 400
 
 
-@pytest.mark.skipif(not shutil.which("sox"), reason="sox: scripts/test")
+@pytest.mark.tools("sox")
 def test_recordings_upload_play_use_and_delete(web, account, data_dir):
     import subprocess
 

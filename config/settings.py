@@ -9,6 +9,7 @@ CHAPPE_ALLOWED_HOSTS and CHAPPE_DEBUG=0.
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "chappe.queue",
     "chappe.audit",
     "chappe.accounts",
@@ -90,6 +92,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chappe.accounts.passwords.RequestContextMiddleware",
+    # Last, as django-axes requires: refuses a locked-out login with its own page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,6 +140,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Logins (web app and back-office) are throttled by django-axes: after
+# CHAPPE_LOGIN_FAILURE_LIMIT failed attempts for one e-mail from one address, that pair is
+# refused (HTTP 429) for CHAPPE_LOGIN_LOCKOUT_MINUTES; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CHAPPE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CHAPPE_LOGIN_LOCKOUT_MINUTES", "15")))
+# The e-mail as logins compare it (any case): varying the case gets no fresh attempts.
+AXES_USERNAME_CALLABLE = "chappe.accounts.sign_in_signals.login_email"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "chappe.web.views.public.login_locked"
+AXES_CLIENT_IP_CALLABLE = "chappe.accounts.sign_in_signals.client_ip"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

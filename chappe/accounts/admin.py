@@ -18,6 +18,7 @@ from chappe.accounts.models import (
     SuspensionReason,
     User,
 )
+from chappe.accounts.passwords import AuditedAdminPasswordChangeForm, AuditedPasswordChangeForm
 
 ACCOUNT_DETAIL_FIELDS = (
     "siret", "vat_number", "address_line1", "address_line2", "postal_code", "city", "country",
@@ -222,6 +223,7 @@ class ChappeUserChangeForm(UserChangeForm):
 class UserAdmin(DjangoUserAdmin):
     form = ChappeUserChangeForm
     add_form = ChappeUserCreationForm
+    change_password_form = AuditedAdminPasswordChangeForm
     ordering = ("email",)
     list_display = ("email", "account", "role", "is_active", "is_staff", "last_login")
     list_filter = ("role", "is_active", "is_staff")
@@ -239,3 +241,7 @@ class UserAdmin(DjangoUserAdmin):
                 "fields": ("email", "account", "role", "password1", "password2")}),
     )
     readonly_fields = ("last_login", "date_joined")
+
+
+# An operator changing their own password in the back-office is audited too.
+admin.site.password_change_form = AuditedPasswordChangeForm

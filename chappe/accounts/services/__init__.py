@@ -36,6 +36,11 @@ from chappe.accounts.services.people import (
     user_invite,
     user_update,
 )
+from chappe.accounts.services.sign_in import (
+    login_failure_record,
+    login_record,
+    user_password_set,
+)
 
 __all__ = [
     "account_create",
@@ -54,6 +59,8 @@ __all__ = [
     "invitation_find",
     "invitation_revoke",
     "invitation_token",
+    "login_failure_record",
+    "login_record",
     "service_order",
     "service_reactivate",
     "service_require",
@@ -61,5 +68,6 @@ __all__ = [
     "service_terminate",
     "services_close_due",
     "user_invite",
+    "user_password_set",
     "user_update",
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from chappe.accounts.passwords import AuditedSetPasswordForm
 from chappe.accounts.services import invitation_accept, invitation_find
 from chappe.common.errors import ChappeError
 from chappe.web.auth import apply_service_error, client_ip
@@ -21,6 +22,13 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+
+def login_locked(request: HttpRequest, response: HttpResponse | None = None,
+                 credentials: dict | None = None) -> HttpResponse:
+    """What a login locked out by django-axes answers (settings `AXES_*`)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "web/login_locked.html", {"cooloff_minutes": minutes}, status=429)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -41,6 +49,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "web/password_reset_confirm.html"
+    form_class = AuditedSetPasswordForm
     success_url = reverse_lazy("web:password_reset_complete")
 
 

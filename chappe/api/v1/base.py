@@ -9,6 +9,8 @@ answers 404, like any object of another tenant.
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -20,6 +22,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import managed_account_get
 from chappe.accounts.services import api_key_authenticate
+from chappe.api.hostile_input import refuse_hostile_values
 from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ api = NinjaAPI(
     docs_url="/docs",
     auth=[BearerKey(), HeaderKey()],
 )
+api.add_decorator(refuse_hostile_values)
 
 
 def _respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
@@ -135,6 +139,14 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     # Ninja registers its own Http404 handler ({"detail": …}); replace it with ours.
     return _respond(request, 404, error_body("not_found", _("No such object in this account.")))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _respond(request, 413, error_body(
+        "payload_too_large", _("The request body is larger than %(limit)d bytes.")
+        % {"limit": limit}, {"limit_bytes": limit}))
 
 
 @api.exception_handler(Exception)

@@ -523,3 +523,11 @@ def test_french_via_the_language_switcher(web):
     back = web.post(reverse("set_language"), {"language": "en", "next": "/users/"})
     assert back.status_code == 302
     assert '<html lang="en">' in web.get("/users/").content.decode()
+
+
+@pytest.mark.parametrize("name", ["web:sms_history", "web:contacts", "web:audit",
+                                  "web:red_list"])
+def test_a_nul_character_in_a_filter_is_a_400_not_a_database_error(web, name):
+    response = web.get(reverse(name), {"q": "a\x00b", "search": "a\x00b", "action": "a\x00"})
+    assert response.status_code == 400
+    assert web.post(reverse("web:account_edit"), {"name": "Acme\x00"}).status_code == 400

@@ -1,0 +1,27 @@
+"""The web app's share of "every input from the network is hostile": a query string or
+form field carrying a NUL character (which no page needs, and PostgreSQL cannot compare
+or store) is answered 400 before any view reads it. Form fields are also checked by
+Django's own validators; raw filters read from `request.GET` are not — this is the one
+place that covers both. The API applies its own rules (chappe/api/hostile_input.py)."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.translation import gettext as _
+
+
+class RefuseNulMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            fields = [request.GET]
+            if request.method == "POST" and not request.content_type.startswith("application/"):
+                fields.append(request.POST)
+            for data in fields:
+                if any("\x00" in key or any("\x00" in value for value in data.getlist(key))
+                       for key in data):
+                    return HttpResponseBadRequest(
+                        _("The request contains a NUL character."), content_type="text/plain")
+        return self.get_response(request)

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # django-ninja as an app serves Swagger UI from its own static files (/api/docs
+    # works offline), not from a CDN.
+    "ninja",
     "chappe.queue",
     "chappe.audit",
     "chappe.accounts",

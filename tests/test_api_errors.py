@@ -2,6 +2,7 @@
 convention 2), its status codes, and the published OpenAPI schema and docs."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -135,6 +136,14 @@ def test_api_docs_redirect_to_the_interactive_docs(db):
     docs = Client().get("/api/v1/docs")
     assert docs.status_code == 200
     assert b"openapi.json" in docs.content
+    # Offline: Swagger UI comes from our own static files, never from a CDN.
+    page = docs.content.decode()
+    assert "cdn." not in page
+    assert "https://" not in page
+    bundle = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', page).group(1)
+    served = Client().get(bundle)
+    assert served.status_code == 200
+    assert b"SwaggerUIBundle" in b"".join(served.streaming_content)
 
 
 def test_a_method_an_endpoint_does_not_take_is_405_in_the_error_shape(api):

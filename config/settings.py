@@ -123,8 +123,20 @@ TEMPLATES = [
 
 # Database: CHAPPE_DATABASE_URL (postgres://… in production), else embedded SQLite.
 DATABASE_URL = os.environ.get("CHAPPE_DATABASE_URL", f"sqlite:///{DATA_DIR / 'chappe.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A bounded pool per process (psycopg_pool through Django): a request borrows a
+    # connection and gives it back when it ends, so a web process never holds more than
+    # CHAPPE_DB_POOL_SIZE connections however many clients wait, and a burst of clients
+    # queues for a connection (up to CHAPPE_DB_POOL_TIMEOUT seconds) instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("CHAPPE_DB_POOL_SIZE", "8")),
+        "timeout": float(os.environ.get("CHAPPE_DB_POOL_TIMEOUT", "30")),
+        "max_idle": 60,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _sqlite = Path(DATABASES["default"]["NAME"])
     if _sqlite.parent.is_dir():
         # SQLite gives its -wal and -shm files the database file's mode: 600 for all three.

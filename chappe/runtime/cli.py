@@ -11,6 +11,10 @@ import sys
 from pathlib import Path
 
 
+def _default_web_workers() -> int:
+    return int(os.environ.get("CHAPPE_WEB_WORKERS") or os.cpu_count() or 1)
+
+
 def _setup_django(data_dir: str | None) -> None:
     if data_dir:
         os.environ["CHAPPE_DATA_DIR"] = str(Path(data_dir).resolve())
@@ -51,7 +55,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
     )
     common = ["--data-dir", str(settings.DATA_DIR)]
     commands = {
-        "web": [*common, "web", "--host", args.host, "--port", str(args.port)],
+        "web": [*common, "web", "--host", args.host, "--port", str(args.port),
+                "--workers", str(args.workers)],
         "worker": [*common, "worker"],
         "gateway": [*common, "gateway"],
         "smpp-server": [*common, "smpp-server", "--host", args.host],
@@ -67,6 +72,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
         "config.asgi:application",
         host=args.host,
         port=args.port,
+        workers=args.workers,
         lifespan="off",
         log_level=os.environ.get("CHAPPE_LOG_LEVEL", "info").lower(),
         proxy_headers=True,
@@ -190,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         role_parser.add_argument("--host", default=os.environ.get("CHAPPE_HOST", "127.0.0.1"))
         role_parser.add_argument("--port", type=int,
                                  default=int(os.environ.get("CHAPPE_PORT", "8000")))
+        role_parser.add_argument(
+            "--workers", type=int, default=_default_web_workers(),
+            help="web processes sharing the port (CHAPPE_WEB_WORKERS; default: one per core)")
     up.set_defaults(func=_cmd_up)
     web.set_defaults(func=_cmd_web)
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from throwaway import REPO, throwaway_platform
+from throwaway import REPO, funded_account, throwaway_platform
 
 
 def main() -> None:
@@ -32,33 +32,12 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from datetime import UTC, datetime
-
     from chappe.accounts.actor import SYSTEM
-    from chappe.accounts.services import account_create, service_order
-    from chappe.billing.services import (
-        credit_order_create,
-        payment_record,
-        price_list_create,
-        price_list_version_create,
-    )
-    from chappe.carriers.services import simulator_ensure
     from chappe.messaging.lifecycle import FINAL
     from chappe.messaging.models import Message
     from chappe.messaging.services.accept import MAX_RECIPIENTS, sms_send
 
-    account = account_create(actor=SYSTEM, name="Bench")
-    service_order(actor=SYSTEM, account=account, kind="messaging")
-    prices = price_list_create(actor=SYSTEM, code="bench", name="Bench", is_default=True)
-    price_list_version_create(actor=SYSTEM, price_list=prices,
-                              effective_from=datetime(2020, 1, 1, tzinfo=UTC),
-                              prices=[{"product": "sms", "unit_price": "0.045"}])
-    order = credit_order_create(actor=SYSTEM.on(account), account=account,
-                                amount=str(args.messages), currency="EUR")
-    payment_record(actor=SYSTEM, invoice=order.invoice,
-                   amount=str(order.invoice.total_micros / 1_000_000), method="transfer",
-                   reference="bench")
-    simulator_ensure(config={"latency_ms": 0})
+    account = funded_account(credit_eur=args.messages)
     vendor = "PostgreSQL" if args.postgres else "SQLite"
 
     numbers = [f"+3361{n:07d}" for n in range(args.messages)]

@@ -45,4 +45,34 @@ def throwaway_platform(*, postgres: bool, database_prefix: str = "chappe_bench")
             from django.db import connections
 
             connections.close_all()
-            _psql(f"DROP DATABASE IF EXISTS {database}", check=False)
+            _psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", check=False)
+
+
+def funded_account(*, credit_eur: int, name: str = "Bench"):
+    """A client account with messaging ordered, a default SMS price (0.045 €) and
+    `credit_eur` of paid credit; the simulator as the only carrier (no latency)."""
+    from datetime import UTC, datetime
+
+    from chappe.accounts.actor import SYSTEM
+    from chappe.accounts.services import account_create, service_order
+    from chappe.billing.services import (
+        credit_order_create,
+        payment_record,
+        price_list_create,
+        price_list_version_create,
+    )
+    from chappe.carriers.services import simulator_ensure
+
+    account = account_create(actor=SYSTEM, name=name)
+    service_order(actor=SYSTEM, account=account, kind="messaging")
+    prices = price_list_create(actor=SYSTEM, code="bench", name="Bench", is_default=True)
+    price_list_version_create(actor=SYSTEM, price_list=prices,
+                              effective_from=datetime(2020, 1, 1, tzinfo=UTC),
+                              prices=[{"product": "sms", "unit_price": "0.045"}])
+    order = credit_order_create(actor=SYSTEM.on(account), account=account,
+                                amount=str(credit_eur), currency="EUR")
+    payment_record(actor=SYSTEM, invoice=order.invoice,
+                   amount=str(order.invoice.total_micros / 1_000_000), method="transfer",
+                   reference="bench")
+    simulator_ensure(config={"latency_ms": 0})
+    return account

@@ -247,6 +247,11 @@ CHAPPE_OPERATOR_SKEW = json.loads(os.environ.get("CHAPPE_OPERATOR_SKEW", "null")
     },
 }
 
+# Networks that webhooks and other client-chosen URLs may reach although they are
+# loopback/private/link-local/reserved (comma-separated CIDRs; chappe/common/outbound_http.py).
+# Empty by default: set "127.0.0.0/8" for a receiver on the developer's machine.
+CHAPPE_WEBHOOK_ALLOW_NETWORKS = os.environ.get("CHAPPE_WEBHOOK_ALLOW_NETWORKS", "")
+
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)

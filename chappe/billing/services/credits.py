@@ -55,7 +55,6 @@ from chappe.billing.services.ledger import (
     lot_debit,
     lots_take,
 )
-from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
 
 MIN_ORDER_MICROS = 1_000_000
@@ -330,7 +329,7 @@ def payment_record(
     """The operator records a payment received by transfer, cheque or direct debit (or a
     card payment taken outside the gateway). Paying a credit order's invoice in full makes
     its credits usable; paying an overdue invoice lifts a non-payment suspension."""
-    require_operator(actor)
+    actor.require_operator()
     if method not in PaymentMethod.values:
         raise ValidationFailed(details={"method": [_("Unknown payment method.")]})
     if not reference.strip():
@@ -380,7 +379,7 @@ def credit_order_pay_card(
 def credit_order_cancel(*, actor: Actor, order: CreditOrder) -> CreditOrder:
     """The operator abandons an unpaid order: its invoice is cancelled (its number stays
     used), and what it put on the receivable book is reversed."""
-    require_operator(actor)
+    actor.require_operator()
     order = CreditOrder.objects.select_for_update(of=("self",)).select_related("invoice").get(
         pk=order.pk)
     invoice = order.invoice

@@ -24,21 +24,16 @@ from chappe.billing.models import (
 from chappe.billing.money import CURRENCIES, MoneyError, to_micros
 from chappe.billing.periods import add_months, local_date, local_midnight, zone
 from chappe.billing.rating import Product
-from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
+from chappe.common.errors import Conflict, ValidationFailed
 
 # P-14: price changes are announced one month ahead.
 PRICE_NOTICE = timedelta(days=30)
 
 
-def require_operator(actor: Actor) -> None:
-    if not actor.is_operator:
-        raise PermissionDenied(_("Only the platform operator can do this."))
-
-
 @transaction.atomic
 def price_list_create(*, actor: Actor, code: str, name: str, currency: str = "EUR",
                       is_default: bool = False) -> PriceList:
-    require_operator(actor)
+    actor.require_operator()
     if currency not in CURRENCIES:
         raise ValidationFailed(details={"currency": [_("Unknown currency.")]})
     if is_default:
@@ -92,7 +87,7 @@ def price_list_version_create(
     A change to a list already in use is announced with a `PriceChangeNotice` (P-14) and
     must take effect at least a month later, unless the operator confirms a shorter notice
     (e.g. a price decrease)."""
-    require_operator(actor)
+    actor.require_operator()
     now = now or timezone.now()
     if effective_from.tzinfo is None:
         raise ValidationFailed(details={"effective_from": [_("A time zone is required.")]})
@@ -126,7 +121,7 @@ def price_list_version_create(
 @transaction.atomic
 def plan_create(*, actor: Actor, code: str, name: str, service_kind: str,
                 price_list: PriceList, term_months: int | None = None) -> Plan:
-    require_operator(actor)
+    actor.require_operator()
     if service_kind not in ServiceKind.values:
         raise ValidationFailed(details={"service_kind": [_("Unknown service.")]})
     if term_months is None:
@@ -142,7 +137,7 @@ def plan_create(*, actor: Actor, code: str, name: str, service_kind: str,
 def account_price_list_set(*, actor: Actor, account: Account,
                            price_list: PriceList | None) -> AccountBilling:
     """Override (or with None, stop overriding) the list that prices this account."""
-    require_operator(actor)
+    actor.require_operator()
     profile, _created = AccountBilling.objects.get_or_create(account=account)
     profile.price_list = price_list
     profile.save(update_fields=["price_list"])
@@ -165,7 +160,7 @@ def subscription_create(
 ) -> Subscription:
     """Subscribe an account to a plan (P-6): from then on its usage of that service is
     invoiced monthly in arrears instead of being debited from prepaid credits."""
-    require_operator(actor)
+    actor.require_operator()
     if Subscription.objects.filter(account=account, service_kind=plan.service_kind) \
             .exclude(status=SubscriptionStatus.ENDED).exists():
         raise Conflict(_("This account already has a subscription for this service."))

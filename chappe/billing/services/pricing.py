@@ -1,6 +1,6 @@
 """Operator writes on price lists, plans, per-account overrides and subscriptions."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from chappe.billing.models import (
 from chappe.billing.money import CURRENCIES, MoneyError, to_micros
 from chappe.billing.periods import add_months, local_date, local_midnight, zone
 from chappe.billing.rating import Product
+from chappe.common.changes import changes_apply
 from chappe.common.errors import Conflict, ValidationFailed
 
 # P-14: price changes are announced one month ahead.
@@ -42,6 +43,23 @@ def price_list_create(*, actor: Actor, code: str, name: str, currency: str = "EU
                                           is_default=is_default)
     audit_record(actor=actor, action="billing.price_list.create", target=price_list,
                  details={"code": code, "currency": currency})
+    return price_list
+
+
+@transaction.atomic
+def price_list_update(*, actor: Actor, price_list: PriceList,
+                      changes: Mapping[str, Any]) -> PriceList:
+    """Rename a list or make it the default (the previous default stops being one). Its
+    code and currency stay: versions and usage records refer to them."""
+    actor.require_operator()
+    price_list = PriceList.objects.select_for_update().get(pk=price_list.pk)
+    if changes.get("is_default"):
+        PriceList.objects.filter(is_default=True).exclude(pk=price_list.pk) \
+            .update(is_default=False)
+    changed = changes_apply(price_list, changes, editable=("name", "is_default"))
+    if changed:
+        audit_record(actor=actor, action="billing.price_list.update", target=price_list,
+                     details={"fields": changed})
     return price_list
 
 
@@ -134,6 +152,19 @@ def plan_create(*, actor: Actor, code: str, name: str, service_kind: str,
 
 
 @transaction.atomic
+def plan_update(*, actor: Actor, plan: Plan, changes: Mapping[str, Any]) -> Plan:
+    """Rename a plan, change its notice or withdraw it from sale (`is_active`). Its code,
+    service, price list and term stay: subscriptions were signed on them."""
+    actor.require_operator()
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    changed = changes_apply(plan, changes, editable=("name", "notice_days", "is_active"))
+    if changed:
+        audit_record(actor=actor, action="billing.plan.update", target=plan,
+                     details={"fields": changed})
+    return plan
+
+
+@transaction.atomic
 def account_price_list_set(*, actor: Actor, account: Account,
                            price_list: PriceList | None) -> AccountBilling:
     """Override (or with None, stop overriding) the list that prices this account."""
@@ -172,6 +203,22 @@ def subscription_create(
     audit_record(actor=actor, account=account, action="billing.subscription.create",
                  target=subscription, details={"plan": plan.code,
                                                "started_at": subscription.started_at.isoformat()})
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(*, actor: Actor, subscription: Subscription,
+                        changes: Mapping[str, Any]) -> Subscription:
+    """Change what a subscription counts (users, licences, numbers) or its payment days;
+    its plan, start and status change only through creation and cancellation."""
+    actor.require_operator()
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    changed = changes_apply(subscription, changes,
+                            editable=("users", "licences", "numbers", "payment_days"))
+    if changed:
+        audit_record(actor=actor, account=subscription.account,
+                     action="billing.subscription.update", target=subscription,
+                     details={"fields": changed})
     return subscription
 
 

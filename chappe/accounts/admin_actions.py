@@ -29,6 +29,18 @@ def operator_actor(request: HttpRequest, account: Any = None) -> Actor:
     )
 
 
+def form_changes(form: forms.ModelForm) -> dict[str, Any]:
+    """What the operator changed in a change form: the values an update service is given."""
+    return {name: form.cleaned_data[name] for name in form.changed_data}
+
+
+def saved_as(obj: Model, saved: Model) -> None:
+    """Point the admin's unsaved object at the row a service created (the admin's
+    messages and redirect use its pk)."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """For records that change only through their services (or never): shown, not edited.
     The list stays changeable so its actions (which call services) run."""

@@ -14,7 +14,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from chappe.accounts.admin_actions import ServiceFormAdmin, operator_actor, run_each
+from chappe.accounts.admin_actions import (
+    ServiceFormAdmin,
+    form_changes,
+    operator_actor,
+    run_each,
+    saved_as,
+)
 from chappe.billing import services
 from chappe.billing.documents import invoice_pdf
 from chappe.billing.models import (
@@ -66,25 +72,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _changes(form) -> dict:
-    """The values the operator changed in a change form (what a service is given)."""
-    return {name: form.cleaned_data[name] for name in form.changed_data}
-
-
-def _saved(obj, saved) -> None:
-    """Point the admin's object at the row the service wrote (for the admin's redirect)."""
-    obj.pk = saved.pk
-    obj._state.adding = False
-
-
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(ServiceFormAdmin):
     def has_add_permission(self, request) -> bool:
         return not BillingSettings.objects.exists()
 
     def save_model(self, request, obj, form, change):
-        _saved(obj, services.billing_settings_update(actor=operator_actor(request),
-                                                     changes=_changes(form)))
+        saved_as(obj, services.billing_settings_update(actor=operator_actor(request),
+                                                     changes=form_changes(form)))
 
 
 # --- prices ---------------------------------------------------------------------------
@@ -164,7 +159,7 @@ class PriceListVersionAdmin(ServiceFormAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        _saved(obj, services.price_list_version_create(
+        saved_as(obj, services.price_list_version_create(
             actor=operator_actor(request), price_list=form.cleaned_data["price_list"],
             effective_from=form.cleaned_data["effective_from"],
             prices=form.cleaned_data["prices_csv"], note=form.cleaned_data["note"],
@@ -197,9 +192,9 @@ class PriceListAdmin(ServiceFormAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             services.price_list_update(actor=operator_actor(request), price_list=obj,
-                                       changes=_changes(form))
+                                       changes=form_changes(form))
             return
-        _saved(obj, services.price_list_create(
+        saved_as(obj, services.price_list_create(
             actor=operator_actor(request), code=obj.code, name=obj.name,
             currency=obj.currency, is_default=obj.is_default))
 
@@ -221,9 +216,10 @@ class PlanAdmin(ServiceFormAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.plan_update(actor=operator_actor(request), plan=obj, changes=_changes(form))
+            services.plan_update(actor=operator_actor(request), plan=obj,
+                                 changes=form_changes(form))
             return
-        _saved(obj, services.plan_create(
+        saved_as(obj, services.plan_create(
             actor=operator_actor(request), code=obj.code, name=obj.name,
             service_kind=obj.service_kind, price_list=obj.price_list,
             term_months=obj.term_months))
@@ -235,7 +231,7 @@ class AccountBillingAdmin(ServiceFormAdmin):
     autocomplete_fields: list[str] = []
 
     def save_model(self, request, obj, form, change):
-        _saved(obj, services.account_price_list_set(
+        saved_as(obj, services.account_price_list_set(
             actor=operator_actor(request, obj.account), account=obj.account,
             price_list=obj.price_list))
 
@@ -257,9 +253,10 @@ class SubscriptionAdmin(ServiceFormAdmin):
     def save_model(self, request, obj, form, change):
         actor = operator_actor(request, obj.account)
         if change:
-            services.subscription_update(actor=actor, subscription=obj, changes=_changes(form))
+            services.subscription_update(actor=actor, subscription=obj,
+                                         changes=form_changes(form))
             return
-        _saved(obj, services.subscription_create(
+        saved_as(obj, services.subscription_create(
             actor=actor, account=obj.account, plan=obj.plan, started_at=obj.started_at,
             users=obj.users, licences=obj.licences, numbers=obj.numbers,
             payment_days=obj.payment_days))
@@ -387,7 +384,7 @@ class PaymentAdmin(ServiceFormAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        _saved(obj, services.payment_record(
+        saved_as(obj, services.payment_record(
             actor=operator_actor(request, data["invoice"].account), invoice=data["invoice"],
             amount=data["amount"], method=data["method"], reference=data["reference"],
             received_at=data.get("received_at")))

@@ -33,7 +33,10 @@ from chappe.accounts.services.people import (
     invitation_find,
     invitation_revoke,
     invitation_token,
+    user_create,
     user_invite,
+    user_operator_update,
+    user_password_set,
     user_update,
 )
 
@@ -60,6 +63,9 @@ __all__ = [
     "service_suspend",
     "service_terminate",
     "services_close_due",
+    "user_create",
     "user_invite",
+    "user_operator_update",
+    "user_password_set",
     "user_update",
 ]

@@ -250,8 +250,7 @@ class UserAdmin(ServiceFormAdmin, DjangoUserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         actor = operator_actor(request, obj.account)
         if change:
-            services.user_operator_update(actor=actor, user=obj, changes={
-                name: value for name, value in form_changes(form).items() if name != "password"})
+            services.user_operator_update(actor=actor, user=obj, changes=form_changes(form))
             return
         data = form.cleaned_data
         saved_as(obj, services.user_create(

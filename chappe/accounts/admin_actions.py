@@ -30,8 +30,10 @@ def operator_actor(request: HttpRequest, account: Any = None) -> Actor:
 
 
 def form_changes(form: forms.ModelForm) -> dict[str, Any]:
-    """What the operator changed in a change form: the values an update service is given."""
-    return {name: form.cleaned_data[name] for name in form.changed_data}
+    """What the operator changed in a model form, as the model values the form put on its
+    instance (a cleared file is "", an upload a file): what an update service is given."""
+    fields = {field.name for field in form.instance._meta.concrete_fields}
+    return {name: getattr(form.instance, name) for name in form.changed_data if name in fields}
 
 
 def saved_as(obj: Model, saved: Model) -> None:

@@ -46,6 +46,7 @@ from chappe.billing.money import CURRENCIES, MICROS_PER_CENT, MoneyError, from_m
 from chappe.billing.periods import credit_expiry, zone
 from chappe.billing.rating import Product
 from chappe.billing.selectors import price_quote
+from chappe.billing.services.dunning import invoice_settled
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.ledger import (
     balance_lock,
@@ -310,8 +311,6 @@ def _payment_record(*, actor: Actor, invoice: Invoice, amount_micros: int, metho
                                                                             "invoice").first()
         if order is not None and order.status == OrderStatus.PENDING:
             _order_fulfil(order=order, paid_at=received_at, actor=actor)
-        from chappe.billing.services.dunning import invoice_settled
-
         invoice_settled(invoice=invoice, actor=actor)
     return payment
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, ServiceKind
+from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.billing.models import (
     AccountBilling,
@@ -246,8 +247,6 @@ def subscription_end_for_notice(*, subscription: Subscription, asked_at: datetim
 def subscription_cancel(*, actor: Actor, subscription: Subscription,
                         asked_at: datetime | None = None) -> Subscription:
     """Give notice; the subscription runs (and is owed) until its end date."""
-    from chappe.accounts.roles import Perm
-
     actor.require(Perm.BILLING_MANAGE)
     if subscription.status != SubscriptionStatus.ACTIVE:
         raise Conflict(_("This subscription is already ending."))

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from chappe.accounts.admin_actions import (
+    ReadOnlyAdmin,
     ServiceFormAdmin,
     form_changes,
     operator_actor,
@@ -57,19 +58,6 @@ def _money_column(field: str, places: int = 2):
 
     column.short_description = field.removesuffix("_micros").replace("_", " ")  # type: ignore[attr-defined]
     return column
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Facts: listed and inspected, never edited or deleted from the back-office."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(BillingSettings)
@@ -339,9 +327,6 @@ class CreditOrderAdmin(ReadOnlyAdmin):
         run_each(self, request, queryset, lambda order: services.credit_order_cancel(
             actor=operator_actor(request, order.account), order=order))
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None  # lets the action run on the list
-
 
 class PaymentForm(forms.ModelForm):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
@@ -480,9 +465,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
             actor=operator_actor(request, invoice.account), account=invoice.account,
             service_kind=invoice.service_kind))
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None  # lets actions run on the list
-
 
 @admin.register(InvoiceContest)
 class InvoiceContestAdmin(ReadOnlyAdmin):
@@ -501,6 +483,3 @@ class InvoiceContestAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Reject: the invoice stands (penalties resume)"))
     def reject(self, request, queryset):
         self._resolve(request, queryset, False)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None

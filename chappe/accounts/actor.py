@@ -6,6 +6,8 @@ carries what the audit trail needs (P-13) and what permission checks need.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from chappe.accounts.models import Account, ApiKey, User
 from chappe.accounts.roles import Perm, Role, role_allows
 from chappe.common.errors import PermissionDenied
@@ -47,6 +49,11 @@ class Actor:
     def require(self, perm: Perm) -> None:
         if not self.can(perm):
             raise PermissionDenied(details={"permission": str(perm)})
+
+    def require_operator(self) -> None:
+        """For what only the platform operator does (prices, plans, accounts, refunds…)."""
+        if not self.is_operator:
+            raise PermissionDenied(_("Only the platform operator can do this."))
 
     def on(self, account: Account) -> "Actor":
         """The same actor working on another account (a sub-account it manages)."""

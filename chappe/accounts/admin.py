@@ -1,13 +1,29 @@
-"""Operator back-office for accounts, users, services, keys and document requests."""
+"""Operator back-office for accounts, users, services, keys and document requests. Every
+change goes through the account services (checked, audited with the staff user): nothing
+is deleted here — accounts are terminated (then purged), keys and invitations revoked,
+users deactivated."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chappe.accounts import services
-from chappe.accounts.admin_actions import form_action, operator_actor, run_each
+from chappe.accounts.admin_actions import (
+    ReadOnlyAdmin,
+    ServiceFormAdmin,
+    form_action,
+    form_changes,
+    operator_actor,
+    run_each,
+    saved_as,
+)
 from chappe.accounts.models import (
     Account,
     AccountDocument,
@@ -18,7 +34,7 @@ from chappe.accounts.models import (
     SuspensionReason,
     User,
 )
-from chappe.accounts.passwords import AuditedAdminPasswordChangeForm, AuditedPasswordChangeForm
+from chappe.accounts.passwords import AuditedPasswordChangeForm
 
 ACCOUNT_DETAIL_FIELDS = (
     "siret", "vat_number", "address_line1", "address_line2", "postal_code", "city", "country",
@@ -60,7 +76,7 @@ class DocumentRequestInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(ServiceFormAdmin):
     list_display = ("name", "parent", "status", "suspension_reason", "country", "created_at")
     list_filter = ("status", "suspension_reason", "country")
     search_fields = ("name", "siret", "vat_number", "billing_email", "id")
@@ -120,17 +136,12 @@ _suspend_service = form_action(
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ReadOnlyAdmin):
     list_display = ("account", "kind", "status", "suspension_reason", "ordered_at",
                     "termination_effective_at")
     list_filter = ("kind", "status", "suspension_reason")
     search_fields = ("account__name",)
-    readonly_fields = ("account", "kind", "status", "suspension_reason", "status_note",
-                       "ordered_at", "status_changed_at", "termination_effective_at")
     actions = ["reactivate", "terminate_now"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @admin.action(description=_("Reactivate selected services"))
     def reactivate(self, request, queryset) -> None:
@@ -150,15 +161,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DocumentRequest)
-class DocumentRequestAdmin(admin.ModelAdmin):
+class DocumentRequestAdmin(ReadOnlyAdmin):
     list_display = ("account", "items", "suspend_until_received", "requested_at", "received_at")
     list_filter = ("suspend_until_received",)
-    readonly_fields = ("account", "items", "suspend_until_received", "requested_at",
-                       "requested_by", "received_at")
     actions = ["mark_received"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @admin.action(description=_("Mark documents as received"))
     def mark_received(self, request, queryset) -> None:
@@ -167,27 +173,21 @@ class DocumentRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccountDocument)
-class AccountDocumentAdmin(admin.ModelAdmin):
+class AccountDocumentAdmin(ReadOnlyAdmin):
     list_display = ("account", "description", "file", "uploaded_at")
-    readonly_fields = ("account", "request", "file", "description", "uploaded_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ("name", "prefix", "account", "role", "created_at", "last_used_at",
                     "revoked_at")
     list_filter = ("role",)
     search_fields = ("prefix", "name", "account__name")
-    readonly_fields = ("account", "name", "prefix", "role", "created_by", "created_at",
-                       "last_used_at", "revoked_at")
     exclude = ("key_hash",)
     actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in super().get_readonly_fields(request, obj) if f != "key_hash"]
 
     @admin.action(description=_("Revoke selected keys"))
     def revoke(self, request, queryset) -> None:
@@ -196,15 +196,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     list_display = ("email", "account", "role", "created_at", "expires_at", "accepted_at",
                     "revoked_at")
-    readonly_fields = ("account", "email", "role", "invited_by", "created_at", "expires_at",
-                       "accepted_at", "revoked_at")
     exclude = ("token_hash",)
+    actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in super().get_readonly_fields(request, obj) if f != "token_hash"]
+
+    @admin.action(description=_("Revoke selected invitations"))
+    def revoke(self, request, queryset) -> None:
+        run_each(self, request, queryset, lambda invitation: services.invitation_revoke(
+            actor=operator_actor(request, invitation.account), invitation=invitation))
 
 
 class ChappeUserCreationForm(AdminUserCreationForm):
@@ -220,10 +224,12 @@ class ChappeUserChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceFormAdmin, DjangoUserAdmin):
+    """Users are created, changed and given a password by the account services (operator
+    actor, audited); a user leaves by being deactivated, not deleted."""
+
     form = ChappeUserChangeForm
     add_form = ChappeUserCreationForm
-    change_password_form = AuditedAdminPasswordChangeForm
     ordering = ("email",)
     list_display = ("email", "account", "role", "is_active", "is_staff", "last_login")
     list_filter = ("role", "is_active", "is_staff")
@@ -242,6 +248,35 @@ class UserAdmin(DjangoUserAdmin):
     )
     readonly_fields = ("last_login", "date_joined")
 
+    def save_model(self, request, obj, form, change) -> None:
+        actor = operator_actor(request, obj.account)
+        if change:
+            services.user_operator_update(actor=actor, user=obj, changes=form_changes(form))
+            return
+        data = form.cleaned_data
+        saved_as(obj, services.user_create(
+            actor=actor, email=data["email"], account=data.get("account"), role=data["role"],
+            password=data.get("password1") if data.get("set_usable_password", True) else None))
 
-# An operator changing their own password in the back-office is audited too.
+    def user_change_password(self, request, id, form_url=""):
+        """A valid new password is set by `user_password_set`; showing the form (and its
+        errors) is Django's own view."""
+        user = self.get_object(request, unquote(id))
+        if request.method == "POST" and user is not None \
+                and self.has_change_permission(request, user):
+            form = self.change_password_form(user, request.POST)
+            usable = form.is_valid() and form.cleaned_data["set_usable_password"]
+            if form.is_valid() and (usable or "unset-password" in request.POST):
+                user = services.user_password_set(
+                    actor=operator_actor(request, user.account), user=user,
+                    password=form.cleaned_data["password1"] if usable else None)
+                update_session_auth_hash(request, user)  # changing one's own: stay logged in
+                messages.success(request, gettext("Password changed successfully.") if usable
+                                 else gettext("Password-based authentication was disabled."))
+                return HttpResponseRedirect(reverse(
+                    f"{self.admin_site.name}:accounts_user_change", args=[user.pk]))
+        return super().user_change_password(request, id, form_url)
+
+
+# An operator changing their own password in the back-office goes through the service too.
 admin.site.password_change_form = AuditedPasswordChangeForm

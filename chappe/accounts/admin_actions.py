@@ -1,7 +1,9 @@
-"""Admin actions that ask for a few fields (a reason, a note) before calling a service.
+"""What the operator back-office (Django's admin) shares: an operator `Actor` for the
+staff user, read-only pages, change forms saved through a service, and actions that call
+a service per object — some after asking for a few fields (a reason, a note).
 
-The operator back-office is Django's admin; its actions go through the same services as
-the API, with an operator `Actor`, so every change is checked and audited the same way.
+Every change goes through the same services as the API, with that operator actor, so it
+is checked and audited the same way.
 """
 
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from chappe.accounts.actor import Actor
@@ -27,14 +29,48 @@ def operator_actor(request: HttpRequest, account: Any = None) -> Actor:
     )
 
 
+def form_changes(form: forms.ModelForm) -> dict[str, Any]:
+    """What the operator changed in a model form, as the model values the form put on its
+    instance (a cleared file is "", an upload a file): what an update service is given."""
+    fields = {field.name for field in form.instance._meta.concrete_fields}
+    return {name: getattr(form.instance, name) for name in form.changed_data if name in fields}
+
+
+def saved_as(obj: Model, saved: Model) -> None:
+    """Point the admin's unsaved object at the row a service created (the admin's
+    messages and redirect use its pk)."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """For records that change only through their services (or never): shown, not edited."""
+    """For records that change only through their services (or never): shown, not edited.
+    The list stays changeable so its actions (which call services) run."""
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ServiceFormAdmin(admin.ModelAdmin):
+    """A change form whose `save_model` calls a service: the service's refusal
+    (`ChappeError`) rolls the save back and is shown as an error on the same page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ChappeError as exc:
+            self.message_user(request, f"{exc.message} {exc.details or ''}".strip(),
+                              messages.ERROR)
+            return HttpResponseRedirect(request.path)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,6 +1,6 @@
-"""The forms that change a password — a reset link in the web app, an operator setting
-a user's password or changing their own in the back-office — all save through
-`user_password_set`, so every change is audited with who and from where (P-13).
+"""The forms that change a password — a reset link in the web app, an operator changing
+their own in the back-office — save through `user_password_set` (as the back-office's
+user page does), so every change is audited with who and from where (P-13).
 
 Django builds these forms without the request; `RequestContextMiddleware` keeps the
 current request in a context variable (per thread or task) for them.
@@ -10,10 +10,11 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 
-from chappe.accounts.services.sign_in import user_password_set
+from chappe.accounts.actor import Actor
+from chappe.accounts.services.people import user_password_set
 
 _REQUEST: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
     "chappe_request", default=None)
@@ -31,33 +32,25 @@ class RequestContextMiddleware:
             _REQUEST.reset(token)
 
 
-def _save(form: Any, *, reset: bool) -> Any:
+def _request_actor(user: Any, *, operator: bool) -> Actor:
     request = _REQUEST.get()
-    by = None if reset else getattr(request, "user", None)
-    # The back-office may also turn password login off for a user (an unusable password).
-    password = (None if getattr(form, "unusable_password", False)
-                else form.cleaned_data.get("new_password1") or form.cleaned_data["password1"])
-    user_password_set(user=form.user, password=password, request=request, reset=reset,
-                      by=by if by is not None and by.is_authenticated else None)
-    return form.user
+    return Actor(account=user.account, user=user, is_operator=operator,
+                 ip=request.META.get("REMOTE_ADDR") or None if request else None,
+                 user_agent=request.headers.get("User-Agent", "")[:400] if request else "")
 
 
 class AuditedSetPasswordForm(SetPasswordForm):
-    """A password reset link's form (web app)."""
+    """A password reset link's form (web app): the user sets their own password."""
 
     def save(self, commit: bool = True) -> Any:
-        return _save(self, reset=True)
+        return user_password_set(actor=_request_actor(self.user, operator=False),
+                                 user=self.user, password=self.cleaned_data["new_password1"],
+                                 reset=True)
 
 
 class AuditedPasswordChangeForm(PasswordChangeForm):
     """An operator changing their own password in the back-office."""
 
     def save(self, commit: bool = True) -> Any:
-        return _save(self, reset=False)
-
-
-class AuditedAdminPasswordChangeForm(AdminPasswordChangeForm):
-    """An operator setting a user's password in the back-office."""
-
-    def save(self, commit: bool = True) -> Any:
-        return _save(self, reset=False)
+        return user_password_set(actor=_request_actor(self.user, operator=True),
+                                 user=self.user, password=self.cleaned_data["new_password1"])

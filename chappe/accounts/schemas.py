@@ -1,6 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
@@ -103,8 +104,6 @@ class InvitationOut(Schema):
 
     @staticmethod
     def resolve_status(obj: Invitation) -> str:
-        from django.utils import timezone
-
         if obj.accepted_at:
             return "accepted"
         if obj.revoked_at:

@@ -4,8 +4,10 @@ knows the one acting only as what it records of them (`AuditActor`)."""
 from typing import Any, Protocol
 
 from django.db import models
+from django.db.models import Q
 
 from chappe.audit.models import AuditEntry
+from chappe.common.erasure import mentioning, number_variants, scrub
 
 
 class AuditActor(Protocol):
@@ -50,3 +52,19 @@ def audit_record(
         ip=actor.ip,
         user_agent=actor.user_agent[:400],
     )
+
+
+def audit_entries_redact(*, account: models.Model, number: str) -> int:
+    """The audit trail's part of a recipient's erasure (P-12, decision 0018): the number
+    (E.164, or its national digits) redacted from the account's entries that mention it.
+    The trail is append-only; this is the one update ever made to it."""
+    variants = number_variants(number)
+    entries = AuditEntry.objects.filter(account=account)
+    redacted = 0
+    for entry in entries.filter(Q(target_label__contains=number) | Q(
+            pk__in=mentioning(entries, "details", variants).values("pk"))):
+        AuditEntry.objects.filter(pk=entry.pk).update(
+            target_label=scrub(entry.target_label, variants),
+            details=scrub(entry.details, variants))
+        redacted += 1
+    return redacted

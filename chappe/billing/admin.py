@@ -14,7 +14,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from chappe.accounts.admin_actions import operator_actor, run_each
+from chappe.accounts.admin_actions import (
+    ReadOnlyAdmin,
+    ServiceFormAdmin,
+    form_changes,
+    operator_actor,
+    run_each,
+    saved_as,
+)
 from chappe.billing import services
 from chappe.billing.documents import invoice_pdf
 from chappe.billing.models import (
@@ -53,33 +60,14 @@ def _money_column(field: str, places: int = 2):
     return column
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Facts: listed and inspected, never edited or deleted from the back-office."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(BillingSettings)
-class BillingSettingsAdmin(admin.ModelAdmin):
+class BillingSettingsAdmin(ServiceFormAdmin):
     def has_add_permission(self, request) -> bool:
         return not BillingSettings.objects.exists()
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        from chappe.audit.services import audit_record
-
-        audit_record(actor=operator_actor(request), action="billing.settings.update",
-                     target=obj, details={"fields": sorted(form.changed_data)})
+        saved_as(obj, services.billing_settings_update(actor=operator_actor(request),
+                                                     changes=form_changes(form)))
 
 
 # --- prices ---------------------------------------------------------------------------
@@ -134,7 +122,7 @@ class PriceListVersionForm(forms.ModelForm):
 
 
 @admin.register(PriceListVersion)
-class PriceListVersionAdmin(admin.ModelAdmin):
+class PriceListVersionAdmin(ServiceFormAdmin):
     list_display = ["price_list", "effective_from", "note", "created_by", "created_at"]
     list_filter = ["price_list"]
     inlines = [PriceInline]
@@ -159,30 +147,15 @@ class PriceListVersionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        try:
-            version = services.price_list_version_create(
-                actor=operator_actor(request), price_list=form.cleaned_data["price_list"],
-                effective_from=form.cleaned_data["effective_from"],
-                prices=form.cleaned_data["prices_csv"], note=form.cleaned_data["note"],
-                message=form.cleaned_data["message"],
-                allow_short_notice=form.cleaned_data["allow_short_notice"])
-        except ChappeError as exc:
-            raise ValidationError(f"{exc.message} {exc.details or ''}") from exc
-        obj.pk = version.pk
-        obj._state.adding = False
+        saved_as(obj, services.price_list_version_create(
+            actor=operator_actor(request), price_list=form.cleaned_data["price_list"],
+            effective_from=form.cleaned_data["effective_from"],
+            prices=form.cleaned_data["prices_csv"], note=form.cleaned_data["note"],
+            message=form.cleaned_data["message"],
+            allow_short_notice=form.cleaned_data["allow_short_notice"]))
 
     def save_related(self, request, form, formsets, change):
         pass
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.path)
 
 
 class VersionInline(admin.TabularInline):
@@ -197,7 +170,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(ServiceFormAdmin):
     list_display = ["code", "name", "currency", "is_default"]
     inlines = [VersionInline]
 
@@ -206,16 +179,12 @@ class PriceListAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            services.price_list_update(actor=operator_actor(request), price_list=obj,
+                                       changes=form_changes(form))
             return
-        created = services.price_list_create(actor=operator_actor(request), code=obj.code,
-                                             name=obj.name, currency=obj.currency,
-                                             is_default=obj.is_default)
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        saved_as(obj, services.price_list_create(
+            actor=operator_actor(request), code=obj.code, name=obj.name,
+            currency=obj.currency, is_default=obj.is_default))
 
 
 @admin.register(PriceChangeNotice)
@@ -227,7 +196,7 @@ class PriceChangeNoticeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ServiceFormAdmin):
     list_display = ["code", "name", "service_kind", "price_list", "term_months", "is_active"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -235,33 +204,28 @@ class PlanAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            services.plan_update(actor=operator_actor(request), plan=obj,
+                                 changes=form_changes(form))
             return
-        created = services.plan_create(actor=operator_actor(request), code=obj.code,
-                                       name=obj.name, service_kind=obj.service_kind,
-                                       price_list=obj.price_list, term_months=obj.term_months)
-        obj.pk = created.pk
-        obj._state.adding = False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        saved_as(obj, services.plan_create(
+            actor=operator_actor(request), code=obj.code, name=obj.name,
+            service_kind=obj.service_kind, price_list=obj.price_list,
+            term_months=obj.term_months))
 
 
 @admin.register(AccountBilling)
-class AccountBillingAdmin(admin.ModelAdmin):
+class AccountBillingAdmin(ServiceFormAdmin):
     list_display = ["account", "price_list"]
     autocomplete_fields: list[str] = []
 
     def save_model(self, request, obj, form, change):
-        services.account_price_list_set(actor=operator_actor(request, obj.account),
-                                        account=obj.account, price_list=obj.price_list)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        saved_as(obj, services.account_price_list_set(
+            actor=operator_actor(request, obj.account), account=obj.account,
+            price_list=obj.price_list))
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ServiceFormAdmin):
     list_display = ["account", "plan", "status", "started_at", "ends_at"]
     list_filter = ["status", "service_kind"]
     actions = ["cancel_with_notice"]
@@ -275,28 +239,20 @@ class SubscriptionAdmin(admin.ModelAdmin):
             if obj else []
 
     def save_model(self, request, obj, form, change):
+        actor = operator_actor(request, obj.account)
         if change:
-            super().save_model(request, obj, form, change)
-            from chappe.audit.services import audit_record
-
-            audit_record(actor=operator_actor(request, obj.account), account=obj.account,
-                         action="billing.subscription.update", target=obj,
-                         details={"fields": sorted(form.changed_data)})
+            services.subscription_update(actor=actor, subscription=obj,
+                                         changes=form_changes(form))
             return
-        created = services.subscription_create(
-            actor=operator_actor(request, obj.account), account=obj.account, plan=obj.plan,
-            started_at=obj.started_at, users=obj.users, licences=obj.licences,
-            numbers=obj.numbers, payment_days=obj.payment_days)
-        obj.pk = created.pk
-        obj._state.adding = False
+        saved_as(obj, services.subscription_create(
+            actor=actor, account=obj.account, plan=obj.plan, started_at=obj.started_at,
+            users=obj.users, licences=obj.licences, numbers=obj.numbers,
+            payment_days=obj.payment_days))
 
     @admin.action(description=_("Cancel with notice"))
     def cancel_with_notice(self, request, queryset):
         run_each(self, request, queryset, lambda subscription: services.subscription_cancel(
             actor=operator_actor(request, subscription.account), subscription=subscription))
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- money facts ------------------------------------------------------------------------
@@ -371,9 +327,6 @@ class CreditOrderAdmin(ReadOnlyAdmin):
         run_each(self, request, queryset, lambda order: services.credit_order_cancel(
             actor=operator_actor(request, order.account), order=order))
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None  # lets the action run on the list
-
 
 class PaymentForm(forms.ModelForm):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
@@ -390,7 +343,7 @@ class PaymentForm(forms.ModelForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ServiceFormAdmin):
     """Record a payment received by transfer, cheque or direct debit."""
 
     list_display = ["received_at", "account", "invoice", "method", "reference", "amount",
@@ -416,27 +369,12 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        try:
-            payment = services.payment_record(
-                actor=operator_actor(request, data["invoice"].account), invoice=data["invoice"],
-                amount=data["amount"], method=data["method"], reference=data["reference"],
-                received_at=data.get("received_at"))
-        except ChappeError as exc:
-            raise ValidationError(f"{exc.message} {exc.details or ''}") from exc
-        obj.pk = payment.pk
-        obj._state.adding = False
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.path)
+        saved_as(obj, services.payment_record(
+            actor=operator_actor(request, data["invoice"].account), invoice=data["invoice"],
+            amount=data["amount"], method=data["method"], reference=data["reference"],
+            received_at=data.get("received_at")))
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -527,9 +465,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
             actor=operator_actor(request, invoice.account), account=invoice.account,
             service_kind=invoice.service_kind))
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None  # lets actions run on the list
-
 
 @admin.register(InvoiceContest)
 class InvoiceContestAdmin(ReadOnlyAdmin):
@@ -548,6 +483,3 @@ class InvoiceContestAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Reject: the invoice stands (penalties resume)"))
     def reject(self, request, queryset):
         self._resolve(request, queryset, False)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None

@@ -9,6 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from chappe.billing.money import from_micros
+from chappe.billing.services.dunning import invoice_penalty_preview
 
 
 def _money(micros: int) -> str:
@@ -172,8 +173,6 @@ class InvoiceDetailOut(InvoiceOut):
 
     @staticmethod
     def resolve_penalties_due(obj) -> str:
-        from chappe.billing.services.dunning import invoice_penalty_preview
-
         return _money(invoice_penalty_preview(invoice=obj).total_micros)
 
 

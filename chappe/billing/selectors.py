@@ -31,6 +31,7 @@ from chappe.billing.models import (
     SubscriptionStatus,
     UsageRecord,
 )
+from chappe.billing.periods import local_date, zone
 from chappe.billing.rating import (
     NoPrice,
     PriceEntry,
@@ -164,8 +165,6 @@ def price_change_notice_list(*, account: Account) -> QuerySet[PriceChangeNotice]
 def balance_summary(*, account: Account, at: datetime | None = None) -> list[dict[str, Any]]:
     """Per currency: the ledger balance, what is usable now, amounts expiring by date (in
     the account's time zone) and the message packs still held (`credit_pack_summary`)."""
-    from chappe.billing.periods import local_date, zone
-
     at = at or timezone.now()
     tz = zone(account.timezone)
     out: dict[str, dict[str, Any]] = {}
@@ -225,12 +224,19 @@ def credit_pack_summary(*, account: Account, at: datetime | None = None) -> list
     return list(groups.values())
 
 
+def usable_credit(*, account: Account, currency: str, at: datetime) -> int:
+    """The prepaid credit the account can spend at `at`: its lots not expired, in micros."""
+    total = CreditLot.objects.filter(
+        account=account, currency=currency, expired_at__isnull=True, remaining_micros__gt=0,
+        expires_at__gt=at,
+    ).aggregate(total=Sum("remaining_micros"))["total"]
+    return int(total or 0)
+
+
 def credit_estimate(*, account: Account, country: str, product: str = Product.SMS,
                     currency: str = "EUR", at: datetime | None = None) -> int | None:
     """≈ how many units (SMS segments by default) the usable credit buys to `country` at
     today's price (P-5: a price change changes this number). None when free or unpriced."""
-    from chappe.billing.services.ledger import usable_credit
-
     at = at or timezone.now()
     try:
         quote = price_quote(account=account, product=product, quantity=1,

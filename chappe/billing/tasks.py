@@ -9,9 +9,11 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from chappe.billing.documents import invoice_pdf
 from chappe.billing.models import Invoice
 from chappe.billing.money import format_amount
 from chappe.billing.periods import local_date, local_midnight, previous_month, zone
+from chappe.billing.services import credits_expire, dunning_run, invoice_run, subscriptions_close
 from chappe.queue.jobs import job_enqueue
 from chappe.queue.registry import job_handler
 
@@ -19,13 +21,6 @@ DAILY = "billing.daily"
 
 
 def daily_run(*, month: date | None = None) -> dict[str, Any]:
-    from chappe.billing.services import (
-        credits_expire,
-        dunning_run,
-        invoice_run,
-        subscriptions_close,
-    )
-
     now = timezone.now()
     today = local_date(now, zone(settings.CHAPPE_DEFAULT_TIMEZONE))
     return {
@@ -59,8 +54,6 @@ def daily(payload: dict) -> None:
 
 @job_handler("billing.invoice_email")
 def invoice_email(payload: dict) -> None:
-    from chappe.billing.documents import invoice_pdf
-
     invoice = Invoice.objects.select_related("account").get(pk=payload["invoice"])
     if invoice.emailed_at is not None or not invoice.bill_to.get("email"):
         return

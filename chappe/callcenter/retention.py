@@ -2,7 +2,8 @@
 
 Call records are the proof of usage between the parties (C-10) and stay 10 years, like
 the usage records that bill them (their account key is PROTECT, so the privacy purge
-keeps them: chappe/privacy/purge.py). What goes is what is only personal:
+keeps them: chappe/privacy/purge.py). What goes is what is only personal (`chappe.privacy`
+calls these functions in its transactions):
 
 * **Recipient erasure** (P-12, the approach of decision 0018): every copy of the number
   in the account's call records and TTS voice-message calls becomes `[erased]`, the
@@ -34,9 +35,8 @@ from chappe.callcenter.models import (
     VoiceMessageCall,
 )
 from chappe.callcenter.voicemails import unlink_later, voicemails_forget
+from chappe.common.erasure import ERASED
 from chappe.common.numbers import written_forms
-
-ERASED = "[erased]"
 
 
 def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:

@@ -36,7 +36,7 @@ from chappe.callcenter.models import (
 from chappe.callcenter.rentals import rental_first_charge
 from chappe.callcenter.voicemails import unlink_later
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
-from chappe.common.lookup import get_or_404
+from chappe.common.lookup import get_or_404, is_uuid
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
 
 logger = logging.getLogger(__name__)
@@ -167,18 +167,12 @@ def flow_validate(definition: Any, account: Account | None = None) -> dict:
     if account is not None:
         wanted = {p.audio_id for p in prompts_of(parsed) if p.audio_id}
         known = {str(pk) for pk in AudioPrompt.objects.filter(
-            account=account, pk__in=[w for w in wanted if _is_uuid(w)]).values_list("pk",
+            account=account, pk__in=[w for w in wanted if is_uuid(w)]).values_list("pk",
                                                                                     flat=True)}
         if wanted - known:
             raise ValidationFailed(_("The call flow is not valid."), details={
                 "audio_id": [f"no such audio prompt: {a}" for a in sorted(wanted - known)]})
     return parsed.model_dump(mode="json", exclude_none=True)
-
-
-def _is_uuid(value: str) -> bool:
-    from chappe.common.lookup import is_uuid
-
-    return is_uuid(value)
 
 
 @transaction.atomic

@@ -26,7 +26,8 @@ from chappe.callcenter.services import seconds_between
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize, number_facts
-from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
+from chappe.webhooks.selectors import webhook_url
+from chappe.webhooks.services import EventDraft, webhooks_emit
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def voice_call_finish(*, call_id: Any, status: str, sip_status: int,
                 # The call happened: keep its record unbilled (billed=False) for the operator
                 # rather than calling the recipient again.
                 logger.exception("voice message call %s could not be charged", call.pk)
-        url = message.callback_url or webhook_settings_for(account=call.account).default_url
+        url = webhook_url(account_id=call.account_id, callback_url=message.callback_url)
         webhooks_emit([EventDraft(
             account_id=call.account_id, url=url, type="voice_message.status",
             subject_id=str(call.pk),

@@ -6,7 +6,3 @@ class CampaignsConfig(AppConfig):
     name = "chappe.campaigns"
     label = "campaigns"
     verbose_name = _("Campaigns")
-
-    def ready(self) -> None:
-        # Connects the erasure receiver (recipients' rights, P-12).
-        from chappe.campaigns.services import campaigns  # noqa: F401

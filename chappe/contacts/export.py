@@ -1,5 +1,5 @@
 """Exports of the address book and the red list (CSV streamed through
-`chappe.common.csv_export`, or XLSX), and a recipient's data as JSON (P-12).
+`chappe.common.csv_export`, or XLSX).
 
 XLSX: openpyxl writes a text cell starting with "=" as a formula, so such cells are
 written with an explicit string type (a spreadsheet then shows the text and runs
@@ -16,11 +16,9 @@ from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from chappe.accounts.models import Account
 from chappe.common.csv_export import csv_response
 from chappe.contacts.fields import BUILTIN_FIELDS, FieldSpec
 from chappe.contacts.models import Contact, ContactImport, OptOut
-from chappe.contacts.selectors import RecipientData
 from chappe.contacts.services.imports import column_labels
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,7 +47,7 @@ def opt_out_rows(entries: QuerySet[OptOut]) -> Iterator[list[Any]]:
 
 
 def _xlsx_value(cell: Any, sheet: Any) -> Any:
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import WriteOnlyCell  # openpyxl takes ~0.1 s to import: XLSX only
 
     if isinstance(cell, datetime):
         return timezone.localtime(cell).replace(tzinfo=None) if timezone.is_aware(cell) else cell
@@ -65,7 +63,7 @@ def _xlsx_value(cell: Any, sheet: Any) -> Any:
 def xlsx_response(filename: str, header: Sequence[str],
                   rows: Iterable[Sequence[Any]]) -> FileResponse:
     """A one-sheet workbook, built in a temporary file (spilled to disk past 8 MB)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # openpyxl takes ~0.1 s to import: XLSX only
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
@@ -77,46 +75,6 @@ def xlsx_response(filename: str, header: Sequence[str],
     buffer.seek(0)
     return FileResponse(buffer, as_attachment=True, filename=filename,
                         content_type=XLSX_CONTENT_TYPE)
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else value
-
-
-def recipient_document(*, account: Account, data: RecipientData) -> dict[str, Any]:
-    """Everything held about one number, as a JSON document (P-12 access and portability)."""
-    contacts = [{
-        "id": str(c.pk), **{name: getattr(c, name) for name in BUILTIN_FIELDS},
-        "custom": c.custom, "lists": sorted(cl.name for cl in c.lists.all()),
-        "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at),
-    } for c in data.contacts]
-    return {
-        "number": data.number,
-        "account": {"id": str(account.pk), "name": account.name},
-        "generated_at": timezone.now().isoformat(),
-        "contacts": contacts,
-        "other_phone_of_contacts": [str(c.pk) for c in data.phone_of],
-        "red_list": [{
-            "number": e.number or None, "erased": e.erased, "source": e.source,
-            "responsible": e.responsible, "note": e.note, "created_at": _iso(e.created_at),
-        } for e in data.opt_outs],
-        "messages": [{
-            "id": str(m.pk), "created_at": _iso(m.created_at), "kind": m.kind,
-            "sender": m.sender, "text": m.text, "status": m.status, "country": m.country,
-            "operator": m.operator, "segments": m.segments, "sent_at": _iso(m.sent_at),
-            "reference": m.send.reference,
-            "history": [{"status": e.status, "at": _iso(e.at), "error_code": e.error_code}
-                        for e in m.history()],
-        } for m in data.messages],
-        "replies": [{
-            "id": str(r.pk), "received_at": _iso(r.received_at), "to": r.to, "text": r.text,
-            "is_stop": r.is_stop,
-        } for r in data.replies],
-        "import_errors": [{
-            "import_id": str(e.contact_import_id), "file": e.contact_import.file_name,
-            "row": e.row, "message": e.message,
-        } for e in data.import_errors],
-    }
 
 
 def import_errors_response(imp: ContactImport) -> StreamingHttpResponse:

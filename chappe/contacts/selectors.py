@@ -22,7 +22,6 @@ from chappe.contacts.models import (
     RedListPolicy,
 )
 from chappe.contacts.pseudonym import number_hashes
-from chappe.messaging.models import Message, Reply
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -228,44 +227,37 @@ def contact_duplicates(*, account: Account) -> DuplicateScan:
     return scan
 
 
-# --- one recipient (P-12) ---------------------------------------------------------------------
+# --- one number (P-12) -------------------------------------------------------------------------
+
+
+def opt_outs_of_number(*, account: Account, number: str) -> QuerySet[OptOut]:
+    """The red-list entries of `number` (E.164): by number, or erased and kept as its
+    keyed hash."""
+    return OptOut.objects.filter(account=account).filter(
+        Q(number=number) | Q(number__isnull=True,
+                             number_hash__in=number_hashes(account_id=account.pk, number=number)))
 
 
 @dataclass
-class RecipientData:
-    """Everything an account holds about one phone number."""
+class NumberInAddressBook:
+    """What the address book holds about one phone number."""
 
-    number: str
     contacts: list[Contact]
     # Contacts that have the number as their other phone.
     phone_of: list[Contact]
     opt_outs: list[OptOut]
-    messages: QuerySet[Message]
-    replies: QuerySet[Reply]
     import_errors: QuerySet[ContactImportError]
 
-    @property
-    def empty(self) -> bool:
-        return not (self.contacts or self.phone_of or self.opt_outs or self.messages.exists()
-                    or self.replies.exists() or self.import_errors.exists())
 
-
-def recipient_data(*, account: Account, number: str) -> RecipientData:
-    """What the account holds about `number` (E.164): contacts, lists, messages, replies,
-    red-list entries (an erased entry is found by its hash) and import error rows."""
-    opt_outs = list(OptOut.objects.filter(account=account).filter(
-        Q(number=number) | Q(number__isnull=True,
-                             number_hash__in=number_hashes(account_id=account.pk, number=number))))
-    return RecipientData(
-        number=number,
+def number_in_address_book(*, account: Account, number: str) -> NumberInAddressBook:
+    """Contacts (with their lists) and other phones, red-list entries (an erased one is
+    found by its hash) and import error rows of `number` (E.164)."""
+    return NumberInAddressBook(
         contacts=list(Contact.objects.filter(account=account, mobile=number)
                       .prefetch_related("lists")),
         phone_of=list(Contact.objects.filter(account=account, phone=number)
                       .exclude(mobile=number)),
-        opt_outs=opt_outs,
-        messages=(Message.objects.filter(account=account, recipient=number)
-                  .select_related("send").prefetch_related("events").order_by("-created_at")),
-        replies=Reply.objects.filter(account=account, from_number=number).order_by("-received_at"),
+        opt_outs=list(opt_outs_of_number(account=account, number=number)),
         import_errors=(ContactImportError.objects.filter(contact_import__account=account,
                                                          number=number)
                        .select_related("contact_import")),

@@ -1,11 +1,39 @@
+"""Operator back-office for messaging: the protected sender lists and authorisations (M-2)
+change through their services (audited with the staff user); messages and replies are
+read-only — they change only through the lifecycle and the recipient-rights service."""
+
 from django.contrib import admin
 
-from chappe.accounts.admin_actions import ReadOnlyAdmin
+from chappe.accounts.admin_actions import (
+    ReadOnlyAdmin,
+    ServiceFormAdmin,
+    form_changes,
+    operator_actor,
+    saved_as,
+)
 from chappe.messaging.models import Message, ProtectedSender, Reply, SenderAuthorisation
+from chappe.messaging.services import senders
+
+
+class _DeletedByService(ServiceFormAdmin):
+    """Rows the operator may delete, each through `delete_one` (a service call)."""
+
+    def delete_one(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_one(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_one(request, obj)
 
 
 @admin.register(ProtectedSender)
-class ProtectedSenderAdmin(admin.ModelAdmin):
+class ProtectedSenderAdmin(_DeletedByService):
     """The AF2M protected lists (M-2): SI names are refused; ISA names need an
     authorisation on file for the account."""
 
@@ -13,17 +41,38 @@ class ProtectedSenderAdmin(admin.ModelAdmin):
     list_filter = ("level",)
     search_fields = ("name", "key")
 
+    def save_model(self, request, obj, form, change) -> None:
+        actor = operator_actor(request)
+        if change:
+            senders.protected_sender_update(actor=actor, sender=obj, changes=form_changes(form))
+            return
+        saved_as(obj, senders.protected_sender_create(actor=actor, name=obj.name,
+                                                      level=obj.level, note=obj.note))
+
+    def delete_one(self, request, obj) -> None:
+        senders.protected_sender_delete(actor=operator_actor(request), sender=obj)
+
 
 @admin.register(SenderAuthorisation)
-class SenderAuthorisationAdmin(admin.ModelAdmin):
+class SenderAuthorisationAdmin(_DeletedByService):
     list_display = ("name", "account", "valid_until", "recorded_by", "created_at")
     search_fields = ("name", "account__name")
     autocomplete_fields = ("account",)
     readonly_fields = ("recorded_by",)
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.recorded_by = request.user.email
-        super().save_model(request, obj, form, change)
+        actor = operator_actor(request, obj.account)
+        if change:
+            senders.sender_authorisation_update(actor=actor, authorisation=obj,
+                                                changes=form_changes(form))
+            return
+        saved_as(obj, senders.sender_authorisation_create(
+            actor=actor, account=obj.account, name=obj.name, valid_until=obj.valid_until,
+            document=obj.document or None))
+
+    def delete_one(self, request, obj) -> None:
+        senders.sender_authorisation_delete(actor=operator_actor(request, obj.account),
+                                            authorisation=obj)
 
 
 @admin.register(Message)

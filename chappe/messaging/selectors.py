@@ -48,6 +48,18 @@ def reply_list(*, account: Account, since: datetime | None = None) -> QuerySet[R
     return filtered(Reply.objects.filter(account=account), received_at__gte=since)
 
 
+def messages_to_number(*, account: Account, number: str) -> QuerySet[Message]:
+    """The account's messages to `number` (E.164), newest first, with their send and
+    history (a recipient's data, P-12)."""
+    return (Message.objects.filter(account=account, recipient=number)
+            .select_related("send").prefetch_related("events").order_by("-created_at"))
+
+
+def replies_from_number(*, account: Account, number: str) -> QuerySet[Reply]:
+    """The replies `number` (E.164) sent the account, newest first (P-12)."""
+    return Reply.objects.filter(account=account, from_number=number).order_by("-received_at")
+
+
 def protected_senders() -> dict[str, Protection]:
     """The operator's protected names, by comparison key (for `senders.check_sender`)."""
     return {key: Protection(level)

@@ -11,9 +11,10 @@ without touching this file):
 * every other model with a foreign key to the account (`CASCADE`) is tenant data: its
   rows are **deleted**, with what cascades from them and the files of their FileFields.
 
-Before the deletions, `account_purging(account, now)` is sent inside the purge's
-transaction: an app anonymises what is personal in the rows it keeps, and removes files
-it stores by path (see chappe/callcenter/retention.py). The account row stays — kept
+Before the deletions, inside the purge's transaction, each app that keeps personal data
+in rows that stay, or files it stores by path, anonymises and removes them — called here
+explicitly: the contact center (`callcenter_purge`, chappe/callcenter/retention.py); an
+app added with such data gets its call beside it. The account row stays — kept
 invoices name it — and an `AccountPurge` row records when and what was deleted, so the
 purge runs once. Sub-accounts are purged on their own schedule (each is terminated with
 its parent).
@@ -25,7 +26,6 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models, transaction
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,13 +33,12 @@ from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, AccountStatus
 from chappe.audit.services import audit_record
 from chappe.billing.periods import add_months
+from chappe.callcenter.retention import callcenter_purge
 from chappe.common.errors import Conflict
 from chappe.privacy.models import AccountPurge
 
 logger = logging.getLogger(__name__)
 
-# Sent inside the purge transaction, before any deletion: receivers take `account`, `now`.
-account_purging = Signal()
 PURGE_AFTER_MONTHS = 3
 
 
@@ -91,10 +90,8 @@ def account_purge(*, account: Account, now: datetime | None = None) -> dict[str,
         account = Account.objects.select_for_update().get(pk=account.pk)
         if AccountPurge.objects.filter(account=account).exists():
             return {}
-        counts: dict[str, int] = {}
-        for _receiver, result in account_purging.send(sender=Account, account=account, now=now):
-            for key, value in (result or {}).items():
-                counts[key] = counts.get(key, 0) + value
+        # What each app anonymises in the rows that stay (see the module doc), counted.
+        counts = dict(callcenter_purge(account=account))
         files = []
         for model, key in purged_models():
             rows = model._default_manager.filter(**{key: account})

@@ -11,6 +11,7 @@ import httpx
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
+from chappe.common.erasure import mentioning, number_variants, scrub
 from chappe.common.errors import ValidationFailed
 from chappe.queue.jobs import job_enqueue
 from chappe.webhooks.models import (
@@ -98,6 +100,23 @@ def webhooks_emit(drafts: Iterable[EventDraft]) -> list[WebhookEvent]:
         job_enqueue(name="webhooks.deliver", payload={"event": str(event.id)},
                     max_attempts=MAX_ATTEMPTS)
     return events
+
+
+def webhook_events_erase_number(*, account: Account, number: str, subject_ids: Iterable[Any],
+                                personal_keys: frozenset[str]) -> int:
+    """The webhooks' part of a recipient's erasure (P-12): in the events about
+    `subject_ids` (the erased messages), or mentioning `number` (E.164, or its national
+    digits), every mention — and the values of `personal_keys` — become `[erased]`.
+    Returns how many events changed."""
+    variants = number_variants(number)
+    events = WebhookEvent.objects.filter(account=account)
+    changed = 0
+    for event in events.filter(Q(subject_id__in=[str(pk) for pk in subject_ids]) | Q(
+            pk__in=mentioning(events, "payload", variants).values("pk"))):
+        event.payload = scrub(event.payload, variants, personal_keys)
+        event.save(update_fields=["payload"])
+        changed += 1
+    return changed
 
 
 def _body(event: WebhookEvent) -> bytes:

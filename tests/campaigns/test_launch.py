@@ -24,11 +24,12 @@ from chappe.campaigns.services.pacing import HOLD
 from chappe.carriers.services import connectors_load, routes_load
 from chappe.common.errors import Conflict
 from chappe.contacts.models import Contact, OptOutSource
-from chappe.contacts.services import contact_list_create, opt_out_add, recipient_erase
+from chappe.contacts.services import contact_list_create, opt_out_add
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.messaging.services.edit import message_edit, send_cancel, send_edit
+from chappe.privacy.rights import recipient_erase
 from chappe.queue.models import Job
 from tests.billing.conftest import OPERATOR
 from tests.campaigns.conftest import (

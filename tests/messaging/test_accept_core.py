@@ -15,7 +15,7 @@ from chappe.billing.models import EntryReason, LedgerEntry, UsageRecord
 from chappe.billing.selectors import ledger_sum
 from chappe.contacts.models import OptOut
 from chappe.messaging.models import Message, MessageEvent, MessageKind, Send
-from chappe.messaging.services.accept import Draft, messages_accept
+from chappe.messaging.services.accept import MESSAGE_ROW, Draft, messages_accept
 
 PARIS_NOON_MONDAY = datetime.fromisoformat("2026-12-07T12:00:00+01:00")
 
@@ -55,8 +55,8 @@ def test_each_draft_keeps_its_own_text_encoding_and_price(funded_account):
     for answer in answers:
         message = messages[answer.message_id]
         assert (message.text, message.encoding, message.segments, message.price_micros,
-                message.currency) == (answer.row[9], answer.encoding, answer.segments,
-                                      answer.price_micros, "EUR")
+                message.currency) == (MESSAGE_ROW.values(answer.row)["text"], answer.encoding,
+                                      answer.segments, answer.price_micros, "EUR")
     assert messages[answers[1].message_id].text == "Bonjour Łukasz"
     assert before - credit(funded_account) == 230_000
     # One usage record per message, keyed by it; one ledger entry for the call.

@@ -39,9 +39,10 @@ from chappe.callcenter.services import (
 )
 from chappe.common.errors import Conflict
 from chappe.contacts.models import Contact
-from chappe.contacts.services import contact_create, recipient_erase
+from chappe.contacts.services import contact_create
 from chappe.privacy.models import AccountPurge
 from chappe.privacy.purge import account_purge, accounts_purge_due, purge_due_at
+from chappe.privacy.rights import recipient_erase
 from chappe.webhooks.models import WebhookEvent
 from chappe.webhooks.services import EventDraft, webhooks_emit
 from tests.billing.conftest import OPERATOR

@@ -33,14 +33,13 @@ from chappe.accounts.services.people import (
     invitation_find,
     invitation_revoke,
     invitation_token,
+    user_create,
     user_invite,
+    user_operator_update,
+    user_password_set,
     user_update,
 )
-from chappe.accounts.services.sign_in import (
-    login_failure_record,
-    login_record,
-    user_password_set,
-)
+from chappe.accounts.services.sign_in import login_failure_record, login_record
 
 __all__ = [
     "account_create",
@@ -67,7 +66,9 @@ __all__ = [
     "service_suspend",
     "service_terminate",
     "services_close_due",
+    "user_create",
     "user_invite",
+    "user_operator_update",
     "user_password_set",
     "user_update",
 ]

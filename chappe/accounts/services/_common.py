@@ -1,5 +1,5 @@
-"""What the account services share: operator checks, the open-account guard, secret
-hashing and the status setter (every change audited in its transaction)."""
+"""What the account services share: the open-account guard, secret hashing and the
+status setter (every change audited in its transaction)."""
 
 import hashlib
 
@@ -15,12 +15,7 @@ from chappe.accounts.models import (
 )
 from chappe.accounts.roles import Role
 from chappe.audit.services import audit_record
-from chappe.common.errors import PermissionDenied, ServiceRefused, ValidationFailed
-
-
-def _require_operator(actor: Actor) -> None:
-    if not actor.is_operator:
-        raise PermissionDenied(_("Only the platform operator can do this."))
+from chappe.common.errors import ServiceRefused, ValidationFailed
 
 
 def _require_open(account: Account | None) -> None:

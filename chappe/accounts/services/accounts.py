@@ -20,7 +20,6 @@ from chappe.accounts.models import (
 from chappe.accounts.roles import Perm
 from chappe.accounts.services._common import (
     _require_open,
-    _require_operator,
     _set_status,
 )
 from chappe.accounts.validation import validate_account_fields
@@ -37,7 +36,7 @@ def account_create(
     A sub-account inherits the parent's time zone, country and ordered services unless
     told otherwise."""
     if parent is None:
-        _require_operator(actor)
+        actor.require_operator()
     else:
         actor.require(Perm.SUBACCOUNTS_MANAGE)
         if parent.status != AccountStatus.ACTIVE:
@@ -81,7 +80,7 @@ def account_update(*, actor: Actor, account: Account, **fields: Any) -> Account:
 @transaction.atomic
 def account_suspend(*, actor: Actor, account: Account, reason: str, note: str = "") -> Account:
     """Suspend a whole account (P-8): nothing new is accepted, all data is kept."""
-    _require_operator(actor)
+    actor.require_operator()
     if account.status == AccountStatus.TERMINATED:
         raise Conflict(_("A terminated account cannot be suspended."))
     _set_status(actor=actor, obj=account, status=AccountStatus.SUSPENDED, reason=reason,
@@ -91,7 +90,7 @@ def account_suspend(*, actor: Actor, account: Account, reason: str, note: str = 
 
 @transaction.atomic
 def account_reactivate(*, actor: Actor, account: Account, note: str = "") -> Account:
-    _require_operator(actor)
+    actor.require_operator()
     if account.status != AccountStatus.SUSPENDED:
         raise Conflict(_("Only a suspended account can be reactivated."))
     _set_status(actor=actor, obj=account, status=AccountStatus.ACTIVE, note=note,
@@ -106,7 +105,7 @@ def account_terminate(*, actor: Actor, account: Account) -> Account:
     Its sub-accounts, services, users and keys stop with it; the data stays until the
     retention job purges it (3 months later)."""
     if account.parent_id is None or not actor.can(Perm.SUBACCOUNTS_MANAGE):
-        _require_operator(actor)
+        actor.require_operator()
     if account.status == AccountStatus.TERMINATED:
         raise Conflict(_("This account is already terminated."))
     now = timezone.now()
@@ -137,7 +136,7 @@ def account_documents_request(
     *, actor: Actor, account: Account, items: str, suspend: bool = False
 ) -> DocumentRequest:
     """The operator asks for supporting documents, optionally suspending meanwhile (P-1)."""
-    _require_operator(actor)
+    actor.require_operator()
     if not items.strip():
         raise ValidationFailed(details={"items": [_("Say which documents are needed.")]})
     request = DocumentRequest.objects.create(
@@ -170,7 +169,7 @@ def account_document_upload(
 @transaction.atomic
 def account_documents_received(*, actor: Actor, request: DocumentRequest) -> DocumentRequest:
     """The operator accepts the documents; a suspension made for them is lifted."""
-    _require_operator(actor)
+    actor.require_operator()
     if request.received_at is not None:
         raise Conflict(_("These documents were already marked as received."))
     request.received_at = timezone.now()

@@ -19,7 +19,6 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import account_ancestors
 from chappe.accounts.services._common import (
     _require_open,
-    _require_operator,
     _set_status,
 )
 from chappe.audit.services import audit_record
@@ -124,7 +123,7 @@ def service_order(*, actor: Actor, account: Account, kind: str) -> Service:
 
 @transaction.atomic
 def service_suspend(*, actor: Actor, service: Service, reason: str, note: str = "") -> Service:
-    _require_operator(actor)
+    actor.require_operator()
     if service.status == ServiceStatus.TERMINATED:
         raise Conflict(_("A terminated service cannot be suspended."))
     _set_status(actor=actor, obj=service, status=ServiceStatus.SUSPENDED, reason=reason,
@@ -134,7 +133,7 @@ def service_suspend(*, actor: Actor, service: Service, reason: str, note: str = 
 
 @transaction.atomic
 def service_reactivate(*, actor: Actor, service: Service, note: str = "") -> Service:
-    _require_operator(actor)
+    actor.require_operator()
     if service.status != ServiceStatus.SUSPENDED:
         raise Conflict(_("Only a suspended service can be reactivated."))
     _set_status(actor=actor, obj=service, status=ServiceStatus.ACTIVE, note=note,
@@ -147,7 +146,7 @@ def service_terminate(*, actor: Actor, service: Service, immediate: bool = False
     """Terminate a service: by the client with one month's notice (P-9), or at once by
     the operator."""
     if immediate:
-        _require_operator(actor)
+        actor.require_operator()
     else:
         actor.require(Perm.SERVICES_MANAGE)
     if _service_ended(service):

@@ -1,6 +1,8 @@
 """Users and invitations (P-3): invite by e-mail, accept, revoke, change roles; an
-account always keeps an active administrator."""
+account always keeps an active administrator. The operator also creates users, changes
+any of their fields (staff flags, account, e-mail) and sets passwords (the back-office)."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,8 @@ from chappe.accounts.services._common import (
     _require_open,
 )
 from chappe.audit.services import audit_record
-from chappe.common.errors import Conflict, ValidationFailed
+from chappe.common.changes import changes_apply
+from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
 from chappe.queue.jobs import job_enqueue
 
 INVITATION_TTL = timedelta(days=7)
@@ -129,6 +132,23 @@ def _is_last_admin(user: User) -> bool:
     ).exclude(pk=user.pk).exists()
 
 
+def _keep_an_administrator(user: User, changes: Mapping[str, Any]) -> None:
+    """Conflict if `changes` would leave the user's account without an active
+    administrator (demoted, deactivated, or moved to another account)."""
+    losing_admin = user.account_id is not None and user.role == Role.ADMINISTRATOR \
+        and user.is_active and (
+            changes.get("role", Role.ADMINISTRATOR) != Role.ADMINISTRATOR
+            or changes.get("is_active", True) is False
+            or changes.get("account", user.account) != user.account)
+    if losing_admin:
+        # Serialize administrator changes per account: two admins demoting each other at
+        # once must not leave the account without one.
+        Account.objects.select_for_update().filter(pk=user.account_id).first()
+    if losing_admin and _is_last_admin(user):
+        raise Conflict(_("An account must keep at least one active administrator."),
+                       code="last_administrator")
+
+
 @transaction.atomic
 def user_update(
     *, actor: Actor, user: User, role: str | None = None, is_active: bool | None = None,
@@ -146,21 +166,87 @@ def user_update(
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         if value is not None and value != getattr(user, field):
             changes[field] = value
-    losing_admin = user.role == Role.ADMINISTRATOR and user.is_active and (
-        changes.get("role", Role.ADMINISTRATOR) != Role.ADMINISTRATOR
-        or changes.get("is_active", True) is False
-    )
-    if losing_admin:
-        # Serialize administrator changes per account: two admins demoting each other at
-        # once must not leave the account without one.
-        Account.objects.select_for_update().filter(pk=user.account_id).first()
-    if losing_admin and _is_last_admin(user):
-        raise Conflict(_("An account must keep at least one active administrator."),
-                       code="last_administrator")
+    _keep_an_administrator(user, changes)
     if changes:
         for key, value in changes.items():
             setattr(user, key, value)
         user.save(update_fields=list(changes))
         audit_record(actor=actor, account=user.account, action="user.update", target=user,
                      details={k: v for k, v in changes.items() if k in ("role", "is_active")})
+    return user
+
+
+def _password_set(user: User, password: str | None) -> None:
+    """Set a checked password, or with None disable password log-in."""
+    if password is None:
+        user.set_unusable_password()
+        return
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={"password": list(exc.messages)}) from exc
+    user.set_password(password)
+
+
+@transaction.atomic
+def user_create(*, actor: Actor, email: str, password: str | None,
+                account: Account | None = None, role: str = Role.ADMINISTRATOR) -> User:
+    """A user created by the operator: a member of `account`, or without one a person of
+    the operator (made staff afterwards with `user_operator_update`). Password None:
+    no password log-in (an invitation or a reset sets one)."""
+    actor.require_operator()
+    _require_open(account)
+    _check_role(role)
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    if User.objects.filter(email=email).exists():
+        raise Conflict(_("A user with this e-mail already exists."), code="user_exists")
+    user = User(email=email, account=account, role=role)
+    try:
+        user.full_clean(exclude=["password"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details=exc.message_dict) from None
+    _password_set(user, password)
+    user.save()
+    audit_record(actor=actor, account=account, action="user.create", target=user,
+                 details={"role": role})
+    return user
+
+
+# What the operator may change on a user (roles, names, and what only it decides).
+OPERATOR_EDITABLE = ("email", "first_name", "last_name", "language", "account", "role",
+                     "is_active", "is_staff", "is_superuser")
+
+
+@transaction.atomic
+def user_operator_update(*, actor: Actor, user: User, changes: Mapping[str, Any]) -> User:
+    """The operator changes any of `OPERATOR_EDITABLE` (the back-office's user page);
+    an account still keeps an active administrator."""
+    actor.require_operator()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if "role" in changes:
+        _check_role(changes["role"])
+    _keep_an_administrator(user, changes)
+    changed = changes_apply(user, changes, editable=OPERATOR_EDITABLE)
+    if changed:
+        audit_record(actor=actor, account=user.account, action="user.update", target=user,
+                     details={"fields": changed})
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, actor: Actor, user: User, password: str | None,
+                      reset: bool = False) -> User:
+    """Set a user's password (checked by the password rules): by the operator, by the user
+    themself, or through a reset link (`reset`; the actor is the user). None disables
+    password log-in, which only the operator may do. Audited with who and from where."""
+    if not (actor.is_operator or actor.user == user) or (password is None
+                                                          and not actor.is_operator):
+        raise PermissionDenied()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _password_set(user, password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, account=user.account,
+                 action="user.password_reset" if reset else "user.password_change",
+                 target=user, details={"usable": password is not None,
+                                       "by_operator": actor.is_operator and actor.user != user})
     return user

@@ -4,12 +4,10 @@ password change or reset, with who, when and from where.
 Logins go through Django's own views (the web app's and the back-office's), so they are
 recorded from Django's `user_logged_in` / `user_login_failed` signals (connected in
 `apps.py`); lockout after repeated failures is django-axes' (settings `AXES_*`).
-Passwords change only through `user_password_set`.
+Passwords change only through `people.user_password_set`.
 """
 
 from typing import Any
-
-from django.db import transaction
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import User
@@ -40,19 +38,3 @@ def login_failure_record(*, email: str, request: Any) -> None:
     actor = Actor(account=user.account if user else None, **_request_facts(request))
     audit_record(actor=actor, action="user.login_failed", account=actor.account,
                  target=user, details={"email": email[:254]})
-
-
-@transaction.atomic
-def user_password_set(*, user: User, password: str | None, request: Any, reset: bool,
-                      by: User | None = None) -> None:
-    """Set a (validated) password — None turns password login off — by its user, by a
-    reset link (`reset`), or by an operator in the back-office (`by`)."""
-    if password is None:
-        user.set_unusable_password()
-    else:
-        user.set_password(password)
-    user.save(update_fields=["password"])
-    actor = _actor(by or user, request)
-    audit_record(actor=actor, account=user.account,
-                 action="user.password_reset" if reset else "user.password_change",
-                 target=user, details={"by_operator": by is not None and by != user})

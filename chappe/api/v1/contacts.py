@@ -26,7 +26,6 @@ from chappe.contacts.export import (
     contact_rows,
     import_errors_response,
     opt_out_rows,
-    recipient_document,
     xlsx_response,
 )
 from chappe.contacts.models import Contact, ContactImport, ContactList, OptOutSource
@@ -60,6 +59,9 @@ from chappe.contacts.schemas import (
     RedListImportOut,
 )
 from chappe.contacts.tabular import mapping_targets
+from chappe.privacy import rights
+from chappe.privacy.export import recipient_document
+from chappe.privacy.selectors import recipient_data
 
 router = Router(tags=["contacts"])
 BUILTIN = ("first_name", "last_name", "company", "phone", "email", "address", "city", "country")
@@ -464,7 +466,7 @@ def _document(actor: Actor, number: str) -> dict[str, Any]:
     actor.require(Perm.MESSAGING_VIEW)
     e164 = services.recipient_number(account=actor.account, number=number)
     return recipient_document(account=actor.account,
-                              data=selectors.recipient_data(account=actor.account, number=e164))
+                              data=recipient_data(account=actor.account, number=e164))
 
 
 @router.post("/recipients/lookup", response=dict[str, Any])
@@ -489,7 +491,7 @@ def recipient_rectify(request: HttpRequest, payload: RecipientRectify):
     """Correct the contact of a number (404 when no contact has it)."""
     actor = _actor(request)
     data = payload.dict(exclude_unset=True)
-    contact = services.recipient_rectify(
+    contact = rights.recipient_rectify(
         actor=actor, account=actor.account, number=data.pop("number"),
         values={k: v if v is not None else "" for k, v in data.items()
                 if k in (*BUILTIN, "mobile")},
@@ -506,5 +508,5 @@ def recipient_erase(request: HttpRequest, payload: ErasureIn):
     records for billing; the number scrubbed everywhere; a red-list entry kept as a keyed
     hash unless `keep_opt_out` is false. Administrators only; irreversible."""
     actor = actor_of(request)
-    return services.recipient_erase(actor=actor, account=actor.account, number=payload.number,
-                                    keep_opt_out=payload.keep_opt_out)
+    return rights.recipient_erase(actor=actor, account=actor.account, number=payload.number,
+                                  keep_opt_out=payload.keep_opt_out)

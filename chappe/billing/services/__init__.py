@@ -3,6 +3,7 @@
 * usage — `usage_charge`: THE service products call to rate, debit and record a use;
   `usage_charge_many` for a batch (one send), `usage_reverse` to undo a canceled use.
 * pricing — price lists and versions (P-14 notices), plans, overrides, subscriptions.
+* platform — the platform-wide billing settings.
 * fees — `fee_charge`: a monthly fee (a rented number) paid in advance from prepaid
   credit, exactly once per month (decision 0019).
 * credits — prepaid credit orders (an amount or a message pack), payments (card gateway /
@@ -32,13 +33,17 @@ from chappe.billing.services.dunning import (
 )
 from chappe.billing.services.fees import FeeCharged, FeePeriod, fee_charge, fee_period
 from chappe.billing.services.monthly import invoice_monthly_issue, invoice_run, subscriptions_close
+from chappe.billing.services.platform import billing_settings_update
 from chappe.billing.services.pricing import (
     account_price_list_set,
     plan_create,
+    plan_update,
     price_list_create,
+    price_list_update,
     price_list_version_create,
     subscription_cancel,
     subscription_create,
+    subscription_update,
 )
 from chappe.billing.services.usage import (
     UsageCharge,
@@ -55,6 +60,7 @@ __all__ = [
     "UsageCharge",
     "UsageItem",
     "account_price_list_set",
+    "billing_settings_update",
     "credit_order_cancel",
     "credit_order_create",
     "credit_order_pay_card",
@@ -72,12 +78,15 @@ __all__ = [
     "invoice_run",
     "payment_record",
     "plan_create",
+    "plan_update",
     "price_list_create",
+    "price_list_update",
     "price_list_version_create",
     "price_quote",
     "service_suspend_for_non_payment",
     "subscription_cancel",
     "subscription_create",
+    "subscription_update",
     "subscriptions_close",
     "usage_charge",
     "usage_charge_many",

@@ -46,6 +46,7 @@ from chappe.billing.money import CURRENCIES, MICROS_PER_CENT, MoneyError, from_m
 from chappe.billing.periods import credit_expiry, zone
 from chappe.billing.rating import Product
 from chappe.billing.selectors import price_quote
+from chappe.billing.services.dunning import invoice_settled
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.billing.services.ledger import (
     balance_lock,
@@ -55,7 +56,6 @@ from chappe.billing.services.ledger import (
     lot_debit,
     lots_take,
 )
-from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
 
 MIN_ORDER_MICROS = 1_000_000
@@ -311,8 +311,6 @@ def _payment_record(*, actor: Actor, invoice: Invoice, amount_micros: int, metho
                                                                             "invoice").first()
         if order is not None and order.status == OrderStatus.PENDING:
             _order_fulfil(order=order, paid_at=received_at, actor=actor)
-        from chappe.billing.services.dunning import invoice_settled
-
         invoice_settled(invoice=invoice, actor=actor)
     return payment
 
@@ -330,7 +328,7 @@ def payment_record(
     """The operator records a payment received by transfer, cheque or direct debit (or a
     card payment taken outside the gateway). Paying a credit order's invoice in full makes
     its credits usable; paying an overdue invoice lifts a non-payment suspension."""
-    require_operator(actor)
+    actor.require_operator()
     if method not in PaymentMethod.values:
         raise ValidationFailed(details={"method": [_("Unknown payment method.")]})
     if not reference.strip():
@@ -380,7 +378,7 @@ def credit_order_pay_card(
 def credit_order_cancel(*, actor: Actor, order: CreditOrder) -> CreditOrder:
     """The operator abandons an unpaid order: its invoice is cancelled (its number stays
     used), and what it put on the receivable book is reversed."""
-    require_operator(actor)
+    actor.require_operator()
     order = CreditOrder.objects.select_for_update(of=("self",)).select_related("invoice").get(
         pk=order.pk)
     invoice = order.invoice

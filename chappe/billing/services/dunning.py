@@ -42,7 +42,6 @@ from chappe.billing.models import (
 from chappe.billing.money import format_amount, from_micros
 from chappe.billing.penalties import InterestStretch, days_late, late_interest
 from chappe.billing.services.invoices import LineDraft, invoice_issue
-from chappe.billing.services.pricing import require_operator
 from chappe.common.errors import Conflict, ValidationFailed
 
 PENALISED_KINDS = (InvoiceKind.MONTHLY,)
@@ -149,7 +148,7 @@ def _penalties_charge(*, actor: Actor, invoice: Invoice, until: datetime) -> Inv
 def invoice_penalties_charge(*, actor: Actor, invoice: Invoice,
                              now: datetime | None = None) -> Invoice | None:
     """The operator charges the penalties accrued so far on a late invoice."""
-    require_operator(actor)
+    actor.require_operator()
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.contests.filter(status=ContestStatus.OPEN).exists():
         raise Conflict(_("Penalties are frozen while a contest is open."), code="contested")
@@ -213,7 +212,7 @@ def invoice_contest_resolve(*, actor: Actor, contest: InvoiceContest, accepted: 
                             note: str = "", now: datetime | None = None) -> InvoiceContest:
     """The operator closes a contest: accepted waives the invoice's penalties (correct the
     amount with a credit note), rejected lets penalties resume."""
-    require_operator(actor)
+    actor.require_operator()
     if contest.status != ContestStatus.OPEN:
         raise Conflict(_("This contest is already resolved."))
     contest.status = ContestStatus.ACCEPTED if accepted else ContestStatus.REJECTED
@@ -234,7 +233,7 @@ def invoice_contest_resolve(*, actor: Actor, contest: InvoiceContest, accepted: 
 def service_suspend_for_non_payment(*, actor: Actor, account, service_kind: str,
                                     note: str = "") -> None:
     """Suspend one service of an account for non-payment (the operator's manual choice)."""
-    require_operator(actor)
+    actor.require_operator()
     service = account.services.filter(kind=service_kind).first()
     if service is None or service.status != ServiceStatus.ACTIVE:
         raise Conflict(_("This service is not active."))

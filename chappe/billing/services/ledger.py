@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from chappe.accounts.models import Account
 from chappe.billing.models import (
@@ -71,14 +70,6 @@ def entry_post(
         raise LedgerCorrupt("a credit book may never go negative")
     balance.save(update_fields=["balance_micros", "updated_at"])
     return entry
-
-
-def usable_credit(*, account: Account, currency: str, at: datetime) -> int:
-    total = CreditLot.objects.filter(
-        account=account, currency=currency, expired_at__isnull=True, remaining_micros__gt=0,
-        expires_at__gt=at,
-    ).aggregate(total=Sum("remaining_micros"))["total"]
-    return int(total or 0)
 
 
 def lot_create(

@@ -1,6 +1,6 @@
 """Operator writes on price lists, plans, per-account overrides and subscriptions."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, ServiceKind
+from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.billing.models import (
     AccountBilling,
@@ -24,21 +25,17 @@ from chappe.billing.models import (
 from chappe.billing.money import CURRENCIES, MoneyError, to_micros
 from chappe.billing.periods import add_months, local_date, local_midnight, zone
 from chappe.billing.rating import Product
-from chappe.common.errors import Conflict, PermissionDenied, ValidationFailed
+from chappe.common.changes import changes_apply
+from chappe.common.errors import Conflict, ValidationFailed
 
 # P-14: price changes are announced one month ahead.
 PRICE_NOTICE = timedelta(days=30)
 
 
-def require_operator(actor: Actor) -> None:
-    if not actor.is_operator:
-        raise PermissionDenied(_("Only the platform operator can do this."))
-
-
 @transaction.atomic
 def price_list_create(*, actor: Actor, code: str, name: str, currency: str = "EUR",
                       is_default: bool = False) -> PriceList:
-    require_operator(actor)
+    actor.require_operator()
     if currency not in CURRENCIES:
         raise ValidationFailed(details={"currency": [_("Unknown currency.")]})
     if is_default:
@@ -47,6 +44,23 @@ def price_list_create(*, actor: Actor, code: str, name: str, currency: str = "EU
                                           is_default=is_default)
     audit_record(actor=actor, action="billing.price_list.create", target=price_list,
                  details={"code": code, "currency": currency})
+    return price_list
+
+
+@transaction.atomic
+def price_list_update(*, actor: Actor, price_list: PriceList,
+                      changes: Mapping[str, Any]) -> PriceList:
+    """Rename a list or make it the default (the previous default stops being one). Its
+    code and currency stay: versions and usage records refer to them."""
+    actor.require_operator()
+    price_list = PriceList.objects.select_for_update().get(pk=price_list.pk)
+    if changes.get("is_default"):
+        PriceList.objects.filter(is_default=True).exclude(pk=price_list.pk) \
+            .update(is_default=False)
+    changed = changes_apply(price_list, changes, editable=("name", "is_default"))
+    if changed:
+        audit_record(actor=actor, action="billing.price_list.update", target=price_list,
+                     details={"fields": changed})
     return price_list
 
 
@@ -92,7 +106,7 @@ def price_list_version_create(
     A change to a list already in use is announced with a `PriceChangeNotice` (P-14) and
     must take effect at least a month later, unless the operator confirms a shorter notice
     (e.g. a price decrease)."""
-    require_operator(actor)
+    actor.require_operator()
     now = now or timezone.now()
     if effective_from.tzinfo is None:
         raise ValidationFailed(details={"effective_from": [_("A time zone is required.")]})
@@ -126,7 +140,7 @@ def price_list_version_create(
 @transaction.atomic
 def plan_create(*, actor: Actor, code: str, name: str, service_kind: str,
                 price_list: PriceList, term_months: int | None = None) -> Plan:
-    require_operator(actor)
+    actor.require_operator()
     if service_kind not in ServiceKind.values:
         raise ValidationFailed(details={"service_kind": [_("Unknown service.")]})
     if term_months is None:
@@ -139,10 +153,23 @@ def plan_create(*, actor: Actor, code: str, name: str, service_kind: str,
 
 
 @transaction.atomic
+def plan_update(*, actor: Actor, plan: Plan, changes: Mapping[str, Any]) -> Plan:
+    """Rename a plan, change its notice or withdraw it from sale (`is_active`). Its code,
+    service, price list and term stay: subscriptions were signed on them."""
+    actor.require_operator()
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    changed = changes_apply(plan, changes, editable=("name", "notice_days", "is_active"))
+    if changed:
+        audit_record(actor=actor, action="billing.plan.update", target=plan,
+                     details={"fields": changed})
+    return plan
+
+
+@transaction.atomic
 def account_price_list_set(*, actor: Actor, account: Account,
                            price_list: PriceList | None) -> AccountBilling:
     """Override (or with None, stop overriding) the list that prices this account."""
-    require_operator(actor)
+    actor.require_operator()
     profile, _created = AccountBilling.objects.get_or_create(account=account)
     profile.price_list = price_list
     profile.save(update_fields=["price_list"])
@@ -165,7 +192,7 @@ def subscription_create(
 ) -> Subscription:
     """Subscribe an account to a plan (P-6): from then on its usage of that service is
     invoiced monthly in arrears instead of being debited from prepaid credits."""
-    require_operator(actor)
+    actor.require_operator()
     if Subscription.objects.filter(account=account, service_kind=plan.service_kind) \
             .exclude(status=SubscriptionStatus.ENDED).exists():
         raise Conflict(_("This account already has a subscription for this service."))
@@ -177,6 +204,22 @@ def subscription_create(
     audit_record(actor=actor, account=account, action="billing.subscription.create",
                  target=subscription, details={"plan": plan.code,
                                                "started_at": subscription.started_at.isoformat()})
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(*, actor: Actor, subscription: Subscription,
+                        changes: Mapping[str, Any]) -> Subscription:
+    """Change what a subscription counts (users, licences, numbers) or its payment days;
+    its plan, start and status change only through creation and cancellation."""
+    actor.require_operator()
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    changed = changes_apply(subscription, changes,
+                            editable=("users", "licences", "numbers", "payment_days"))
+    if changed:
+        audit_record(actor=actor, account=subscription.account,
+                     action="billing.subscription.update", target=subscription,
+                     details={"fields": changed})
     return subscription
 
 
@@ -204,8 +247,6 @@ def subscription_end_for_notice(*, subscription: Subscription, asked_at: datetim
 def subscription_cancel(*, actor: Actor, subscription: Subscription,
                         asked_at: datetime | None = None) -> Subscription:
     """Give notice; the subscription runs (and is owed) until its end date."""
-    from chappe.accounts.roles import Perm
-
     actor.require(Perm.BILLING_MANAGE)
     if subscription.status != SubscriptionStatus.ACTIVE:
         raise Conflict(_("This subscription is already ending."))

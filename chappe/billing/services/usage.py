@@ -73,7 +73,7 @@ from chappe.billing.services.ledger import (
     lot_credit,
     lot_debit,
 )
-from chappe.common.bulk import bulk_insert
+from chappe.common.bulk import RowShape
 from chappe.common.errors import ValidationFailed
 from chappe.common.ids import uuid7_many
 
@@ -289,34 +289,36 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
     return entries
 
 
-# A usage record's columns, in the order `_record_rows` gives them.
-_KIND_COLUMNS = ("service_kind", "product", "quantity", "billed_quantity",
-                 "destination_country", "operator", "number_type", "origin_country",
-                 "currency", "unit_price_micros", "amount_micros", "price_version_id",
-                 "billing_mode", "ledger_entry_id")
-_RECORD_COLUMNS = ("id", "account_id", *_KIND_COLUMNS, "cause_type", "cause_id",
-                   "idempotency_key", "occurred_at", "created_at")
+RECORD_ROW = RowShape(UsageRecord, (
+    "id", "account_id", "service_kind", "product", "quantity", "billed_quantity",
+    "destination_country", "operator", "number_type", "origin_country", "currency",
+    "unit_price_micros", "amount_micros", "price_version_id", "billing_mode",
+    "ledger_entry_id", "cause_type", "cause_id", "idempotency_key", "occurred_at",
+    "created_at"))
 
 
 def _record_rows(account: Account, rated: list[Rated], entries: dict[str, LedgerEntry],
                  occurred_at: datetime, now: datetime) -> Iterator[tuple]:
-    """One usage record per item, as a tuple in `_RECORD_COLUMNS` order; what depends only
-    on the kind of use is computed once per kind."""
-    per_kind: dict[int, tuple] = {}
+    """One usage record per item, as a `RECORD_ROW` tuple; what depends only on the kind
+    of use is bound once per kind (a builder per kind)."""
+    per_kind: dict[int, Callable[..., tuple]] = {}
     for (item, kind), record_id in zip(rated, uuid7_many(len(rated)), strict=True):
-        values = per_kind.get(id(kind))
-        if values is None:
+        row = per_kind.get(id(kind))
+        if row is None:
             entry = (None if kind.postpaid or not kind.rating.amount_micros
                      else entries[kind.currency])
-            values = per_kind[id(kind)] = (
-                kind.service_kind, item.product, str(item.quantity), kind.rating.billed_quantity,
-                kind.event.destination_country, item.operator, item.number_type,
-                kind.event.origin_country, kind.currency, kind.rating.unit_price_micros,
-                kind.rating.amount_micros, kind.version.pk,
-                BillingMode.POSTPAID if kind.postpaid else BillingMode.PREPAID,
-                entry.pk if entry is not None else None)
-        yield (record_id, account.pk, *values, item.cause_type, str(item.cause_id),
-               item.idempotency_key, occurred_at, now)
+            row = per_kind[id(kind)] = RECORD_ROW.builder(
+                account_id=account.pk, service_kind=kind.service_kind, product=item.product,
+                quantity=str(item.quantity), billed_quantity=kind.rating.billed_quantity,
+                destination_country=kind.event.destination_country, operator=item.operator,
+                number_type=item.number_type, origin_country=kind.event.origin_country,
+                currency=kind.currency, unit_price_micros=kind.rating.unit_price_micros,
+                amount_micros=kind.rating.amount_micros, price_version_id=kind.version.pk,
+                billing_mode=BillingMode.POSTPAID if kind.postpaid else BillingMode.PREPAID,
+                ledger_entry_id=entry.pk if entry is not None else None,
+                occurred_at=occurred_at, created_at=now)
+        yield row(id=record_id, cause_type=item.cause_type, cause_id=str(item.cause_id),
+                  idempotency_key=item.idempotency_key)
 
 
 def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: datetime,
@@ -334,7 +336,7 @@ def _charge(*, account: Account, items: Sequence[UsageItem], occurred_at: dateti
     entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
                      batch_cause=batch_cause, late=late)
     records = UsageRecord.objects.bulk_create(
-        [UsageRecord(**dict(zip(_RECORD_COLUMNS, row, strict=True)))
+        [UsageRecord(**RECORD_ROW.values(row))
          for row in _record_rows(account, rated, entries, occurred_at, now)], batch_size=1000)
     charged = {record.idempotency_key: UsageCharge(record, False) for record in records}
     return [charged.get(key) or UsageCharge(found[key], True) for key in keys]
@@ -369,8 +371,7 @@ def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
     rated = _rate_all(account, items, occurred_at)
     entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
                      batch_cause=(batch_cause_type, batch_cause_id), late=None)
-    bulk_insert(UsageRecord, _RECORD_COLUMNS,
-                _record_rows(account, rated, entries, occurred_at, now))
+    RECORD_ROW.insert(_record_rows(account, rated, entries, occurred_at, now))
     kinds = {id(kind): kind for _item, kind in rated}
     prices = {key: Priced(kind.rating.amount_micros, kind.currency)  # one per kind of use
               for key, kind in kinds.items()}
@@ -417,7 +418,8 @@ def usage_reverse_many(*, account: Account, idempotency_keys: Sequence[str], rea
 
 
 # What a reversal copies from its original (then negates or replaces some of it).
-_COPIED = _RECORD_COLUMNS[2:-2]
+_COPIED = tuple(column for column in RECORD_ROW.columns
+                if column not in ("id", "account_id", "occurred_at", "created_at"))
 
 
 def _originals(account: Account, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -453,15 +455,16 @@ def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -
             reason=reason, now=now)
     written = []
     rows = []
+    row = RECORD_ROW.builder(account_id=account.pk, occurred_at=now, created_at=now)
     for record, record_id in zip(originals, uuid7_many(len(originals)), strict=True):
         entry = entries.get(record["ledger_entry_id"])
         key = record["idempotency_key"] + REVERSAL_SUFFIX
-        reversal = {**record, "billed_quantity": -record["billed_quantity"],
-                    "amount_micros": -record["amount_micros"], "idempotency_key": key,
-                    "ledger_entry_id": entry.pk if entry is not None else None}
-        rows.append((record_id, account.pk, *(reversal[c] for c in _COPIED), now, now))
+        rows.append(row(**{**record, "billed_quantity": -record["billed_quantity"],
+                           "amount_micros": -record["amount_micros"], "idempotency_key": key,
+                           "ledger_entry_id": entry.pk if entry is not None else None},
+                        id=record_id))
         written.append(key)
-    bulk_insert(UsageRecord, _RECORD_COLUMNS, rows)
+    RECORD_ROW.insert(rows)
     return written
 
 

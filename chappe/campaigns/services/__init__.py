@@ -1,6 +1,11 @@
 """Writes of campaigns: drafts, launch and review, pacing, pause, resume and cancel."""
 
-from chappe.campaigns.services.campaigns import campaign_create, campaign_delete, campaign_update
+from chappe.campaigns.services.campaigns import (
+    campaign_create,
+    campaign_delete,
+    campaign_update,
+    campaigns_erase_number,
+)
 from chappe.campaigns.services.launch import (
     campaign_launch,
     campaign_launch_run,
@@ -28,4 +33,5 @@ __all__ = [
     "campaign_review_refuse",
     "campaign_review_release",
     "campaign_update",
+    "campaigns_erase_number",
 ]

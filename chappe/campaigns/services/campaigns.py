@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +27,6 @@ from chappe.contacts.fields import (
 )
 from chappe.contacts.models import ContactList
 from chappe.contacts.selectors import field_specs
-from chappe.contacts.signals import recipient_erased
 from chappe.messaging.models import Message, MessageKind
 from chappe.messaging.services.accept import MAX_SCHEDULE_AHEAD
 
@@ -214,9 +212,9 @@ def campaign_delete(*, actor: Actor, campaign: Campaign) -> None:
     campaign.delete()
 
 
-@receiver(recipient_erased)
-def _erase_recipient(sender: Any, *, account: Account, number: str, **kwargs: Any) -> None:
-    """Erasure (P-12) in the erasure's transaction: the number leaves pasted audiences and
+def campaigns_erase_number(*, account: Account, number: str) -> None:
+    """Campaigns' part of a recipient's erasure (P-12), run by `chappe.privacy.rights` in
+    its transaction after messaging's part: the number (E.164) leaves pasted audiences and
     launch snapshots. A campaign being launched right now could still send to it, so the
     erasure waits (409) — as it does for a running import."""
     campaigns = list(Campaign.objects.select_for_update().filter(account=account))

@@ -1,4 +1,5 @@
-"""Writes of the address book and the red list (M-4, M-5) and recipients' rights (P-12)."""
+"""Writes of the address book and the red list (M-4, M-5), and their part of a recipient's
+erasure (P-12, run by `chappe.privacy.rights`)."""
 
 from chappe.contacts.services.contacts import (
     contact_create,
@@ -15,6 +16,7 @@ from chappe.contacts.services.contacts import (
     custom_field_update,
 )
 from chappe.contacts.services.dedupe import DedupeReport, contacts_dedupe, contacts_merge
+from chappe.contacts.services.erasure import contacts_erase_number, recipient_number
 from chappe.contacts.services.imports import (
     PreviewRow,
     column_labels,
@@ -33,18 +35,9 @@ from chappe.contacts.services.red_list import (
     opt_outs_import,
     red_list_policy_set,
 )
-from chappe.contacts.services.rights import (
-    ERASED,
-    ErasureReport,
-    recipient_erase,
-    recipient_number,
-    recipient_rectify,
-)
 
 __all__ = [
-    "ERASED",
     "DedupeReport",
-    "ErasureReport",
     "PreviewRow",
     "RedListImport",
     "column_labels",
@@ -65,6 +58,7 @@ __all__ = [
     "contact_update",
     "contacts_dedupe",
     "contacts_delete",
+    "contacts_erase_number",
     "contacts_merge",
     "custom_field_create",
     "custom_field_delete",
@@ -72,8 +66,6 @@ __all__ = [
     "opt_out_add",
     "opt_out_remove",
     "opt_outs_import",
-    "recipient_erase",
     "recipient_number",
-    "recipient_rectify",
     "red_list_policy_set",
 ]

@@ -29,7 +29,7 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
 from chappe.billing.services.usage import UsageItem, usage_charge_new
-from chappe.common.bulk import bulk_insert
+from chappe.common.bulk import RowShape
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
 from chappe.common.numbers import InvalidNumber, normalize
@@ -295,23 +295,23 @@ class Accepted:
     price_micros: int = 0
     error_code: str = ""
     error_message: str = ""
-    # The message row as written (MESSAGE_COLUMNS order), for callers that answer with it.
+    # The message row as written (a MESSAGE_ROW tuple), for callers that answer with it.
     row: tuple | None = None
 
 
-MESSAGE_COLUMNS = (
+MESSAGE_ROW = RowShape(Message, (
     "id", "account_id", "send_id", "kind", "recipient", "country", "operator", "sender",
     "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
     "status_changed_at", "error_code", "due_at", "expires_at", "connector",
     "carrier_message_id", "attempts", "charge_version", "initial_status", "locked_by",
-    "locked_until", "created_at", "sent_at")
+    "locked_until", "created_at", "sent_at"))
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
 
 
 def _message_of(row: tuple) -> Message:
     """The model instance of a row `messages_accept` wrote (no query)."""
-    message = Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True)))
+    message = Message(**MESSAGE_ROW.values(row))
     message._state.adding = False
     return message
 
@@ -395,17 +395,22 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     for (answer, _draft), price in zip(billable, prices, strict=True):
         answer.price_micros = price.amount_micros
         currencies[answer.message_id] = price.currency
+    row = MESSAGE_ROW.builder(
+        account_id=account.pk, send_id=send.pk, kind=kind, status_changed_at=now, error_code="",
+        connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
+        locked_until=None, created_at=now, sent_at=None)
     rows = []
     for answer, draft, decision, due in planned:
-        answer.row = (
-            answer.message_id, account.pk, send.pk, kind, draft.e164, draft.country,
-            draft.operator, decision.sender or "",
-            decision.message if decision.action is not SenderAction.ACCEPT else "",
-            draft.text, answer.encoding, answer.segments, answer.price_micros,
-            currencies.get(answer.message_id, DEFAULT_CURRENCY), answer.status, now, "",
-            due, due + valid_for, "", "", 0, 0, answer.status, "", None, now, None)
+        answer.row = row(
+            id=answer.message_id, recipient=draft.e164, country=draft.country,
+            operator=draft.operator, sender=decision.sender or "",
+            sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
+            text=draft.text, encoding=answer.encoding, segments=answer.segments,
+            price_micros=answer.price_micros,
+            currency=currencies.get(answer.message_id, DEFAULT_CURRENCY), status=answer.status,
+            due_at=due, expires_at=due + valid_for, initial_status=answer.status)
         rows.append(answer.row)
-    bulk_insert(Message, MESSAGE_COLUMNS, rows)
+    MESSAGE_ROW.insert(rows)
     return answers
 
 

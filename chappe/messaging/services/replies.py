@@ -18,7 +18,7 @@ from chappe.contacts.services import opt_out_add
 from chappe.messaging.keywords import is_stop
 from chappe.messaging.models import Message, MessageKind, Reply
 from chappe.messaging.services.accept import sms_send, stop_mention
-from chappe.webhooks.models import WebhookSettings
+from chappe.webhooks.selectors import webhook_url
 from chappe.webhooks.services import EventDraft, webhooks_emit
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,8 @@ def inbound_receive(*, connector: str, inbound: list[Inbound]) -> list[Reply]:
                                 number=from_number, source=OptOutSource.STOP_REPLY)
                     if message.country in CONFIRMATION_COUNTRIES:
                         _unsubscribe_confirm_safely(message)
-                url = message.send.callback_url or WebhookSettings.objects.filter(
-                    account=message.account).values_list("default_url", flat=True).first() or ""
+                url = webhook_url(account_id=message.account_id,
+                                  callback_url=message.send.callback_url)
                 webhooks_emit([EventDraft(
                     account_id=message.account_id, url=url, type="message.reply",
                     subject_id=str(message.id),

@@ -10,7 +10,7 @@ from django.db import transaction
 from chappe.common.bulk import bulk_insert, bulk_set
 from chappe.messaging.lifecycle import IllegalTransition, MessageStatus, check_transition
 from chappe.messaging.models import Message, MessageEvent
-from chappe.webhooks.models import WebhookSettings
+from chappe.webhooks.selectors import webhook_urls
 from chappe.webhooks.services import EventDraft, webhooks_emit
 
 
@@ -24,13 +24,6 @@ def message_webhook_payload(message: Message) -> dict[str, Any]:
         "reference": message.send.reference,
         "at": message.status_changed_at.isoformat(),
     }
-
-
-def _callback_urls(messages: list[Message]) -> dict[Any, str]:
-    """The callback URL for each message: its send's, else its account's default."""
-    defaults = dict(WebhookSettings.objects.filter(
-        account_id__in={m.account_id for m in messages}).values_list("account_id", "default_url"))
-    return {m.id: m.send.callback_url or defaults.get(m.account_id, "") for m in messages}
 
 
 def messages_transition(
@@ -86,8 +79,8 @@ def messages_transition(
                 bulk_set(Message, field, values)
         bulk_insert(MessageEvent, ("message_id", "status", "at", "error_code", "detail"),
                     ((m.id, new.value, at, error_code, detail) for m in changed))
-        urls = _callback_urls(changed)
-        webhooks_emit(EventDraft(account_id=m.account_id, url=urls[m.id], type="message.status",
+        urls = webhook_urls(targets=[(m.account_id, m.send.callback_url) for m in changed])
+        webhooks_emit(EventDraft(account_id=m.account_id, url=url, type="message.status",
                                  payload=message_webhook_payload(m), subject_id=str(m.id))
-                      for m in changed)
+                      for m, url in zip(changed, urls, strict=True))
     return changed

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.common.errors import ChappeError
-from chappe.contacts import selectors, services
-from chappe.contacts.export import recipient_document
+from chappe.contacts.services import recipient_number
+from chappe.privacy.export import recipient_document
+from chappe.privacy.rights import recipient_erase
+from chappe.privacy.selectors import recipient_data
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
 from chappe.web.contact_forms import ErasureForm, RecipientForm
 
@@ -30,8 +32,7 @@ def recipient(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return render(request, "web/recipient.html", context)
     try:
-        e164 = services.recipient_number(account=actor.account,
-                                         number=form.cleaned_data["number"])
+        e164 = recipient_number(account=actor.account, number=form.cleaned_data["number"])
     except ChappeError as exc:
         apply_service_error(form, exc)
         return render(request, "web/recipient.html", context)
@@ -41,7 +42,7 @@ def recipient(request: HttpRequest, actor: Actor) -> HttpResponse:
         erase_form = ErasureForm(request.POST)
         if erase_form.is_valid():
             try:
-                report = services.recipient_erase(
+                report = recipient_erase(
                     actor=actor, account=actor.account, number=e164,
                     keep_opt_out=erase_form.cleaned_data["keep_opt_out"])
             except REFUSALS:
@@ -57,7 +58,7 @@ def recipient(request: HttpRequest, actor: Actor) -> HttpResponse:
                 return redirect("web:recipient")
         context["erase_form"] = erase_form
 
-    data = selectors.recipient_data(account=actor.account, number=e164)
+    data = recipient_data(account=actor.account, number=e164)
     if action == "export":
         document = recipient_document(account=actor.account, data=data)
         response = HttpResponse(json.dumps(document, ensure_ascii=False, indent=2),

@@ -17,22 +17,22 @@ from chappe.audit.models import AuditEntry
 from chappe.audit.services import audit_record
 from chappe.billing.models import UsageRecord
 from chappe.carriers.simulator.connector import simulator_inject_mo
+from chappe.common.erasure import ERASED
 from chappe.common.errors import Conflict, NotFound, PermissionDenied
 from chappe.contacts.models import Contact, ContactImport, OptOut
 from chappe.contacts.pseudonym import number_hash
-from chappe.contacts.selectors import opted_out_numbers, recipient_data
+from chappe.contacts.selectors import opted_out_numbers
 from chappe.contacts.services import (
-    ERASED,
     contact_create,
     contact_import_create,
     contact_list_create,
     custom_field_create,
-    recipient_erase,
-    recipient_rectify,
 )
 from chappe.messaging.models import Message, Reply, Send
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.edit import message_cancel
+from chappe.privacy.rights import recipient_erase, recipient_rectify
+from chappe.privacy.selectors import recipient_data
 from chappe.webhooks.models import WebhookEvent
 from chappe.webhooks.services import webhook_settings_for
 from tests.contacts.conftest import csv_bytes

@@ -4,7 +4,8 @@ is deleted here — accounts are terminated (then purged), keys and invitations 
 users deactivated."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.contrib.admin.options import ActionLocation, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -108,8 +109,8 @@ class AccountAdmin(ServiceFormAdmin):
         run_each(self, request, queryset, lambda account: services.account_terminate(
             actor=operator_actor(request, account), account=account))
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         for func in (_suspend_account, _request_documents):
             actions[func.__name__] = (func, func.__name__, func.short_description)
         return actions
@@ -153,8 +154,8 @@ class ServiceAdmin(ReadOnlyAdmin):
         run_each(self, request, queryset, lambda service: services.service_terminate(
             actor=operator_actor(request, service.account), service=service, immediate=True))
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         actions[_suspend_service.__name__] = (
             _suspend_service, _suspend_service.__name__, _suspend_service.short_description)
         return actions

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -21,6 +20,7 @@ from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.common.erasure import mentioning, number_variants, scrub
 from chappe.common.errors import ValidationFailed
+from chappe.common.outbound_http import UnsafeTarget, post, url_check
 from chappe.queue.jobs import job_enqueue
 from chappe.webhooks.models import (
     WebhookAttempt,
@@ -46,6 +46,20 @@ class EventDraft:
     subject_id: str = ""
 
 
+def callback_url_problem(url: str) -> str | None:
+    """Why a client's callback URL cannot be saved (not http(s), or aimed at the platform's
+    own network: `common.outbound_http`), or None."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except DjangoValidationError:
+        return _("Enter an http(s) URL.")
+    try:
+        url_check(url)
+    except UnsafeTarget as exc:
+        return str(exc)
+    return None
+
+
 def webhook_settings_for(*, account: Account) -> WebhookSettings:
     settings, _created = WebhookSettings.objects.get_or_create(account=account)
     return settings
@@ -59,12 +73,8 @@ def webhook_settings_update(*, actor: Actor, account: Account, default_url: str 
     settings = webhook_settings_for(account=account)
     changed = []
     if default_url is not None and default_url != settings.default_url:
-        if default_url:
-            try:
-                URLValidator(schemes=["http", "https"])(default_url)
-            except DjangoValidationError as exc:
-                raise ValidationFailed(details={"default_url": [_("Enter an http(s) URL.")]}
-                                       ) from exc
+        if default_url and (problem := callback_url_problem(default_url)):
+            raise ValidationFailed(details={"default_url": [problem]})
         settings.default_url = default_url
         changed.append("default_url")
     if rotate_secret:
@@ -138,14 +148,13 @@ def webhook_deliver(*, event_id: str) -> None:
     headers = {"Content-Type": "application/json", EVENT_HEADER: str(event.id),
                HEADER: sign(secret, body, int(time.time())), "User-Agent": "Chappe-Webhooks/1"}
     start = time.monotonic()
-    status_code, error = None, ""
-    try:
-        response = httpx.post(event.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
+    # Checked again now (the name may resolve elsewhere than when it was saved), sent to the
+    # checked address; the attempt log keeps a status code or a failure class, never the
+    # text of an exception (which would map the network behind the receiver).
+    outcome = post(event.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    status_code, error = outcome.status_code, outcome.failure
+    if status_code is not None and not 200 <= status_code < 300:
+        error = f"HTTP {status_code}"
     with transaction.atomic():
         WebhookAttempt.objects.create(event=event, status_code=status_code, error=error,
                                       duration_ms=int((time.monotonic() - start) * 1000))

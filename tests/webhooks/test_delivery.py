@@ -52,7 +52,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver_for(account):
+def receiver_for(account, settings):
+    # The receivers listen on loopback, which the operator must allow (it is refused
+    # by default: tests/webhooks/test_ssrf.py).
+    settings.CHAPPE_WEBHOOK_ALLOW_NETWORKS = "127.0.0.0/8"
     made = []
 
     def make(failures: int = 0) -> Receiver:

@@ -17,8 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +44,7 @@ from chappe.messaging.senders import (
     rules_from_config,
 )
 from chappe.smpp.encoding import segment
+from chappe.webhooks.services import callback_url_problem
 
 S = MessageStatus
 MAX_RECIPIENTS = 10_000
@@ -95,11 +94,8 @@ def _validate(*, recipients: list[str], text: str, reference: str, callback_url:
         errors["text"] = [_("The message text is empty.")]
     if len(reference) > 40:
         errors["reference"] = [_("At most 40 characters.")]
-    if callback_url:
-        try:
-            URLValidator(schemes=["http", "https"])(callback_url)
-        except DjangoValidationError:
-            errors["callback_url"] = [_("Enter an http(s) URL.")]
+    if callback_url and (problem := callback_url_problem(callback_url)):
+        errors["callback_url"] = [problem]
     if send_at is not None:
         if send_at.tzinfo is None:
             errors["send_at"] = [_("Give a time zone, e.g. 2026-12-01T09:00:00+01:00.")]

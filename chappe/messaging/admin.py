@@ -11,7 +11,13 @@ from chappe.accounts.admin_actions import (
     operator_actor,
     saved_as,
 )
-from chappe.messaging.models import Message, ProtectedSender, Reply, SenderAuthorisation
+from chappe.messaging.models import (
+    Message,
+    ProtectedSender,
+    Reply,
+    SenderAuthorisation,
+    UnattributedReply,
+)
 from chappe.messaging.services import senders
 
 
@@ -92,3 +98,13 @@ class ReplyAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "account", "from_number", "to", "is_stop")
     list_filter = ("is_stop",)
     search_fields = ("from_number", "account__name")
+
+
+@admin.register(UnattributedReply)
+class UnattributedReplyAdmin(ReadOnlyAdmin):
+    """MOs that matched no account (to a shared code nobody sent from): the operator's
+    inbox, kept rather than dropped."""
+
+    list_display = ("received_at", "from_number", "to", "text", "connector")
+    search_fields = ("from_number", "to", "text")
+    date_hierarchy = "received_at"

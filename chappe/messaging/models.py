@@ -176,6 +176,30 @@ PROTECTION_LEVELS = [
 ]
 
 
+class UnattributedReply(models.Model):
+    """An MO that matches no account (sent to a shared code no message came from, to no
+    number an account owns): kept for the operator to look at, never dropped
+    (decision 0026)."""
+
+    connector = models.CharField(max_length=64)
+    carrier_id = models.CharField(max_length=64)
+    from_number = models.CharField(max_length=20)
+    to = models.CharField(max_length=20)
+    text = models.TextField()
+    received_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("unattributed reply")
+        verbose_name_plural = _("unattributed replies")
+        constraints = [models.UniqueConstraint(fields=["connector", "carrier_id"],
+                                               name="one_unattributed_reply_per_mo")]
+
+    def __str__(self) -> str:
+        return f"MO from {self.from_number} to {self.to}"
+
+
 class ProtectedSender(models.Model):
     """A sender name on the operator's protected lists (M-2), kept by the operator."""
 

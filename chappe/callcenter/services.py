@@ -18,7 +18,6 @@ from chappe.accounts.services import service_require
 from chappe.audit.services import audit_record
 from chappe.billing.models import Subscription
 from chappe.billing.selectors import subscription_live
-from chappe.callcenter.flows import FlowInvalid, flow_parse, prompts_of
 from chappe.callcenter.models import (
     RENTAL_HELD,
     AudioPrompt,
@@ -38,6 +37,7 @@ from chappe.callcenter.voicemails import unlink_later
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
+from chappe.voice.flows import FlowInvalid, flow_parse, prompts_of
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
 from chappe.billing.services import usage_charge
-from chappe.callcenter.flows import Prompt
 from chappe.callcenter.models import (
     CallRecord,
     VoiceCallStatus,
@@ -26,6 +25,7 @@ from chappe.callcenter.services import seconds_between
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize, number_facts
+from chappe.voice.flows import Prompt
 from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
 
 logger = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ from django.db import (
     connection,
 )
 
-from chappe.callcenter.flows import FlowDefinition, Prompt, flow_parse
 from chappe.common.numbers import dialled_e164
 from chappe.voice import routing_changes
+from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
 from chappe.voice.media.prompts import SAMPLE_RATE, tts_render, wav_pcm, wav_write
 from chappe.voice.runner import CallOutcome, CallRunner, CallTarget
 from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts

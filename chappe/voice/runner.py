@@ -1,5 +1,5 @@
 """Running one inbound call: admit it (the trunk's source addresses, digest credentials
-and caps), ring, answer, walk its flow (the pure interpreter of chappe.callcenter.flows)
+and caps), ring, answer, walk its flow (the pure interpreter of chappe.voice.flows)
 by executing its actions on the media leg, feed the events back, and hand the outcome to
 the directory (which writes the call records).
 
@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from chappe.callcenter.flows import (
+from chappe.voice.bridge import Bridge
+from chappe.voice.callstate import CallLog, CallState, hangup_cause
+from chappe.voice.flows import (
     DIGIT,
     HANGUP,
     PROMPT_FINISHED,
@@ -45,8 +47,6 @@ from chappe.callcenter.flows import (
     flow_start,
     flow_step,
 )
-from chappe.voice.bridge import Bridge
-from chappe.voice.callstate import CallLog, CallState, hangup_cause
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
 from chappe.voice.sip.base import InboundCall, MediaLeg, Originator

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from chappe.callcenter.flows import flow_parse
 from chappe.voice.callstate import CallLog, CallState, IllegalTransition
+from chappe.voice.flows import flow_parse
 from chappe.voice.runner import CallRunner, CallTarget
 from chappe.voice.sip.base import FRAME_BYTES
 from chappe.voice.trunking import TrunkGate, TrunkRoute

@@ -13,9 +13,9 @@ from pydantic import Field
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
 from chappe.callcenter import selectors, services, voicemails
-from chappe.callcenter.flows import FlowDefinition
 from chappe.callcenter.models import RentalStatus
 from chappe.common.csv_export import csv_response
+from chappe.voice.flows import FlowDefinition
 
 router = Router(tags=["contact center"])
 

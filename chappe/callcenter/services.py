@@ -306,15 +306,6 @@ def call_records_store(*, records: Sequence[CallRecord],
                 logger.exception("call record %s could not be charged", record.pk)
 
 
-def seconds_between(start: datetime | None, end: datetime | None) -> int:
-    """Whole started seconds from `start` to `end` (C-9: every started second)."""
-    if start is None or end is None or end <= start:
-        return 0
-    delta = end - start
-    whole = delta.days * 86400 + delta.seconds
-    return whole + (1 if delta.microseconds else 0)
-
-
 # --- per-second rating of outbound legs (C-9) --------------------------------------------
 
 

@@ -21,10 +21,10 @@ from chappe.callcenter.models import (
     VoiceMessage,
     VoiceMessageCall,
 )
-from chappe.callcenter.services import seconds_between
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize, number_facts
+from chappe.voice.callstate import seconds_between
 from chappe.voice.flows import Prompt
 from chappe.webhooks.services import EventDraft, webhook_settings_for, webhooks_emit
 

@@ -31,6 +31,7 @@ from django.db import (
 
 from chappe.common.numbers import dialled_e164
 from chappe.voice import routing_changes
+from chappe.voice.callstate import seconds_between
 from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
 from chappe.voice.media.prompts import SAMPLE_RATE, tts_render, wav_pcm, wav_write
 from chappe.voice.runner import CallOutcome, CallRunner, CallTarget
@@ -195,7 +196,7 @@ class DjangoDirectory:
     @staticmethod
     def _store(outcomes: list[CallOutcome]) -> None:
         from chappe.callcenter.models import CallRecord, Voicemail
-        from chappe.callcenter.services import call_records_store, seconds_between
+        from chappe.callcenter.services import call_records_store
 
         records, voicemails = [], []
         for outcome in outcomes:

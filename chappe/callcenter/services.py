@@ -1,10 +1,10 @@
-"""Contact-center writes: numbers (buy, assign, release, port-out), call flows, call
-records. Every function takes the account explicitly and runs in a transaction."""
+"""Contact-center writes: numbers (buy, assign, port-out; releasing one is in `numbers`),
+call flows, call records. Every function takes the account explicitly and runs in a
+transaction."""
 
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -16,8 +16,6 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.audit.services import audit_record
-from chappe.billing.models import Subscription
-from chappe.billing.selectors import subscription_live
 from chappe.callcenter.models import (
     RENTAL_HELD,
     AudioPrompt,
@@ -32,6 +30,7 @@ from chappe.callcenter.models import (
     Trunk,
     Voicemail,
 )
+from chappe.callcenter.numbers import numbers_sync, rental_held_lock
 from chappe.callcenter.rentals import rental_first_charge
 from chappe.callcenter.voicemails import unlink_later
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
@@ -42,24 +41,6 @@ from chappe.voice.flows import FlowInvalid, flow_parse, prompts_of
 logger = logging.getLogger(__name__)
 
 # --- numbers (C-1) ---------------------------------------------------------------------
-
-
-def _numbers_sync(account: Account) -> Subscription | None:
-    """Write the account's active rentals, counted by (country, type), into its live
-    contact-center subscription: the monthly run bills them (billing.services.monthly)."""
-    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
-    if subscription is None:
-        return None
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    counts: dict[tuple[str, str], int] = {}
-    for country, number_type in NumberRental.objects.filter(
-            account=account, status__in=RENTAL_HELD).values_list(
-            "number__country", "number__number_type"):
-        counts[(country, number_type)] = counts.get((country, number_type), 0) + 1
-    subscription.numbers = [{"country": c, "number_type": t, "count": n}
-                            for (c, t), n in sorted(counts.items())]
-    subscription.save(update_fields=["numbers"])
-    return subscription
 
 
 @transaction.atomic
@@ -81,7 +62,7 @@ def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRenta
         currency=number.currency, started_at=timezone.now(), rio=_rio_for(account, number))
     rental.billing = rental_first_charge(rental=rental, actor=actor)
     rental.save(update_fields=["billing"])
-    _numbers_sync(account)
+    numbers_sync(account=account)
     audit_record(actor=actor, account=account, action="callcenter.number.buy", target=rental,
                  details={"number": number.e164, "billing": rental.billing})
     return rental
@@ -96,7 +77,7 @@ def _rio_for(account: Account, number: PhoneNumber) -> str:
 def number_assign(*, actor: Actor, account: Account, rental_id: Any,
                   flow_id: Any | None) -> NumberRental:
     actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _held_rental(account, rental_id)
+    rental = rental_held_lock(account=account, rental_id=rental_id)
     flow = None
     if flow_id is not None:
         flow = get_or_404(CallFlow.objects.filter(account=account), flow_id)
@@ -106,37 +87,6 @@ def number_assign(*, actor: Actor, account: Account, rental_id: Any,
     rental.save(update_fields=["flow"])
     audit_record(actor=actor, account=account, action="callcenter.number.assign",
                  target=rental, details={"flow": str(flow.pk) if flow else None})
-    return rental
-
-
-@transaction.atomic
-def number_release(*, actor: Actor, account: Account, rental_id: Any,
-                   status: str = RentalStatus.RELEASED, now: datetime | None = None,
-                   reason: str = "") -> NumberRental:
-    """Give the number back (released) or mark it ported out; billing stops (a prepaid
-    month already paid is not refunded: P-5)."""
-    actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _held_rental(account, rental_id)
-    rental.status = status
-    rental.ended_at = now or timezone.now()
-    rental.flow = None
-    rental.save(update_fields=["status", "ended_at", "flow"])
-    number = PhoneNumber.objects.select_for_update().get(pk=rental.number_id)
-    number.status = (NumberStatus.AVAILABLE if status == RentalStatus.RELEASED
-                     else NumberStatus.WITHDRAWN)
-    number.save(update_fields=["status"])
-    _numbers_sync(account)
-    audit_record(actor=actor, account=account, action=f"callcenter.number.{status}",
-                 target=rental, details={"number": number.e164,
-                                         **({"reason": reason} if reason else {})})
-    return rental
-
-
-def _held_rental(account: Account, rental_id: Any) -> NumberRental:
-    rental = get_or_404(NumberRental.objects.select_for_update().filter(account=account),
-                        rental_id)
-    if rental.status not in RENTAL_HELD:
-        raise Conflict(_("This number was released."))
     return rental
 
 

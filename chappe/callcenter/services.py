@@ -32,7 +32,7 @@ from chappe.callcenter.models import (
 )
 from chappe.callcenter.numbers import numbers_sync, rental_held_lock
 from chappe.callcenter.rentals import rental_first_charge
-from chappe.callcenter.voicemails import unlink_later
+from chappe.callcenter.voicemails import unlink_later, voicemail_announce
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
@@ -240,13 +240,15 @@ def demo_voice_setup(*, account: Account) -> NumberRental:
 def call_records_store(*, records: Sequence[CallRecord],
                        voicemails: Sequence[Voicemail] = ()) -> None:
     """Write the voice engine's finished calls (unsaved records, parents before the legs
-    they placed) and charge every answered outbound leg (`call_charge`), in one
-    transaction. Each charge runs in a savepoint of its own: a leg that cannot be charged
-    stays `billed=False` for the operator to see, since the call did happen."""
+    they placed) and their voicemails, announce each voicemail (`voicemail_announce`) and
+    charge every answered outbound leg (`call_charge`), in one transaction. Each charge
+    runs in a savepoint of its own: a leg that cannot be charged stays `billed=False` for
+    the operator to see, since the call did happen."""
     with transaction.atomic():
         CallRecord.objects.bulk_create(records)
+        Voicemail.objects.bulk_create(voicemails)
         for voicemail in voicemails:
-            voicemail.save()  # saved one by one: its post_save announces it (receivers)
+            voicemail_announce(voicemail=voicemail)
         for record in records:
             if record.direction != "outbound" or record.answered_at is None:
                 continue

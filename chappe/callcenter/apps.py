@@ -8,4 +8,9 @@ class CallcenterConfig(AppConfig):
     verbose_name = _("Contact center")
 
     def ready(self) -> None:
-        from chappe.callcenter import receivers  # noqa: F401  (connects them)
+        from chappe.callcenter import (
+            receivers,  # noqa: F401  (connects them)
+            routing_changes,
+        )
+
+        routing_changes.connect()

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chappe.voice.callstate import CallLog, CallState, IllegalTransition, seconds_between
+from chappe.voice.directory import CallTarget
 from chappe.voice.flows import flow_parse
-from chappe.voice.runner import CallRunner, CallTarget
+from chappe.voice.runner import CallRunner
 from chappe.voice.sip.base import FRAME_BYTES
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 

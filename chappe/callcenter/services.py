@@ -4,9 +4,14 @@ transaction."""
 
 import logging
 import secrets
+import tempfile
+import wave
 from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +21,8 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.audit.services import audit_record
+from chappe.billing.rating import Product
+from chappe.billing.services import usage_charge
 from chappe.callcenter.models import (
     RENTAL_HELD,
     AudioPrompt,
@@ -34,9 +41,10 @@ from chappe.callcenter.numbers import numbers_sync, rental_held_lock
 from chappe.callcenter.rentals import rental_first_charge
 from chappe.callcenter.voicemails import unlink_later, voicemail_announce
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
-from chappe.common.lookup import get_or_404
+from chappe.common.lookup import get_or_404, is_uuid
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
 from chappe.voice.flows import FlowInvalid, flow_parse, prompts_of
+from chappe.voice.media.prompts import PromptError, audio_convert
 
 logger = logging.getLogger(__name__)
 
@@ -117,18 +125,12 @@ def flow_validate(definition: Any, account: Account | None = None) -> dict:
     if account is not None:
         wanted = {p.audio_id for p in prompts_of(parsed) if p.audio_id}
         known = {str(pk) for pk in AudioPrompt.objects.filter(
-            account=account, pk__in=[w for w in wanted if _is_uuid(w)]).values_list("pk",
+            account=account, pk__in=[w for w in wanted if is_uuid(w)]).values_list("pk",
                                                                                     flat=True)}
         if wanted - known:
             raise ValidationFailed(_("The call flow is not valid."), details={
                 "audio_id": [f"no such audio prompt: {a}" for a in sorted(wanted - known)]})
     return parsed.model_dump(mode="json", exclude_none=True)
-
-
-def _is_uuid(value: str) -> bool:
-    from chappe.common.lookup import is_uuid
-
-    return is_uuid(value)
 
 
 @transaction.atomic
@@ -271,11 +273,6 @@ def call_charge(*, record: CallRecord):
     """Rate and charge an ended outbound leg through the money engine: every started
     second is billed (`rating.billed_seconds`), priced by origin country, destination
     country and number type. Exactly once per call record (idempotency key)."""
-    from decimal import Decimal
-
-    from chappe.billing.rating import Product
-    from chappe.billing.services import usage_charge
-
     if record.direction != "outbound":
         raise ValidationFailed(details={"direction": ["only outbound legs are billed"]})
     if record.answered_at is None or record.ended_at is None:
@@ -302,14 +299,6 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 def audio_prompt_upload(*, actor: Actor, account: Account, name: str, file) -> AudioPrompt:
     """Store an uploaded recording as an 8 kHz mono 16-bit WAV prompt (C-3)."""
-    import tempfile
-    import wave
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from chappe.voice.media.prompts import PromptError, audio_convert
-
     actor.require(Perm.CALL_FLOWS_MANAGE)
     if file.size > MAX_UPLOAD_BYTES:
         raise ValidationFailed(details={"file": ["at most 20 MB"]})

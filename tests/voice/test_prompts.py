@@ -22,11 +22,6 @@ pytestmark = pytest.mark.skipif(not prompts.tools_available(),
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path
-
-
-@pytest.fixture
 def cache(data_dir):
     return prompts_dir(data_dir)
 

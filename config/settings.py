@@ -79,7 +79,6 @@ INSTALLED_APPS = [
     "chappe.runtime",
     "chappe.smpp_server",
     "chappe.callcenter",
-    "chappe.voice",
     "chappe.web",
 ]
 

@@ -8,4 +8,7 @@ class CallcenterConfig(AppConfig):
     verbose_name = _("Contact center")
 
     def ready(self) -> None:
-        from chappe.callcenter import receivers  # noqa: F401  (connects them)
+        # Models must be loaded before the routing cache's receivers connect to them.
+        from chappe.callcenter import routing_changes
+
+        routing_changes.connect()

@@ -125,7 +125,7 @@ class CallFlow(models.Model):
 
 
 class CallFlowVersion(models.Model):
-    """One immutable version of a flow definition (validated JSON, flows.flow_parse)."""
+    """One immutable version of a flow definition (validated JSON: chappe.voice.flows)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,

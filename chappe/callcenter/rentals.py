@@ -1,7 +1,7 @@
 """Paying for rented numbers without a subscription (C-1, C-9, P-5; decision 0019).
 
 Why: a contact-center subscriber finds its numbers on the monthly invoice (the
-subscription's `numbers`, kept in step by `services._numbers_sync`). An account without a
+subscription's `numbers`, kept in step by `numbers.numbers_sync`). An account without a
 subscription has no invoice, so it pays each month of each number in advance from its
 prepaid credit, through `billing.services.fee_charge` (exactly once per rental and month):
 
@@ -44,6 +44,7 @@ from chappe.billing.selectors import subscription_live
 from chappe.billing.services import FeeCharged, fee_charge, fee_period
 from chappe.callcenter.models import RENTAL_HELD, NumberRental, NumberType, RentalStatus
 from chappe.callcenter.notices import billing_recipients, mail_send
+from chappe.callcenter.numbers import number_release, numbers_sync
 from chappe.queue.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,6 @@ def _reactivate(rental: NumberRental) -> None:
 
 
 def _release_unpaid(rental: NumberRental, now: datetime) -> None:
-    from chappe.callcenter.services import number_release
-
     number_release(actor=SYSTEM.on(rental.account), account=rental.account,
                    rental_id=rental.pk, now=now, reason="unpaid")
     rental.refresh_from_db()
@@ -121,13 +120,11 @@ def _release_unpaid(rental: NumberRental, now: datetime) -> None:
 
 
 def _move_to_subscription(rental: NumberRental) -> None:
-    from chappe.callcenter.services import _numbers_sync
-
     rental.billing, rental.paid_until = SUBSCRIPTION, None
     rental.save(update_fields=["billing", "paid_until"])
     if rental.status == RentalStatus.SUSPENDED:
         _reactivate(rental)
-    _numbers_sync(rental.account)
+    numbers_sync(account=rental.account)
 
 
 def _move_to_prepaid(rental: NumberRental, now: datetime) -> None:

@@ -1,12 +1,17 @@
-"""Contact-center writes: numbers (buy, assign, release, port-out), call flows, call
-records. Every function takes the account explicitly and runs in a transaction."""
+"""Contact-center writes: numbers (buy, assign, port-out; releasing one is in `numbers`),
+call flows, call records. Every function takes the account explicitly and runs in a
+transaction."""
 
 import logging
 import secrets
+import tempfile
+import wave
 from collections.abc import Sequence
-from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,9 +21,8 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.audit.services import audit_record
-from chappe.billing.models import Subscription
-from chappe.billing.selectors import subscription_live
-from chappe.callcenter.flows import FlowInvalid, flow_parse, prompts_of
+from chappe.billing.rating import Product
+from chappe.billing.services import usage_charge
 from chappe.callcenter.models import (
     RENTAL_HELD,
     AudioPrompt,
@@ -33,33 +37,18 @@ from chappe.callcenter.models import (
     Trunk,
     Voicemail,
 )
+from chappe.callcenter.numbers import numbers_sync, rental_held_lock
 from chappe.callcenter.rentals import rental_first_charge
-from chappe.callcenter.voicemails import unlink_later
+from chappe.callcenter.voicemails import unlink_later, voicemail_announce
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404, is_uuid
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
+from chappe.voice.flows import FlowInvalid, flow_parse, prompts_of
+from chappe.voice.media.prompts import PromptError, audio_convert
 
 logger = logging.getLogger(__name__)
 
 # --- numbers (C-1) ---------------------------------------------------------------------
-
-
-def _numbers_sync(account: Account) -> Subscription | None:
-    """Write the account's active rentals, counted by (country, type), into its live
-    contact-center subscription: the monthly run bills them (billing.services.monthly)."""
-    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
-    if subscription is None:
-        return None
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    counts: dict[tuple[str, str], int] = {}
-    for country, number_type in NumberRental.objects.filter(
-            account=account, status__in=RENTAL_HELD).values_list(
-            "number__country", "number__number_type"):
-        counts[(country, number_type)] = counts.get((country, number_type), 0) + 1
-    subscription.numbers = [{"country": c, "number_type": t, "count": n}
-                            for (c, t), n in sorted(counts.items())]
-    subscription.save(update_fields=["numbers"])
-    return subscription
 
 
 @transaction.atomic
@@ -81,7 +70,7 @@ def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRenta
         currency=number.currency, started_at=timezone.now(), rio=_rio_for(account, number))
     rental.billing = rental_first_charge(rental=rental, actor=actor)
     rental.save(update_fields=["billing"])
-    _numbers_sync(account)
+    numbers_sync(account=account)
     audit_record(actor=actor, account=account, action="callcenter.number.buy", target=rental,
                  details={"number": number.e164, "billing": rental.billing})
     return rental
@@ -96,7 +85,7 @@ def _rio_for(account: Account, number: PhoneNumber) -> str:
 def number_assign(*, actor: Actor, account: Account, rental_id: Any,
                   flow_id: Any | None) -> NumberRental:
     actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _held_rental(account, rental_id)
+    rental = rental_held_lock(account=account, rental_id=rental_id)
     flow = None
     if flow_id is not None:
         flow = get_or_404(CallFlow.objects.filter(account=account), flow_id)
@@ -106,37 +95,6 @@ def number_assign(*, actor: Actor, account: Account, rental_id: Any,
     rental.save(update_fields=["flow"])
     audit_record(actor=actor, account=account, action="callcenter.number.assign",
                  target=rental, details={"flow": str(flow.pk) if flow else None})
-    return rental
-
-
-@transaction.atomic
-def number_release(*, actor: Actor, account: Account, rental_id: Any,
-                   status: str = RentalStatus.RELEASED, now: datetime | None = None,
-                   reason: str = "") -> NumberRental:
-    """Give the number back (released) or mark it ported out; billing stops (a prepaid
-    month already paid is not refunded: P-5)."""
-    actor.require(Perm.CALL_FLOWS_MANAGE)
-    rental = _held_rental(account, rental_id)
-    rental.status = status
-    rental.ended_at = now or timezone.now()
-    rental.flow = None
-    rental.save(update_fields=["status", "ended_at", "flow"])
-    number = PhoneNumber.objects.select_for_update().get(pk=rental.number_id)
-    number.status = (NumberStatus.AVAILABLE if status == RentalStatus.RELEASED
-                     else NumberStatus.WITHDRAWN)
-    number.save(update_fields=["status"])
-    _numbers_sync(account)
-    audit_record(actor=actor, account=account, action=f"callcenter.number.{status}",
-                 target=rental, details={"number": number.e164,
-                                         **({"reason": reason} if reason else {})})
-    return rental
-
-
-def _held_rental(account: Account, rental_id: Any) -> NumberRental:
-    rental = get_or_404(NumberRental.objects.select_for_update().filter(account=account),
-                        rental_id)
-    if rental.status not in RENTAL_HELD:
-        raise Conflict(_("This number was released."))
     return rental
 
 
@@ -284,13 +242,15 @@ def demo_voice_setup(*, account: Account) -> NumberRental:
 def call_records_store(*, records: Sequence[CallRecord],
                        voicemails: Sequence[Voicemail] = ()) -> None:
     """Write the voice engine's finished calls (unsaved records, parents before the legs
-    they placed) and charge every answered outbound leg (`call_charge`), in one
-    transaction. Each charge runs in a savepoint of its own: a leg that cannot be charged
-    stays `billed=False` for the operator to see, since the call did happen."""
+    they placed) and their voicemails, announce each voicemail (`voicemail_announce`) and
+    charge every answered outbound leg (`call_charge`), in one transaction. Each charge
+    runs in a savepoint of its own: a leg that cannot be charged stays `billed=False` for
+    the operator to see, since the call did happen."""
     with transaction.atomic():
         CallRecord.objects.bulk_create(records)
+        Voicemail.objects.bulk_create(voicemails)
         for voicemail in voicemails:
-            voicemail.save()  # saved one by one: its post_save announces it (receivers)
+            voicemail_announce(voicemail=voicemail)
         for record in records:
             if record.direction != "outbound" or record.answered_at is None:
                 continue
@@ -298,15 +258,6 @@ def call_records_store(*, records: Sequence[CallRecord],
                 call_charge(record=record)
             except ChappeError:
                 logger.exception("call record %s could not be charged", record.pk)
-
-
-def seconds_between(start: datetime | None, end: datetime | None) -> int:
-    """Whole started seconds from `start` to `end` (C-9: every started second)."""
-    if start is None or end is None or end <= start:
-        return 0
-    delta = end - start
-    whole = delta.days * 86400 + delta.seconds
-    return whole + (1 if delta.microseconds else 0)
 
 
 # --- per-second rating of outbound legs (C-9) --------------------------------------------
@@ -322,11 +273,6 @@ def call_charge(*, record: CallRecord):
     """Rate and charge an ended outbound leg through the money engine: every started
     second is billed (`rating.billed_seconds`), priced by origin country, destination
     country and number type. Exactly once per call record (idempotency key)."""
-    from decimal import Decimal
-
-    from chappe.billing.rating import Product
-    from chappe.billing.services import usage_charge
-
     if record.direction != "outbound":
         raise ValidationFailed(details={"direction": ["only outbound legs are billed"]})
     if record.answered_at is None or record.ended_at is None:
@@ -353,14 +299,6 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 def audio_prompt_upload(*, actor: Actor, account: Account, name: str, file) -> AudioPrompt:
     """Store an uploaded recording as an 8 kHz mono 16-bit WAV prompt (C-3)."""
-    import tempfile
-    import wave
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from chappe.voice.media.prompts import PromptError, audio_convert
-
     actor.require(Perm.CALL_FLOWS_MANAGE)
     if file.size > MAX_UPLOAD_BYTES:
         raise ValidationFailed(details={"file": ["at most 20 MB"]})

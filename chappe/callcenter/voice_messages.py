@@ -15,17 +15,18 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
 from chappe.billing.services import usage_charge
-from chappe.callcenter.flows import Prompt
 from chappe.callcenter.models import (
     CallRecord,
     VoiceCallStatus,
     VoiceMessage,
     VoiceMessageCall,
 )
-from chappe.callcenter.services import seconds_between
 from chappe.common.errors import ChappeError, ValidationFailed
+from chappe.common.leases import rows_lock
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize, number_facts
+from chappe.voice.callstate import seconds_between
+from chappe.voice.flows import Prompt
 from chappe.webhooks.selectors import webhook_url
 from chappe.webhooks.services import EventDraft, webhooks_emit
 
@@ -80,16 +81,15 @@ def voice_message_get(*, account: Account, message_id: Any) -> VoiceMessage:
 
 
 def voice_calls_claim(*, limit: int = 50, now: datetime | None = None) -> list[VoiceMessageCall]:
-    """Due calls, marked `calling` (and stale claims taken back), for one engine."""
+    """Due calls, marked `calling` (and stale claims taken back), for one engine. Rows
+    another engine is claiming are skipped (`rows_lock`), so engines share the table."""
     now = now or timezone.now()
     with transaction.atomic():
-        due = (VoiceMessageCall.objects.select_for_update(skip_locked=True)
-               .filter(status=VoiceCallStatus.QUEUED, send_at__lte=now)
-               .order_by("send_at")[:limit])
-        stale = (VoiceMessageCall.objects.select_for_update(skip_locked=True)
-                 .filter(status=VoiceCallStatus.CALLING, claimed_at__lt=now - CLAIM_TIMEOUT)
-                 [:limit])
-        claimed = list(due) + list(stale)
+        due = rows_lock(VoiceMessageCall.objects.filter(
+            status=VoiceCallStatus.QUEUED, send_at__lte=now).order_by("send_at"), limit=limit)
+        stale = rows_lock(VoiceMessageCall.objects.filter(
+            status=VoiceCallStatus.CALLING, claimed_at__lt=now - CLAIM_TIMEOUT), limit=limit)
+        claimed = due + stale
         VoiceMessageCall.objects.filter(pk__in=[c.pk for c in claimed]).update(
             status=VoiceCallStatus.CALLING, claimed_at=now)
     return list(VoiceMessageCall.objects.filter(pk__in=[c.pk for c in claimed])

@@ -1,10 +1,10 @@
 """Voicemails (C-3): announced when recorded, listened to, deleted; e-mailed on request.
 
-Why announcements hang on the row: the voice engine stores a voicemail in its own
-database thread (chappe/voice/engine.py). Whoever creates the row, `receivers.py` calls
-`voicemail_announce` in that same transaction, so the e-mail job and the `voicemail.new`
-webhook are written with it (outbox) and leave only after commit — never lost, never sent
-for a voicemail that was rolled back.
+Why the announcement is written with the voicemail: the service that stores the voice
+engine's calls (`services.call_records_store`, run by the engine's directory) calls
+`voicemail_announce` in the transaction that inserts the row, so the e-mail job and the
+`voicemail.new` webhook are written with it (outbox) and leave only after commit — never
+lost, never sent for a voicemail that was rolled back.
 """
 
 import logging

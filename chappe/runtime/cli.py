@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from django.conf import settings
+
 
 def _default_web_workers() -> int:
     return int(os.environ.get("CHAPPE_WEB_WORKERS") or os.cpu_count() or 1)
@@ -144,10 +146,18 @@ def _cmd_smpp_server(args: argparse.Namespace) -> int:
 
 
 def _cmd_voice(args: argparse.Namespace) -> int:
+    """The engine on the contact center's database directory, wired here explicitly."""
+    # After django.setup() in main(): the directory's models need the app registry.
+    from chappe.callcenter.directory import DjangoDirectory
+
+    # Only the voice role loads the SIP stack (each role here imports only its own).
     from chappe.voice.engine import run_voice
 
-    run_voice(host=args.host, port=args.port, answer_after=args.answer_after,
-              port_file=args.port_file, stay_up=args.stay_up)
+    directory = DjangoDirectory(data_dir=settings.DATA_DIR,
+                                default_country=settings.CHAPPE_DEFAULT_COUNTRY)
+    run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
+              port=args.port, answer_after=args.answer_after, port_file=args.port_file,
+              stay_up=args.stay_up)
     return 0
 
 

@@ -70,6 +70,16 @@ class CallLog:
         return self.state == CallState.ENDED
 
 
+def seconds_between(start: datetime | None, end: datetime | None) -> int:
+    """Whole started seconds from `start` to `end` (C-9: every started second): a call
+    record's duration, and what a leg is billed on."""
+    if start is None or end is None or end <= start:
+        return 0
+    delta = end - start
+    whole = delta.days * 86400 + delta.seconds
+    return whole + (1 if delta.microseconds else 0)
+
+
 def hangup_cause(*, we_are: str, we_hung_up: str, peer_reason: str) -> str:
     """A call record's hangup cause. `we_are` is our side of the leg ("callee" on a call
     we received, "caller" on one we placed); `we_hung_up` why we sent the BYE ("" when

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from chappe.voice.callstate import CallLog, CallState, hangup_cause
+from chappe.voice.callstate import CallLog, CallState, hangup_cause, seconds_between
 from chappe.voice.sip.base import Originator, OutboundCall, OutboundFailed
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
@@ -100,8 +100,6 @@ class MessageResult:
 
     @property
     def billable_seconds(self) -> int:
-        from chappe.callcenter.services import seconds_between
-
         return seconds_between(self.log.answered_at, self.log.ended_at)
 
 

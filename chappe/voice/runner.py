@@ -1,7 +1,7 @@
 """Running one inbound call: admit it (the trunk's source addresses, digest credentials
-and caps), ring, answer, walk its flow (the pure interpreter of chappe.callcenter.flows)
+and caps), ring, answer, walk its flow (the pure interpreter of chappe.voice.flows)
 by executing its actions on the media leg, feed the events back, and hand the outcome to
-the directory (which writes the call records).
+the directory it is given (chappe.voice.directory), which stores the call records.
 
 A `transfer` action places a B-leg through the trunks (chappe.voice.outbound.dial) and,
 once it answers, bridges the two legs (chappe.voice.bridge) until either side hangs up;
@@ -17,11 +17,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
-from chappe.callcenter.flows import (
+from chappe.voice.bridge import Bridge
+from chappe.voice.callstate import CallLog, CallState, hangup_cause
+from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome
+from chappe.voice.flows import (
     DIGIT,
     HANGUP,
     PROMPT_FINISHED,
@@ -36,7 +37,6 @@ from chappe.callcenter.flows import (
     FlowState,
     Hangup,
     Play,
-    Prompt,
     Record,
     StopPlayback,
     StopRecording,
@@ -45,8 +45,6 @@ from chappe.callcenter.flows import (
     flow_start,
     flow_step,
 )
-from chappe.voice.bridge import Bridge
-from chappe.voice.callstate import CallLog, CallState, hangup_cause
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
 from chappe.voice.sip.base import InboundCall, MediaLeg, Originator
@@ -54,60 +52,6 @@ from chappe.voice.sip.digest import DigestResult, challenge_header, digest_check
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
-
-
-@dataclass(frozen=True)
-class CallTarget:
-    """Where an inbound call goes: the account, the rented number and its flow."""
-
-    account_id: str
-    e164: str
-    definition: FlowDefinition | None
-    rental_id: str | None = None
-    flow_version_id: str | None = None
-    # The carrier trunk the number belongs to: its source addresses, inbound digest
-    # credentials and caps apply to the call.
-    trunk: TrunkRoute | None = None
-
-
-@dataclass
-class LegOutcome:
-    """An outbound leg the call placed (a transfer's B-leg): one more call record."""
-
-    log: CallLog
-    caller: str  # the number presented (E.164)
-    callee: str
-    disposition: str
-    hangup_cause: str
-    media: dict = field(default_factory=dict)
-
-
-@dataclass
-class CallOutcome:
-    """What the directory stores at the end of a call."""
-
-    target: CallTarget
-    caller: str
-    log: CallLog
-    state: FlowState
-    disposition: str
-    hangup_cause: str
-    recording: bytes | None = None
-    media: dict = field(default_factory=dict)
-    legs: list[LegOutcome] = field(default_factory=list)
-
-
-class Directory(Protocol):
-    async def resolve(self, callee: str, caller: str) -> CallTarget | None: ...
-
-    async def routes(self, e164: str) -> list[TrunkRoute]:
-        """The trunks that may carry an outbound call to `e164`, best first."""
-        ...
-
-    async def prompt_pcm(self, target: CallTarget, prompt: Prompt) -> bytes: ...
-
-    async def finish(self, outcome: CallOutcome) -> None: ...
-
 
 BEEP = tone(1000, 250)
 # The digest realm of our challenges to carriers.

@@ -21,7 +21,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from chappe.callcenter.flows import DAYS
+from chappe.voice.flows import DAYS
 
 NODE_TYPES = [
     ("play", gettext_lazy("Message")),

@@ -25,7 +25,6 @@ from chappe.callcenter.services import (
     call_charge,
     catalogue_number_add,
     demo_voice_setup,
-    seconds_between,
 )
 from chappe.common.errors import ValidationFailed
 from tests.billing.conftest import OPERATOR
@@ -161,15 +160,6 @@ def test_demo_voice_setup_is_idempotent(account, buy_credits):
     assert first.flow is not None
     assert first.number.e164 == "+33189000001"
     assert NumberRental.objects.filter(account=account).count() == 1
-
-
-def test_seconds_between_counts_every_started_second():
-    start = datetime(2026, 1, 1, tzinfo=PARIS)
-    assert seconds_between(start, start) == 0
-    assert seconds_between(start, start + timedelta(milliseconds=1)) == 1
-    assert seconds_between(start, start + timedelta(seconds=60)) == 60
-    assert seconds_between(start, start + timedelta(seconds=60, microseconds=1)) == 61
-    assert seconds_between(None, start) == 0
 
 
 @pytest.mark.parametrize(("duration", "billed", "micros"), [

@@ -14,6 +14,7 @@ from chappe.accounts.roles import Role
 from chappe.billing.periods import zone
 from chappe.callcenter import voicemails as voicemails_module
 from chappe.callcenter.models import CallRecord, Voicemail, VoicemailAlert
+from chappe.callcenter.services import call_records_store
 from chappe.queue.jobs import jobs_run_due
 from chappe.queue.models import Job
 from chappe.webhooks.models import WebhookEvent, WebhookStatus
@@ -32,22 +33,24 @@ def data_dir(settings, tmp_path):
 
 
 def record_voicemail(account, data_dir: Path, seconds: float = 2.0) -> Voicemail:
-    """What the voice engine does at the end of a call that reached voicemail."""
-    with transaction.atomic():
-        call = CallRecord.objects.create(
-            account=account, sip_call_id=f"vm-{seconds}", direction="inbound",
-            from_number="+33600000001", to_number="+33189000040", started_at=WHEN,
-            answered_at=WHEN, ended_at=WHEN + timedelta(seconds=20), duration_seconds=20,
-            disposition="voicemail", flow_path=["welcome", "vm"])
-        relative = f"voice/voicemails/{account.pk}/{call.pk}.wav"
-        (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(data_dir / relative), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(8000)
-            wav.writeframes(b"\x20\x00" * int(8000 * seconds))
-        return Voicemail.objects.create(account=account, call=call, path=relative,
-                                        duration_ms=int(seconds * 1000))
+    """What the voice engine does at the end of a call that reached voicemail: the
+    recording written, then the call and its voicemail stored by the service."""
+    call = CallRecord(
+        account=account, sip_call_id=f"vm-{seconds}", direction="inbound",
+        from_number="+33600000001", to_number="+33189000040", started_at=WHEN,
+        answered_at=WHEN, ended_at=WHEN + timedelta(seconds=20), duration_seconds=20,
+        disposition="voicemail", flow_path=["welcome", "vm"])
+    relative = f"voice/voicemails/{account.pk}/{call.pk}.wav"
+    (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(data_dir / relative), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x20\x00" * int(8000 * seconds))
+    voicemail = Voicemail(account=account, call=call, path=relative,
+                          duration_ms=int(seconds * 1000))
+    call_records_store(records=[call], voicemails=[voicemail])
+    return voicemail
 
 
 def test_opted_in_users_get_an_email_with_the_recording(account, make_user, data_dir):

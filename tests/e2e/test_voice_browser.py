@@ -35,7 +35,7 @@ def leave_voicemail(account, number: str, seconds_of_speech: str):
     from django.utils import timezone
 
     from chappe.callcenter.models import CallRecord, NumberRental, Voicemail
-    from chappe.voice.media.prompts import tts_render, wav_pcm
+    from chappe.voice.media.prompts import prompts_dir, tts_render, wav_pcm
 
     rental = NumberRental.objects.get(account=account, number__e164=number)
     now = timezone.now()
@@ -45,7 +45,8 @@ def leave_voicemail(account, number: str, seconds_of_speech: str):
         flow_version=rental.flow.current, started_at=now - timedelta(seconds=20),
         answered_at=now - timedelta(seconds=19), ended_at=now, duration_seconds=19,
         disposition="voicemail", flow_path=["welcome", "menu", "voicemail"], digits="1")
-    speech = tts_render(text=seconds_of_speech, language="fr")
+    speech = tts_render(text=seconds_of_speech, language="fr",
+                        cache_dir=prompts_dir(settings.DATA_DIR))
     relative = f"voice/voicemails/{account.pk}/{call.pk}.wav"
     target = settings.DATA_DIR / relative
     target.parent.mkdir(parents=True, exist_ok=True)

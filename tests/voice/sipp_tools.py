@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 
+from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
 from chappe.voice.engine import VoiceEngine
 from chappe.voice.media.prompts import tools_available
@@ -29,14 +31,23 @@ PCAPS = Path("/usr/share/sip-tester")
 NUMBER = "+33189000077"
 
 
+def db_directory(**kwargs) -> DjangoDirectory:
+    """The database directory on the test's settings, as the voice role builds it."""
+    return DjangoDirectory(data_dir=settings.DATA_DIR,
+                           default_country=settings.CHAPPE_DEFAULT_COUNTRY, **kwargs)
+
+
 class EngineThread:
-    """The voice engine serving on 127.0.0.1 (a free port) from a thread of its own."""
+    """The voice engine serving on 127.0.0.1 (a free port) from a thread of its own, on
+    the database directory."""
 
     def __init__(self, answer_after: float = 0.0, **kwargs) -> None:
         self.loop = asyncio.new_event_loop()
         base = 30000 + (int(time.time() * 1000) % 200) * 40
-        self.engine = VoiceEngine("127.0.0.1", 0, answer_after=answer_after,
-                                  rtp_ports=(base, base + 38), **kwargs)
+        self.engine = VoiceEngine("127.0.0.1", 0, directory=db_directory(),
+                                  auth_secret=settings.SECRET_KEY.encode(),
+                                  answer_after=answer_after, rtp_ports=(base, base + 38),
+                                  **kwargs)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self):

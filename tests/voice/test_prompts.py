@@ -9,6 +9,7 @@ from chappe.voice.media import prompts
 from chappe.voice.media.prompts import (
     PromptError,
     audio_convert,
+    prompts_dir,
     rms,
     tone,
     tts_key,
@@ -20,10 +21,9 @@ pytestmark = pytest.mark.skipif(not prompts.tools_available(),
                                 reason="espeak-ng and sox are installed by scripts/test")
 
 
-@pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):
-    settings.DATA_DIR = tmp_path
-    return tmp_path
+@pytest.fixture
+def cache(data_dir):
+    return prompts_dir(data_dir)
 
 
 def _format(path):
@@ -35,33 +35,33 @@ def _format(path):
     ("Bonjour, bienvenue chez Chappe. Tapez un pour laisser un message.", "fr"),
     ("Hello, welcome to Chappe. Press one to leave a message.", "en"),
 ])
-def test_tts_renders_8khz_mono_16bit_speech(text, language):
-    path = tts_render(text=text, language=language)
+def test_tts_renders_8khz_mono_16bit_speech(text, language, cache):
+    path = tts_render(text=text, language=language, cache_dir=cache)
     rate, channels, width, frames = _format(path)
     assert (rate, channels, width) == (8000, 1, 2)
     assert 1.5 < frames / rate < 10  # a sentence, not a click nor a minute
     assert rms(wav_pcm(path)) > 0.01  # speech, not silence
 
 
-def test_tts_is_cached_by_text_language_and_voice(data_dir):
-    first = tts_render(text="Au revoir", language="fr")
+def test_tts_is_cached_by_text_language_and_voice(data_dir, cache):
+    first = tts_render(text="Au revoir", language="fr", cache_dir=cache)
     mtime = first.stat().st_mtime_ns
-    assert tts_render(text="Au revoir", language="fr") == first
+    assert tts_render(text="Au revoir", language="fr", cache_dir=cache) == first
     assert first.stat().st_mtime_ns == mtime  # not rendered again
-    assert tts_render(text="Au revoir", language="en") != first
-    assert tts_render(text="Au revoir", language="fr", voice="fr-be") != first
+    assert tts_render(text="Au revoir", language="en", cache_dir=cache) != first
+    assert tts_render(text="Au revoir", language="fr", voice="fr-be", cache_dir=cache) != first
     assert len(list((data_dir / "voice" / "prompts").glob("*.wav"))) == 3
     assert tts_key("a", "fr") != tts_key("b", "fr")
 
 
-def test_text_that_looks_like_options_is_spoken_not_parsed():
-    path = tts_render(text="--version -w /etc/passwd", language="en")
+def test_text_that_looks_like_options_is_spoken_not_parsed(cache):
+    path = tts_render(text="--version -w /etc/passwd", language="en", cache_dir=cache)
     assert rms(wav_pcm(path)) > 0.01
 
 
-def test_empty_text_is_refused():
+def test_empty_text_is_refused(cache):
     with pytest.raises(PromptError):
-        tts_render(text="  ", language="fr")
+        tts_render(text="  ", language="fr", cache_dir=cache)
 
 
 def test_uploaded_audio_is_converted_to_8khz_mono(tmp_path):

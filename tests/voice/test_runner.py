@@ -2,12 +2,15 @@
 the interpreter's actions and feeds back events, and the state machine logs every move."""
 
 import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from chappe.callcenter.flows import flow_parse
-from chappe.voice.callstate import CallLog, CallState, IllegalTransition
-from chappe.voice.runner import CallRunner, CallTarget
+from chappe.voice.callstate import CallLog, CallState, IllegalTransition, seconds_between
+from chappe.voice.directory import CallTarget
+from chappe.voice.flows import flow_parse
+from chappe.voice.runner import CallRunner
 from chappe.voice.sip.base import FRAME_BYTES
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
@@ -238,6 +241,15 @@ def test_the_state_machine_refuses_illegal_moves():
     assert [t["to"] for t in log.transitions] == ["answered", "bridged", "transferred", "ended"]
     assert log.answered_at is not None
     assert log.ended_at is not None
+
+
+def test_seconds_between_counts_every_started_second():
+    start = datetime(2026, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))
+    assert seconds_between(start, start) == 0
+    assert seconds_between(start, start + timedelta(milliseconds=1)) == 1
+    assert seconds_between(start, start + timedelta(seconds=60)) == 60
+    assert seconds_between(start, start + timedelta(seconds=60, microseconds=1)) == 61
+    assert seconds_between(None, start) == 0
 
 
 def with_trunk(directory, trunk):

@@ -12,10 +12,10 @@ from pydantic import Field
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
-from chappe.callcenter import selectors, services, voicemails
-from chappe.callcenter.flows import FlowDefinition
+from chappe.callcenter import numbers, selectors, services, voicemails
 from chappe.callcenter.models import RentalStatus
 from chappe.common.csv_export import csv_response
+from chappe.voice.flows import FlowDefinition
 
 router = Router(tags=["contact center"])
 
@@ -214,7 +214,7 @@ def number_update(request: HttpRequest, rental_id: UUID, payload: NumberUpdateIn
 def number_release(request: HttpRequest, rental_id: UUID, payload: NumberReleaseIn):
     """Stop renting the number (back to the catalogue, or ported out)."""
     actor = actor_of(request)
-    return services.number_release(
+    return numbers.number_release(
         actor=actor, account=actor.account, rental_id=rental_id,
         status=RentalStatus.PORTED_OUT if payload.ported_out else RentalStatus.RELEASED)
 

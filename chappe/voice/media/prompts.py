@@ -1,19 +1,24 @@
 """Prompts as 8 kHz mono 16-bit WAV: text-to-speech with espeak-ng (fr/en) resampled by
 sox, cached by a hash of (text, language, voice); uploaded audio converted the same way.
 
-    path = tts_render(text="Bonjour", language="fr")      # DATA_DIR/voice/prompts/<sha>.wav
+    cache = prompts_dir(data_dir)                          # data_dir/voice/prompts
+    path = tts_render(text="Bonjour", language="fr", cache_dir=cache)  # cache/<sha>.wav
     pcm = wav_pcm(path)                                    # 16-bit little-endian samples
+
+The cache directory is given by the caller (the engine's directory, the web app's
+“listen” button): this module reads no settings.
 """
 
+import array
 import hashlib
+import math
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import wave
 from pathlib import Path
-
-from django.conf import settings
 
 SAMPLE_RATE = 8000
 # espeak-ng voices per language (`espeak-ng --voices`); the voice field may name another.
@@ -25,10 +30,9 @@ class PromptError(RuntimeError):
     """TTS or conversion failed (engine missing, bad audio)."""
 
 
-def prompts_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "voice" / "prompts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def prompts_dir(data_dir: Path | str) -> Path:
+    """Where rendered prompts are cached under a data dir."""
+    return Path(data_dir) / "voice" / "prompts"
 
 
 def tts_key(text: str, language: str, voice: str | None = None) -> str:
@@ -61,11 +65,14 @@ def _sox_to_8k(source: Path | str, target: Path, *, input_type: str | None = Non
             os.unlink(tmp)
 
 
-def tts_render(*, text: str, language: str = "fr", voice: str | None = None) -> Path:
-    """The WAV of `text`, rendered once: later calls return the cached file."""
+def tts_render(*, text: str, language: str = "fr", voice: str | None = None,
+               cache_dir: Path) -> Path:
+    """The WAV of `text` in `cache_dir`, rendered once: later calls return the cached
+    file."""
     if not text.strip():
         raise PromptError("empty text")
-    target = prompts_dir() / f"{tts_key(text, language, voice)}.wav"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{tts_key(text, language, voice)}.wav"
     if target.exists():
         return target
     espeak_voice = voice or VOICES.get(language, language)
@@ -104,9 +111,6 @@ def wav_write(path: Path, pcm: bytes) -> None:
 
 def tone(frequency: float = 1000.0, milliseconds: int = 300, amplitude: int = 8000) -> bytes:
     """A sine beep as 16-bit PCM (the voicemail beep)."""
-    import math
-    import struct
-
     count = SAMPLE_RATE * milliseconds // 1000
     return b"".join(struct.pack("<h", int(amplitude * math.sin(2 * math.pi * frequency * i
                                                                 / SAMPLE_RATE)))
@@ -119,9 +123,6 @@ def tools_available() -> bool:
 
 def rms(pcm: bytes) -> float:
     """Root mean square of 16-bit samples, 0..1 (0: silence)."""
-    import array
-    import math
-
     samples = array.array("h", pcm[: len(pcm) // 2 * 2])
     if not samples:
         return 0.0

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+import aiortp
 from aiosipua import (
     CallSession,
     SdpMessage,
@@ -554,8 +555,6 @@ class AiosipuaEndpoint:
                         transport: str = "udp", auth: tuple[str, str] | None = None,
                         timeout: float = 30.0) -> AiosipuaOutbound:
         """Originator.originate (chappe.voice.sip.base)."""
-        import aiortp
-
         uac = self._uacs[transport]
         if transport == "tcp":
             assert self._tcp is not None

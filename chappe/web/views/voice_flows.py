@@ -6,6 +6,7 @@ and the recorded prompts a flow can play. Every write goes through
 import json
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -19,7 +20,7 @@ from chappe.accounts.roles import Perm
 from chappe.callcenter import selectors, services
 from chappe.callcenter.models import RENTAL_HELD, CallFlow
 from chappe.common.errors import ChappeError, ValidationFailed
-from chappe.voice.media.prompts import PromptError, tts_render
+from chappe.voice.media.prompts import PromptError, prompts_dir, tts_render
 from chappe.web.auth import REFUSALS, account_view, apply_service_error, is_htmx
 from chappe.web.flow_editor import NODE_TYPES, FlowForm
 from chappe.web.forms import timezone_names
@@ -163,7 +164,8 @@ def prompt_listen(request: HttpRequest, actor: Actor) -> HttpResponse:
     try:
         path = tts_render(text=form.cleaned_data["text"],
                           language=form.cleaned_data["language"],
-                          voice=form.cleaned_data["voice"] or None)
+                          voice=form.cleaned_data["voice"] or None,
+                          cache_dir=prompts_dir(settings.DATA_DIR))
     except PromptError:
         return HttpResponse(_("Text-to-speech is not available on this server."), status=503)
     return FileResponse(path.open("rb"), content_type="audio/wav")

@@ -1,7 +1,8 @@
 """Phone number pages (C-1): the account's numbers (assign a flow, release), the operator's
 catalogue (country, type, monthly price; buy) and the port-out export (P-9). Every write
-goes through `chappe.callcenter.services`; what buying costs a prepaid account comes
-from `rentals.rental_quote`, the same rule that charges it."""
+goes through the contact-center services (`services`; `numbers` for a release); what
+buying costs a prepaid account comes from `rentals.rental_quote`, the same rule that
+charges it."""
 
 from datetime import timedelta
 from uuid import UUID
@@ -19,7 +20,7 @@ from chappe.accounts.roles import Perm
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.money import to_micros
 from chappe.billing.periods import local_date, zone
-from chappe.callcenter import selectors, services
+from chappe.callcenter import numbers, selectors, services
 from chappe.callcenter.models import RENTAL_HELD, NumberRental
 from chappe.callcenter.rentals import rental_quote, suspension_ends_at
 from chappe.common.csv_export import csv_response
@@ -118,7 +119,7 @@ def number_release(request: HttpRequest, actor: Actor, rental_id: UUID) -> HttpR
     rental = selectors.rental_get(account=actor.account, rental_id=rental_id)
     return confirmed_action(
         request,
-        act=lambda: services.number_release(actor=actor, account=actor.account,
+        act=lambda: numbers.number_release(actor=actor, account=actor.account,
                                             rental_id=rental.pk),
         question=_("Release the number %(number)s? It stops taking calls and goes back to the "
                    "catalogue; a month already paid is not refunded.")

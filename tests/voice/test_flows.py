@@ -1,4 +1,4 @@
-"""The flow schema and the pure interpreter (chappe.callcenter.flows)."""
+"""The flow schema and the pure interpreter (chappe.voice.flows)."""
 
 import copy
 from datetime import UTC, datetime
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chappe.callcenter.flows import (
+from chappe.callcenter.services import DEMO_FLOW
+from chappe.voice.flows import (
     ANSWERED,
     DIGIT,
     HANGUP,
@@ -38,7 +39,6 @@ from chappe.callcenter.flows import (
     is_open,
     prompts_of,
 )
-from chappe.callcenter.services import DEMO_FLOW
 
 # Tuesday 2026-11-24 10:00 Paris (09:00 UTC); Saturday; a holiday.
 OPEN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

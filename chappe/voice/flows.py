@@ -19,8 +19,11 @@ A flow is a graph of named nodes; `start` names the first one:
 The interpreter (`flow_start`, `flow_step`) is a pure state machine: given the current
 state and an event (answered, digit, timeout, prompt finished, recording finished,
 transfer failed, hangup) it returns the next state and the actions the engine performs
-(play a prompt, wait for a digit, record, transfer, hang up). It does no I/O; the engine
-(chappe/voice) executes the actions and feeds back the events.
+(play a prompt, wait for a digit, record, transfer, hang up). It does no I/O; the
+runner (chappe/voice/runner.py) executes the actions and feeds back the events.
+
+It lives with the engine because the runner walks it; the contact center (call flows
+stored per account, the API, the web editor) validates definitions with it from above.
 """
 
 from __future__ import annotations

@@ -1,11 +1,24 @@
 """Routing changes, counted: saves and deletes of the contact-center rows that route
-calls (flows and their versions, rentals, numbers, trunks). The voice engine's directory
-caches the number → flow routing and the trunks (chappe.voice.engine) and drops that
-cache when this count moves. Only changes made in this process are counted; another
-process's changes reach the engine when its cache expires. Connected in `apps.py`."""
+calls (flows and their versions, rentals, numbers, trunks). The voice engine's database
+directory (chappe.callcenter.directory) caches the number → flow routing and the trunks
+and drops that cache when this count moves. Only changes made in this process are
+counted; another process's changes reach the engine when its cache expires. Connected in
+`apps.py`.
+
+Why signals here, where every state change goes through a service: this is no side
+effect of a change but a cache kept honest — any write of these rows, a service's, the
+admin's or a test's, must drop it."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from chappe.callcenter.models import (
+    CallFlow,
+    CallFlowVersion,
+    NumberRental,
+    PhoneNumber,
+    Trunk,
+)
 
 _generation = 0
 
@@ -25,14 +38,6 @@ def _changed(**_kwargs) -> None:
 
 
 def connect() -> None:
-    from chappe.callcenter.models import (
-        CallFlow,
-        CallFlowVersion,
-        NumberRental,
-        PhoneNumber,
-        Trunk,
-    )
-
     for model in (CallFlow, CallFlowVersion, NumberRental, PhoneNumber, Trunk):
         post_save.connect(_changed, sender=model, dispatch_uid=f"routing-save-{model.__name__}")
         post_delete.connect(_changed, sender=model,

@@ -1,5 +1,6 @@
 """The engine's database directory: number → flow routing and trunks, cached a few
-seconds, dropped at once when this process changes them (chappe.voice.routing_changes)."""
+seconds, dropped at once when this process changes them
+(chappe.callcenter.routing_changes)."""
 
 import asyncio
 import time
@@ -7,10 +8,10 @@ import time
 import pytest
 
 from chappe.accounts.actor import SYSTEM
+from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallFlow, NumberRental, Trunk
 from chappe.callcenter.services import flow_update
-from chappe.voice.engine import DjangoDirectory, VoiceEngine
-from tests.voice.sipp_tools import NUMBER
+from tests.voice.sipp_tools import NUMBER, db_directory
 
 P = {"text": "Bonjour.", "language": "fr"}
 ONE = {"start": "a", "nodes": {"a": {"type": "play", "prompt": P}}}
@@ -24,12 +25,13 @@ def directory():
     made = []
 
     def make(routing_ttl: float) -> DjangoDirectory:
-        made.append(DjangoDirectory(routing_ttl=routing_ttl))
+        made.append(db_directory(routing_ttl=routing_ttl))
         return made[-1]
 
     yield make
-    # The engine's database thread gives its connection back.
-    asyncio.run(VoiceEngine(dialer=False).stop())
+    # Each directory's database thread gives its connection back.
+    for each in made:
+        asyncio.run(each.close())
 
 
 def test_a_flow_change_reaches_the_cached_routing_at_once(number_with, directory):

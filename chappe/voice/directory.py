@@ -1,0 +1,120 @@
+"""The interface the engine is given to reach data: plain types in, plain types out.
+
+The engine knows nothing of where numbers, flows, trunks, prompts and call records live.
+The role that starts it (`chappe voice`) hands it a directory; the contact center's
+implementation is on its database (chappe.callcenter.directory), the runner's tests use a
+fake. So the engine imports no model, no service and no framework, and the floors above
+it (the contact center, the API, the web app) may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from chappe.voice.callstate import CallLog
+from chappe.voice.flows import FlowDefinition, FlowState, Prompt
+from chappe.voice.trunking import TrunkRoute
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """Where an inbound call goes: the account, the rented number and its flow."""
+
+    account_id: str
+    e164: str
+    definition: FlowDefinition | None
+    rental_id: str | None = None
+    flow_version_id: str | None = None
+    # The carrier trunk the number belongs to: its source addresses, inbound digest
+    # credentials and caps apply to the call.
+    trunk: TrunkRoute | None = None
+
+
+@dataclass
+class LegOutcome:
+    """An outbound leg the call placed (a transfer's B-leg): one more call record."""
+
+    log: CallLog
+    caller: str  # the number presented (E.164)
+    callee: str
+    disposition: str
+    hangup_cause: str
+    media: dict = field(default_factory=dict)
+
+
+@dataclass
+class CallOutcome:
+    """What the directory stores at the end of a call."""
+
+    target: CallTarget
+    caller: str
+    log: CallLog
+    state: FlowState
+    disposition: str
+    hangup_cause: str
+    recording: bytes | None = None
+    media: dict = field(default_factory=dict)
+    legs: list[LegOutcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessageCall:
+    """A TTS voice message's call to one recipient, claimed for this engine to place."""
+
+    id: str
+    account_id: str
+    recipient: str  # E.164
+    caller: str  # the number presented, without "+" ("anonymous" when there is none)
+    prompt: Prompt
+    repeat: int = 1
+
+
+@dataclass(frozen=True)
+class MessageCallEnd:
+    """How a voice-message call ended, for the directory to record (and bill)."""
+
+    status: str  # listened | answered | busy | no_answer | failed (outbound.MessageResult)
+    sip_status: int
+    started_at: datetime
+    ended_at: datetime
+    answered_at: datetime | None = None
+    sip_call_id: str = ""
+
+
+class Directory(Protocol):
+    """What a call's runner reads and writes (chappe.voice.runner)."""
+
+    async def resolve(self, callee: str, caller: str) -> CallTarget | None:
+        """Where a call to `callee` goes; None when no account holds that number."""
+        ...
+
+    async def routes(self, e164: str) -> list[TrunkRoute]:
+        """The trunks that may carry an outbound call to `e164`, best first."""
+        ...
+
+    async def prompt_pcm(self, target: CallTarget, prompt: Prompt) -> bytes:
+        """The prompt as 8 kHz mono 16-bit samples (chappe.voice.media.prompts)."""
+        ...
+
+    async def finish(self, outcome: CallOutcome) -> None:
+        """Store the outcome of an ended call (its call records, its voicemail)."""
+        ...
+
+
+class EngineDirectory(Directory, Protocol):
+    """What the engine is given: the runners' directory, the TTS voice-message calls to
+    place, and its close when the engine stops."""
+
+    async def message_calls_claim(self) -> list[MessageCall]:
+        """The voice-message calls due now, claimed for this engine."""
+        ...
+
+    async def message_call_finish(self, call: MessageCall, end: MessageCallEnd) -> None:
+        """Record how a claimed call ended."""
+        ...
+
+    async def close(self) -> None:
+        """Write what is still queued and give back what the directory holds."""
+        ...

@@ -39,6 +39,9 @@ class Perm(StrEnum):
     CONTACTS_MANAGE = "contacts.manage"
     CALLS_HANDLE = "calls.handle"
     CALL_FLOWS_MANAGE = "call_flows.manage"
+    # Buying, releasing and porting out numbers: billed, so the administrator's (C-7 gives
+    # supervisors agents, statistics and call flows only).
+    NUMBERS_MANAGE = "numbers.manage"
     AGENTS_SUPERVISE = "agents.supervise"
     STATISTICS_VIEW = "statistics.view"
 

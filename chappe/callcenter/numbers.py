@@ -62,7 +62,7 @@ def number_release(*, actor: Actor, account: Account, rental_id: Any,
                    reason: str = "") -> NumberRental:
     """Give the number back (released) or mark it ported out; billing stops (a prepaid
     month already paid is not refunded: P-5)."""
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor.require(Perm.NUMBERS_MANAGE)
     rental = rental_held_lock(account=account, rental_id=rental_id)
     rental.status = status
     rental.ended_at = now or timezone.now()

@@ -57,7 +57,7 @@ def number_buy(*, actor: Actor, account: Account, number_id: int) -> NumberRenta
     the contact-center subscription (the subscription's `numbers` are kept in step), or,
     without a subscription, paid month by month from prepaid credit starting now
     (`rentals`): not enough credit ⇒ InsufficientCredit and nothing is bought."""
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor.require(Perm.NUMBERS_MANAGE)
     service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
     number = (PhoneNumber.objects.select_for_update()
               .filter(pk=number_id, status=NumberStatus.AVAILABLE).first())

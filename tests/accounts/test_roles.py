@@ -5,7 +5,8 @@ The expectations below are written out by hand from the spec, NOT computed from
 
 * Administrator: everything in the account (P-3).
 * Supervisor: supervises agents and statistics, manages call flows (C-7) — so it sees the
-  account's users, but manages neither users, keys, sub-accounts, services nor billing.
+  account's users, but manages neither users, keys, sub-accounts, services, billing nor
+  numbers (buying or releasing one is billed).
 * Agent: places and takes calls (C-7).
 * Messaging user: sends messages and manages contacts (P-3).
 Every role may read the account it works on and the services ordered on it.
@@ -36,7 +37,8 @@ EXPECTED_PERMISSIONS: dict[str, set[str]] = {
         "account.view", "account.manage", "subaccounts.manage", "users.view", "users.manage",
         "api_keys.manage", "services.view", "services.manage", "audit.view", "billing.view",
         "billing.manage", "messaging.send", "messaging.view", "contacts.manage",
-        "calls.handle", "call_flows.manage", "agents.supervise", "statistics.view",
+        "calls.handle", "call_flows.manage", "numbers.manage", "agents.supervise",
+        "statistics.view",
     },
     SUPERVISOR: {
         "account.view", "services.view", "users.view", "calls.handle", "call_flows.manage",

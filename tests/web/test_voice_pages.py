@@ -565,3 +565,16 @@ def test_a_number_cannot_be_given_another_accounts_flow(web, rental, other_accou
     assert response.status_code == 404
     rental.refresh_from_db()
     assert rental.flow_id != theirs.pk
+
+
+def test_a_supervisor_manages_flows_but_cannot_buy_or_release_numbers(account, make_user,
+                                                                       api_for):
+    """C-7: supervisors get agents, statistics and call flows — not billed numbers."""
+    supervisor = client_for(make_user(account, role=Role.SUPERVISOR))
+    page = supervisor.get(reverse("web:numbers"))
+    assert page.status_code == 200
+    assert reverse("web:number_catalogue") not in page.content.decode()
+    assert supervisor.get(reverse("web:number_catalogue")).status_code == 403
+    api = api_for(account, Role.SUPERVISOR)
+    assert api.post("/api/v1/numbers", {"number_id": 1}).status_code == 403
+    assert api.get("/api/v1/numbers").status_code == 200

@@ -39,7 +39,8 @@ def _row_context(actor: Actor, rental: NumberRental) -> dict:
         paid_through = local_date(rental.paid_until - timedelta(microseconds=1),
                                   zone(actor.account.timezone))
     return {"rental": rental, "flows": selectors.flow_list(account=actor.account),
-            "release_at": suspension_ends_at(rental), "paid_through": paid_through}
+            "release_at": suspension_ends_at(rental), "paid_through": paid_through,
+            "can_release": actor.can(Perm.NUMBERS_MANAGE)}
 
 
 @account_view(Perm.CALL_FLOWS_MANAGE)
@@ -50,10 +51,11 @@ def number_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "rows": [_row_context(actor, r) for r in held],
         "ended": [r for r in rentals if r.status not in RENTAL_HELD][:20],
         "can_port_out": actor.can(Perm.ACCOUNT_MANAGE),
+        "can_manage_numbers": actor.can(Perm.NUMBERS_MANAGE),
     })
 
 
-@account_view(Perm.CALL_FLOWS_MANAGE)
+@account_view(Perm.NUMBERS_MANAGE)
 def number_catalogue(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The numbers on offer, with what buying one costs now; POST buys one."""
     refusal = None
@@ -114,7 +116,7 @@ def number_assign(request: HttpRequest, actor: Actor, rental_id: UUID) -> HttpRe
     return redirect("web:numbers")
 
 
-@account_view(Perm.CALL_FLOWS_MANAGE)
+@account_view(Perm.NUMBERS_MANAGE)
 def number_release(request: HttpRequest, actor: Actor, rental_id: UUID) -> HttpResponse:
     rental = selectors.rental_get(account=actor.account, rental_id=rental_id)
     return confirmed_action(

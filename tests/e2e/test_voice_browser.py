@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.browser import logged_in_page
+from tests.conftest import require_tools
 from tests.e2e.test_browser import _screenshot, browser, orm  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -62,10 +63,7 @@ def test_buy_a_number_build_a_flow_and_play_a_voicemail(
 
     from chappe.callcenter.models import CallFlow, NumberRental
     from chappe.runtime.demo import demo_setup
-    from chappe.voice.media.prompts import tools_available
-
-    if not tools_available():
-        pytest.skip("espeak-ng and sox are installed by scripts/test")
+    require_tools("espeak-ng", "sox")
     settings.DATA_DIR = tmp_path
     demo = orm(demo_setup)
     account_name = "Demo Company"
@@ -175,11 +173,9 @@ def test_a_real_call_leaves_a_voicemail_that_plays_in_the_page(
     from chappe.callcenter.models import NumberRental, Voicemail
     from chappe.callcenter.services import flow_create, number_assign
     from chappe.runtime.demo import demo_setup
-    from chappe.voice.media.prompts import tools_available
-    from tests.voice.sipp_tools import SIPP, EngineThread, sipp, wait_for_records
+    from tests.voice.sipp_tools import EngineThread, sipp, wait_for_records
 
-    if not (SIPP and tools_available()):
-        pytest.skip("sip-tester, espeak-ng and sox are installed by scripts/test")
+    require_tools("sipp", "espeak-ng", "sox")
     settings.DATA_DIR = tmp_path
     demo = orm(demo_setup)
     flow = {"start": "welcome", "nodes": {

@@ -17,15 +17,10 @@ from django.db import OperationalError
 from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
 from chappe.voice.engine import VoiceEngine
-from chappe.voice.media.prompts import tools_available
 
 SIPP = shutil.which("sipp")
 # The marks of a test that calls the engine with SIPp (and TTS prompts).
-SIPP_TESTS = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SIPP or not tools_available(),
-                       reason="sip-tester, espeak-ng and sox are installed by scripts/test"),
-]
+SIPP_TESTS = [pytest.mark.slow, pytest.mark.tools("sipp", "espeak-ng", "sox")]
 SCENARIOS = Path(__file__).parent / "sipp"
 PCAPS = Path("/usr/share/sip-tester")
 NUMBER = "+33189000077"

@@ -13,10 +13,9 @@ from chappe.voice.outbound import message_play, status_for
 from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import OutboundFailed
 from chappe.voice.trunking import TrunkGate, TrunkRoute
-from tests.voice.sipp_tools import SIPP, Phone, free_port
+from tests.voice.sipp_tools import Phone, free_port
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not SIPP, reason="sip-tester is installed by scripts/test")]
+pytestmark = [pytest.mark.slow, pytest.mark.tools("sipp")]
 
 
 def run_with_endpoint(coro_factory):

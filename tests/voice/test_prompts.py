@@ -5,7 +5,6 @@ import wave
 
 import pytest
 
-from chappe.voice.media import prompts
 from chappe.voice.media.prompts import (
     PromptError,
     audio_convert,
@@ -17,8 +16,7 @@ from chappe.voice.media.prompts import (
     wav_pcm,
 )
 
-pytestmark = pytest.mark.skipif(not prompts.tools_available(),
-                                reason="espeak-ng and sox are installed by scripts/test")
+pytestmark = pytest.mark.tools("espeak-ng", "sox")
 
 
 @pytest.fixture

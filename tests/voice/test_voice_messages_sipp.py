@@ -9,13 +9,10 @@ from django.db import OperationalError
 
 from chappe.billing.models import UsageRecord
 from chappe.callcenter.models import CallRecord, Trunk, VoiceMessageCall
-from chappe.voice.media.prompts import tools_available
 from chappe.webhooks.models import WebhookEvent
-from tests.voice.sipp_tools import SIPP, EngineThread, Phone, free_port
+from tests.voice.sipp_tools import EngineThread, Phone, free_port
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not SIPP or not tools_available(),
-                                 reason="sip-tester, espeak-ng and sox come from scripts/test")]
+pytestmark = [pytest.mark.slow, pytest.mark.tools("sipp", "espeak-ng", "sox")]
 
 
 def wait_final(timeout=40.0):

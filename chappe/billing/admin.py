@@ -46,15 +46,17 @@ from chappe.billing.models import (
     Subscription,
     UsageRecord,
 )
-from chappe.billing.money import format_amount, from_micros
+from chappe.billing.money import format_amount, from_micros, shown_value
 from chappe.billing.periods import previous_month
 from chappe.billing.rating import Product
 from chappe.common.errors import ChappeError
 
 
-def _money_column(field: str, places: int = 2):
+def _money_column(field: str):
+    """An amount in cents, with more decimals only when it has them (`shown_value`)."""
+
     def column(_model_admin, obj):
-        return format_amount(getattr(obj, field), getattr(obj, "currency", "EUR"), places=places)
+        return f"{shown_value(getattr(obj, field))} {getattr(obj, 'currency', 'EUR')}"
 
     column.short_description = field.removesuffix("_micros").replace("_", " ")  # type: ignore[attr-defined]
     return column
@@ -264,13 +266,13 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
                     "cause_id"]
     list_filter = ["book", "reason", "currency"]
     search_fields = ["account__name", "cause_id", "idempotency_key"]
-    amount = _money_column("amount_micros", 6)
+    amount = _money_column("amount_micros")
 
 
 @admin.register(AccountBalance)
 class AccountBalanceAdmin(ReadOnlyAdmin):
     list_display = ["account", "book", "currency", "balance", "updated_at"]
-    balance = _money_column("balance_micros", 6)
+    balance = _money_column("balance_micros")
 
 
 @admin.register(CreditLot)
@@ -283,7 +285,7 @@ class CreditLotAdmin(ReadOnlyAdmin):
     def pack(self, obj) -> str:
         return (f"{obj.pack_units} {obj.pack_product} → {obj.pack_country}"
                 if obj.pack_product else "")
-    remaining = _money_column("remaining_micros", 6)
+    remaining = _money_column("remaining_micros")
 
 
 @admin.register(UsageRecord)
@@ -292,7 +294,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
                     "destination_country", "amount", "billing_mode"]
     list_filter = ["product", "billing_mode"]
     search_fields = ["cause_id", "idempotency_key"]
-    amount = _money_column("amount_micros", 6)
+    amount = _money_column("amount_micros")
 
 
 @admin.register(FeeCharge)
@@ -301,7 +303,7 @@ class FeeChargeAdmin(ReadOnlyAdmin):
                     "period_end", "amount"]
     list_filter = ["product"]
     search_fields = ["account__name", "description", "cause_id", "idempotency_key"]
-    amount = _money_column("amount_micros", 6)
+    amount = _money_column("amount_micros")
 
 
 @admin.register(CreditTransfer)

@@ -45,6 +45,15 @@ def from_micros(micros: int) -> Decimal:
     return (Decimal(int(micros)) / MICROS).quantize(Decimal("0.000001"))
 
 
+def shown_value(micros: int) -> Decimal:
+    """An amount as people read it: cents (`50.00`), with more decimals only when the
+    amount has them (an SMS priced `0.045` is not shown as `0.05`, a balance of
+    `12.345678` is not rounded)."""
+    value = from_micros(micros)
+    cents = value.quantize(Decimal("0.01"))
+    return cents if value == cents else value.normalize()
+
+
 def round_to_cents(micros: int) -> int:
     """Round an amount in micros to whole cents, half up (away from zero), in micros."""
     cents = (Decimal(int(micros)) / MICROS_PER_CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP)

@@ -164,3 +164,10 @@ def test_update_services_are_for_the_operator_and_their_own_fields(account, pric
     assert (subscription.users, subscription.status) == (0, "active")
     assert plan_update(actor=OPERATOR, plan=plan, changes={"name": "CC"}) == plan
     assert not AuditEntry.objects.filter(action="billing.plan.update").exists()  # no change
+
+
+def test_balances_show_cents_and_only_the_decimals_they_have(staff, account, buy_credits):
+    buy_credits(account, "50")
+    page = staff.get(reverse("admin:billing_accountbalance_changelist")).content.decode()
+    assert "50.00 EUR" in page
+    assert "50.000000" not in page

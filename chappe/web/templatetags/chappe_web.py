@@ -1,18 +1,13 @@
 """Template helpers of the client web app: money in the reader's locale, status badges."""
 
-from decimal import Decimal
-
 from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html
 
-from chappe.billing.money import from_micros
+from chappe.billing.money import shown_value
 from chappe.web.labels import badge_style, status_label
 
 register = template.Library()
-
-CENT = Decimal("0.01")
-
 
 @register.filter
 def money(micros: int | None, currency: str = "EUR") -> str:
@@ -22,8 +17,7 @@ def money(micros: int | None, currency: str = "EUR") -> str:
     documents (PDF, CSV); pages localise."""
     if micros is None or micros == "":
         return "—"
-    value = from_micros(int(micros))
-    value = value.quantize(CENT) if value == value.quantize(CENT) else value.normalize()
+    value = shown_value(int(micros))
     return f"{number_format(value, use_l10n=True, force_grouping=True)}\u00a0{currency}"
 
 

@@ -531,3 +531,15 @@ def test_a_nul_character_in_a_filter_is_a_400_not_a_database_error(web, name):
     response = web.get(reverse(name), {"q": "a\x00b", "search": "a\x00b", "action": "a\x00"})
     assert response.status_code == 400
     assert web.post(reverse("web:account_edit"), {"name": "Acme\x00"}).status_code == 400
+
+
+def test_english_dates_are_written_day_first(db):
+    from datetime import date
+
+    from django.utils import formats, translation
+
+    with translation.override("en"):
+        assert formats.date_format(date(2026, 12, 7), "SHORT_DATE_FORMAT") == "07/12/2026"
+        assert formats.date_format(date(2026, 12, 7)) == "7 Dec 2026"
+    with translation.override("fr"):
+        assert formats.date_format(date(2026, 12, 7), "SHORT_DATE_FORMAT") == "07/12/2026"

@@ -461,3 +461,16 @@ def test_a_caller_hangup_while_the_callee_rings_cancels_the_b_leg():
     assert (leg.disposition, leg.hangup_cause) == ("canceled", "caller_cancel:caller_hangup")
     assert [t["to"] for t in leg.log.transitions] == ["ended"]
     assert gate.in_progress("carrier") == 0
+
+
+def test_rtp_ports_held_by_another_program_are_skipped():
+    import socket
+
+    from chappe.voice.sip.aiosipua_backend import RtpPorts
+
+    ports = RtpPorts(31000, 31998)
+    first = ports.take()
+    ports.give_back(first)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        other.bind(("127.0.0.1", first))  # another program takes our next port
+        assert ports.take() != first

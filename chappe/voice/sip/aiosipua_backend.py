@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -67,10 +68,21 @@ class RtpPorts:
         for _ in range(span):
             port = self._next
             self._next = self.first if port + 2 > self.last else port + 2
-            if port not in self.in_use:
+            if port not in self.in_use and _udp_free(port) and _udp_free(port + 1):
                 self.in_use.add(port)
                 return port
         raise RuntimeError("no free RTP port")
+
+
+def _udp_free(port: int) -> bool:
+    """Whether no other process holds the UDP port (another engine, another service in the
+    range): a port of ours another program took is skipped, not a failed call."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
 
     def give_back(self, port: int) -> None:
         self.in_use.discard(port)

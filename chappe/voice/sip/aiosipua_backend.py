@@ -73,6 +73,9 @@ class RtpPorts:
                 return port
         raise RuntimeError("no free RTP port")
 
+    def give_back(self, port: int) -> None:
+        self.in_use.discard(port)
+
 
 def _udp_free(port: int) -> bool:
     """Whether no other process holds the UDP port (another engine, another service in the
@@ -83,9 +86,6 @@ def _udp_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-    def give_back(self, port: int) -> None:
-        self.in_use.discard(port)
 
 
 def _bounded_put(store: OrderedDict, key, value, limit: int = 10_000) -> None:

@@ -9,9 +9,17 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from chappe.accounts.models import Account
+from chappe.common.erasure import number_variants
 from chappe.common.lookup import filtered, get_or_404, is_uuid
 from chappe.common.numbers import InvalidNumber, e164_or_as_typed, normalize
-from chappe.contacts.fields import BUILTIN_FIELDS, CUSTOM_PREFIX, FieldSpec
+from chappe.contacts.fields import (
+    BUILTIN_FIELDS,
+    CUSTOM_PREFIX,
+    FieldSpec,
+    FieldValueError,
+    normalize_mobile,
+    text_of,
+)
 from chappe.contacts.models import (
     Contact,
     ContactImport,
@@ -249,11 +257,42 @@ class NumberInAddressBook:
     import_errors: QuerySet[ContactImportError]
 
 
+# A mobile already stored in E.164 (others were kept as typed, from before normalisation).
+_CANONICAL = r"^\+[1-9][0-9]{6,14}$"
+
+
+def cell_is_number(cell: Any, e164: str, variants: list[str], default_country: str) -> bool:
+    """Whether a cell (an imported value, a mobile kept as typed) holds the number."""
+    text = text_of(cell)
+    if not text:
+        return False
+    if any(v in text for v in variants):
+        return True
+    digits = sum(c.isdigit() for c in text)
+    if digits < 6 or digits > 16:
+        return False
+    try:
+        return normalize_mobile(text, default_country=default_country) == e164
+    except FieldValueError:
+        return False
+
+
+def contacts_with_number(*, account: Account, number: str) -> QuerySet[Contact]:
+    """The contacts whose mobile is `number` (E.164): stored so, or kept as typed before
+    normalisation ("06 12 34 56 78") — what the right of access shows and an erasure
+    deletes, the same rows."""
+    variants = number_variants(number)
+    typed = [c.pk for c in Contact.objects.filter(account=account)
+             .exclude(mobile__regex=_CANONICAL).only("pk", "mobile")
+             if cell_is_number(c.mobile, number, variants, account.default_country)]
+    return Contact.objects.filter(account=account).filter(Q(mobile=number) | Q(pk__in=typed))
+
+
 def number_in_address_book(*, account: Account, number: str) -> NumberInAddressBook:
     """Contacts (with their lists) and other phones, red-list entries (an erased one is
     found by its hash) and import error rows of `number` (E.164)."""
     return NumberInAddressBook(
-        contacts=list(Contact.objects.filter(account=account, mobile=number)
+        contacts=list(contacts_with_number(account=account, number=number)
                       .prefetch_related("lists")),
         phone_of=list(Contact.objects.filter(account=account, phone=number)
                       .exclude(mobile=number)),

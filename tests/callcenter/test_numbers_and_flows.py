@@ -10,7 +10,7 @@ import pytest
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
-from chappe.billing.models import Subscription, UsageRecord
+from chappe.billing.models import FeeCharge, Subscription, UsageRecord
 from chappe.billing.periods import zone
 from chappe.billing.services import invoice_run, plan_create, subscription_create
 from chappe.callcenter.models import (
@@ -148,8 +148,12 @@ def test_suspended_contact_center_cannot_buy(api, account, catalogue):
 
     service_suspend(actor=SYSTEM, service=account.services.get(kind="contact_center"),
                     reason="maintenance", note="")
-    assert api.post("/api/v1/numbers", {"number_id": catalogue[0].pk}).status_code in (402, 403,
-                                                                                        409)
+    response = api.post("/api/v1/numbers", {"number_id": catalogue[0].pk})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "service_suspended"
+    assert not NumberRental.objects.filter(account=account).exists()
+    assert not UsageRecord.objects.filter(account=account).exists()
+    assert not FeeCharge.objects.filter(account=account).exists()
 
 
 def test_demo_voice_setup_is_idempotent(account, buy_credits):

@@ -2,9 +2,10 @@
 purchase refused, monthly renewal exactly once, suspension with a notice, release after
 the grace period, and the move onto (and off) a contact-center subscription."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -47,18 +48,20 @@ def fees(account) -> list[tuple]:
 
 
 def test_buying_charges_the_first_month_prorated(account, number, buy_credits):
-    buy_credits(account, "10")
-    rental = buy(account, number)
+    # Bought on 17 March (Paris): 15 of March's 31 days, whatever today's date is.
+    with time_machine.travel(datetime(2026, 3, 17, 9, 30, tzinfo=PARIS), tick=False):
+        buy_credits(account, "10")
+        rental = buy(account, number)
+        assert reconcile() == []
     assert rental.billing == "prepaid"
-    today = local_date(rental.started_at, PARIS)
-    period = fee_period(month=today, started_on=today)
+    assert local_date(rental.started_at, PARIS) == date(2026, 3, 17)
     [charge] = FeeCharge.objects.filter(account=account)
     assert charge.cause_id == str(rental.pk)
-    assert charge.period_start == today
-    assert charge.amount_micros == round(PRICE * period.days / period.month_days)
+    assert charge.period_start == date(2026, 3, 17)
+    assert charge.amount_micros == 1_500_000  # 15 days at 0.10
+    assert fee_period(month=date(2026, 3, 17), started_on=date(2026, 3, 17)).days == 15
     assert charge.description == "+33189000020 (FR, Geographic)"
-    assert rental.paid_until == next_month(rental)
-    assert reconcile() == []
+    assert rental.paid_until == datetime(2026, 4, 1, tzinfo=PARIS)
 
 
 def test_the_api_shows_how_a_number_is_paid(api, account, number, buy_credits):

@@ -259,7 +259,10 @@ def test_recipient_page_show_export_erase(web, account, seeded):
     assert "Lefèvre" in html
     assert "erase-form" in html
     export = web.post(reverse("web:recipient"), {"action": "export", "number": "+33612345678"})
-    assert json.loads(export.content)["contacts"][0]["first_name"] in ("Zoé", "Twin")
+    assert export["Content-Disposition"].startswith("attachment")
+    document = json.loads(export.content)
+    assert sorted(c["first_name"] for c in document["contacts"]) == ["Twin", "Zoé"]
+    assert {c["mobile"] for c in document["contacts"]} <= {"+33612345678", "06 12 34 56 78"}
     not_confirmed = web.post(reverse("web:recipient"), {"action": "erase",
                                                         "number": "+33612345678"})
     assert not_confirmed.status_code == 200
@@ -268,7 +271,10 @@ def test_recipient_page_show_export_erase(web, account, seeded):
                                                "confirm": "on", "keep_opt_out": "on"})
     assert done.status_code == 302
     assert not Contact.objects.filter(account=account, first_name__in=["Zoé", "Twin"]).exists()
+    assert not Contact.objects.filter(account=account, mobile="+33612345678").exists()
     assert "+33612345678" not in done.url  # the number never goes in a URL
+    again = web.post(reverse("web:recipient"), {"action": "show", "number": "+33612345678"})
+    assert "Lefèvre" not in again.content.decode()
 
 
 def test_recipient_erase_is_refused_to_a_messaging_user(account, make_user, seeded):

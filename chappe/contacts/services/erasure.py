@@ -11,7 +11,6 @@ outlives the erasure — unless `keep_opt_out=False`. An import running could ad
 again: the erasure waits (409).
 """
 
-from typing import Any
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from chappe.accounts.models import Account
 from chappe.common.erasure import number_variants
 from chappe.common.errors import Conflict, ValidationFailed
-from chappe.contacts.fields import FieldValueError, normalize_mobile, text_of
+from chappe.contacts.fields import FieldValueError, normalize_mobile
 from chappe.contacts.models import (
     Contact,
     ContactImport,
@@ -29,10 +28,8 @@ from chappe.contacts.models import (
     OptOut,
 )
 from chappe.contacts.pseudonym import number_hash
-from chappe.contacts.selectors import opt_outs_of_number
+from chappe.contacts.selectors import cell_is_number, contacts_with_number, opt_outs_of_number
 from chappe.contacts.tabular import FileInfo, UnreadableFile, iter_rows
-
-_CANONICAL = r"^\+[1-9][0-9]{6,14}$"
 
 
 def recipient_number(*, account: Account, number: str) -> str:
@@ -53,10 +50,7 @@ def contacts_erase_number(*, account: Account, number: str,
                          "once the import is over."), code="import_running")
     variants = number_variants(number)
     counts: dict[str, int] = {}
-    contacts = Contact.objects.filter(account=account).filter(Q(mobile=number) | Q(
-        pk__in=[c.pk for c in Contact.objects.filter(account=account).exclude(
-            mobile__regex=_CANONICAL) if _cell_is(c.mobile, number, variants, account)]))
-    _total, deleted = contacts.delete()
+    _total, deleted = contacts_with_number(account=account, number=number).delete()
     counts["contacts"] = deleted.get(Contact._meta.label, 0)
     counts["phones_cleared"] = Contact.objects.filter(account=account, phone=number) \
         .update(phone="")
@@ -85,7 +79,7 @@ def _drop_pending_uploads(account: Account, e164: str, variants: list[str]) -> i
             continue
         info = FileInfo(format=imp.file_format, encoding=imp.encoding, delimiter=imp.delimiter)
         try:
-            found = any(_cell_is(cell, e164, variants, account)
+            found = any(cell_is_number(cell, e164, variants, account.default_country)
                         for row in iter_rows(bytes(upload.data), info) for cell in row)
         except UnreadableFile:
             found = True  # cannot tell: drop it
@@ -95,18 +89,3 @@ def _drop_pending_uploads(account: Account, e164: str, variants: list[str]) -> i
             imp.save(update_fields=["status", "failure", "sample"])
             dropped += 1
     return dropped
-
-
-def _cell_is(cell: Any, e164: str, variants: list[str], account: Account) -> bool:
-    text = text_of(cell)
-    if not text:
-        return False
-    if any(v in text for v in variants):
-        return True
-    digits = sum(c.isdigit() for c in text)
-    if digits < 6 or digits > 16:
-        return False
-    try:
-        return normalize_mobile(text, default_country=account.default_country) == e164
-    except FieldValueError:
-        return False

@@ -2,8 +2,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
+from chappe.carriers.smpp.models import SmppBindState, SmppInbox, SmppPart
 
-__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage"]
+# Each connector type keeps its tables in its own folder; the app sees them from here.
+__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage", "SmppBindState",
+           "SmppInbox", "SmppPart"]
 
 
 class Connector(models.Model):

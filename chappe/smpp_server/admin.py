@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from chappe.smpp_server.models import SmppAccount, SmppBindState, SmppInbox
+from chappe.carriers.smpp.models import SmppBindState, SmppInbox
+from chappe.smpp_server.models import SmppAccount
 
 
 @admin.register(SmppBindState)

@@ -19,7 +19,7 @@ class SmppCollector(Collector):
     def collect(self) -> Iterator:
         from django.utils import timezone
 
-        from chappe.smpp_server.models import SmppBindState
+        from chappe.carriers.smpp.models import SmppBindState
 
         fresh = list(SmppBindState.objects.filter(updated_at__gte=timezone.now() - STALE))
         bound = GaugeMetricFamily("chappe_smpp_binds", "SMPP binds to carriers by state",

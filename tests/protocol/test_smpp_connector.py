@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chappe.carriers.base import Outbound
 from chappe.carriers.smpp.connector import SmppConnector
-from chappe.smpp_server.models import SmppInbox
+from chappe.carriers.smpp.models import SmppInbox
 from tests.processes import wait_for
 from tests.protocol.conftest import retry_locked
 

@@ -390,7 +390,7 @@ class Engine:
         done.add_done_callback(settle)
 
     def _inbox_row(self, pdu: Any) -> tuple | None:
-        from chappe.smpp_server.models import SmppInbox
+        from chappe.carriers.smpp.models import SmppInbox
 
         params = pdu.params
         esm = P.esm_value(params["esm_class"])
@@ -446,7 +446,7 @@ class Engine:
                 log.exception("%s: could not record bind state", self.name)
 
     def _write_state(self, rows: list[dict[str, Any]]) -> None:
-        from chappe.smpp_server.models import SmppBindState
+        from chappe.carriers.smpp.models import SmppBindState
 
         close_old_connections()
         now = timezone.now()
@@ -457,7 +457,7 @@ class Engine:
                 defaults={**row, "updated_at": now})
 
     def _forget_state(self) -> None:
-        from chappe.smpp_server.models import SmppBindState
+        from chappe.carriers.smpp.models import SmppBindState
 
         try:
             SmppBindState.objects.filter(connector=self.name, process=self.process).delete()
@@ -481,7 +481,7 @@ def _inbox(**fields: Any) -> tuple:
 
 
 def _store_rows(rows: list[tuple]) -> None:
-    from chappe.smpp_server.models import SmppInbox
+    from chappe.carriers.smpp.models import SmppInbox
 
     close_old_connections()
     with transaction.atomic():
@@ -539,7 +539,7 @@ class SmppConnector:
 
     # -- submit ---------------------------------------------------------------------
     def submit(self, batch: list[Outbound]) -> list[SubmitResult]:
-        from chappe.smpp_server.models import SmppPart
+        from chappe.carriers.smpp.models import SmppPart
 
         s = self.settings
         # Keep a call well inside the dispatcher's 60 s lease: at a low cap, take what
@@ -559,7 +559,7 @@ class SmppConnector:
 
     # -- receipts and MOs -----------------------------------------------------------
     def poll(self, now: datetime) -> SmppPoll:
-        from chappe.smpp_server.models import SmppInbox, SmppPart
+        from chappe.carriers.smpp.models import SmppInbox, SmppPart
 
         result = SmppPoll()
         due = (SmppInbox.objects.filter(connector=self.name)
@@ -596,7 +596,7 @@ class SmppConnector:
         return result
 
     def _aggregate(self, heads: set[str], result: SmppPoll) -> None:
-        from chappe.smpp_server.models import SmppInbox, SmppPart
+        from chappe.carriers.smpp.models import SmppInbox, SmppPart
 
         parts: dict[str, dict[int, str]] = defaultdict(dict)
         for part in SmppPart.objects.filter(connector=self.name, head__in=heads):
@@ -623,7 +623,7 @@ class SmppConnector:
             result.receipt_rows[head] = rows
 
     def _reassemble(self, keys: set[str], now: datetime, result: SmppPoll) -> None:
-        from chappe.smpp_server.models import SmppInbox
+        from chappe.carriers.smpp.models import SmppInbox
 
         groups = defaultdict(list)
         for row in SmppInbox.objects.filter(connector=self.name, kind=SmppInbox.MO,
@@ -644,7 +644,7 @@ class SmppConnector:
             result.inbound_rows[first.carrier_id] = [row.id for row in rows]
 
     def ack(self, matched: set[str], polled: PollResult) -> None:
-        from chappe.smpp_server.models import SmppInbox, SmppPart
+        from chappe.carriers.smpp.models import SmppInbox, SmppPart
 
         if not isinstance(polled, SmppPoll):
             return

@@ -131,7 +131,7 @@ def _cmd_smsc_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_smpp_server(args: argparse.Namespace) -> int:
-    from chappe.smpp_server.server import run_server
+    from chappe.smpp_server.protocol import run_server
 
     run_server(host=args.host, port=args.port, port_file=args.port_file)
     return 0

@@ -22,7 +22,7 @@ from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.runtime.gateway import gateway_poll
 from chappe.smpp import pdu as P
 from chappe.smpp_server.models import SmppSubmission
-from chappe.smpp_server.server import ServerThread
+from chappe.smpp_server.protocol import ServerThread
 from chappe.smpp_server.services import smpp_account_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

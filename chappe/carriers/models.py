@@ -13,7 +13,10 @@ class Connector(models.Model):
     """A configured link to a carrier (or the built-in simulator)."""
 
     name = models.SlugField(max_length=64, unique=True)
-    type = models.CharField(max_length=200, help_text=_("Dotted path of the connector class"))
+    # A slug of settings.CHAPPE_CONNECTOR_TYPES (`registry.py`); no choices here, so that
+    # registering a type needs no migration.
+    type = models.CharField(max_length=64, help_text=_("Connector type, e.g. smpp"))
+    # The type's settings, validated against its schema before they are stored.
     config = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
 

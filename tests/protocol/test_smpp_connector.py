@@ -128,7 +128,7 @@ def test_dropped_bind_loses_nothing_and_sends_nothing_twice(smsc, smpp_connector
     assert all(r.status == "delivered" for r in receipts)
 
 
-def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector):
+def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector, smpp_start):
     sim = smsc()
     connector = smpp_connector(sim)
     sim.call(sim.sim.drop_binds)
@@ -138,14 +138,14 @@ def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector):
     nowhere.bind(("127.0.0.1", 0))
     port = nowhere.getsockname()[1]
     nowhere.close()
-    dead = SmppConnector("smpp-dead", {"host": "127.0.0.1", "port": port, "system_id": "x",
-                                       "password": "y", "reconnect_min": 0.1})
+    dead = smpp_start("smpp-dead", {"host": "127.0.0.1", "port": port, "system_id": "x",
+                                    "password": "y", "reconnect_min": 0.1})
     wait_for(lambda: dead.down, 5, "the dead connector to report down")
     [result] = dead.submit([_out(1)])
     assert result.retry
     assert result.error_code == "unbound"
-    wrong = SmppConnector("smpp-wrong", {"host": "127.0.0.1", "port": sim.port,
-                                         "system_id": "chappe", "password": "nope"})
+    wrong = smpp_start("smpp-wrong", {"host": "127.0.0.1", "port": sim.port,
+                                      "system_id": "chappe", "password": "nope"})
     wait_for(lambda: wrong.down, 5, "a refused bind to report down")
     assert "ESME_RINVPASWD" in wrong.engine.slots[0].last_error
 
@@ -216,7 +216,7 @@ def test_mo_single_and_concatenated_ucs2(smsc, smpp_connector):
 
 
 def test_a_failed_inbox_write_is_retried_by_the_smsc(smsc, smpp_connector, monkeypatch):
-    from chappe.carriers.smpp import connector as module
+    from chappe.carriers.smpp import engine as module
 
     sim = smsc()
     connector = smpp_connector(sim)

@@ -3,12 +3,22 @@
 `chappe up` is the first-run experience: migrate, create the demo data once, then run
 every role as child processes until Ctrl-C. The other sub-commands run one role each, to
 be started as many times and on as many machines as needed against one database.
+
+The commands import what needs Django (models, services, the roles built on them) inside
+their functions: `main()` calls `django.setup()` first, and an import at the top would
+run before it. The SMPP library knows nothing of Django, so the SMSC simulator is
+imported here like any module.
 """
 
 import argparse
+import asyncio
+import json
 import os
+import signal
 import sys
 from pathlib import Path
+
+from chappe.smpp.simulator import SimConfig, SmscSimulator
 
 
 def _setup_django(data_dir: str | None) -> None:
@@ -98,12 +108,6 @@ def _cmd_simulator_mo(args: argparse.Namespace) -> int:
 
 
 def _cmd_smsc_sim(args: argparse.Namespace) -> int:
-    import asyncio
-    import json
-    import signal
-
-    from chappe.smpp.simulator import SimConfig, SmscSimulator
-
     credentials = dict(item.split(":", 1) for item in args.credentials or ["chappe:secret"])
     sim = SmscSimulator(SimConfig(
         credentials=credentials, id_format=args.id_format,

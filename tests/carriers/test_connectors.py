@@ -4,6 +4,7 @@ and routes, and the fleet a gateway owns (built, rebuilt on change, stopped)."""
 from typing import get_args
 
 import pytest
+from django.utils import translation
 
 from chappe.accounts.actor import SYSTEM, Actor
 from chappe.audit.models import AuditEntry
@@ -57,6 +58,12 @@ def test_smpp_settings_are_checked_per_setting():
     valid = config_validate(type="smpp", config={**SMPP, "port": "2776", "max_mps": 50})
     assert isinstance(valid, SmppConfig)
     assert (valid.port, valid.window, valid.long_method) == (2776, 10, "udh8")
+
+
+def test_errors_in_the_operators_language():
+    with translation.override("fr"):
+        assert _details("smpp", {**SMPP, "port": 70000, "colour": "blue"}) == {
+            "config.port": ["Au plus 65535."], "config.colour": ["Paramètre inconnu."]}
 
 
 def test_the_smpp_schema_offers_what_the_library_does():

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from chappe.carriers.base import Outbound
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.models import Connector, SmppBindState
 from chappe.carriers.smpp.connector import SmppConnector
 from chappe.carriers.smpp.models import SmppInbox
 from tests.processes import wait_for
@@ -252,3 +254,26 @@ def test_garbage_gets_generic_nack_and_the_session_goes_on(smsc):
         sock.sendall(struct.pack(">IIII", 9_000_000, 0x00000004, 0, 4))  # oversized
         assert struct.unpack(">IIII", sock.recv(16))[1:] == (0x80000000, 0x02, 4)
         assert sock.recv(16) == b""  # framing lost: closed
+
+
+def test_the_gateways_fleet_owns_the_binds(smsc):
+    """Built at start, rebuilt when its settings change (old binds closed first), all
+    unbound when the gateway stops: no engine outlives the fleet that started it."""
+    sim = smsc()
+    config = {"host": "127.0.0.1", "port": sim.port, "system_id": "chappe",
+              "password": "secret", "reconnect_min": 0.1}
+    Connector.objects.create(name="carrier-a", type="smpp", config=config)
+    with ConnectorFleet(process="gw:1") as fleet:
+        first = fleet.refresh()["carrier-a"]
+        wait_for(lambda: first.engine.transmitters, 5, "the first bind")
+        Connector.objects.filter(name="carrier-a").update(config={**config, "binds": 2})
+        second = fleet.refresh()["carrier-a"]
+        assert second is not first
+        assert not first.engine.running
+        wait_for(lambda: len(second.engine.transmitters) == 2, 5, "the two new binds")
+        wait_for(lambda: retry_locked(SmppBindState.objects.filter(
+            connector="carrier-a", state="bound").count) == 2, 5, "the bind state report")
+    assert not second.engine.running
+    wait_for(lambda: sim.call(lambda: not sim.sim.sessions), 5, "every bind to close")
+    assert sim.sim.stats["binds"] == 3
+    assert not retry_locked(SmppBindState.objects.exists)

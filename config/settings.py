@@ -152,7 +152,7 @@ CHAPPE_DEFAULT_COUNTRY = "FR"
 # Where clients bind over SMPP (`chappe smpp-server` listens there; the web app shows it).
 CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
 
-# Carrier connector types: slug → class (docs/decisions/0023-connector-registry.md). A
+# Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
 # connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.
 CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",

@@ -108,7 +108,7 @@ def end_to_end(args: argparse.Namespace, vendor: str, data_dir: str) -> None:
     sim, port = _start(["smsc-sim", "--port", "0", "--latency", "0", "--window", "500"],
                        data_dir, "smsc-sim")
     connector = Connector.objects.create(
-        name="bench-smpp", type="chappe.carriers.smpp.connector.SmppConnector",
+        name="bench-smpp", type="smpp",
         config={"host": "127.0.0.1", "port": port, "system_id": "chappe", "password": "secret",
                 "window": args.window, "binds": args.binds, "message_id_format": "hex"})
     Route.objects.create(connector=connector)

@@ -201,6 +201,14 @@ CHAPPE_DEFAULT_COUNTRY = "FR"
 # Where clients bind over SMPP (`chappe smpp-server` listens there; the web app shows it).
 CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
 
+# Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
+# connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.
+CHAPPE_CONNECTOR_TYPES = {
+    "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
+    "smpp": "chappe.carriers.smpp.connector.SmppConnector",
+    **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
+}
+
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.
 CHAPPE_STOP_MENTION = os.environ.get("CHAPPE_STOP_MENTION", "STOP au 36034")

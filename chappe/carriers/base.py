@@ -1,14 +1,18 @@
 """The connector interface: what the gateway needs from a carrier link (ARCHITECTURE 5).
 
-A connector type is a class registered by dotted path in `Connector.type`; it is built
-from the row's JSON `config`, receives batches of outbound messages, answers per message,
-and reports delivery receipts and inbound messages through `poll()`. Connectors that keep
-a live link (SMPP binds) may instead push receipts to the messaging services themselves.
+A connector type is a class registered by slug (`CHAPPE_CONNECTOR_TYPES`, see
+`registry.py`); it declares its settings as a pydantic model (`Config`), is built from a
+`Connector` row's name and validated config, receives batches of outbound messages,
+answers per message, and reports delivery receipts and inbound messages through `poll()`.
+The gateway that runs it starts it (live links such as SMPP binds open then) and stops
+it; the admin's "Test connection" calls `test()` on an instance that was never started.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,38 @@ class PollResult:
     inbound: list[Inbound] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What a connection test found, in a sentence for the operator."""
+
+    ok: bool
+    detail: str
+
+
 class ConnectorType(Protocol):
-    def __init__(self, name: str, config: dict[str, Any]) -> None: ...
+    # The settings a `Connector.config` of this type holds (unknown keys refused).
+    Config: ClassVar[type[BaseModel]]
+    # The type's name in the admin.
+    label: ClassVar[str]
+
+    def __init__(self, *, name: str, config: Any) -> None: ...
+
+    @property
+    def down(self) -> bool:
+        """No usable link right now: routing fails over to another connector."""
+        ...
+
+    def start(self, *, process: str) -> None:
+        """Open what the connector keeps live, in the gateway process named `process`."""
+        ...
+
+    def stop(self) -> None:
+        """Close it (the gateway stops, or the connector's config changed)."""
+        ...
+
+    def test(self, *, timeout: float) -> ConnectionCheck:
+        """Try the configured link once, within `timeout` seconds, without `start()`."""
+        ...
 
     def submit(self, batch: list[Outbound]) -> list[SubmitResult]:
         """Hand messages to the carrier. Must be safe to call again with a message it

@@ -2,15 +2,21 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
+from chappe.carriers.smpp.models import SmppBindState, SmppInbox, SmppPart
 
-__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage"]
+# Each connector type keeps its tables in its own folder; the app sees them from here.
+__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage", "SmppBindState",
+           "SmppInbox", "SmppPart"]
 
 
 class Connector(models.Model):
     """A configured link to a carrier (or the built-in simulator)."""
 
     name = models.SlugField(max_length=64, unique=True)
-    type = models.CharField(max_length=200, help_text=_("Dotted path of the connector class"))
+    # A slug of settings.CHAPPE_CONNECTOR_TYPES (`registry.py`); no choices here, so that
+    # registering a type needs no migration.
+    type = models.CharField(max_length=64, help_text=_("Connector type, e.g. smpp"))
+    # The type's settings, validated against its schema before they are stored.
     config = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
 

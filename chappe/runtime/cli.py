@@ -3,14 +3,24 @@
 `chappe up` is the first-run experience: migrate, create the demo data once, then run
 every role as child processes until Ctrl-C. The other sub-commands run one role each, to
 be started as many times and on as many machines as needed against one database.
+
+The commands import what needs Django (models, services, the roles built on them) inside
+their functions: `main()` calls `django.setup()` first, and an import at the top would
+run before it. The SMPP library knows nothing of Django, so the SMSC simulator is
+imported here like any module.
 """
 
 import argparse
+import asyncio
+import json
 import os
+import signal
 import sys
 from pathlib import Path
 
 from django.conf import settings
+
+from chappe.smpp.simulator import SimConfig, SmscSimulator
 
 
 def _default_web_workers() -> int:
@@ -106,12 +116,6 @@ def _cmd_simulator_mo(args: argparse.Namespace) -> int:
 
 
 def _cmd_smsc_sim(args: argparse.Namespace) -> int:
-    import asyncio
-    import json
-    import signal
-
-    from chappe.smpp.simulator import SimConfig, SmscSimulator
-
     credentials = dict(item.split(":", 1) for item in args.credentials or ["chappe:secret"])
     sim = SmscSimulator(SimConfig(
         credentials=credentials, id_format=args.id_format,
@@ -139,7 +143,7 @@ def _cmd_smsc_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_smpp_server(args: argparse.Namespace) -> int:
-    from chappe.smpp_server.server import run_server
+    from chappe.smpp_server.protocol import run_server
 
     run_server(host=args.host, port=args.port, port_file=args.port_file)
     return 0

@@ -9,6 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from chappe.carriers.smpp.metrics import SmppCollector
+
 HTTP_REQUESTS = Counter(
     "chappe_http_requests_total", "HTTP requests served", ["method", "status"]
 )
@@ -56,6 +58,7 @@ class DatabaseCollector(Collector):
 
 _collector = DatabaseCollector()
 REGISTRY.register(_collector)
+REGISTRY.register(SmppCollector())
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -1,3 +1,3 @@
-"""SMPP state in the database: the carrier connector's durable inbox, part map and live
-bind state (chappe.carriers.smpp), and the client-facing SMPP server's accounts and
-queues (`chappe smpp-server`)."""
+"""The client-facing SMPP server (`chappe smpp-server`): its sessions (`protocol`), the
+database work they need (`services`, `selectors`) and the client accounts' SMPP
+credentials and queues. The carrier side of SMPP is `chappe.carriers.smpp`."""

@@ -1,30 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from chappe.smpp_server.models import SmppAccount, SmppBindState, SmppInbox
-
-
-@admin.register(SmppBindState)
-class SmppBindStateAdmin(admin.ModelAdmin):
-    list_display = ("connector", "process", "slot", "mode", "state", "in_flight", "msg_per_s",
-                    "submitted", "errors", "throttled", "reconnects", "last_error", "updated_at")
-    list_filter = ("connector", "state")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(SmppInbox)
-class SmppInboxAdmin(admin.ModelAdmin):
-    list_display = ("connector", "kind", "carrier_id", "status", "error_code", "at",
-                    "next_try_at")
-    list_filter = ("connector", "kind")
-
-    def has_add_permission(self, request) -> bool:
-        return False
+from chappe.smpp_server.models import SmppAccount
 
 
 class SmppAccountForm(forms.ModelForm):

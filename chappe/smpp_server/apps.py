@@ -6,8 +6,3 @@ class SmppConfig(AppConfig):
     name = "chappe.smpp_server"
     label = "smpp"
     verbose_name = _("SMPP")
-
-    def ready(self) -> None:
-        from chappe.smpp_server import metrics
-
-        metrics.register()

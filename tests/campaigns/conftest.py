@@ -11,7 +11,9 @@ from django.utils import timezone
 from chappe.accounts.actor import Actor
 from chappe.campaigns.models import Campaign
 from chappe.campaigns.services import campaign_create
-from chappe.carriers.services import connectors_load, routes_load, simulator_ensure
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.selectors import routes_load
+from chappe.carriers.services import simulator_ensure
 from chappe.contacts.models import Contact, ContactList, ListMembership
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.queue.jobs import jobs_run_due
@@ -106,7 +108,7 @@ def simulator(db):
 def deliver_all(rounds: int = 200) -> None:
     """Run the jobs (pacing) and the gateway until nothing moves and no pacing step is
     left (a step waiting for its time is run at once)."""
-    connectors, routes = connectors_load(), routes_load()
+    connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
     for _round in range(rounds):
         moved = run_jobs()
         moved += dispatch_batch(worker="test-gateway", connectors=connectors, routes=routes)

@@ -24,13 +24,14 @@ def _background(stop: threading.Event, *, gateway: bool) -> None:
     run them."""
     from django.db import connections
 
-    from chappe.carriers.services import connectors_load, routes_load
+    from chappe.carriers.fleet import ConnectorFleet
+    from chappe.carriers.selectors import routes_load
     from chappe.messaging.services.dispatch import dispatch_batch
     from chappe.queue.jobs import jobs_run_due
     from chappe.runtime.gateway import gateway_poll
 
     try:
-        connectors, routes = connectors_load(), routes_load()
+        connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
         while not stop.is_set():
             busy = jobs_run_due(worker="browser-test")
             if gateway:

@@ -21,7 +21,8 @@ from chappe.campaigns.services import (
 )
 from chappe.campaigns.services import launch as launch_module
 from chappe.campaigns.services.pacing import HOLD
-from chappe.carriers.services import connectors_load, routes_load
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.selectors import routes_load
 from chappe.common.errors import Conflict
 from chappe.contacts.models import Contact, OptOutSource
 from chappe.contacts.services import contact_list_create, opt_out_add
@@ -109,7 +110,7 @@ def test_messages_wait_held_until_the_pacing_releases_them(
     launch_module.campaign_launch_run(campaign_id=campaign.pk, run=refreshed(campaign).run)
     campaign = refreshed(campaign)
     assert held(campaign) == 12
-    connectors, routes = connectors_load(), routes_load()
+    connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
     assert dispatch_batch(worker="t", connectors=connectors, routes=routes) == 0
     run_jobs(limit=1)  # one pacing step: one wave
     assert held(refreshed(campaign)) == 7
@@ -317,7 +318,7 @@ def test_a_transactional_message_does_not_wait_behind_a_big_campaign(
     run_jobs(limit=2)  # launched, first wave released
     otp = sms_send(actor=actor, account=funded_account, recipients=["+33612999999"],
                    text="Code 123456", sender="Shop").recipients[0].message
-    connectors, routes = connectors_load(), routes_load()
+    connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
     claimed = dispatch_batch(worker="t", connectors=connectors, routes=routes, limit=50)
     otp.refresh_from_db()
     assert otp.status == "sent"
@@ -338,7 +339,7 @@ def test_pause_stops_what_waits_and_resume_goes_on(actor, make_contacts, make_ca
     campaign = campaign_pause(actor=actor, campaign=campaign)
     assert campaign.status == "paused"
     assert held(campaign) == 60  # the wave released but not claimed is held again
-    connectors, routes = connectors_load(), routes_load()
+    connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
     assert dispatch_batch(worker="t", connectors=connectors, routes=routes) == 0
     run_jobs()  # the old pacing step stops by itself
     assert held(refreshed(campaign)) == 60
@@ -357,7 +358,7 @@ def test_cancel_cancels_what_has_not_left_and_credits_it_back(
     before = credit(funded_account)
     campaign = campaign_launch(actor=actor, campaign=make_campaign())
     run_jobs(limit=3)
-    connectors, routes = connectors_load(), routes_load()
+    connectors, routes = ConnectorFleet(process="test").refresh(), routes_load()
     assert dispatch_batch(worker="t", connectors=connectors, routes=routes) == 20
     campaign = campaign_cancel(actor=actor, campaign=refreshed(campaign))
     assert campaign.status == "canceling"

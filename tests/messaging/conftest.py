@@ -1,6 +1,8 @@
 import pytest
 
-from chappe.carriers.services import connectors_load, routes_load, simulator_ensure
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.selectors import routes_load
+from chappe.carriers.services import simulator_ensure
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 
 
@@ -13,4 +15,4 @@ def funded_account(account, buy_credits):  # noqa: F811
 @pytest.fixture
 def simulator(db):
     simulator_ensure(config={"latency_ms": 0})
-    return connectors_load(), routes_load()
+    return ConnectorFleet(process="test").refresh(), routes_load()

@@ -1,5 +1,5 @@
 """Wire-test fixtures: the SMSC simulator on an ephemeral port in a thread, and SMPP
-connectors bound to it (engines stopped after each test)."""
+connectors bound to it (stopped after each test)."""
 
 import time
 from collections.abc import Callable, Iterator
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from chappe.carriers.smpp.connector import SmppConnector, engines_stop
+from chappe.carriers.registry import connector_build
+from chappe.carriers.smpp.connector import SmppConnector
 from chappe.smpp.simulator import SimConfig, SimulatorThread
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 from tests.processes import wait_for
@@ -29,18 +30,35 @@ def smsc() -> Iterator[Callable[..., SimulatorThread]]:
 
 
 @pytest.fixture
-def smpp_connector() -> Iterator[Callable[..., SmppConnector]]:
+def smpp_start() -> Iterator[Callable[..., SmppConnector]]:
+    """Build an SMPP connector from (name, config) as the gateway does, and start it;
+    every one started is stopped after the test."""
+    started: list[SmppConnector] = []
+
+    def start(name: str, config: dict[str, Any]) -> SmppConnector:
+        connector = connector_build(name=name, type="smpp", config=config)
+        assert isinstance(connector, SmppConnector)
+        connector.start(process="test")
+        started.append(connector)
+        return connector
+
+    yield start
+    for connector in started:
+        connector.stop()
+
+
+@pytest.fixture
+def smpp_connector(smpp_start) -> Callable[..., SmppConnector]:
     def make(sim: SimulatorThread, name: str = "smpp-test", **config: Any) -> SmppConnector:
         settings = {"host": "127.0.0.1", "port": sim.port, "system_id": "chappe",
                     "password": "secret", "reconnect_min": 0.1, "reconnect_max": 0.5,
                     "response_timeout": 2.0, "bind_wait": 3.0, **config}
-        connector = SmppConnector(name, settings)
+        connector = smpp_start(name, settings)
         wait_for(lambda: not connector.engine.is_down() and connector.engine.transmitters,
                  5, "the connector to bind")
         return connector
 
-    yield make
-    engines_stop()
+    return make
 
 
 def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -9,8 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from chappe.carriers.base import Outbound
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.models import Connector, SmppBindState
 from chappe.carriers.smpp.connector import SmppConnector
-from chappe.smpp_server.models import SmppInbox
+from chappe.carriers.smpp.models import SmppInbox
 from tests.processes import wait_for
 from tests.protocol.conftest import retry_locked
 
@@ -128,7 +130,7 @@ def test_dropped_bind_loses_nothing_and_sends_nothing_twice(smsc, smpp_connector
     assert all(r.status == "delivered" for r in receipts)
 
 
-def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector):
+def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector, smpp_start):
     sim = smsc()
     connector = smpp_connector(sim)
     sim.call(sim.sim.drop_binds)
@@ -138,14 +140,14 @@ def test_unbound_connector_is_down_and_rebinds(smsc, smpp_connector):
     nowhere.bind(("127.0.0.1", 0))
     port = nowhere.getsockname()[1]
     nowhere.close()
-    dead = SmppConnector("smpp-dead", {"host": "127.0.0.1", "port": port, "system_id": "x",
-                                       "password": "y", "reconnect_min": 0.1})
+    dead = smpp_start("smpp-dead", {"host": "127.0.0.1", "port": port, "system_id": "x",
+                                    "password": "y", "reconnect_min": 0.1})
     wait_for(lambda: dead.down, 5, "the dead connector to report down")
     [result] = dead.submit([_out(1)])
     assert result.retry
     assert result.error_code == "unbound"
-    wrong = SmppConnector("smpp-wrong", {"host": "127.0.0.1", "port": sim.port,
-                                         "system_id": "chappe", "password": "nope"})
+    wrong = smpp_start("smpp-wrong", {"host": "127.0.0.1", "port": sim.port,
+                                      "system_id": "chappe", "password": "nope"})
     wait_for(lambda: wrong.down, 5, "a refused bind to report down")
     assert "ESME_RINVPASWD" in wrong.engine.slots[0].last_error
 
@@ -216,7 +218,7 @@ def test_mo_single_and_concatenated_ucs2(smsc, smpp_connector):
 
 
 def test_a_failed_inbox_write_is_retried_by_the_smsc(smsc, smpp_connector, monkeypatch):
-    from chappe.carriers.smpp import connector as module
+    from chappe.carriers.smpp import engine as module
 
     sim = smsc()
     connector = smpp_connector(sim)
@@ -252,3 +254,26 @@ def test_garbage_gets_generic_nack_and_the_session_goes_on(smsc):
         sock.sendall(struct.pack(">IIII", 9_000_000, 0x00000004, 0, 4))  # oversized
         assert struct.unpack(">IIII", sock.recv(16))[1:] == (0x80000000, 0x02, 4)
         assert sock.recv(16) == b""  # framing lost: closed
+
+
+def test_the_gateways_fleet_owns_the_binds(smsc):
+    """Built at start, rebuilt when its settings change (old binds closed first), all
+    unbound when the gateway stops: no engine outlives the fleet that started it."""
+    sim = smsc()
+    config = {"host": "127.0.0.1", "port": sim.port, "system_id": "chappe",
+              "password": "secret", "reconnect_min": 0.1}
+    Connector.objects.create(name="carrier-a", type="smpp", config=config)
+    with ConnectorFleet(process="gw:1") as fleet:
+        first = fleet.refresh()["carrier-a"]
+        wait_for(lambda: first.engine.transmitters, 5, "the first bind")
+        Connector.objects.filter(name="carrier-a").update(config={**config, "binds": 2})
+        second = fleet.refresh()["carrier-a"]
+        assert second is not first
+        assert not first.engine.running
+        wait_for(lambda: len(second.engine.transmitters) == 2, 5, "the two new binds")
+        wait_for(lambda: retry_locked(SmppBindState.objects.filter(
+            connector="carrier-a", state="bound").count) == 2, 5, "the bind state report")
+    assert not second.engine.running
+    wait_for(lambda: sim.call(lambda: not sim.sim.sessions), 5, "every bind to close")
+    assert sim.sim.stats["binds"] == 3
+    assert not retry_locked(SmppBindState.objects.exists)

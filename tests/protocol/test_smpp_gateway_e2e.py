@@ -34,7 +34,7 @@ def test_gateway_delivers_through_the_smsc_simulator(account, buy_credits, tmp_p
     try:
         wait_for(lambda: port_file.exists() and port_file.read_text(), 15, "smsc-sim")
         connector = Connector.objects.create(
-            name="carrier-a", type="chappe.carriers.smpp.connector.SmppConnector",
+            name="carrier-a", type="smpp",
             config={"host": "127.0.0.1", "port": int(port_file.read_text()),
                     "system_id": "chappe", "password": "secret", "window": 20,
                     "message_id_format": "hex", "reconnect_min": 0.2})

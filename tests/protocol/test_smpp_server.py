@@ -15,14 +15,16 @@ import smpplib.smpp
 from django.db import OperationalError
 
 from chappe.accounts.actor import SYSTEM
-from chappe.carriers.services import connectors_load, routes_load, simulator_ensure
+from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.selectors import routes_load
+from chappe.carriers.services import simulator_ensure
 from chappe.carriers.simulator.connector import simulator_inject_mo
 from chappe.messaging.models import Message
 from chappe.messaging.services.dispatch import dispatch_batch
 from chappe.runtime.gateway import gateway_poll
 from chappe.smpp import pdu as P
 from chappe.smpp_server.models import SmppSubmission
-from chappe.smpp_server.server import ServerThread
+from chappe.smpp_server.protocol import ServerThread
 from chappe.smpp_server.services import smpp_account_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -103,7 +105,7 @@ def _retry(fn, *args, **kwargs):
 
 
 def _deliver_all():
-    connectors, routes = _retry(connectors_load), _retry(routes_load)
+    connectors, routes = _retry(ConnectorFleet(process="test").refresh), _retry(routes_load)
     for _ in range(50):
         _retry(dispatch_batch, worker="test:1", connectors=connectors, routes=routes)
         _retry(gateway_poll, connectors)

@@ -12,36 +12,81 @@ Test numbers force each outcome (documented in README "Test numbers"):
 | +33600000006 | refused once with a throttling error, then accepted |
 | any other | drawn from `outcomes` (default: all delivered) |
 
-Config keys: `latency_ms` (default 200), `slow_seconds` (120), `outcomes` (weights by
-outcome name, e.g. {"delivered": 95, "undelivered": 5}), `seed`.
+Settings (`SimulatorConfig`): `latency_ms` (default 200), `slow_seconds` (120),
+`outcomes` (weights by outcome name, e.g. {"delivered": 95, "undelivered": 5}), `seed`.
+It keeps no live link: starting, stopping and testing it have nothing to do.
 """
 
 import hashlib
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chappe.carriers.base import Inbound, Outbound, PollResult, Receipt, SubmitResult
+from chappe.carriers.base import (
+    ConnectionCheck,
+    Inbound,
+    Outbound,
+    PollResult,
+    Receipt,
+    SubmitResult,
+)
 from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
 from chappe.smpp.test_numbers import TEST_NUMBERS
 
 THROTTLE_CODE = "0x00000058"  # ESME_RTHROTTLED
 RETRY_UNMATCHED = timedelta(seconds=2)
 GIVE_UP_AFTER = timedelta(days=1)
+Outcome = Literal["delivered", "undelivered", "expired", "rejected", "silent", "slow",
+                  "throttled_once"]
+
+
+class SimulatorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_ms: int = Field(200, ge=0)
+    slow_seconds: int = Field(120, ge=0)
+    # Weights of the outcomes drawn for numbers other than the test numbers; empty: all
+    # delivered.
+    outcomes: dict[Outcome, float] = Field(default_factory=dict)
+    seed: int | str | None = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _weights(cls, outcomes: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in outcomes.values()) or (
+                outcomes and not sum(outcomes.values()) > 0):
+            raise ValueError(_("Weights are zero or more, and not all zero."))
+        return outcomes
 
 
 class SimulatorConnector:
-    def __init__(self, name: str, config: dict[str, Any]) -> None:
+    Config = SimulatorConfig
+    label = gettext_lazy("Built-in simulator")
+    down = False
+
+    def __init__(self, *, name: str, config: SimulatorConfig) -> None:
         self.name = name
-        self.latency = timedelta(milliseconds=int(config.get("latency_ms", 200)))
-        self.slow = timedelta(seconds=int(config.get("slow_seconds", 120)))
-        self.outcomes = config.get("outcomes") or {"delivered": 1}
-        self.random = random.Random(config.get("seed"))  # noqa: S311 (a simulation, not crypto)
+        self.latency = timedelta(milliseconds=config.latency_ms)
+        self.slow = timedelta(seconds=config.slow_seconds)
+        self.outcomes = config.outcomes or {"delivered": 1}
+        self.random = random.Random(config.seed)  # noqa: S311 (a simulation, not crypto)
         self._throttled: set[str] = set()
+
+    def start(self, *, process: str) -> None:
+        """Nothing to open: the simulator lives in the database."""
+
+    def stop(self) -> None:
+        """Nothing to close."""
+
+    def test(self, *, timeout: float) -> ConnectionCheck:
+        return ConnectionCheck(ok=True, detail=_("The simulator is always reachable."))
 
     def _outcome(self, recipient: str) -> tuple[str, str]:
         if recipient in TEST_NUMBERS:

@@ -1,26 +1,25 @@
 """Live SMPP bind state on /metrics, read from `SmppBindState` at scrape time (the binds
-live in gateway processes; the table is their shared report)."""
+live in gateway processes; the table is their shared report). The web role registers
+the collector with the metrics it serves (`chappe.runtime.metrics`)."""
 
 from collections.abc import Iterator
 from datetime import timedelta
 
-from prometheus_client import REGISTRY
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from chappe.carriers.smpp.models import SmppBindState
+
 STALE = timedelta(seconds=30)
-_registered = False
 
 
 class SmppCollector(Collector):
     def describe(self) -> list:
+        # Without describe(), registering would call collect() and query the database.
         return []
 
     def collect(self) -> Iterator:
-        from django.utils import timezone
-
-        from chappe.smpp_server.models import SmppBindState
-
         fresh = list(SmppBindState.objects.filter(updated_at__gte=timezone.now() - STALE))
         bound = GaugeMetricFamily("chappe_smpp_binds", "SMPP binds to carriers by state",
                                   labels=["connector", "state"])
@@ -49,10 +48,3 @@ class SmppCollector(Collector):
             for connector, value in sums.get(name, {}).items():
                 family.add_metric([connector], value)
             yield family
-
-
-def register() -> None:
-    global _registered
-    if not _registered:
-        REGISTRY.register(SmppCollector())
-        _registered = True

@@ -635,16 +635,26 @@ class AiosipuaEndpoint:
             interval *= 2
 
     async def start(self) -> tuple[str, int]:
-        udp = UdpSipTransport(local_addr=(self.host, self.port))
-        self._uacs["udp"] = _Uac(udp)
-        udp_uas = self._uas(udp, self._uacs["udp"])
-        await udp_uas.start()
-        sockname = udp._udp_transport.get_extra_info("sockname")
-        self.port = sockname[1]
-        tcp = self._tcp = _TcpTransport(local_addr=(self.host, self.port))
-        self._uacs["tcp"] = _Uac(tcp)
-        tcp_uas = self._uas(tcp, self._uacs["tcp"])
-        await tcp_uas.start()
+        # With port 0 the system picks a free UDP port, and TCP listens on the same number:
+        # another program may hold that number for TCP, so a few picks are tried.
+        for attempt in range(1 if self.port else 5):
+            udp = UdpSipTransport(local_addr=(self.host, self.port))
+            self._uacs["udp"] = _Uac(udp)
+            udp_uas = self._uas(udp, self._uacs["udp"])
+            await udp_uas.start()
+            port = udp._udp_transport.get_extra_info("sockname")[1]
+            tcp = self._tcp = _TcpTransport(local_addr=(self.host, port))
+            self._uacs["tcp"] = _Uac(tcp)
+            tcp_uas = self._uas(tcp, self._uacs["tcp"])
+            try:
+                await tcp_uas.start()
+            except OSError:
+                await udp_uas.stop()
+                if self.port or attempt == 4:
+                    raise
+                continue
+            self.port = port
+            break
         dispatch = tcp.on_message
 
         def remembering(message, addr) -> None:

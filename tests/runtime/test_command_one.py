@@ -3,6 +3,7 @@ everything into a fresh virtualenv, starts the platform and answers /healthz."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,28 @@ import smpplib.exceptions
 from django.db import connection
 
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\n```sh\n(?P<code>.*?)\n```", re.S)
+
+
+def readme_examples() -> list[tuple[str, str]]:
+    """The README's shell examples, each marked `<!-- example: name -->`."""
+    return [(m["name"], m["code"]) for m in EXAMPLE.finditer((REPO / "README.md").read_text())]
+
+
+def test_the_readme_examples_are_found_and_named_once():
+    names = [name for name, _code in readme_examples()]
+    assert len(names) == len(set(names))
+    assert {"account", "sms", "stop", "campaign"} <= set(names)
+
+
+def _wait_for(condition, timeout: float, what: str):
+    """Poll `condition` (a call to the running platform) until it holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 def _free_port() -> int:
@@ -115,6 +138,7 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
         creds = json.loads((checkout / "var" / "demo-credentials.json").read_text())
         assert f"system_id demo / password {creds['smpp_password']}" in output
         assert _smpp_submit(smpp_port, "demo", creds["smpp_password"]) == 0
+        _run_readme_examples(checkout, port, auth, env)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -126,3 +150,39 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
     # Ctrl-C stops the whole process tree: nothing listens on the port any more.
     with pytest.raises(urllib.error.URLError):
         _get(f"http://127.0.0.1:{port}/healthz")
+
+
+def _api(port: int, auth: dict, path: str):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", headers=auth)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> None:
+    """Each README example as written (only the ports are this test's), in the copy's
+    directory; then what it promises, checked through the API."""
+    checks = {
+        "account": lambda out: "Demo Company" in out,
+        "sms": lambda out: out.count('"message_id"') >= 2,
+        "stop": lambda out: _wait_for(
+            lambda: any(e["number"] == "+33600000001"
+                        for e in _api(port, auth, "/opt-outs")["items"]),
+            60, "the STOP to reach the red list"),
+        "campaign": lambda out: _wait_for(
+            lambda: (lambda p: p["recipients"] == 2
+                     and p["delivered"] + p["failed"] + p["opted_out"] == 2)(
+                _api(port, auth, f"/campaigns/{_first_id(out)}/progress")),
+            90, "the campaign to finish"),
+    }
+    for name, code in readme_examples():
+        script = code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=checkout,
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"README example {name}:\n{result.stderr}"
+        # No answer in the API's error shape (a field named "error" may be null).
+        assert '{"error": {' not in result.stdout, f"README example {name}:\n{result.stdout}"
+        assert checks[name](result.stdout), f"README example {name}:\n{result.stdout}"
+
+
+def _first_id(output: str) -> str:
+    return re.search(r'"id": ?"([0-9a-f-]{36})"', output).group(1)

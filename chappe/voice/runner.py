@@ -194,6 +194,11 @@ class CallRunner:
                 except TimeoutError:
                     await self._hangup("max_duration")
                     return state
+                if event.kind == PROMPT_FINISHED and self._play_task is not None \
+                        and not self._play_task.done():
+                    # From a prompt a digit stopped: the one playing now is not over.
+                    actions = []
+                    continue
                 if event.kind in (DIGIT, HANGUP) and self._timer is not None:
                     self._timer.cancel()
                     self._timer = None

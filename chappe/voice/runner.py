@@ -47,7 +47,7 @@ from chappe.voice.flows import (
 )
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
-from chappe.voice.sip.base import InboundCall, MediaLeg, Originator
+from chappe.voice.sip.base import InboundCall, MediaLeg, MediaRefused, Originator
 from chappe.voice.sip.digest import DigestResult, challenge_header, digest_check, nonce_issue
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
@@ -169,7 +169,13 @@ class CallRunner:
             self.log.move(CallState.ENDED, self.call.end_reason or "cancel")
             await self._finish(target, FlowState(), "canceled", "cancel")
             return
-        self.leg = await self.call.answer()
+        try:
+            self.leg = await self.call.answer()
+        except MediaRefused as exc:
+            await self._release("no_media")  # a BYE when the 200 went out
+            self.log.move(CallState.ENDED, f"no media: {exc}")
+            await self._finish(target, FlowState(), "failed", "no_media")
+            return
         self.log.move(CallState.ANSWERED, "200 OK sent")
         state = await self._walk(target.definition)
         await self._finish(target, state, self._disposition(state), self._cause())

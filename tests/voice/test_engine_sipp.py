@@ -180,8 +180,10 @@ def test_malformed_sip_is_answered_400_or_dropped_and_the_engine_keeps_serving(n
         assert result.returncode == 0, result.stdout[-2000:]
         [record] = wait_for_records(account)
     assert record.hangup_cause == "callee_bye:flow_end"
-    # Missing mandatory headers: 400; the rest is dropped (or answered, never a crash).
+    # Missing mandatory headers or a body cut short: 400; the rest is dropped (or
+    # answered, never a crash).
     assert answers[1].startswith(b"SIP/2.0 400"), answers[1][:100]
+    assert answers[2].startswith(b"SIP/2.0 400"), answers[2][:100]  # cut short (RFC 3261 §18.3)
     assert answers[0] == b""
     for answer in answers:
         assert answer == b"" or answer.startswith(b"SIP/2.0 ")

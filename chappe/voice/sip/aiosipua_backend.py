@@ -16,6 +16,7 @@ media clock (chappe.voice.sip.pacing) sends every call's frames, silence include
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import re
 import time
@@ -393,9 +394,9 @@ class AiosipuaCall(_Side):
             self._incoming.trying()
 
     async def answer(self) -> AiortpLeg:
-        self._rtp_port = self._endpoint.rtp_ports.take()
         offer = self._incoming.sdp_offer
         if offer is None:
+            self._rtp_port = self._endpoint.rtp_ports.take()
             return await self._answer_in_ack()
         media = _media_of(offer)
         if media is None:  # the INVITE's check lets none through: kept for safety
@@ -403,10 +404,10 @@ class AiosipuaCall(_Side):
             raise MediaRefused("no codec in common with the offer")
         payload_type, remote, dtmf = media
         dtmf = dtmf or TELEPHONE_EVENT
+        self._rtp_port, self.leg = await self._endpoint.media_start(remote, payload_type, dtmf)
         answer, _chosen = negotiate_sdp(offer, self._endpoint.host, self._rtp_port,
                                         supported_codecs=[PCMA, PCMU],
                                         dtmf_payload_type=dtmf)
-        self.leg = await self._endpoint.media_start(self._rtp_port, remote, payload_type, dtmf)
         self.sdp = answer
         self._incoming.accept(answer)
         self._last_sent = "answered"
@@ -432,8 +433,9 @@ class AiosipuaCall(_Side):
         if media is None:
             raise MediaRefused("no usable SDP answer in the ACK")
         payload_type, remote, dtmf = media
-        self.leg = await self._endpoint.media_start(self._rtp_port, remote, payload_type,
-                                                    dtmf or TELEPHONE_EVENT)
+        _port, self.leg = await self._endpoint.media_start(remote, payload_type,
+                                                           dtmf or TELEPHONE_EVENT,
+                                                           port=self._rtp_port)
         return self.leg
 
     def reject(self, status: int, reason: str = "",
@@ -594,19 +596,35 @@ class AiosipuaEndpoint:
             await outbound.hangup()
             raise OutboundFailed(488, "no common codec")
         payload_type, remote_rtp, dtmf = media
-        outbound.leg = await self.media_start(port, remote_rtp, payload_type,
-                                              dtmf or TELEPHONE_EVENT)
+        _port, outbound.leg = await self.media_start(remote_rtp, payload_type,
+                                                     dtmf or TELEPHONE_EVENT, port=port)
         return outbound
 
-    async def media_start(self, port: int, remote: tuple[str, int], payload_type: int,
-                          dtmf_payload_type: int) -> AiortpLeg:
-        """RTP on our `port` with `remote`: G.711 `payload_type`, telephone-events as
-        `dtmf_payload_type` both ways."""
-        rtp = await aiortp.RTPSession.create(local_addr=(self.host, port), remote_addr=remote,
-                                             payload_type=payload_type, clock_rate=8000,
-                                             dtmf_payload_type=dtmf_payload_type)
-        return AiortpLeg(rtp, payload_type=payload_type, dtmf_payload_type=dtmf_payload_type,
-                         pacer=self.pacer)
+    async def media_start(self, remote: tuple[str, int], payload_type: int,
+                          dtmf_payload_type: int, *,
+                          port: int | None = None) -> tuple[int, AiortpLeg]:
+        """RTP with `remote`: G.711 `payload_type`, telephone-events as
+        `dtmf_payload_type` both ways, on `port` (already named in an SDP) or on the next
+        free port of our range — one another program holds is skipped."""
+        attempts = 0
+        while True:
+            chosen = port if port is not None else self.rtp_ports.take()
+            try:
+                rtp = await aiortp.RTPSession.create(
+                    local_addr=(self.host, chosen), remote_addr=remote,
+                    payload_type=payload_type, clock_rate=8000,
+                    dtmf_payload_type=dtmf_payload_type)
+            except OSError as exc:
+                attempts += 1
+                if port is not None:
+                    raise
+                self.rtp_ports.give_back(chosen)
+                if exc.errno != errno.EADDRINUSE or attempts == 5:
+                    raise
+                logger.info("RTP port %s taken: trying another", chosen)
+                continue
+            return chosen, AiortpLeg(rtp, payload_type=payload_type,
+                                     dtmf_payload_type=dtmf_payload_type, pacer=self.pacer)
 
     @staticmethod
     async def _retransmit_invite(uac: _Uac, call, remote: tuple[str, int]) -> None:
@@ -627,10 +645,26 @@ class AiosipuaEndpoint:
             interval *= 2
 
     async def start(self) -> tuple[str, int]:
+        """Bind UDP, then TCP on the same port. With port 0 (any free port) the UDP port
+        the system picked may be taken in TCP: then another one is tried."""
+        any_port, attempts = self.port == 0, 0
+        while True:
+            try:
+                return await self._bind()
+            except OSError as exc:
+                attempts += 1
+                if not any_port or exc.errno != errno.EADDRINUSE or attempts == 5:
+                    raise
+                logger.info("SIP port %s taken in TCP: trying another", self.port)
+                await self._uases[0].stop()
+                self._uases, self.port = [], 0
+
+    async def _bind(self) -> tuple[str, int]:
         udp = UdpSipTransport(local_addr=(self.host, self.port))
         self._uacs["udp"] = _Uac(udp)
         udp_uas = self._uas(udp, self._uacs["udp"])
         await udp_uas.start()
+        self._uases = [udp_uas]
         sockname = udp._udp_transport.get_extra_info("sockname")
         self.port = sockname[1]
         dispatch_udp = udp.on_message

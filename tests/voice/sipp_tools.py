@@ -16,6 +16,7 @@ from django.db import OperationalError
 
 from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
+from chappe.messaging.services.tts import TtsCalls
 from chappe.voice.engine import VoiceEngine
 
 SIPP = shutil.which("sipp")
@@ -26,10 +27,15 @@ PCAPS = Path("/usr/share/sip-tester")
 NUMBER = "+33189000077"
 
 
+ENGINE_WORKER = "voice:test"
+
+
 def db_directory(**kwargs) -> DjangoDirectory:
-    """The database directory on the test's settings, as the voice role builds it."""
+    """The database directory on the test's settings, as the voice role builds it (the
+    TTS channel's messages called by the engine `ENGINE_WORKER`)."""
     return DjangoDirectory(data_dir=settings.DATA_DIR,
-                           default_country=settings.CHAPPE_DEFAULT_COUNTRY, **kwargs)
+                           default_country=settings.CHAPPE_DEFAULT_COUNTRY,
+                           message_calls=TtsCalls(worker=ENGINE_WORKER), **kwargs)
 
 
 class EngineThread:

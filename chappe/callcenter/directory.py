@@ -28,10 +28,13 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
+from chappe.accounts.models import Account, ServiceKind, SuspensionReason
+from chappe.accounts.services import service_require
 from chappe.callcenter import routing_changes
 from chappe.callcenter.models import AudioPrompt, CallRecord, Disposition, Voicemail
 from chappe.callcenter.selectors import number_route, trunk_route, trunks_active
 from chappe.callcenter.services import call_records_store, message_call_record
+from chappe.common.errors import ServiceRefused
 from chappe.common.lookup import is_uuid
 from chappe.common.numbers import dialled_e164
 from chappe.voice.callstate import seconds_between
@@ -41,6 +44,7 @@ from chappe.voice.directory import (
     MessageCall,
     MessageCallEnd,
     MessageCalls,
+    Refusal,
 )
 from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
 from chappe.voice.media.prompts import SAMPLE_RATE, prompts_dir, tts_render, wav_pcm, wav_write
@@ -148,7 +152,8 @@ class DjangoDirectory:
                           else None,
                           rental_id=str(rental.pk),
                           flow_version_id=str(version.pk) if version else None,
-                          trunk=trunk_route(trunk) if trunk and trunk.is_active else None)
+                          trunk=trunk_route(trunk) if trunk and trunk.is_active else None,
+                          refusal=_refusal(rental.account))
 
     async def routes(self, e164: str) -> list[TrunkRoute]:
         return trunk_candidates(e164, await self._cached("trunks", trunks_active))
@@ -285,6 +290,27 @@ class DjangoDirectory:
                     started_at=end.started_at, answered_at=end.answered_at,
                     ended_at=end.ended_at).pk)
             self._message_calls.finish(call, end, call_ref=ref)
+
+
+# Suspensions a caller may simply try again after: 480 rather than 403.
+PASSING = frozenset({SuspensionReason.MAINTENANCE, SuspensionReason.SUPPLIER_OUTAGE})
+
+
+def _refusal(account: Account) -> Refusal | None:
+    """Why the account's numbers take no call now (P-8: the account, its contact-center
+    service or a parent's is suspended or ended), or None. The caller gets 480 for a
+    maintenance or an outage, 403 otherwise; never the reason itself (it is the
+    account's business): that goes in the call record."""
+    try:
+        service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
+    except ServiceRefused as exc:
+        why = exc.details.get("reason", "")
+        detail = f"{exc.code}: {why}" if why else exc.code
+        if why in PASSING:
+            return Refusal(480, "Temporarily Unavailable", detail)
+        return Refusal(403, "Service Suspended" if exc.code.endswith("_suspended")
+                       else "Service Not Available", detail)
+    return None
 
 
 @functools.lru_cache(maxsize=1024)

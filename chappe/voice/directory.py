@@ -19,6 +19,17 @@ from chappe.voice.trunking import TrunkRoute
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why every call to a number is refused for now (P-8: its account or contact-center
+    service is suspended): the status and reason phrase the caller gets, and what the
+    call record says (the caller, a third party, is not told why)."""
+
+    status: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class CallTarget:
     """Where an inbound call goes: the account, the rented number and its flow."""
 
@@ -30,6 +41,8 @@ class CallTarget:
     # The carrier trunk the number belongs to: its source addresses, inbound digest
     # credentials and caps apply to the call.
     trunk: TrunkRoute | None = None
+    # Set when the number takes no call now: the call is refused with it.
+    refusal: Refusal | None = None
 
 
 @dataclass

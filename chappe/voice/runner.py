@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, hangup_cause
-from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome
+from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome, Refusal
 from chappe.voice.flows import (
     DIGIT,
     HANGUP,
@@ -102,6 +102,9 @@ class CallRunner:
             trunk = target.trunk
             if trunk is not None and not self._trunk_allows(trunk, target):
                 return
+            if target.refusal is not None:
+                await self._refuse(target, target.refusal)
+                return
             if target.definition is None:
                 self.call.reject(480)
                 self.log.move(CallState.ENDED, "rejected 480")
@@ -157,6 +160,14 @@ class CallRunner:
             realm=REALM, nonce=nonce, stale=verdict == DigestResult.STALE)})
         self.log.move(CallState.ENDED, f"challenged 401 ({verdict})")
         return False
+
+    async def _refuse(self, target: CallTarget, refusal: Refusal) -> None:
+        """The number takes no call now (P-8): a final refusal whose Reason header (RFC
+        3326) says so, and a call record saying why."""
+        self.call.reject(refusal.status, refusal.reason, headers={
+            "Reason": f'SIP;cause={refusal.status};text="{refusal.reason}"'})
+        self.log.move(CallState.ENDED, f"rejected {refusal.status}: {refusal.detail}")
+        await self._finish(target, FlowState(), "rejected", f"rejected_{refusal.status}")
 
     async def _serve(self, target: CallTarget) -> None:
         self.log.account_id = target.account_id

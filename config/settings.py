@@ -198,6 +198,9 @@ CHAPPE_DEFAULT_TIMEZONE = "Europe/Paris"
 CHAPPE_DEFAULT_COUNTRY = "FR"
 # Where clients bind over SMPP (`chappe smpp-server` listens there; the web app shows it).
 CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
+# Where the built-in voice carrier simulator listens (`chappe sip-sim`; the demo trunk
+# points there).
+CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

@@ -238,6 +238,19 @@ def demo_voice_setup(*, account: Account) -> NumberRental:
                              flow_id=flow.pk)
 
 
+SIMULATOR_TRUNK = "simulator"
+
+
+def simulator_trunk_ensure(*, host: str, port: int) -> Trunk:
+    """The embedded mode's carrier: a trunk to the built-in voice carrier simulator
+    (`chappe sip-sim`), carrying every outbound call when no other trunk is set up
+    (idempotent; an operator's trunk with prefixes is preferred for its numbers)."""
+    trunk, _created = Trunk.objects.get_or_create(
+        name=SIMULATOR_TRUNK, defaults={"host": host, "port": port, "transport": "udp",
+                                        "max_concurrent_calls": 100, "calls_per_second": 20})
+    return trunk
+
+
 # --- call records ------------------------------------------------------------------------
 
 

@@ -302,12 +302,11 @@ class Accepted:
 
 
 MESSAGE_ROW = RowShape(Message, (
-    "id", "account_id", "send_id", "channel", "kind", "recipient", "country", "operator",
-    "sender",
+    "id", "account_id", "send_id", "kind", "recipient", "country", "operator", "sender",
     "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
     "status_changed_at", "error_code", "due_at", "expires_at", "connector",
     "carrier_message_id", "attempts", "charge_version", "initial_status", "locked_by",
-    "locked_until", "created_at", "sent_at"))
+    "locked_until", "created_at", "sent_at", "channel"))
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
 

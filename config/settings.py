@@ -200,6 +200,9 @@ CHAPPE_DEFAULT_TIMEZONE = "Europe/Paris"
 CHAPPE_DEFAULT_COUNTRY = "FR"
 # Where clients bind over SMPP (`chappe smpp-server` listens there; the web app shows it).
 CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
+# Where the built-in voice carrier simulator listens (`chappe sip-sim`; the demo trunk
+# points there).
+CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 
 # Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
 # connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.

@@ -1,7 +1,9 @@
 """The voice engine's directory on the database (chappe.voice.directory.EngineDirectory):
 rentals route calls, trunks carry them, prompts are rendered or loaded, outcomes become
-call records and voicemails, TTS voice-message calls are claimed and recorded. The
-`chappe voice` role builds one and hands it to the engine (chappe/runtime/cli.py).
+call records and voicemails. TTS voice messages come from the messaging channel the role
+hands in (`message_calls`, a chappe.voice.directory.MessageCalls: claimed, heartbeats,
+outcomes), each call placed getting its call record here. The `chappe voice` role builds
+the directory and hands it to the engine (chappe/runtime/cli.py).
 
 Every database access runs on the directory's one worker thread: a persistent connection
 (no connect per call) and no writer contention on embedded SQLite. Call records are
@@ -24,13 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
+from chappe.accounts.models import Account, ServiceKind, SuspensionReason
+from chappe.accounts.services import service_require
 from chappe.callcenter import routing_changes
-from chappe.callcenter.models import AudioPrompt, CallRecord, Voicemail
+from chappe.callcenter.models import AudioPrompt, CallRecord, Disposition, Voicemail
 from chappe.callcenter.selectors import number_route, trunk_route, trunks_active
-from chappe.callcenter.services import call_records_store
-from chappe.callcenter.voice_messages import voice_call_finish, voice_calls_claim
+from chappe.callcenter.services import call_records_store, message_call_record
+from chappe.common.errors import ServiceRefused
 from chappe.common.lookup import is_uuid
 from chappe.common.numbers import dialled_e164
 from chappe.voice.callstate import seconds_between
@@ -39,9 +43,12 @@ from chappe.voice.directory import (
     CallTarget,
     MessageCall,
     MessageCallEnd,
+    MessageCalls,
+    Refusal,
 )
 from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
 from chappe.voice.media.prompts import SAMPLE_RATE, prompts_dir, tts_render, wav_pcm, wav_write
+from chappe.voice.outbound import ANSWERED, LISTENED, PLACED
 from chappe.voice.trunking import TrunkRoute, trunk_candidates
 
 # The engine's log, where these lines have always been.
@@ -50,6 +57,8 @@ logger = logging.getLogger("chappe.voice")
 ROUTING_TTL = 5.0
 # Call records are written in batches, this long after the first call of a batch ended.
 WRITE_DELAY = 0.05
+# Voice messages claimed at a time.
+MESSAGE_CLAIM_LIMIT = 50
 
 
 class _DatabaseThread:
@@ -89,11 +98,14 @@ def _connection_close() -> None:
 class DjangoDirectory:
     """Directory on the database: rentals route calls, trunks carry them, outcomes become
     call records. `data_dir` holds the recordings and prompts; `default_country` reads
-    dialled numbers written without a country code."""
+    dialled numbers written without a country code; `message_calls` is the TTS channel
+    (none: the engine calls no voice message)."""
 
     def __init__(self, *, data_dir: Path, default_country: str,
-                 prompt_cache_size: int = 256, routing_ttl: float = ROUTING_TTL) -> None:
+                 message_calls: MessageCalls | None = None, prompt_cache_size: int = 256,
+                 routing_ttl: float = ROUTING_TTL) -> None:
         self._data_dir = Path(data_dir)
+        self._message_calls = message_calls
         self._prompts_dir = prompts_dir(self._data_dir)
         self._default_country = default_country
         self._db = _DatabaseThread()
@@ -140,7 +152,8 @@ class DjangoDirectory:
                           else None,
                           rental_id=str(rental.pk),
                           flow_version_id=str(version.pk) if version else None,
-                          trunk=trunk_route(trunk) if trunk and trunk.is_active else None)
+                          trunk=trunk_route(trunk) if trunk and trunk.is_active else None,
+                          refusal=_refusal(rental.account))
 
     async def routes(self, e164: str) -> list[TrunkRoute]:
         return trunk_candidates(e164, await self._cached("trunks", trunks_active))
@@ -248,22 +261,56 @@ class DjangoDirectory:
     # --- TTS voice messages (M-1) ---------------------------------------------------------
 
     async def message_calls_claim(self) -> list[MessageCall]:
-        return await self._db.run(_message_calls_claim)
+        if self._message_calls is None:
+            return []
+        return await self._db.run(functools.partial(self._message_calls.claim,
+                                                    limit=MESSAGE_CLAIM_LIMIT))
+
+    async def message_calls_extend(self, calls: list[MessageCall]) -> None:
+        if self._message_calls is not None:
+            await self._db.run(self._message_calls.extend, [call.id for call in calls])
 
     async def message_call_finish(self, call: MessageCall, end: MessageCallEnd) -> None:
-        await self._db.run(functools.partial(
-            voice_call_finish, call_id=call.id, status=end.status, sip_status=end.sip_status,
-            answered_at=end.answered_at, ended_at=end.ended_at, started_at=end.started_at,
-            sip_call_id=end.sip_call_id))
+        if self._message_calls is not None:
+            await self._db.run(self._message_call_finish, call, end)
+
+    def _message_call_finish(self, call: MessageCall, end: MessageCallEnd) -> None:
+        """The message's outcome and, when a call was placed, its call record: one
+        transaction."""
+        assert self._message_calls is not None
+        with transaction.atomic():
+            ref = ""
+            if end.status in PLACED:
+                answered = end.status in (LISTENED, ANSWERED)
+                ref = str(message_call_record(
+                    account_id=call.account_id, caller=f"+{call.caller}"
+                    if call.caller.isdigit() else call.caller, callee=call.recipient,
+                    disposition=Disposition.ANSWERED if answered else end.status,
+                    sip_status=end.sip_status, sip_call_id=end.sip_call_id or f"tts:{call.id}",
+                    started_at=end.started_at, answered_at=end.answered_at,
+                    ended_at=end.ended_at).pk)
+            self._message_calls.finish(call, end, call_ref=ref)
 
 
-def _message_calls_claim() -> list[MessageCall]:
-    return [MessageCall(id=str(c.pk), account_id=str(c.account_id), recipient=c.recipient,
-                        caller=(c.message.caller_id or "anonymous").lstrip("+"),
-                        repeat=c.message.repeat,
-                        prompt=Prompt(text=c.message.text, language=c.message.language,
-                                      voice=c.message.voice or None))
-            for c in voice_calls_claim()]
+# Suspensions a caller may simply try again after: 480 rather than 403.
+PASSING = frozenset({SuspensionReason.MAINTENANCE, SuspensionReason.SUPPLIER_OUTAGE})
+
+
+def _refusal(account: Account) -> Refusal | None:
+    """Why the account's numbers take no call now (P-8: the account, its contact-center
+    service or a parent's is suspended or ended), or None. The caller gets 480 for a
+    maintenance or an outage, 403 otherwise; never the reason itself (it is the
+    account's business): that goes in the call record."""
+    try:
+        service_require(account=account, kind=ServiceKind.CONTACT_CENTER)
+    except ServiceRefused as exc:
+        why = exc.details.get("reason", "")
+        detail = f"{exc.code}: {why}" if why else exc.code
+        if why in PASSING:
+            return Refusal(480, "Temporarily Unavailable", detail)
+        return Refusal(403, "Service Suspended" if exc.code.endswith("_suspended")
+                       else "Service Not Available", detail)
+    return None
 
 
 @functools.lru_cache(maxsize=1024)

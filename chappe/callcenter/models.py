@@ -257,6 +257,8 @@ class CallRecord(models.Model):
     digits = models.CharField(max_length=64, blank=True)
     # Every state transition: [{"at", "from", "to", "why"}].
     transitions = models.JSONField(default=list, blank=True)
+    # Charged: an outbound leg per started second (`call_charge`), or the call of a TTS
+    # voice message, charged as its message at acceptance (flow_path ["voice_message"]).
     billed = models.BooleanField(default=False)
 
     class Meta:
@@ -297,68 +299,3 @@ class VoicemailAlert(models.Model):
 
     def __str__(self) -> str:
         return f"voicemail alert of {self.user_id}"
-
-
-class VoiceMessage(models.Model):
-    """A text-to-speech voice message (M-1): one text called to several recipients."""
-
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT,
-                                related_name="voice_messages")
-    text = models.TextField()
-    language = models.CharField(max_length=2, default="fr")
-    voice = models.CharField(max_length=50, blank=True)
-    repeat = models.PositiveSmallIntegerField(default=1)
-    send_at = models.DateTimeField()
-    callback_url = models.URLField(max_length=500, blank=True)
-    caller_id = models.CharField(max_length=16, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"voice message {self.pk}"
-
-
-class VoiceCallStatus(models.TextChoices):
-    # Waiting for its send_at.
-    QUEUED = "queued", _("Queued")
-    # Claimed by an engine: ringing or playing.
-    CALLING = "calling", _("Calling")
-    # Answered and the message played to the end (every repeat).
-    LISTENED = "listened", _("Answered and listened")
-    # Answered, hung up before the end.
-    ANSWERED = "answered", _("Answered")
-    BUSY = "busy", _("Busy")
-    NO_ANSWER = "no_answer", _("No answer")
-    FAILED = "failed", _("Failed")
-
-
-VOICE_CALL_FINAL = frozenset({VoiceCallStatus.LISTENED, VoiceCallStatus.ANSWERED,
-                              VoiceCallStatus.BUSY, VoiceCallStatus.NO_ANSWER,
-                              VoiceCallStatus.FAILED})
-
-
-class VoiceMessageCall(models.Model):
-    """One recipient of a voice message and what happened."""
-
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
-    message = models.ForeignKey(VoiceMessage, on_delete=models.PROTECT, related_name="calls")
-    recipient = models.CharField(max_length=16)
-    status = models.CharField(max_length=16, choices=VoiceCallStatus.choices,
-                              default=VoiceCallStatus.QUEUED)
-    send_at = models.DateTimeField(db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    call = models.OneToOneField(CallRecord, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="voice_message_call")
-    sip_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["recipient"]
-        indexes = [models.Index(fields=["status", "send_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.recipient} {self.status}"

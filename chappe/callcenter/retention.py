@@ -6,10 +6,10 @@ keeps them: chappe/privacy/purge.py). What goes is what is only personal (`chapp
 calls these functions in its transactions):
 
 * **Recipient erasure** (P-12, the approach of decision 0018): every copy of the number
-  in the account's call records and TTS voice-message calls becomes `[erased]`, the
-  digits its caller keyed are cleared, and its voicemails (their voice) are deleted with
-  their files. The usage records keep what priced each call (countries, number type,
-  seconds, amount) and never held the number.
+  in the account's call records becomes `[erased]`, the digits its caller keyed are
+  cleared, and its voicemails (their voice) are deleted with their files. The usage
+  records keep what priced each call (countries, number type, seconds, amount) and never
+  held the number. (TTS voice messages are messages: messaging erases them.)
 * **Termination purge** (P-9, 3 months after termination): the numbers the account
   still held (kept for a port-out since the termination) go back to the catalogue;
   voicemails and uploaded prompts are deleted with their files; in the call records
@@ -18,8 +18,6 @@ calls these functions in its transactions):
   C-10) — and keyed digits are cleared. The account's own numbers stay: they are not
   personal data of a third party and name what was rented and billed.
 """
-
-from django.db.models import Q
 
 from chappe.accounts.models import Account
 from chappe.callcenter.models import (
@@ -31,8 +29,6 @@ from chappe.callcenter.models import (
     NumberStatus,
     PhoneNumber,
     Voicemail,
-    VoiceMessage,
-    VoiceMessageCall,
 )
 from chappe.callcenter.voicemails import unlink_later, voicemails_forget
 from chappe.common.erasure import ERASED
@@ -47,10 +43,7 @@ def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:
         account=account, call__from_number__in=forms))
     callers = records.filter(from_number__in=forms).update(from_number=ERASED, digits="")
     called = records.filter(to_number__in=forms).update(to_number=ERASED)
-    recipients = VoiceMessageCall.objects.filter(account=account, recipient__in=forms) \
-        .update(recipient=ERASED)
-    return {"call_records": callers + called, "voicemails": voicemails,
-            "voice_message_calls": recipients}
+    return {"call_records": callers + called, "voicemails": voicemails}
 
 
 def callcenter_purge(*, account: Account) -> dict[str, int]:
@@ -70,10 +63,6 @@ def callcenter_purge(*, account: Account) -> dict[str, int]:
         .update(from_number=ERASED)
     called = records.filter(direction=Direction.OUTBOUND, billed=False) \
         .exclude(to_number=ERASED).update(to_number=ERASED)
-    VoiceMessage.objects.filter(account=account).update(text=ERASED, callback_url="")
-    recipients = VoiceMessageCall.objects.filter(account=account).filter(
-        Q(call__isnull=True) | Q(call__billed=False)).update(recipient=ERASED)
     return {"numbers_released": released, "voicemails": voicemails,
             "audio_prompts": deleted_prompts,
-            "call_records_anonymised": callers + called,
-            "voice_message_calls_anonymised": recipients}
+            "call_records_anonymised": callers + called}

@@ -100,7 +100,7 @@ def data_file(relative: str) -> Path:
 def number_route(*, e164: str) -> NumberRental | None:
     """The active rental of a called number (the engine's inbound routing)."""
     return (NumberRental.objects.filter(number__e164=e164, status=RentalStatus.ACTIVE)
-            .select_related("number__trunk", "flow").first())
+            .select_related("number__trunk", "flow", "account").first())
 
 
 def trunk_route(trunk: Trunk) -> TrunkRoute:

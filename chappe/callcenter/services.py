@@ -7,6 +7,7 @@ import secrets
 import tempfile
 import wave
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from chappe.callcenter.voicemails import unlink_later, voicemail_announce
 from chappe.common.errors import ChappeError, Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404, is_uuid
 from chappe.common.numbers import INTERNATIONAL_ONLY, InvalidNumber, normalize, number_facts
+from chappe.voice.callstate import seconds_between
 from chappe.voice.flows import FlowInvalid, flow_parse, prompts_of
 from chappe.voice.media.prompts import PromptError, audio_convert
 
@@ -236,6 +238,19 @@ def demo_voice_setup(*, account: Account) -> NumberRental:
                              flow_id=flow.pk)
 
 
+SIMULATOR_TRUNK = "simulator"
+
+
+def simulator_trunk_ensure(*, host: str, port: int) -> Trunk:
+    """The embedded mode's carrier: a trunk to the built-in voice carrier simulator
+    (`chappe sip-sim`), carrying every outbound call when no other trunk is set up
+    (idempotent; an operator's trunk with prefixes is preferred for its numbers)."""
+    trunk, _created = Trunk.objects.get_or_create(
+        name=SIMULATOR_TRUNK, defaults={"host": host, "port": port, "transport": "udp",
+                                        "max_concurrent_calls": 100, "calls_per_second": 20})
+    return trunk
+
+
 # --- call records ------------------------------------------------------------------------
 
 
@@ -258,6 +273,20 @@ def call_records_store(*, records: Sequence[CallRecord],
                 call_charge(record=record)
             except ChappeError:
                 logger.exception("call record %s could not be charged", record.pk)
+
+
+def message_call_record(*, account_id: str, caller: str, callee: str, disposition: str,
+                        sip_status: int, sip_call_id: str, started_at: datetime,
+                        answered_at: datetime | None, ended_at: datetime) -> CallRecord:
+    """The record of the call that played a TTS voice message (an outbound leg, its
+    `flow_path` ["voice_message"]). Its message was charged per call at acceptance (M-8):
+    the record is `billed` and never rated per second."""
+    return CallRecord.objects.create(
+        account_id=account_id, sip_call_id=sip_call_id, direction="outbound",
+        from_number=caller, to_number=callee, started_at=started_at,
+        answered_at=answered_at, ended_at=ended_at,
+        duration_seconds=seconds_between(answered_at, ended_at), disposition=disposition,
+        hangup_cause=f"sip_{sip_status}", flow_path=["voice_message"], billed=True)
 
 
 # --- per-second rating of outbound legs (C-9) --------------------------------------------

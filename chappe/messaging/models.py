@@ -4,6 +4,12 @@ A `Send` is one API call / form submission / campaign launch; it holds one `Mess
 distinct recipient (M-6). A message row exists, rated and billed, before the API answers
 (M-8): it *is* the durable promise. Dispatch state (`due_at`, `locked_until`) lives on the
 row so the gateway claims work from the table itself (ARCHITECTURE: the spine).
+
+A message goes out on one channel (`Message.channel`): an SMS through the gateway's
+connectors, or a text-to-speech voice message (TTS) called by the voice engine, which
+claims its messages like a connector (decision 0027). A TTS send holds what the call
+plays: `text`, `tts_language`, `tts_voice`, `tts_repeat`; its `sender` is the number
+presented (the caller id).
 """
 
 from django.db import models
@@ -12,6 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from chappe.common.ids import uuid7
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.senders import Protection, protection_key
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    TTS = "tts", _("Voice message (text-to-speech)")
 
 
 class MessageKind(models.TextChoices):
@@ -27,6 +38,7 @@ class Send(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
                                 related_name="sends")
+    # A Channel, or CAMPAIGN_CHANNEL for a campaign's send (its messages are SMS).
     channel = models.CharField(max_length=16, default="sms")
     kind = models.CharField(max_length=16, choices=MessageKind.choices,
                             default=MessageKind.TRANSACTIONAL)
@@ -45,6 +57,10 @@ class Send(models.Model):
     report = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # TTS sends: the voice reading `text`, and how many times it is played in each call.
+    tts_language = models.CharField(max_length=2, blank=True)
+    tts_voice = models.CharField(max_length=50, blank=True)
+    tts_repeat = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,6 +78,8 @@ class Message(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
                                 related_name="messages")
     send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS,
+                               db_default=Channel.SMS)
     kind = models.CharField(max_length=16, choices=MessageKind.choices)
     recipient = models.CharField(max_length=20, help_text=_("E.164"))
     country = models.CharField(max_length=2)
@@ -70,7 +88,8 @@ class Message(models.Model):
     sender_note = models.CharField(max_length=200, blank=True,
                                    help_text=_("Why the sender was adapted or overridden"))
     text = models.TextField()
-    encoding = models.CharField(max_length=8)
+    encoding = models.CharField(max_length=8)  # "" for a TTS message
+    # Billing units: SMS segments, or 1 for a TTS message (billed per call, M-8).
     segments = models.PositiveSmallIntegerField()
     price_micros = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="EUR")
@@ -104,10 +123,13 @@ class Message(models.Model):
             models.Index(fields=["account", "recipient"], name="message_recipient_idx"),
             models.Index(fields=["connector", "carrier_message_id"], name="message_carrier_idx"),
             models.Index(fields=["status", "expires_at"], name="message_expiry_idx"),
+            # The voice engine's claims: few rows among the SMS, found without them.
+            models.Index(fields=["status", "due_at"], condition=models.Q(channel="tts"),
+                         name="message_tts_dispatch_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"SMS {self.id} to {self.recipient}"
+        return f"{self.channel.upper()} {self.id} to {self.recipient}"
 
     def history(self) -> list["MessageEvent"]:
         """Every status it had, oldest first (M-3): its acceptance, then the stored

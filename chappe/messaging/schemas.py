@@ -104,3 +104,45 @@ class ReplyOut(Schema):
     text: str
     is_stop: bool
     received_at: datetime
+
+
+class VoiceMessageIn(Schema):
+    recipients: list[str] = Field(min_length=1, max_length=1000,
+                                  json_schema_extra={"example": ["+33612345678"]})
+    text: str = Field(min_length=1, max_length=2000)
+    language: str = Field("fr", pattern="^(fr|en)$")
+    voice: str = Field("", max_length=50)
+    repeat: int = Field(1, ge=1, le=5)
+    kind: MessageKind = MessageKind.TRANSACTIONAL
+    send_at: datetime | None = None
+    callback_url: str = Field("", max_length=500)
+    reference: str = Field("", max_length=40)
+    caller_id: str = Field("", max_length=16, description="One of your numbers, E.164")
+
+
+class VoiceMessageCallOut(Schema):
+    id: UUID  # the message's
+    recipient: str
+    # queued, calling, listened, answered, busy, no_answer, failed (the call's outcome),
+    # or the message's own final status: opted_out, rejected, expired, canceled.
+    status: str
+    message_status: str  # the message lifecycle, as GET /sms shows it (M-3)
+    error_code: str
+    sip_status: int | None
+    call_id: UUID | None  # its call record (GET /calls/{id}) once it was called
+    price: Decimal
+
+
+class VoiceMessageOut(Schema):
+    id: UUID  # the send's
+    replayed: bool = False
+    text: str
+    language: str
+    voice: str
+    repeat: int
+    caller_id: str
+    send_at: datetime
+    created_at: datetime
+    total_price: Decimal
+    currency: str
+    calls: list[VoiceMessageCallOut]

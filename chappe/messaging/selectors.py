@@ -7,6 +7,7 @@ from chappe.accounts.models import Account
 from chappe.accounts.selectors import account_ancestors
 from chappe.common.lookup import filtered, get_or_404, is_uuid
 from chappe.messaging.models import (
+    Channel,
     Message,
     ProtectedSender,
     Reply,
@@ -26,8 +27,9 @@ def message_list(
     send_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    channel: str = Channel.SMS,
 ) -> QuerySet[Message]:
-    messages = Message.objects.filter(account=account).select_related("send")
+    messages = Message.objects.filter(account=account, channel=channel).select_related("send")
     if send_id and not is_uuid(send_id):
         return messages.none()
     return filtered(messages, status=status, recipient=recipient, sender=sender,
@@ -35,13 +37,20 @@ def message_list(
                     created_at__lt=until).order_by("-created_at", "-id")
 
 
-def message_get(*, account: Account, id: Any) -> Message:
-    return get_or_404(Message.objects.filter(account=account).select_related("send")
-                      .prefetch_related("events"), id)
+def message_get(*, account: Account, id: Any, channel: str = Channel.SMS) -> Message:
+    return get_or_404(Message.objects.filter(account=account, channel=channel)
+                      .select_related("send").prefetch_related("events"), id)
 
 
 def send_get(*, account: Account, id: Any) -> Send:
-    return get_or_404(Send.objects.filter(account=account), id)
+    """An SMS send (or a campaign's, which the SMS endpoints refuse to change)."""
+    return get_or_404(Send.objects.filter(account=account).exclude(channel=Channel.TTS), id)
+
+
+def tts_send_get(*, account: Account, id: Any) -> Send:
+    """A voice-message send with its messages (and their history)."""
+    return get_or_404(Send.objects.filter(account=account, channel=Channel.TTS)
+                      .prefetch_related("messages__events"), id)
 
 
 def reply_list(*, account: Account, since: datetime | None = None) -> QuerySet[Reply]:

@@ -12,7 +12,7 @@ explicitly, in this order, so a reader sees every place a number lives:
 3. webhook events about those messages or mentioning the number (after 2: a cancel
    announces itself by webhook);
 4. the audit trail, redacted (after 2: a cancel may be audited);
-5. call records, voicemails and voice-message calls (`calls_erase_number`);
+5. call records and voicemails (`calls_erase_number`);
 6. campaign audiences and launch snapshots (`campaigns_erase_number`, after 2: it checks
    that no launch committed a message to the number meanwhile).
 

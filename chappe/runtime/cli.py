@@ -58,6 +58,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"{demo.smpp_system_id} / password {demo.smpp_password}; more in the web app)\n"
         f"  SIP             {args.host}:{os.environ.get('CHAPPE_VOICE_PORT', '5060')} "
         f"(the demo number {demo.phone_number} answers with an IVR and voicemail)\n"
+        f"  SIP carrier     {args.host}:{settings.CHAPPE_SIP_SIM_PORT} (the built-in simulator"
+        " the demo trunk calls: voice messages to +33600000101 are answered)\n"
         "Send a first SMS (delivered by the built-in carrier simulator):\n"
         f"  curl -H 'Authorization: Bearer {demo.api_key}' -H 'Content-Type: application/json'"
         f" -d '{{\"recipients\": [\"+33600000001\"], \"text\": \"Hello\", "
@@ -73,6 +75,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "gateway": [*common, "gateway"],
         "smpp-server": [*common, "smpp-server", "--host", args.host],
         "voice": [*common, "voice", "--host", args.host, "--stay-up"],
+        "sip-sim": [*common, "sip-sim", "--host", args.host, "--stay-up"],
     }
     return supervise(commands)
 
@@ -150,18 +153,30 @@ def _cmd_smpp_server(args: argparse.Namespace) -> int:
 
 
 def _cmd_voice(args: argparse.Namespace) -> int:
-    """The engine on the contact center's database directory, wired here explicitly."""
+    """The engine on the contact center's database directory, handed the TTS channel of
+    messaging (the voice messages it calls), wired here explicitly."""
     # After django.setup() in main(): the directory's models need the app registry.
     from chappe.callcenter.directory import DjangoDirectory
+    from chappe.messaging.services.tts import TtsCalls
+    from chappe.queue.jobs import worker_id
 
     # Only the voice role loads the SIP stack (each role here imports only its own).
     from chappe.voice.engine import run_voice
 
     directory = DjangoDirectory(data_dir=settings.DATA_DIR,
-                                default_country=settings.CHAPPE_DEFAULT_COUNTRY)
+                                default_country=settings.CHAPPE_DEFAULT_COUNTRY,
+                                message_calls=TtsCalls(worker=f"voice:{worker_id()}"))
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up)
+    return 0
+
+
+def _cmd_sip_sim(args: argparse.Namespace) -> int:
+    from chappe.voice.simulator import run_sip_sim
+
+    run_sip_sim(host=args.host, port=args.port, port_file=args.port_file,
+                no_answer_after=args.no_answer_after, stay_up=args.stay_up)
     return 0
 
 
@@ -268,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     voice.add_argument("--stay-up", action="store_true",
                        help="if the port is taken, log it and idle instead of exiting")
     voice.set_defaults(func=_cmd_voice)
+
+    sip_sim = sub.add_parser("sip-sim", help="run the voice carrier simulator (real SIP; "
+                                             "test numbers in the README)")
+    sip_sim.add_argument("--host", default="127.0.0.1")
+    sip_sim.add_argument("--port", type=int,
+                         default=int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070")))
+    sip_sim.add_argument("--port-file", help="write the listening port here (with --port 0)")
+    sip_sim.add_argument("--no-answer-after", type=float, default=5.0,
+                         help="seconds +33600000103 rings before 480")
+    sip_sim.add_argument("--stay-up", action="store_true",
+                         help="if the port is taken, log it and idle instead of exiting")
+    sip_sim.set_defaults(func=_cmd_sip_sim)
 
     operator = sub.add_parser("createoperator", help="create an operator (back-office) login")
     operator.add_argument("--email", required=True)

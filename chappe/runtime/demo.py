@@ -30,7 +30,7 @@ from chappe.billing.services import (
     price_list_create,
     price_list_version_create,
 )
-from chappe.callcenter.services import demo_voice_setup
+from chappe.callcenter.services import demo_voice_setup, simulator_trunk_ensure
 from chappe.carriers.services import simulator_ensure
 from chappe.smpp_server.models import SmppAccount
 from chappe.smpp_server.services import smpp_account_create
@@ -123,6 +123,7 @@ def demo_setup() -> Demo:
         )
     _demo_prices_and_credit(account)
     simulator_ensure()
+    simulator_trunk_ensure(host="127.0.0.1", port=settings.CHAPPE_SIP_SIM_PORT)
     number = demo_voice_setup(account=account)
     _demo_smpp(account=account, password=creds["smpp_password"])
     raw_key = key_file.read_text().strip() if key_file.exists() else ""

@@ -19,6 +19,17 @@ from chappe.voice.trunking import TrunkRoute
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why every call to a number is refused for now (P-8: its account or contact-center
+    service is suspended): the status and reason phrase the caller gets, and what the
+    call record says (the caller, a third party, is not told why)."""
+
+    status: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class CallTarget:
     """Where an inbound call goes: the account, the rented number and its flow."""
 
@@ -30,6 +41,8 @@ class CallTarget:
     # The carrier trunk the number belongs to: its source addresses, inbound digest
     # credentials and caps apply to the call.
     trunk: TrunkRoute | None = None
+    # Set when the number takes no call now: the call is refused with it.
+    refusal: Refusal | None = None
 
 
 @dataclass
@@ -61,7 +74,8 @@ class CallOutcome:
 
 @dataclass(frozen=True)
 class MessageCall:
-    """A TTS voice message's call to one recipient, claimed for this engine to place."""
+    """A TTS voice message to call, claimed (leased) for this engine to place. `id` is
+    the message's."""
 
     id: str
     account_id: str
@@ -73,14 +87,36 @@ class MessageCall:
 
 @dataclass(frozen=True)
 class MessageCallEnd:
-    """How a voice-message call ended, for the directory to record (and bill)."""
+    """How a voice message's call ended, for the directory to record."""
 
-    status: str  # listened | answered | busy | no_answer | failed (outbound.MessageResult)
-    sip_status: int
+    status: str  # an outcome of chappe.voice.outbound (LISTENED … ERROR)
+    sip_status: int  # the final response (200 when answered; 503 when none came)
     started_at: datetime
     ended_at: datetime
     answered_at: datetime | None = None
     sip_call_id: str = ""
+    plays: int = 0  # how many times the message was played to the end
+    trunk: str = ""  # the trunk that carried the call
+
+
+class MessageCalls(Protocol):
+    """The TTS voice messages, as their channel hands them to an engine: claimed with a
+    lease, kept leased while their calls are in flight, their outcomes recorded
+    (chappe.messaging.services.tts implements it). Synchronous: the database directory
+    runs it on its database thread."""
+
+    def claim(self, *, limit: int) -> list[MessageCall]:
+        """The messages due now, leased to this engine (at most `limit`)."""
+        ...
+
+    def extend(self, ids: list[str]) -> None:
+        """Keep the messages `ids` leased: their calls are still in flight."""
+        ...
+
+    def finish(self, call: MessageCall, end: MessageCallEnd, *, call_ref: str) -> None:
+        """Record how the call of `call` ended; `call_ref` names the call record the
+        contact center keeps of it ("" when no call was placed)."""
+        ...
 
 
 class Directory(Protocol):
@@ -104,15 +140,19 @@ class Directory(Protocol):
 
 
 class EngineDirectory(Directory, Protocol):
-    """What the engine is given: the runners' directory, the TTS voice-message calls to
-    place, and its close when the engine stops."""
+    """What the engine is given: the runners' directory, the TTS voice messages to call,
+    and its close when the engine stops."""
 
     async def message_calls_claim(self) -> list[MessageCall]:
-        """The voice-message calls due now, claimed for this engine."""
+        """The voice messages due now, leased to this engine."""
+        ...
+
+    async def message_calls_extend(self, calls: list[MessageCall]) -> None:
+        """Heartbeat: the calls of these messages are still in flight."""
         ...
 
     async def message_call_finish(self, call: MessageCall, end: MessageCallEnd) -> None:
-        """Record how a claimed call ended."""
+        """Record how a claimed message's call ended."""
         ...
 
     async def close(self) -> None:

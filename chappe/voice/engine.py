@@ -1,8 +1,10 @@
 """The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, the
-trunk gate (caps per trunk), and the dialer placing TTS voice-message calls.
+trunk gate (caps per trunk), and the dialer calling TTS voice messages — claimed like a
+connector claims SMS (a lease on each message), kept leased by heartbeats while their
+calls are in flight, their outcomes handed back.
 
 The engine reaches data only through the directory it is given (chappe.voice.directory:
-numbers → flows, trunks, prompts, call records, voice-message calls). The role that
+numbers → flows, trunks, prompts, call records, the voice messages to call). The role that
 starts it builds the contact center's directory on the database and passes it in, with
 the secret that signs digest nonces (chappe/runtime/cli.py); tests pass theirs."""
 
@@ -23,6 +25,10 @@ from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice")
 
+# Seconds between the heartbeats of the messages being called: well within their lease
+# (60 s, chappe.messaging.services.dispatch.LEASE), so no other engine takes them.
+MESSAGE_HEARTBEAT = 20.0
+
 
 class VoiceEngine:
     """The endpoint plus a runner per call, on the directory it is given; `auth_secret`
@@ -31,7 +37,8 @@ class VoiceEngine:
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *,
                  directory: EngineDirectory, auth_secret: bytes, answer_after: float = 0.0,
                  rtp_ports: tuple[int, int] = (20000, 29998), dialer: bool = True,
-                 dialer_poll: float = 1.0, min_se: int = DEFAULT_MIN_SE) -> None:
+                 dialer_poll: float = 1.0, min_se: int = DEFAULT_MIN_SE,
+                 message_heartbeat: float = MESSAGE_HEARTBEAT) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
         self.endpoint.on_call = self._on_call
@@ -41,23 +48,27 @@ class VoiceEngine:
         self.calls_handled = 0
         self.gate = TrunkGate()
         self.dialer, self.dialer_poll = dialer, dialer_poll
-        self._dialer_task: asyncio.Task | None = None
+        self.message_heartbeat = message_heartbeat
+        self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()
+        self._in_flight: dict[str, MessageCall] = {}
 
     async def start(self) -> tuple[str, int]:
         bound = await self.endpoint.start()
         if self.dialer:
-            self._dialer_task = asyncio.get_running_loop().create_task(self._dial_loop())
+            loop = asyncio.get_running_loop()
+            self._loops = [loop.create_task(self._dial_loop()),
+                           loop.create_task(self._heartbeat_loop())]
         return bound
 
     async def stop(self) -> None:
         """Stop dialling and serving, then close the directory (it writes what is still
-        queued and gives back its database thread)."""
-        for task in [self._dialer_task, *self._dialing]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*[t for t in [self._dialer_task, *self._dialing] if t],
-                             return_exceptions=True)
+        queued and gives back its database thread). Messages whose calls are cut short
+        keep their lease until it runs out: another engine then calls them."""
+        tasks = [*self._loops, *self._dialing]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.endpoint.stop()
         await self.directory.close()
 
@@ -73,17 +84,29 @@ class VoiceEngine:
             try:
                 claimed = await self.directory.message_calls_claim()
             except Exception:
-                logger.exception("voice messages: claiming due calls failed")
+                logger.exception("voice messages: claiming due messages failed")
                 claimed = []
             for call in claimed:
+                self._in_flight[call.id] = call
                 task = asyncio.get_running_loop().create_task(self._dial(call))
                 self._dialing.add(task)
                 task.add_done_callback(self._dialing.discard)
             await asyncio.sleep(0 if claimed else self.dialer_poll)
 
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.message_heartbeat)
+            if not self._in_flight:
+                continue
+            try:
+                await self.directory.message_calls_extend(list(self._in_flight.values()))
+            except Exception:
+                logger.exception("voice messages: the heartbeat of %s calls failed",
+                                 len(self._in_flight))
+
     async def _dial(self, call: MessageCall) -> None:
         started = datetime.now(UTC)
-        status, sip_status, answered, ended, sip_call_id = "failed", 503, None, None, ""
+        result = outbound.MessageResult(outbound.ERROR, 503)
         try:
             target = CallTarget(account_id=call.account_id, e164=call.recipient,
                                 definition=None)
@@ -92,15 +115,20 @@ class VoiceEngine:
                 self.endpoint, self.gate, await self.directory.routes(call.recipient),
                 caller=call.caller, callee=call.recipient.lstrip("+"), pcm=pcm,
                 repeat=call.repeat)
-            status, sip_status = result.status, result.sip_status
-            answered, ended = result.log.answered_at, result.log.ended_at
-            sip_call_id = result.log.call_id
         except Exception:
-            logger.exception("voice message call %s failed", call.id)
-        await self.directory.message_call_finish(call, MessageCallEnd(
-            status=status, sip_status=sip_status, started_at=started,
-            ended_at=ended or datetime.now(UTC), answered_at=answered,
-            sip_call_id=sip_call_id))
+            logger.exception("voice message %s: the call failed", call.id)
+        try:
+            await self.directory.message_call_finish(call, MessageCallEnd(
+                status=result.status, sip_status=result.sip_status, started_at=started,
+                ended_at=result.log.ended_at or datetime.now(UTC),
+                answered_at=result.log.answered_at, sip_call_id=result.log.call_id,
+                plays=result.plays, trunk=result.trunk))
+        except Exception:
+            # Its lease runs out, and the message is called again (at least once).
+            logger.exception("voice message %s: the outcome %s was not recorded", call.id,
+                             result.status)
+        finally:
+            self._in_flight.pop(call.id, None)
 
 
 def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port: int,

@@ -22,6 +22,12 @@ transfer failed, hangup) it returns the next state and the actions the engine pe
 (play a prompt, wait for a digit, record, transfer, hang up). It does no I/O; the
 runner (chappe/voice/runner.py) executes the actions and feeds back the events.
 
+Callers who know the menu type ahead: a digit pressed during a `play` prompt that leads
+on stops it and is kept for the next menu, which takes it at once instead of playing its
+prompt (prompts of `play` nodes on the way are skipped too: the caller is keying through
+them). Entering any other step (voicemail, transfer, hang-up) drops the digits typed
+ahead, and so does a wrong one. A last announcement (`play` without `next`) is not cut.
+
 It lives with the engine because the runner walks it; the contact center (call flows
 stored per account, the API, the web editor) validates definitions with it from above.
 """
@@ -353,6 +359,9 @@ W_TRANSFER = "transfer"    # the outside leg
 W_HANGUP_PROMPT = "hangup_prompt"  # the last prompt before hanging up
 W_DONE = "done"            # the call is over for the flow
 
+# Digits typed ahead kept at most (more are dropped until a menu takes some).
+MAX_TYPED_AHEAD = 16
+
 
 @dataclass(frozen=True)
 class FlowState:
@@ -362,6 +371,8 @@ class FlowState:
     # The nodes visited, in order (the call record's "flow path"), and the digits keyed.
     path: tuple[str, ...] = ()
     digits: str = ""
+    # Keyed during a plain prompt, not yet taken by a menu (type-ahead, module doc).
+    typed: str = ""
     recorded: bool = False
     outcome: str = ""  # voicemail, transferred, hangup, caller_hangup, ...
     extra: dict = field(default_factory=dict, compare=False, hash=False)
@@ -375,6 +386,7 @@ def flow_start(definition: FlowDefinition, at: datetime) -> tuple[FlowState, lis
 def _enter(definition: FlowDefinition, state: FlowState, name: str | None,
            at: datetime | None) -> tuple[FlowState, list[Action]]:
     actions: list[Action] = []
+    keyed_through: set[str] = set()
     for _hop in range(MAX_NODES + 1):
         if name is None:
             return (replace(state, node=None, waiting=W_DONE, outcome=state.outcome or "flow_end"),
@@ -385,9 +397,21 @@ def _enter(definition: FlowDefinition, state: FlowState, name: str | None,
             name = node.open if is_open(node, at or datetime.now().astimezone()) else node.closed
             continue
         if isinstance(node, PlayNode):
+            if state.typed and node.next is not None:
+                if name not in keyed_through:  # the caller keys through it
+                    keyed_through.add(name)
+                    name = node.next
+                    continue
+                state = replace(state, typed="")  # a loop of prompts with no menu in it
             return replace(state, waiting=W_PROMPT), [*actions, Play(node.prompt)]
         if isinstance(node, MenuNode):
+            if state.typed:
+                digit, rest = state.typed[0], state.typed[1:]
+                next_state, more = _menu_digit(definition, replace(state, typed=rest), node,
+                                               digit, at)
+                return next_state, [*actions, *more]
             return replace(state, waiting=W_PROMPT), [*actions, Play(node.prompt, True)]
+        state = replace(state, typed="")
         if isinstance(node, VoicemailNode):
             if node.greeting is not None:
                 return replace(state, waiting=W_PROMPT), [*actions, Play(node.greeting)]
@@ -424,6 +448,17 @@ def _menu_retry(definition: FlowDefinition, state: FlowState, node: MenuNode,
     return state, actions
 
 
+def _menu_digit(definition: FlowDefinition, state: FlowState, node: MenuNode, digit: str,
+                at: datetime | None) -> tuple[FlowState, list[Action]]:
+    """A menu takes `digit` (keyed now or typed ahead): its option, or a retry."""
+    state = replace(state, digits=state.digits + digit)
+    target = node.options.get(digit)
+    if target is not None:
+        return _enter(definition, state, target, at)
+    # A wrong digit: the caller hears why, and what was typed after it is dropped.
+    return _menu_retry(definition, replace(state, typed=""), node, node.invalid_prompt, at)
+
+
 def flow_step(definition: FlowDefinition, state: FlowState,
               event: Event) -> tuple[FlowState, list[Action]]:
     """The next state and actions after `event` in `state` (pure; see module doc)."""
@@ -445,17 +480,17 @@ def flow_step(definition: FlowDefinition, state: FlowState,
     if isinstance(node, PlayNode) and state.waiting == W_PROMPT:
         if event.kind == PROMPT_FINISHED:
             return _enter(definition, state, node.next, event.at)
-        return state, []  # digits during a plain prompt are ignored
+        if event.kind == DIGIT and node.next is not None:
+            # Type-ahead: the prompt stops, the digit is kept for the next menu.
+            typed = (state.typed + event.digit)[:MAX_TYPED_AHEAD]
+            next_state, actions = _enter(definition, replace(state, typed=typed), node.next,
+                                         event.at)
+            return next_state, [StopPlayback(), *actions]
+        return state, []
     if isinstance(node, MenuNode):
         if event.kind == DIGIT:
             stop = [StopPlayback()] if state.waiting == W_PROMPT else []
-            state = replace(state, digits=state.digits + event.digit)
-            target = node.options.get(event.digit)
-            if target is not None:
-                next_state, actions = _enter(definition, state, target, event.at)
-                return next_state, [*stop, *actions]
-            next_state, actions = _menu_retry(definition, state, node, node.invalid_prompt,
-                                              event.at)
+            next_state, actions = _menu_digit(definition, state, node, event.digit, event.at)
             return next_state, [*stop, *actions]
         if event.kind == PROMPT_FINISHED and state.waiting == W_PROMPT:
             return replace(state, waiting=W_DIGIT), [WaitDigit(node.timeout_seconds)]

@@ -16,8 +16,18 @@ from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
 
-# M-1 outcomes of a voice message (and transfer leg dispositions), by the SIP final
-# response of a failed INVITE.
+# How the call of a TTS voice message (M-1) ended: MessageResult.status. A failed
+# INVITE's final SIP response names the last three (and transfer legs' dispositions).
+LISTENED = "listened"    # answered, and the message played to the end (every repeat)
+ANSWERED = "answered"    # answered, hung up before the end of the message
+BUSY = "busy"            # 486, 600
+NO_ANSWER = "no_answer"  # 408, 480, 487 (our CANCEL after the ring timeout)
+FAILED = "failed"        # any other final response (503 from every trunk, 403, 603…)
+NO_ROUTE = "no_route"    # no trunk routes the number: no INVITE went out
+CONGESTED = "congested"  # every trunk routing it is at one of its caps: call again later
+ERROR = "error"          # the engine could not place it (its prompt, a fault)
+# An INVITE went to a carrier: the call is on its records (and ours).
+PLACED = frozenset({LISTENED, ANSWERED, BUSY, NO_ANSWER, FAILED})
 BUSY_CODES = frozenset({486, 600})
 NO_ANSWER_CODES = frozenset({408, 480, 487})
 # The trunk cannot take the call now (RFC 3261 §21.5.4): try the next one.
@@ -26,10 +36,10 @@ FAILOVER_CODES = frozenset({503})
 
 def status_for(sip_status: int) -> str:
     if sip_status in BUSY_CODES:
-        return "busy"
+        return BUSY
     if sip_status in NO_ANSWER_CODES:
-        return "no_answer"
-    return "failed"
+        return NO_ANSWER
+    return FAILED
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Dialed:
     status: int = 503  # the final SIP status (200 when answered)
     trunk: str = ""    # the trunk carrying the call
     cause: str = ""    # the hangup cause, once ended
+    invited: bool = False  # an INVITE went to a trunk (not all of them skipped at a cap)
 
     async def end(self, gate: TrunkGate, why: str) -> None:
         """End the answered call: BYE unless the far end already ended, the trunk slot
@@ -63,11 +74,13 @@ async def dial(originator: Originator, gate: TrunkGate, routes: Sequence[TrunkRo
     log stays open on an answered call (Dialed.end closes it)."""
     tried: list[str] = [] if routes else ["no trunk routes this number"]
     status = 503  # unless a trunk answers otherwise
+    invited = False
     for trunk in routes:
         refused = gate.admit(trunk, clock())
         if refused:
             tried.append(f"{trunk.name}: at its {refused} cap")
             continue
+        invited = True
         try:
             call = await originator.originate(
                 caller=caller, callee=callee, remote=trunk.remote, transport=trunk.transport,
@@ -85,18 +98,19 @@ async def dial(originator: Originator, gate: TrunkGate, routes: Sequence[TrunkRo
             raise
         log.call_id = call.call_id
         log.move(CallState.ANSWERED, "; ".join([*tried, f"200 OK via trunk {trunk.name}"]))
-        return Dialed(log, call, 200, trunk.name)
+        return Dialed(log, call, 200, trunk.name, invited=True)
     log.move(CallState.ENDED, "; ".join(tried))
     logger.info("call to %s failed: %s", callee, "; ".join(tried))
-    return Dialed(log, None, status, "", f"sip_{status}")
+    return Dialed(log, None, status, "", f"sip_{status}", invited=invited)
 
 
 @dataclass
 class MessageResult:
-    status: str  # listened | answered (hung up during the message) | busy | no_answer | failed
+    status: str  # LISTENED, ANSWERED, BUSY, NO_ANSWER, FAILED, NO_ROUTE or CONGESTED
     sip_status: int = 200
     log: CallLog = field(default_factory=lambda: CallLog(""))
     plays: int = 0
+    trunk: str = ""
 
     @property
     def billable_seconds(self) -> int:
@@ -110,7 +124,9 @@ async def message_play(originator: Originator, gate: TrunkGate, routes: Sequence
     dialed = await dial(originator, gate, routes, log=CallLog(f"out:{callee}"), caller=caller,
                         callee=callee, timeout=ring_timeout)
     if dialed.call is None:
-        return MessageResult(status_for(dialed.status), dialed.status, dialed.log)
+        status = (status_for(dialed.status) if dialed.invited
+                  else CONGESTED if routes else NO_ROUTE)
+        return MessageResult(status, dialed.status, dialed.log)
     call, plays = dialed.call, 0
     for _ in range(max(repeat, 1)):
         stop = asyncio.Event()
@@ -122,6 +138,6 @@ async def message_play(originator: Originator, gate: TrunkGate, routes: Sequence
             break
         plays += 1
     await dialed.end(gate, "message played")
-    status = "listened" if plays >= max(repeat, 1) else "answered"
+    status = LISTENED if plays >= max(repeat, 1) else ANSWERED
     logger.info("voice message to %s: %s after %s play(s)", callee, status, plays)
-    return MessageResult(status, 200, dialed.log, plays)
+    return MessageResult(status, 200, dialed.log, plays, dialed.trunk)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, hangup_cause
-from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome
+from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome, Refusal
 from chappe.voice.flows import (
     DIGIT,
     HANGUP,
@@ -47,7 +47,7 @@ from chappe.voice.flows import (
 )
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
-from chappe.voice.sip.base import InboundCall, MediaLeg, Originator
+from chappe.voice.sip.base import InboundCall, MediaLeg, MediaRefused, Originator
 from chappe.voice.sip.digest import DigestResult, challenge_header, digest_check, nonce_issue
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
@@ -101,6 +101,9 @@ class CallRunner:
                 return
             trunk = target.trunk
             if trunk is not None and not self._trunk_allows(trunk, target):
+                return
+            if target.refusal is not None:
+                await self._refuse(target, target.refusal)
                 return
             if target.definition is None:
                 self.call.reject(480)
@@ -158,6 +161,14 @@ class CallRunner:
         self.log.move(CallState.ENDED, f"challenged 401 ({verdict})")
         return False
 
+    async def _refuse(self, target: CallTarget, refusal: Refusal) -> None:
+        """The number takes no call now (P-8): a final refusal whose Reason header (RFC
+        3326) says so, and a call record saying why."""
+        self.call.reject(refusal.status, refusal.reason, headers={
+            "Reason": f'SIP;cause={refusal.status};text="{refusal.reason}"'})
+        self.log.move(CallState.ENDED, f"rejected {refusal.status}: {refusal.detail}")
+        await self._finish(target, FlowState(), "rejected", f"rejected_{refusal.status}")
+
     async def _serve(self, target: CallTarget) -> None:
         self.log.account_id = target.account_id
         self._target = target
@@ -169,7 +180,13 @@ class CallRunner:
             self.log.move(CallState.ENDED, self.call.end_reason or "cancel")
             await self._finish(target, FlowState(), "canceled", "cancel")
             return
-        self.leg = await self.call.answer()
+        try:
+            self.leg = await self.call.answer()
+        except MediaRefused as exc:
+            await self._release("no_media")  # a BYE when the 200 went out
+            self.log.move(CallState.ENDED, f"no media: {exc}")
+            await self._finish(target, FlowState(), "failed", "no_media")
+            return
         self.log.move(CallState.ANSWERED, "200 OK sent")
         state = await self._walk(target.definition)
         await self._finish(target, state, self._disposition(state), self._cause())
@@ -194,6 +211,11 @@ class CallRunner:
                 except TimeoutError:
                     await self._hangup("max_duration")
                     return state
+                if event.kind == PROMPT_FINISHED and self._play_task is not None \
+                        and not self._play_task.done():
+                    # From a prompt a digit stopped: the one playing now is not over.
+                    actions = []
+                    continue
                 if event.kind in (DIGIT, HANGUP) and self._timer is not None:
                     self._timer.cancel()
                     self._timer = None

@@ -269,15 +269,3 @@ def test_call_history_filters_and_csv(api, account):
     assert len(rows) == 2
     assert rows[1][2] == "+33600000001"
     assert rows[1][10] == "welcome/menu"
-
-
-def test_voice_message_submission_is_validated(api):
-    bad = api.post("/api/v1/voice-messages", {"recipients": ["+33612345678", "not a number"],
-                                              "text": "Bonjour"})
-    assert bad.status_code == 400
-    assert "recipients" in bad.json()["error"]["details"]
-    ok = api.post("/api/v1/voice-messages", {"recipients": ["06 12 34 56 78", "+33612345678"],
-                                             "text": "Bonjour", "repeat": 2})
-    assert ok.status_code == 201
-    # National and E.164 forms of one number: one call.
-    assert [c["recipient"] for c in ok.json()["calls"]] == ["+33612345678"]

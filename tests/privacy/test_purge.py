@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.db import models
+from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account, User
@@ -26,8 +27,6 @@ from chappe.callcenter.models import (
     NumberStatus,
     PhoneNumber,
     Voicemail,
-    VoiceMessage,
-    VoiceMessageCall,
 )
 from chappe.callcenter.services import (
     DEMO_FLOW,
@@ -40,6 +39,8 @@ from chappe.callcenter.services import (
 from chappe.common.errors import Conflict
 from chappe.contacts.models import Contact
 from chappe.contacts.services import contact_create
+from chappe.messaging.models import Message
+from chappe.messaging.services.tts import tts_send
 from chappe.privacy.models import AccountPurge
 from chappe.privacy.purge import account_purge, accounts_purge_due, purge_due_at
 from chappe.privacy.rights import recipient_erase
@@ -74,7 +75,7 @@ def call(account, sip_call_id, **fields):
 def voice_account(make_account, make_user, buy_credits, settings, tmp_path):
     """An account with a bit of everything: people, contacts, webhooks, a rented number
     paid from credit, a flow, a recording, calls (billed or not), a voicemail, a TTS
-    voice message."""
+    voice message scheduled for tomorrow."""
     settings.DATA_DIR = tmp_path
     account = make_account("Voice Co")
     make_user(account, email="ada@voice.example")
@@ -98,10 +99,8 @@ def voice_account(make_account, make_user, buy_credits, settings, tmp_path):
     call_charge(record=billed)
     call(account, "out-2", direction="outbound", from_number="+33189000050",
          to_number=CALLER, answered_at=None, disposition="no_answer", duration_seconds=0)
-    message = VoiceMessage.objects.create(account=account, text="Votre colis arrive",
-                                          send_at=WHEN)
-    VoiceMessageCall.objects.create(account=account, message=message, recipient=CALLER,
-                                    send_at=WHEN, status="no_answer")
+    tts_send(actor=actor, account=account, recipients=[CALLER], text="Votre colis arrive",
+             send_at=timezone.now() + timedelta(days=1))
     webhooks_emit([EventDraft(account_id=account.pk, url="https://hooks.example/x",
                               type="voicemail.new", payload={"from": CALLER})])
     return account
@@ -133,7 +132,7 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     kept = {label: model.objects.filter(account=account).count() for label, model in [
         ("calls", CallRecord), ("usage", UsageRecord), ("fees", FeeCharge),
         ("ledger", LedgerEntry)]}
-    assert (kept["calls"], kept["usage"], kept["fees"]) == (3, 1, 1)
+    assert (kept["calls"], kept["usage"], kept["fees"]) == (3, 2, 1)  # usage: a leg, a TTS
     assert kept["ledger"] > 2
     assert {m for m, _f in cascading_models()} >= {User, Contact, CallFlow, NumberRental,
                                                     Voicemail, AudioPrompt, WebhookEvent}
@@ -152,7 +151,7 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     assert {label: model.objects.filter(account=account).count() for label, model in [
         ("calls", CallRecord), ("usage", UsageRecord), ("fees", FeeCharge),
         ("ledger", LedgerEntry)]} == kept
-    assert VoiceMessageCall.objects.filter(account=account).count() == 1
+    assert not Message.objects.filter(account=account).exists()  # the TTS message went
     calls = {c.sip_call_id: c for c in CallRecord.objects.filter(account=account)}
     # The caller of an inbound call is a third party, not billing proof: erased.
     assert (calls["in-1"].from_number, calls["in-1"].to_number) == ("[erased]",
@@ -163,14 +162,12 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     assert (calls["out-1"].from_number, calls["out-1"].to_number) == ("+33189000050",
                                                                       "+33145000000")
     assert calls["out-1"].billed
-    usage = UsageRecord.objects.get(account=account)
+    usage = UsageRecord.objects.get(account=account, product="voice_minute")
     assert (usage.cause_id, usage.destination_country) == (str(calls["out-1"].pk), "FR")
     # …an unbilled one does not.
     assert calls["out-2"].to_number == "[erased]"
-    assert VoiceMessage.objects.get(account=account).text == "[erased]"
     # The number it still held (reserved for a port-out) is back in the catalogue.
     assert PhoneNumber.objects.get(e164="+33189000050").status == NumberStatus.AVAILABLE
-    assert VoiceMessageCall.objects.get(account=account).recipient == "[erased]"
     record = AccountPurge.objects.get(account=account)
     assert record.counts["callcenter.CallFlow"] == 1
     assert record.counts["contacts.Contact"] == 1
@@ -199,10 +196,12 @@ def test_erasing_a_recipient_anonymises_the_calls_and_drops_the_voicemail(
     assert calls["out-1"].to_number == "+33145000000"  # someone else
     assert not Voicemail.objects.filter(account=account).exists()
     assert not list((tmp_path / "voice/voicemails").rglob("*.wav"))
-    assert VoiceMessageCall.objects.get(account=account).recipient == "[erased]"
+    # The TTS message still scheduled for it is canceled (its charge given back), erased.
+    message = Message.objects.get(account=account, channel="tts")
+    assert (message.status, message.recipient, message.text) == ("canceled", "[erased]",
+                                                                 "[erased]")
     assert CallRecord.objects.filter(account=account).count() == 4  # all kept
-    assert UsageRecord.objects.filter(account=account).count() == 1
-    for model in (CallRecord, VoiceMessageCall):
+    for model in (CallRecord, Message):
         for row in model.objects.filter(account=account).values():
             assert CALLER not in str(row)
             assert "0612345678" not in str(row)

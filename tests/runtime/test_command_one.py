@@ -96,6 +96,7 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
     smpp_port = _free_port()
     env["CHAPPE_SMPP_PORT"] = str(smpp_port)
     env["CHAPPE_VOICE_PORT"] = str(_free_port())
+    env["CHAPPE_SIP_SIM_PORT"] = str(_free_port())
     log = (tmp_path / "up.log").open("w")
     process = subprocess.Popen(["make", "up"], cwd=checkout, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
@@ -134,6 +135,21 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
                 break
             time.sleep(0.5)
         assert status == "delivered"
+        # A voice message too: the demo trunk leads to the voice carrier simulator.
+        body = json.dumps({"recipients": ["+33600000101"], "text": "Bonjour"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/voice-messages",
+                                         data=body, headers=auth, method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            voice_id = json.loads(response.read())["id"]
+        for _ in range(120):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/voice-messages/{voice_id}", headers=auth)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                status = json.loads(response.read())["calls"][0]["message_status"]
+            if status == "delivered":
+                break
+            time.sleep(0.5)
+        assert status == "delivered", output[-3000:]
         # And over SMPP with the demo credentials it printed.
         creds = json.loads((checkout / "var" / "demo-credentials.json").read_text())
         assert f"system_id demo / password {creds['smpp_password']}" in output

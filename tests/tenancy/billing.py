@@ -28,6 +28,7 @@ EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 PRICES = [
     {"product": "sms", "unit_price": "0.10"},
     {"product": "sms", "country": "FR", "unit_price": "0.045"},
+    {"product": "tts", "unit_price": "0.12"},
     {"product": "voice_minute", "unit_price": "0.012"},
     {"product": "plan_fee", "unit_price": "49.00"},
 ]

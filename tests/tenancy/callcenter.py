@@ -2,7 +2,6 @@
 record with a voicemail."""
 
 import wave
-from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,8 +14,6 @@ from chappe.callcenter.models import (
     NumberRental,
     NumberStatus,
     Voicemail,
-    VoiceMessage,
-    VoiceMessageCall,
 )
 from chappe.callcenter.services import DEMO_FLOW, catalogue_number_add, flow_validate
 from tests.tenancy import IdFactory, NotTenantScoped, Tenant
@@ -53,11 +50,7 @@ def seed(t: Tenant) -> None:
                                          duration_ms=100)
     prompt = AudioPrompt.objects.create(account=t.account, name=f"Prompt {t.tag}",
                                         path=f"voice/uploads/{t.tag}.wav")
-    message = VoiceMessage.objects.create(account=t.account, text=f"Hello {t.tag}", send_at=now)
-    VoiceMessageCall.objects.create(account=t.account, message=message,
-                                    recipient="+33612345678", send_at=now + timedelta(days=1))
-    t.objects.update(rental=rental, flow=flow, call=call, voicemail=voicemail, prompt=prompt,
-                     voice_message=message)
+    t.objects.update(rental=rental, flow=flow, call=call, voicemail=voicemail, prompt=prompt)
 
 
 PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
@@ -66,7 +59,6 @@ PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
     "call_id": lambda t: [t.objects["call"].pk],
     "voicemail_id": lambda t: [t.objects["voicemail"].pk],
     "prompt_id": lambda t: [t.objects["prompt"].pk],
-    "voice_message_id": lambda t: [t.objects["voice_message"].pk],
 }
 
 LISTS_WITHOUT_TENANT_DATA = {

@@ -1,5 +1,5 @@
 """Tenant data and path parameters of chappe.messaging: a scheduled message (cancelable,
-editable), a delivered one and a reply."""
+editable), a delivered one, a reply and a scheduled voice message (TTS)."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from chappe.carriers.base import Inbound
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.replies import inbound_receive
+from chappe.messaging.services.tts import tts_send
 from tests.tenancy import IdFactory, NotTenantScoped, Tenant
 
 
@@ -28,6 +29,9 @@ def seed(t: Tenant) -> None:
     Message.objects.filter(pk=message.pk).update(status="sent", connector="tenancy",
                                                  carrier_message_id=t.tag[:20])
     o["sent"] = message
+    o["voice_message"] = tts_send(actor=actor, account=t.account, recipients=[number],
+                                  text=f"Bonjour {t.tag}",
+                                  send_at=timezone.now() + timedelta(days=2)).send
     inbound_receive(connector="tenancy", inbound=[Inbound(
         carrier_id=f"mo-{t.tag}"[:60], from_number=number, to="Shop", text=f"Reply {t.tag}",
         received_at=timezone.now())])
@@ -36,4 +40,5 @@ def seed(t: Tenant) -> None:
 PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
     "message_id": lambda t: [t.objects["scheduled"].pk, t.objects["sent"].pk],
     "send_id": lambda t: [t.objects["scheduled_send"].pk],
+    "voice_message_id": lambda t: [t.objects["voice_message"].pk],
 }

@@ -16,6 +16,7 @@ from django.db import OperationalError
 
 from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
+from chappe.messaging.services.tts import TtsCalls
 from chappe.voice.engine import VoiceEngine
 
 SIPP = shutil.which("sipp")
@@ -26,10 +27,15 @@ PCAPS = Path("/usr/share/sip-tester")
 NUMBER = "+33189000077"
 
 
+ENGINE_WORKER = "voice:test"
+
+
 def db_directory(**kwargs) -> DjangoDirectory:
-    """The database directory on the test's settings, as the voice role builds it."""
+    """The database directory on the test's settings, as the voice role builds it (the
+    TTS channel's messages called by the engine `ENGINE_WORKER`)."""
     return DjangoDirectory(data_dir=settings.DATA_DIR,
-                           default_country=settings.CHAPPE_DEFAULT_COUNTRY, **kwargs)
+                           default_country=settings.CHAPPE_DEFAULT_COUNTRY,
+                           message_calls=TtsCalls(worker=ENGINE_WORKER), **kwargs)
 
 
 class EngineThread:
@@ -47,14 +53,27 @@ class EngineThread:
 
     def __enter__(self):
         self.thread.start()
-        _host, self.port = self._run(self.engine.start())
+        _host, self.port = self.run(self.engine.start())
         return self
 
-    def _run(self, coro, timeout=10):
+    def run(self, coro, timeout=10):
+        """`coro` on the engine's loop (what reads its state runs there); its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def wait_until(self, check, timeout=20.0):
+        """Wait for `check()` (run on the engine's loop) to be true; its last value. The
+        engine's loop wakes each check: no sleep stands for a condition."""
+
+        async def poll():
+            deadline = self.loop.time() + timeout
+            while not (value := check()) and self.loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            return value
+
+        return self.run(poll(), timeout + 5)
+
     def __exit__(self, *exc):
-        self._run(self.engine.stop())
+        self.run(self.engine.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -177,6 +196,32 @@ def pcap_payloads(path: Path) -> list[bytes]:
         offset += 16 + included
         payloads.append(packet[14 + 20 + 8 + 12:])
     return payloads
+
+
+def pcap_variant(source: Path, target: Path, *, payload_type: int | None = None,
+                 drop_end: bool = False) -> Path:
+    """A copy of a pcap of RTP packets (Ethernet/IPv4/UDP/RTP, as SIPp ships) with their
+    payload type changed, and/or without the RFC 4733 packets carrying the end bit; UDP
+    checksums zeroed (none)."""
+    import struct
+
+    data = source.read_bytes()
+    out, offset = bytearray(data[:24]), 24
+    while offset < len(data):
+        header = data[offset:offset + 16]
+        _sec, _usec, included, _orig = struct.unpack("<IIII", header)
+        packet = bytearray(data[offset + 16:offset + 16 + included])
+        offset += 16 + included
+        rtp = 14 + 20 + 8
+        if drop_end and packet[rtp + 1] & 0x7F in (101, payload_type) \
+                and packet[rtp + 13] & 0x80:
+            continue
+        if payload_type is not None:
+            packet[rtp + 1] = (packet[rtp + 1] & 0x80) | payload_type
+        packet[14 + 20 + 6:14 + 20 + 8] = b"\0\0"
+        out += header + packet
+    target.write_bytes(bytes(out))
+    return target
 
 
 def wait_for_records(account, count=1, timeout=5.0) -> list[CallRecord]:

@@ -9,6 +9,7 @@ import subprocess
 from django.conf import settings
 
 from chappe.callcenter.models import Voicemail
+from chappe.callcenter.services import DEMO_FLOW
 from chappe.voice.media.prompts import rms, wav_pcm
 from tests.voice.sipp_tools import (
     NUMBER,
@@ -69,6 +70,22 @@ def test_ivr_walked_by_rfc4733_dtmf_reaches_voicemail(number_with):
     assert abs(seconds - sent) < 0.5, (seconds, sent)
     assert rms(pcm) > 0.01  # the caller's audio, not silence
     assert abs(voicemail.duration_ms / 1000 - seconds) < 0.01
+
+
+def test_the_readme_example_keys_1_during_the_welcome_and_leaves_a_voicemail(number_with):
+    """The README's SIPp example on the demo flow: the digit comes while the welcome
+    plays (type-ahead), the menu takes it, the caller's audio is recorded."""
+    account = number_with(DEMO_FLOW)
+    with EngineThread() as engine:
+        result = sipp(engine.port, *scenario("ivr_voicemail.xml"))
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        [record] = wait_for_records(account)
+    assert record.flow_path == ["welcome", "menu", "voicemail"]
+    assert record.digits == "1"
+    assert record.disposition == "voicemail"
+    voicemail = Voicemail.objects.get(call=record)
+    assert voicemail.duration_ms > 3000
+    assert rms(wav_pcm(settings.DATA_DIR / voicemail.path)) > 0.01
 
 
 def test_caller_hangs_up_during_the_prompt(number_with):
@@ -163,8 +180,10 @@ def test_malformed_sip_is_answered_400_or_dropped_and_the_engine_keeps_serving(n
         assert result.returncode == 0, result.stdout[-2000:]
         [record] = wait_for_records(account)
     assert record.hangup_cause == "callee_bye:flow_end"
-    # Missing mandatory headers: 400; the rest is dropped (or answered, never a crash).
+    # Missing mandatory headers or a body cut short: 400; the rest is dropped (or
+    # answered, never a crash).
     assert answers[1].startswith(b"SIP/2.0 400"), answers[1][:100]
+    assert answers[2].startswith(b"SIP/2.0 400"), answers[2][:100]  # cut short (RFC 3261 §18.3)
     assert answers[0] == b""
     for answer in answers:
         assert answer == b"" or answer.startswith(b"SIP/2.0 ")

@@ -218,11 +218,73 @@ def test_a_digit_during_the_menu_prompt_barges_in(flow):
     assert state.waiting == W_TRANSFER
 
 
-def test_digits_during_a_plain_prompt_are_ignored(flow):
+def test_a_digit_during_the_welcome_stops_it_and_is_taken_by_the_menu(flow):
+    """Type-ahead: the caller who knows the menu keys 1 during the welcome."""
     state, log = run(flow, [ev(DIGIT, "1")])
-    assert log[1] == []
-    assert state.node == "welcome"
-    assert state.digits == ""
+    assert log[1] == [StopPlayback(), Transfer("+33612345678", 30)]
+    assert state.path == ("hours", "welcome", "menu", "sales")
+    assert state.digits == "1"
+    assert state.typed == ""
+
+
+def test_the_demo_flow_takes_a_1_keyed_during_the_welcome_to_voicemail():
+    """The README's SIPp example keys 1 while the welcome plays."""
+    demo = flow_parse(DEMO_FLOW)
+    state, actions = flow_start(demo, OPEN)
+    state, actions = flow_step(demo, state, ev(DIGIT, "1"))
+    assert actions == [StopPlayback(), Play(demo.nodes["voicemail"].greeting)]
+    assert state.path == ("welcome", "menu", "voicemail")
+
+
+def test_several_digits_typed_ahead_walk_several_menus():
+    flow = flow_parse({"start": "w", "nodes": {
+        "w": {"type": "play", "prompt": P("Bienvenue"), "next": "i"},
+        "i": {"type": "play", "prompt": P("Information"), "next": "m1"},
+        "m1": {"type": "menu", "prompt": P("1 ou 2"), "options": {"2": "m2"}},
+        "m2": {"type": "menu", "prompt": P("3"), "options": {"3": "bye"}},
+        "bye": {"type": "hangup", "prompt": P("Au revoir")}}})
+    state, _ = flow_start(flow, OPEN)
+    state, actions = flow_step(flow, state, ev(DIGIT, "2"))
+    assert actions == [StopPlayback(), Play(flow.nodes["m2"].prompt, True)]  # "i" skipped
+    assert state.path == ("w", "i", "m1", "m2")
+    state, actions = flow_step(flow, state, ev(DIGIT, "3"))
+    assert actions == [StopPlayback(), Play(flow.nodes["bye"].prompt)]
+    assert state.digits == "23"
+
+
+def test_a_wrong_digit_typed_ahead_plays_the_invalid_prompt(flow):
+    state, log = run(flow, [ev(DIGIT, "9")])
+    menu = flow.nodes["menu"]
+    assert log[1] == [StopPlayback(), Play(menu.invalid_prompt, True), Play(menu.prompt, True)]
+    assert state.retries == 1
+    assert state.typed == ""
+
+
+def test_digits_typed_ahead_are_dropped_by_a_voicemail_and_the_last_prompt_is_not_cut():
+    flow = flow_parse({"start": "w", "nodes": {
+        "w": {"type": "play", "prompt": P("Bonjour"), "next": "vm"},
+        "vm": {"type": "voicemail", "greeting": P("Message"), "next": "end"},
+        "end": {"type": "play", "prompt": P("Merci")}}})
+    state, _ = flow_start(flow, OPEN)
+    state, actions = flow_step(flow, state, ev(DIGIT, "5"))
+    assert actions == [StopPlayback(), Play(flow.nodes["vm"].greeting)]
+    assert state.typed == ""
+    state, _ = flow_step(flow, state, ev(PROMPT_FINISHED))
+    state, actions = flow_step(flow, state, ev(RECORDING_FINISHED))
+    assert actions == [Play(flow.nodes["end"].prompt)]
+    state, actions = flow_step(flow, state, ev(DIGIT, "1"))
+    assert actions == []  # the last announcement plays to its end
+    assert state.node == "end"
+
+
+def test_typing_ahead_through_a_loop_of_prompts_plays_one():
+    flow = flow_parse({"start": "a", "nodes": {
+        "a": {"type": "play", "prompt": P("A"), "next": "b"},
+        "b": {"type": "play", "prompt": P("B"), "next": "a"}}})
+    state, _ = flow_start(flow, OPEN)
+    state, actions = flow_step(flow, state, ev(DIGIT, "1"))  # during A: B, A, then B plays
+    assert actions == [StopPlayback(), Play(flow.nodes["b"].prompt)]
+    assert state.typed == ""
 
 
 def test_invalid_digit_replays_with_the_invalid_prompt_then_fails_over(flow):

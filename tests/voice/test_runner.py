@@ -190,6 +190,52 @@ def test_caller_hangup_while_recording_keeps_the_message():
     assert outcome.recording
 
 
+def test_a_prompt_that_ends_as_a_digit_stops_it_does_not_cut_the_next_one():
+    """The welcome's last frame and a digit typed ahead arrive together: the welcome's
+    `prompt_finished` must not end the greeting the digit led to (it would start the
+    recording while the greeting plays)."""
+    flow = {"start": "w", "nodes": {
+        "w": {"type": "play", "prompt": P("Bienvenue"), "next": "m"},
+        "m": {"type": "menu", "prompt": P("?"), "options": {"1": "v"}},
+        "v": {"type": "voicemail", "greeting": P("Message"), "beep": False,
+              "max_seconds": 5}}}
+
+    class HeldLeg(FakeLeg):
+        """The first prompt plays until the test lets it end."""
+
+        def __init__(self):
+            super().__init__()
+            self.first = asyncio.get_running_loop().create_future()
+
+        async def play(self, pcm, stop=None):
+            if len(self.played) == 0:
+                self.played.append(len(pcm))
+                return await self.first
+            return await super().play(pcm * 30, stop)  # long enough to be caught playing
+
+    async def script(call):
+        while not call.leg.played:
+            await asyncio.sleep(0)
+        call.leg.first.set_result(True)  # the welcome's last frame went out…
+        call.leg.press("1")              # …as the caller keyed 1
+        await asyncio.sleep(0.02)
+        assert len(call.leg.played) == 2  # the greeting plays…
+        assert not call.leg.recording    # …and nothing records yet
+        call.end_reason = "bye"
+        call.ended.set()
+
+    call, directory = FakeCall(), FakeDirectory(flow)
+
+    async def main():
+        call.leg = HeldLeg()
+        await asyncio.wait_for(asyncio.gather(CallRunner(call, directory).run(), script(call)),
+                               5)
+
+    asyncio.run(main())
+    [outcome] = directory.outcomes
+    assert outcome.state.path == ("w", "m", "v")
+
+
 def test_cancel_while_ringing():
     async def cancel(call):
         await asyncio.sleep(0.05)

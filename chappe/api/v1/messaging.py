@@ -1,10 +1,12 @@
 """SMS endpoints: send, read with history, list/filter/export, cancel or edit before it
-leaves, replies."""
+leaves, replies. TTS voice messages: send, read, cancel before they leave."""
 
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -13,6 +15,8 @@ from chappe.api.v1.base import actor_of
 from chappe.common.csv_export import csv_response
 from chappe.messaging import selectors
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
+from chappe.messaging.lifecycle import MessageStatus
+from chappe.messaging.models import Message, Send
 from chappe.messaging.schemas import (
     MessageDetailOut,
     MessageOut,
@@ -20,9 +24,12 @@ from chappe.messaging.schemas import (
     ReplyOut,
     SendOut,
     SmsCreate,
+    VoiceMessageIn,
+    VoiceMessageOut,
 )
 from chappe.messaging.services.accept import SendOutcome, sms_send
 from chappe.messaging.services.edit import message_cancel, message_edit, send_cancel, send_edit
+from chappe.messaging.services.tts import VOICE_CONNECTOR, tts_send
 
 router = Router(tags=["sms"])
 MICROS = Decimal(1_000_000)
@@ -138,3 +145,80 @@ def sms_patch(request: HttpRequest, message_id: str, payload: MessagePatch):
     actor = actor_of(request)
     message = selectors.message_get(account=actor.account, id=message_id)
     return message_edit(actor=actor, message=message, **payload.dict(exclude_unset=True))
+
+
+# --- TTS voice messages (M-1, decision 0027) -------------------------------------------
+
+S = MessageStatus
+WAITING = frozenset({S.ACCEPTED, S.SCHEDULED, S.QUEUED, S.SENT})
+
+
+def _voice_call(message: Message, now: datetime) -> dict:
+    """One recipient's call as this endpoint has always shown it (its statuses), with
+    the message's lifecycle status next to it."""
+    status, sip_status = str(message.status), None
+    if message.status in WAITING:
+        leased = message.locked_until is not None and message.locked_until > now
+        status = "calling" if leased or message.status == S.SENT else "queued"
+    elif message.status in (S.DELIVERED, S.UNDELIVERED):
+        finals = [e for e in message.events.all() if e.status == message.status]
+        status = finals[-1].detail if finals else status  # listened, answered, busy…
+        code = message.error_code.removeprefix("sip_")
+        sip_status = 200 if message.status == S.DELIVERED else int(code) if code.isdigit() \
+            else None
+    called = message.connector == VOICE_CONNECTOR and message.carrier_message_id
+    return {"id": message.id, "recipient": message.recipient, "status": status,
+            "message_status": message.status, "error_code": message.error_code,
+            "sip_status": sip_status, "call_id": UUID(called) if called else None,
+            "price": message.price_micros / MICROS}
+
+
+def _voice_message_out(send: Send, *, replayed: bool = False) -> dict:
+    now = timezone.now()
+    messages = sorted(send.messages.all(), key=lambda m: m.recipient)
+    return {"id": send.id, "replayed": replayed, "text": send.text,
+            "language": send.tts_language, "voice": send.tts_voice, "repeat": send.tts_repeat,
+            "caller_id": send.sender, "send_at": send.send_at or send.created_at,
+            "created_at": send.created_at,
+            "total_price": sum(m.price_micros for m in messages) / MICROS,
+            "currency": messages[0].currency if messages else "EUR",
+            "calls": [_voice_call(m, now) for m in messages]}
+
+
+@router.post("/voice-messages", response={200: VoiceMessageOut, 201: VoiceMessageOut},
+             tags=["messaging"])
+def voice_message_submit(request: HttpRequest, payload: VoiceMessageIn,
+                         idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """Call each recipient and play the text (text-to-speech) when answered: a messaging
+    channel like SMS — red list, one call per number, marketing hours, 24 h validity,
+    charged one `tts` unit per message at acceptance (M-8). Call statuses: queued,
+    calling, listened, answered, busy, no_answer, failed (and opted_out, rejected,
+    expired, canceled); every change of a message's status is sent as a `message.status`
+    webhook to `callback_url` (else the account's default webhook). A replay with the same
+    `Idempotency-Key` answers 200 with the original result and calls nobody."""
+    actor = actor_of(request)
+    outcome = tts_send(actor=actor, account=actor.account, idempotency_key=idempotency_key,
+                       **payload.dict())
+    send = selectors.tts_send_get(account=actor.account, id=outcome.send.pk)
+    return Status(200 if outcome.replayed else 201,
+                  _voice_message_out(send, replayed=outcome.replayed))
+
+
+@router.get("/voice-messages/{voice_message_id}", response=VoiceMessageOut, tags=["messaging"])
+def voice_message_read(request: HttpRequest, voice_message_id: UUID):
+    """A voice message and the call to each recipient."""
+    actor = actor_of(request)
+    actor.require(Perm.MESSAGING_VIEW)
+    return _voice_message_out(selectors.tts_send_get(account=actor.account,
+                                                     id=voice_message_id))
+
+
+@router.delete("/voice-messages/{voice_message_id}", response=VoiceMessageOut,
+               tags=["messaging"])
+def voice_message_cancel(request: HttpRequest, voice_message_id: UUID):
+    """Cancel the calls still scheduled (M-1); their charge is reversed."""
+    actor = actor_of(request)
+    send = selectors.tts_send_get(account=actor.account, id=voice_message_id)
+    send_cancel(actor=actor, send=send)
+    return _voice_message_out(selectors.tts_send_get(account=actor.account,
+                                                     id=voice_message_id))

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +33,7 @@ from chappe.common.ids import uuid7_many
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.selectors import opted_out_numbers
 from chappe.messaging.lifecycle import MessageStatus
-from chappe.messaging.models import Message, MessageKind, Send
+from chappe.messaging.models import Channel, Message, MessageKind, Send
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
 from chappe.messaging.senders import (
@@ -164,18 +164,23 @@ def sms_send(
     authorised_senders: frozenset[str] = frozenset(),
     product: str = Product.SMS,
     honour_red_list: bool = True,
+    channel: str = Channel.SMS,
+    channel_fields: Mapping[str, Any] | None = None,
 ) -> SendOutcome:
     """Accept an SMS to each recipient; see the module docstring.
 
     `product` and `honour_red_list` are for the platform's own messages (an unsubscribe
-    confirmation is billed as such and goes to a number that just opted out)."""
+    confirmation is billed as such and goes to a number that just opted out). `channel`
+    and `channel_fields` (the Send fields of that channel) are for another channel's
+    front (`tts.tts_send`): the same acceptance, its text taken as it is."""
     actor.require(Perm.MESSAGING_SEND)
     service_require(account=account, kind=ServiceKind.MESSAGING)
     _validate(recipients=recipients, text=text, reference=reference, callback_url=callback_url,
               send_at=send_at, kind=kind, max_segments=max_segments)
     request_hash = _request_hash(recipients=recipients, text=text, sender=sender, kind=kind,
                                  send_at=send_at, callback_url=callback_url, reference=reference,
-                                 allow_reply=allow_reply, max_segments=max_segments)
+                                 allow_reply=allow_reply, max_segments=max_segments,
+                                 **({channel: channel_fields} if channel_fields else {}))
     if idempotency_key:
         existing = Send.objects.filter(account=account, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -183,7 +188,7 @@ def sms_send(
                 raise Conflict(_("This Idempotency-Key was used for a different request."),
                                code="idempotency_conflict")
             return _replay(existing)
-    body = final_text(text, kind)
+    body = final_text(text, kind) if channel == Channel.SMS else text
     seg = segment(body)
     if max_segments is not None and seg.segments > max_segments:
         raise ValidationFailed(
@@ -199,7 +204,8 @@ def sms_send(
                            allow_reply=allow_reply, max_segments=max_segments,
                            idempotency_key=idempotency_key, request_hash=request_hash,
                            authorised_senders=authorised_senders, product=product,
-                           honour_red_list=honour_red_list)
+                           honour_red_list=honour_red_list,
+                           send_fields={"channel": channel, **(channel_fields or {})})
     except IntegrityError:
         # The same Idempotency-Key committed concurrently: answer with that send.
         if idempotency_key:
@@ -214,12 +220,12 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
             reference: str, allow_reply: bool, max_segments: int | None,
             idempotency_key: str | None, request_hash: str,
             authorised_senders: frozenset[str], product: str,
-            honour_red_list: bool) -> SendOutcome:
+            honour_red_list: bool, send_fields: Mapping[str, Any]) -> SendOutcome:
     send = Send.objects.create(
         account=account, kind=kind, sender=sender, text=body, send_at=send_at,
         callback_url=callback_url, reference=reference, allow_reply=allow_reply,
         max_segments=max_segments, idempotency_key=idempotency_key or None,
-        request_hash=request_hash, created_by=actor.label,
+        request_hash=request_hash, created_by=actor.label, **send_fields,
     )
     outcome = SendOutcome(send=send)
     seen: dict[str, str] = {}
@@ -300,9 +306,20 @@ MESSAGE_ROW = RowShape(Message, (
     "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
     "status_changed_at", "error_code", "due_at", "expires_at", "connector",
     "carrier_message_id", "attempts", "charge_version", "initial_status", "locked_by",
-    "locked_until", "created_at", "sent_at"))
+    "locked_until", "created_at", "sent_at", "channel"))
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
+
+
+@dataclass(frozen=True)
+class _OneCall:
+    """What a TTS message is billed on in place of SMS segments: one call (M-8)."""
+
+    encoding: str = ""
+    segments: int = 1
+
+
+ONE_CALL = _OneCall()
 
 
 def _message_of(row: tuple) -> Message:
@@ -323,11 +340,13 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     (its `initial_status` is its first history: no event rows), written without model
     instances (`bulk_insert`), and one charge
     for the billable ones (`usage_charge_new`; `InsufficientCredit` rolls the caller
-    back). Answers per draft, in order."""
+    back). Answers per draft, in order. A TTS send's messages skip the SMS sender rules
+    (its sender is the number presented) and are billed one unit per call."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("messages_accept must run inside the caller's transaction")
     now = timezone.now()
     kind = send.kind
+    tts = send.channel == Channel.TTS
     opted_out = (opted_out_numbers(account=account, numbers=[d.e164 for d in drafts])
                  if honour_red_list else set())
     decisions: dict[str, SenderDecision] = {}
@@ -352,7 +371,8 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
         country = draft.country
         decision = decisions.get(country)
         if decision is None:
-            decision = decisions[country] = check_sender(
+            decision = decisions[country] = SenderDecision(
+                SenderAction.ACCEPT, send.sender, send.sender) if tts else check_sender(
                 send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
                 protected=protected, authorised=authorised)
         if decision.action is SenderAction.REJECT:
@@ -361,7 +381,7 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
             continue
         seg = segmented.get(draft.text)
         if seg is None:
-            seg = segmented[draft.text] = segment(draft.text)
+            seg = segmented[draft.text] = ONE_CALL if tts else segment(draft.text)
         if max_segments is not None and seg.segments > max_segments:
             answer.status = answer.error_code = "too_many_segments"
             answer.error_message = _("The message needs %(n)d segments, more than "
@@ -392,7 +412,8 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
         answer.price_micros = price.amount_micros
         currencies[answer.message_id] = price.currency
     row = MESSAGE_ROW.builder(
-        account_id=account.pk, send_id=send.pk, kind=kind, status_changed_at=now, error_code="",
+        account_id=account.pk, send_id=send.pk, channel=Channel.TTS if tts else Channel.SMS,
+        kind=kind, status_changed_at=now, error_code="",
         connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
         locked_until=None, created_at=now, sent_at=None)
     rows = []

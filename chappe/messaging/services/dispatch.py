@@ -19,7 +19,7 @@ from chappe.carriers.base import Outbound, Receipt, SubmitResult
 from chappe.carriers.routing import RouteRule, choose_connector
 from chappe.common.leases import LEASE_RELEASED, lease_claim, lease_free
 from chappe.messaging.lifecycle import MessageStatus
-from chappe.messaging.models import Message
+from chappe.messaging.models import Channel, Message
 from chappe.messaging.services.status import messages_transition
 
 S = MessageStatus
@@ -33,11 +33,14 @@ RECEIPT_STATUS = {
 }
 
 
-def dispatch_claim(*, worker: str, limit: int = 500, now: datetime | None = None) -> list[Message]:
-    """Lease up to `limit` due messages to `worker` (scheduled ones become queued)."""
+def dispatch_claim(*, worker: str, limit: int = 500, now: datetime | None = None,
+                   channel: str = Channel.SMS) -> list[Message]:
+    """Lease up to `limit` due messages of `channel` to `worker` (scheduled ones become
+    queued): SMS for a gateway, TTS for a voice engine (`tts.tts_calls_claim`)."""
     now = now or timezone.now()
     with transaction.atomic():
-        due = (Message.objects.filter(status__in=(S.QUEUED, S.SCHEDULED), due_at__lte=now)
+        due = (Message.objects.filter(status__in=(S.QUEUED, S.SCHEDULED), due_at__lte=now,
+                                      channel=channel)
                .order_by("due_at"))
         rows = lease_claim(due, limit=limit, now=now, lease=LEASE, holder=worker,
                            updates={"attempts": F("attempts") + 1})

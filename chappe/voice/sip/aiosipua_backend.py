@@ -4,13 +4,19 @@ Everything that knows these libraries lives in this module, so they can be repla
 (docs/decisions/0016-voice-engine.md). What 0.7.1 lacks or gets wrong is filled in here,
 each with its reason: TCP replies on the connection a request came in on, the Via
 transport of requests sent over TCP, the ACK of a non-2xx final response, INVITE
-retransmission over UDP (sending it, and answering a retransmitted one), SIP INFO DTMF,
+retransmission over UDP (sending it, and answering a retransmitted one), the timers that
+end a refused INVITE's transaction (chappe.voice.sip.transactions), SIP INFO DTMF,
 session timers only where the caller offers them, answers to mid-call offers (re-INVITE,
-UPDATE) that keep the media running; and one media clock for every prompt played."""
+UPDATE) that keep the media running, INVITEs without an offer (ours goes in the 200, the
+answer comes in the ACK), refusals of what cannot be served (no common codec: 488; a
+malformed SDP or a datagram shorter than its Content-Length: 400), the telephone-event
+payload type the caller offered, and RFC 4733 digits whose end packets never came. The
+media clock (chappe.voice.sip.pacing) sends every call's frames, silence included."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import re
 import socket
@@ -19,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import aiortp
+from aiortp.dtmf import DtmfEvent
 from aiosipua import (
-    CallSession,
     SdpMessage,
     SdpNegotiationError,
     SipDigestAuth,
@@ -31,19 +37,16 @@ from aiosipua import (
     serialize_sdp,
 )
 from aiosipua.dialog import DialogState, _default_reason
-from aiosipua.message import SipRequest, SipResponse
+from aiosipua.message import SipRequest, SipResponse, missing_required_headers
 from aiosipua.session_timer import parse_session_expires, peer_allows_update
 from aiosipua.transaction import T1, TransactionLayer
 from aiosipua.transport import TcpSipTransport, UdpSipTransport
-from aiosipua.uas_requests import session_refreshed
+from aiosipua.uas_requests import handle_ack, session_refreshed
 
-from chappe.voice.sip.base import (
-    FRAME_BYTES,
-    FRAME_MS,
-    FRAME_SAMPLES,
-    CallHandler,
-    OutboundFailed,
-)
+from chappe.voice.sip.base import CallHandler, MediaRefused, OutboundFailed
+from chappe.voice.sip.pacing import Pacer, frames
+from chappe.voice.sip.telephone_events import TelephoneEvents
+from chappe.voice.sip.transactions import RefusedInvites, SipTimers
 
 logger = logging.getLogger("chappe.voice.sip")
 
@@ -110,97 +113,6 @@ class _Transactions(TransactionLayer):
             super()._prune_expired()
 
 
-# Prompts cut in 20 ms frames and encoded, by (payload type, PCM): the same few prompts
-# are played to every caller, encoded once each.
-_FRAMES: OrderedDict[tuple[int, bytes], tuple[bytes, ...]] = OrderedDict()
-_FRAMES_KEPT = 64
-
-
-def _frames(pcm: bytes, payload_type: int, codec) -> tuple[bytes, ...]:
-    key = (payload_type, pcm)
-    frames = _FRAMES.get(key)
-    if frames is None:
-        # G.711: a byte a sample.
-        encoded = codec.encode(pcm + b"\0" * (-len(pcm) % FRAME_BYTES))
-        frames = tuple(encoded[i:i + FRAME_SAMPLES]
-                       for i in range(0, len(encoded), FRAME_SAMPLES))
-        _bounded_put(_FRAMES, key, frames, _FRAMES_KEPT)
-    else:
-        _FRAMES.move_to_end(key)
-    return frames
-
-
-class _Playback:
-    __slots__ = ("done", "frames", "index", "leg", "stop")
-
-    def __init__(self, leg: AiortpLeg, frames: tuple[bytes, ...], stop: asyncio.Event | None,
-                 done: asyncio.Future) -> None:
-        self.leg, self.frames, self.stop, self.done = leg, frames, stop, done
-        self.index = 0
-
-
-class _Pacer:
-    """One 20 ms clock for every prompt being played: each tick sends the next frame of
-    each playback. One timer for all the calls, instead of a timer (and a wait on the
-    stop event) per call and per frame, which at a few hundred calls was most of the
-    event loop's work. A tick more than a frame late counts a late frame on each
-    playback, and the frames due meanwhile go out at once (as a sender catching up)."""
-
-    def __init__(self) -> None:
-        self._playbacks: list[_Playback] = []
-        self._task: asyncio.Task | None = None
-
-    def play(self, leg: AiortpLeg, frames: tuple[bytes, ...],
-             stop: asyncio.Event | None) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        if not frames:
-            done.set_result(True)
-            return done
-        self._playbacks.append(_Playback(leg, frames, stop, done))
-        if self._task is None:
-            self._task = loop.create_task(self._run())
-        return done
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        try:
-            while self._playbacks:
-                due += FRAME_MS / 1000
-                delay = due - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                late = delay < -FRAME_MS / 1000
-                playing = []
-                for playback in self._playbacks:
-                    if playback.done.done():  # the player was cancelled
-                        continue
-                    if playback.stop is not None and playback.stop.is_set():
-                        playback.done.set_result(False)
-                        continue
-                    if not playback.leg.send_payload(playback.frames[playback.index], late):
-                        playback.done.set_result(False)
-                        continue
-                    playback.index += 1
-                    if playback.index == len(playback.frames):
-                        playback.done.set_result(True)
-                    else:
-                        playing.append(playback)
-                self._playbacks = playing
-        finally:
-            self._task = None
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for playback in self._playbacks:
-            if not playback.done.done():
-                playback.done.set_result(False)
-        self._playbacks = []
-
-
 class _TcpTransport(TcpSipTransport):
     """TCP transport answering on the connection the request came in on (RFC 3261
     §18.2.2), not on a new connection to the Via address (aiosipua 0.7.1 does the
@@ -261,13 +173,34 @@ class _Uac(SipUAC):
         super().handle_response(response, addr)
 
 
-class AiortpLeg:
-    """MediaLeg on an aiosipua CallSession (or our own session for an outbound leg)."""
+class _EventPackets:
+    """Stands in for aiortp's DTMF receiver (`RTPSession._dtmf_receiver`, pinned 0.8):
+    telephone-event packets go to TelephoneEvents, which also ends an event that lost
+    its end packets (chappe.voice.sip.telephone_events)."""
 
-    def __init__(self, session, pacer: _Pacer) -> None:
-        self._session = session
+    def __init__(self, events: TelephoneEvents) -> None:
+        self._events = events
+
+    def handle_packet(self, packet) -> None:
+        try:
+            event = DtmfEvent.parse(packet.payload)
+        except ValueError:
+            return
+        self._events.packet(timestamp=packet.timestamp, event=event.event, end=event.end,
+                            duration=event.duration)
+
+
+class AiortpLeg:
+    """MediaLeg on an aiortp RTP session, on the media clock (chappe.voice.sip.pacing)
+    from its start to its close."""
+
+    def __init__(self, rtp, *, payload_type: int, dtmf_payload_type: int,
+                 pacer: Pacer) -> None:
+        self._rtp = rtp
         self._pacer = pacer
-        self.payload_type = session.chosen_payload_type
+        self.payload_type = payload_type
+        # The telephone-event payload type in our SDP: the far end's, mirrored.
+        self.dtmf_payload_type = dtmf_payload_type
         self.codec = CODEC_NAMES.get(self.payload_type, str(self.payload_type))
         self._timestamp = 0
         self._dtmf: Callable[[str, int], None] | None = None
@@ -278,8 +211,17 @@ class AiortpLeg:
         self.sending = True
         self.frames_sent = 0
         self.late_frames = 0
-        session.on_dtmf = self._on_dtmf
-        session.on_audio = self._on_audio
+        # When a frame or digit from elsewhere (a bridge) was last sent: the pacer fills
+        # only what nobody feeds.
+        self.fed_at = 0.0
+        self._events = TelephoneEvents(self._on_dtmf)
+        rtp.on_audio = self._on_audio
+        rtp._dtmf_receiver = _EventPackets(self._events)
+        pacer.attach(self)
+
+    @property
+    def codec_impl(self):
+        return self._rtp.codec if self._rtp is not None else None
 
     def set_dtmf_handler(self, handler: Callable[[str, int], None]) -> None:
         self._dtmf = handler
@@ -323,7 +265,7 @@ class AiortpLeg:
 
     def send_payload(self, payload: bytes, late: bool = False) -> bool:
         """Send one encoded frame (the pacer's tick); False once the media is gone."""
-        rtp = self._session.rtp_session
+        rtp = self._rtp
         if rtp is None:
             return False
         if self.sending:
@@ -334,35 +276,41 @@ class AiortpLeg:
         return True
 
     def send_audio(self, pcm: bytes) -> None:
-        rtp = self._session.rtp_session
+        rtp = self._rtp
         if rtp is not None:
+            self.fed_at = asyncio.get_running_loop().time()
             self.send_payload(rtp.codec.encode(pcm))
 
     def send_dtmf(self, digit: str, duration_ms: int) -> None:
-        rtp = self._session.rtp_session
+        rtp = self._rtp
         if rtp is None or not self.sending:
             return
+        self.fed_at = asyncio.get_running_loop().time()
         rtp.send_dtmf(digit, duration_ms, timestamp=self._timestamp)
         self._timestamp = (self._timestamp + duration_ms * 8) % (1 << 32)
 
     def redirect(self, address: tuple[str, int]) -> None:
         """Send to a new address (a mid-call offer moved the peer's media)."""
-        rtp = self._session.rtp_session
-        if rtp is not None:
-            rtp.update_remote(address)
+        if self._rtp is not None:
+            self._rtp.update_remote(address)
 
     async def play(self, pcm: bytes, stop: asyncio.Event | None = None) -> bool:
-        rtp = self._session.rtp_session
+        rtp = self._rtp
         if rtp is None:
             return False
-        return await self._pacer.play(self, _frames(pcm, self.payload_type, rtp.codec), stop)
+        return await self._pacer.play(self, frames(pcm, self.payload_type, rtp.codec), stop)
 
     def stats(self) -> dict:
         return {"codec": self.codec, "frames_sent": self.frames_sent,
-                "late_frames": self.late_frames, **(self._session.stats or {})}
+                "late_frames": self.late_frames,
+                **(self._rtp.stats if self._rtp is not None else {})}
 
     async def close(self) -> None:
-        await self._session.close()
+        self._pacer.detach(self)
+        self._events.close()
+        rtp, self._rtp = self._rtp, None
+        if rtp is not None:
+            await rtp.close()
 
 
 class _Side:
@@ -391,7 +339,8 @@ class _Side:
         try:
             answer, _chosen = negotiate_sdp(
                 offer, self._endpoint.host, self._rtp_port,
-                supported_codecs=[self.leg.payload_type], dtmf_payload_type=TELEPHONE_EVENT,
+                supported_codecs=[self.leg.payload_type],
+                dtmf_payload_type=self.leg.dtmf_payload_type,
                 session_id=self.sdp.origin.session_id)
         except SdpNegotiationError:
             return None
@@ -436,6 +385,8 @@ class AiosipuaCall(_Side):
         self.callee = _user_of(str(incoming.invite.uri)) or _user_of(incoming.callee)
         self.source = incoming.source_addr
         self._last_sent = "trying"  # the 100 aiosipua sent; then ringing, answered
+        # An INVITE without an offer: the ACK's SDP answer (None: the ACK had none).
+        self.ack_answer: asyncio.Future[SdpMessage | None] | None = None
 
     @property
     def authorization(self) -> str:
@@ -457,16 +408,46 @@ class AiosipuaCall(_Side):
     async def answer(self) -> AiortpLeg:
         offer = self._incoming.sdp_offer
         if offer is None:
-            raise ValueError("INVITE without SDP offer")
-        self._rtp_port = self._endpoint.rtp_ports.take()
-        session = CallSession(local_ip=self._endpoint.host, rtp_port=self._rtp_port, offer=offer,
-                              supported_codecs=[PCMA, PCMU], dtmf_payload_type=TELEPHONE_EVENT)
-        # Register the leg before awaiting: a BYE may arrive while RTP starts.
-        self.leg = AiortpLeg(session, self._endpoint.pacer)
-        await session.start()
-        self.sdp = session.sdp_answer
-        self._incoming.accept(session.sdp_answer)
+            self._rtp_port = self._endpoint.rtp_ports.take()
+            return await self._answer_in_ack()
+        media = _media_of(offer)
+        if media is None:  # the INVITE's check lets none through: kept for safety
+            self.reject(488)
+            raise MediaRefused("no codec in common with the offer")
+        payload_type, remote, dtmf = media
+        dtmf = dtmf or TELEPHONE_EVENT
+        self._rtp_port, self.leg = await self._endpoint.media_start(remote, payload_type, dtmf)
+        answer, _chosen = negotiate_sdp(offer, self._endpoint.host, self._rtp_port,
+                                        supported_codecs=[PCMA, PCMU],
+                                        dtmf_payload_type=dtmf)
+        self.sdp = answer
+        self._incoming.accept(answer)
         self._last_sent = "answered"
+        return self.leg
+
+    async def _answer_in_ack(self) -> AiortpLeg:
+        """An INVITE without an offer (RFC 3261 §13.2.1, RFC 3264 §5): our offer goes in
+        the 200 OK, the caller's answer comes in its ACK. MediaRefused when the ACK
+        carries no answer we can use (the runner then hangs up, RFC 3261 §13.3.1.4), or
+        when no ACK comes."""
+        assert self._rtp_port is not None
+        self.sdp = parse_sdp(_offer(self._endpoint.host, self._rtp_port))
+        self.ack_answer = asyncio.get_running_loop().create_future()
+        self._incoming.accept(self.sdp)
+        self._last_sent = "answered"
+        ended = asyncio.ensure_future(self.ended.wait())
+        try:
+            await asyncio.wait([self.ack_answer, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        answer = self.ack_answer.result() if self.ack_answer.done() else None
+        media = _media_of(answer) if answer is not None else None
+        if media is None:
+            raise MediaRefused("no usable SDP answer in the ACK")
+        payload_type, remote, dtmf = media
+        _port, self.leg = await self._endpoint.media_start(remote, payload_type,
+                                                           dtmf or TELEPHONE_EVENT,
+                                                           port=self._rtp_port)
         return self.leg
 
     def reject(self, status: int, reason: str = "",
@@ -493,24 +474,20 @@ class AiosipuaOutbound(_Side):
         self._call.hangup(self._uac)
 
 
-class _OutboundSession:
-    """The CallSession-like face AiortpLeg needs, for a leg we originated (aiosipua's
-    CallSession only negotiates as the answerer)."""
-
-    def __init__(self, rtp_session, payload_type: int) -> None:
-        self.rtp_session = rtp_session
-        self.chosen_payload_type = payload_type
-        self.on_dtmf = None
-        self.on_audio = None
-        rtp_session.on_audio = lambda pcm, ts: self.on_audio and self.on_audio(pcm, ts)
-        rtp_session.on_dtmf = lambda digit, d: self.on_dtmf and self.on_dtmf(digit, d)
-
-    @property
-    def stats(self) -> dict:
-        return self.rtp_session.stats
-
-    async def close(self) -> None:
-        await self.rtp_session.close()
+def _media_of(sdp: SdpMessage) -> tuple[int, tuple[str, int], int | None] | None:
+    """What we can send to an SDP's first audio stream: (G.711 payload type, RTP address,
+    its telephone-event payload type or None), or None when it offers neither PCMA nor
+    PCMU, or no address or port to send to."""
+    audio, remote = sdp.audio, sdp.rtp_address
+    if audio is None or remote is None or not audio.port:
+        return None
+    payload_type = next((c.payload_type for c in audio.codecs if c.payload_type in (PCMA, PCMU)),
+                        None)
+    if payload_type is None:
+        return None
+    dtmf = next((c.payload_type for c in audio.codecs
+                 if (c.encoding_name or "").lower() == "telephone-event"), None)
+    return payload_type, remote, dtmf
 
 
 def _offer(ip: str, port: int) -> str:
@@ -537,26 +514,50 @@ def _has_sdp(request: SipRequest) -> bool:
     return bool(request.body) and (request.content_type or "").startswith("application/sdp")
 
 
+def _cut_short(message: SipRequest | SipResponse) -> bool:
+    """A datagram whose body is shorter than its Content-Length says (or whose
+    Content-Length is no number): cut in transit, or forged. aiosipua keeps it."""
+    declared = message.headers.get_first("content-length")
+    if declared is None:
+        return False
+    try:
+        return int(declared.strip()) > len(message.body)
+    except ValueError:
+        return True
+
+
+def _refuse_cut_short(uas: SipUAS, message: SipRequest | SipResponse,
+                      addr: tuple[str, int]) -> None:
+    """RFC 3261 §18.3: a request cut short gets a 400, a response is dropped (and so is
+    what cannot be answered: an ACK, a request without a Via to route the answer by)."""
+    logger.warning("message from %s: body shorter than its Content-Length: %s", addr,
+                   "400" if isinstance(message, SipRequest) else "dropped")
+    if (isinstance(message, SipRequest) and message.method.upper() != "ACK"
+            and "via" not in missing_required_headers(message)):
+        uas._send_error(message, 400, "Bad Request (Content-Length beyond the datagram)")
+
+
 class AiosipuaEndpoint:
     """SipEndpoint and Originator: one UAS+UAC on UDP and one on TCP, same host and port.
 
-    `min_se` is the shortest RFC 4028 session interval we accept from a caller."""
+    `min_se` is the shortest RFC 4028 session interval we accept from a caller; `timers`
+    the RFC 3261 timer values (tests shorten them)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *,
                  rtp_ports: RtpPorts | None = None, user_agent: str = "Chappe",
-                 min_se: int = DEFAULT_MIN_SE) -> None:
+                 min_se: int = DEFAULT_MIN_SE, timers: SipTimers | None = None) -> None:
         self.host, self.port = host, port
         self.rtp_ports = rtp_ports or RtpPorts()
         self.user_agent = user_agent
         self.min_se = min_se
         self.on_call: CallHandler | None = None
-        self.pacer = _Pacer()
+        self.pacer = Pacer()
         self._uases: list[SipUAS] = []
         self._uacs: dict[str, _Uac] = {}
         self._tcp: _TcpTransport | None = None
         self._calls: dict[str, AiosipuaCall | AiosipuaOutbound] = {}
-        # Final error responses sent, by Call-ID: sent again to a retransmitted INVITE.
-        self._refused: OrderedDict[str, tuple[int, str, dict[str, str] | None]] = OrderedDict()
+        # INVITEs answered with a final error, by (Call-ID, CSeq), until Timer H or I.
+        self.refused = RefusedInvites(timers)
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -602,19 +603,40 @@ class AiosipuaEndpoint:
         finally:
             if resend is not None:
                 resend.cancel()
-        answer = call.sdp_answer
-        remote_rtp = answer.rtp_address if answer is not None else None
-        codecs = [c.payload_type for c in (answer.audio.codecs if answer and answer.audio
-                                           else [])]
-        chosen = next((pt for pt in codecs if pt in (PCMA, PCMU)), None)
-        if remote_rtp is None or chosen is None:
+        media = _media_of(call.sdp_answer) if call.sdp_answer is not None else None
+        if media is None:
             await outbound.hangup()
             raise OutboundFailed(488, "no common codec")
-        rtp = await aiortp.RTPSession.create(local_addr=(self.host, port), remote_addr=remote_rtp,
-                                             payload_type=chosen, clock_rate=8000,
-                                             dtmf_payload_type=TELEPHONE_EVENT)
-        outbound.leg = AiortpLeg(_OutboundSession(rtp, chosen), self.pacer)
+        payload_type, remote_rtp, dtmf = media
+        _port, outbound.leg = await self.media_start(remote_rtp, payload_type,
+                                                     dtmf or TELEPHONE_EVENT, port=port)
         return outbound
+
+    async def media_start(self, remote: tuple[str, int], payload_type: int,
+                          dtmf_payload_type: int, *,
+                          port: int | None = None) -> tuple[int, AiortpLeg]:
+        """RTP with `remote`: G.711 `payload_type`, telephone-events as
+        `dtmf_payload_type` both ways, on `port` (already named in an SDP) or on the next
+        free port of our range — one another program holds is skipped."""
+        attempts = 0
+        while True:
+            chosen = port if port is not None else self.rtp_ports.take()
+            try:
+                rtp = await aiortp.RTPSession.create(
+                    local_addr=(self.host, chosen), remote_addr=remote,
+                    payload_type=payload_type, clock_rate=8000,
+                    dtmf_payload_type=dtmf_payload_type)
+            except OSError as exc:
+                attempts += 1
+                if port is not None:
+                    raise
+                self.rtp_ports.give_back(chosen)
+                if exc.errno != errno.EADDRINUSE or attempts == 5:
+                    raise
+                logger.info("RTP port %s taken: trying another", chosen)
+                continue
+            return chosen, AiortpLeg(rtp, payload_type=payload_type,
+                                     dtmf_payload_type=dtmf_payload_type, pacer=self.pacer)
 
     @staticmethod
     async def _retransmit_invite(uac: _Uac, call, remote: tuple[str, int]) -> None:
@@ -635,26 +657,41 @@ class AiosipuaEndpoint:
             interval *= 2
 
     async def start(self) -> tuple[str, int]:
-        # With port 0 the system picks a free UDP port, and TCP listens on the same number:
-        # another program may hold that number for TCP, so a few picks are tried.
-        for attempt in range(1 if self.port else 5):
-            udp = UdpSipTransport(local_addr=(self.host, self.port))
-            self._uacs["udp"] = _Uac(udp)
-            udp_uas = self._uas(udp, self._uacs["udp"])
-            await udp_uas.start()
-            port = udp._udp_transport.get_extra_info("sockname")[1]
-            tcp = self._tcp = _TcpTransport(local_addr=(self.host, port))
-            self._uacs["tcp"] = _Uac(tcp)
-            tcp_uas = self._uas(tcp, self._uacs["tcp"])
+        """Bind UDP, then TCP on the same port. With port 0 (any free port) the UDP port
+        the system picked may be taken in TCP: then another one is tried."""
+        any_port, attempts = self.port == 0, 0
+        while True:
             try:
-                await tcp_uas.start()
-            except OSError:
-                await udp_uas.stop()
-                if self.port or attempt == 4:
+                return await self._bind()
+            except OSError as exc:
+                attempts += 1
+                if not any_port or exc.errno != errno.EADDRINUSE or attempts == 5:
                     raise
-                continue
-            self.port = port
-            break
+                logger.info("SIP port %s taken in TCP: trying another", self.port)
+                await self._uases[0].stop()
+                self._uases, self.port = [], 0
+
+    async def _bind(self) -> tuple[str, int]:
+        udp = UdpSipTransport(local_addr=(self.host, self.port))
+        self._uacs["udp"] = _Uac(udp)
+        udp_uas = self._uas(udp, self._uacs["udp"])
+        await udp_uas.start()
+        self._uases = [udp_uas]
+        sockname = udp._udp_transport.get_extra_info("sockname")
+        self.port = sockname[1]
+        dispatch_udp = udp.on_message
+
+        def whole(message, addr) -> None:
+            if _cut_short(message):
+                _refuse_cut_short(udp_uas, message, addr)
+            else:
+                dispatch_udp(message, addr)
+
+        udp.on_message = whole
+        tcp = self._tcp = _TcpTransport(local_addr=(self.host, self.port))
+        self._uacs["tcp"] = _Uac(tcp)
+        tcp_uas = self._uas(tcp, self._uacs["tcp"])
+        await tcp_uas.start()
         dispatch = tcp.on_message
 
         def remembering(message, addr) -> None:
@@ -671,6 +708,7 @@ class AiosipuaEndpoint:
         uas = SipUAS(transport, user_agent=self.user_agent, uac=uac)
         uas.transactions = _Transactions()
         uas._handlers["INVITE"] = lambda req, addr: self._on_invite_request(uas, req, addr)
+        uas._handlers["ACK"] = lambda req, addr: self._on_ack(uas, req, addr)
         uas.on_invite = self._on_invite
         uas.on_reinvite = self._on_reinvite
         uas.on_bye = lambda call, _req: self._peer_ended(call.call_id, "bye")
@@ -689,34 +727,83 @@ class AiosipuaEndpoint:
 
     def _on_invite_request(self, uas: SipUAS, request: SipRequest,
                            addr: tuple[str, int]) -> None:
-        """An INVITE with the CSeq of the call's current INVITE is a retransmission (RFC
-        3261 §17.2.1): it gets our last response again. aiosipua 0.7.1 takes it for a new
-        call before the answer (replacing the dialog: the ACK and BYE then no longer
-        match) and for a re-INVITE after it (481)."""
-        known = uas.get_call(request.call_id or "")
-        cseq = request.cseq
+        """Before aiosipua sees an INVITE: a retransmission (the CSeq of the call's
+        current INVITE, RFC 3261 §17.2.1) gets our last response again — aiosipua 0.7.1
+        takes it for a new call before the answer (replacing the dialog: the ACK and BYE
+        then no longer match) and for a re-INVITE after it (481) —, and a body that is no
+        SDP we can read gets a 400 (aiosipua raised in its parser and answered nothing)."""
+        call_id, cseq = request.call_id or "", request.cseq
+        if cseq is not None and self.refused.retransmitted((call_id, cseq.seq)):
+            return
+        if _has_sdp(request):
+            try:
+                parse_sdp(request.text)
+            except ValueError as exc:
+                logger.warning("INVITE %s from %s: malformed SDP (%s): 400", call_id, addr, exc)
+                uas._send_error(request, 400, "Bad Request (Malformed SDP)")
+                return
+        known = uas.get_call(call_id)
         current = known.invite.cseq if known is not None else None
         if current is None or cseq is None or cseq.seq != current.seq:
             uas._handle_invite(request, addr)
             return
-        side = self._calls.get(known.call_id)
+        side = self._calls.get(call_id)
         if isinstance(side, AiosipuaCall):
             side.resend()
-        elif known.call_id in self._refused:
-            self.refuse(known, *self._refused[known.call_id])
+
+    def _on_ack(self, uas: SipUAS, request: SipRequest, addr: tuple[str, int]) -> None:
+        """The ACK of a final error ends its transaction by the timers (RefusedInvites);
+        any other goes to aiosipua, and the answer an ACK carries (to the offer of our
+        200, for an INVITE that had none) goes to the call waiting for it."""
+        call_id, cseq = request.call_id or "", request.cseq
+        if cseq is not None and self.refused.acked(
+                (call_id, cseq.seq), reliable=getattr(uas.transport, "reliable", False)):
+            return
+        handle_ack(uas, request, addr)
+        call = self._calls.get(call_id)
+        if isinstance(call, AiosipuaCall) and call.ack_answer is not None \
+                and not call.ack_answer.done():
+            try:
+                answer = parse_sdp(request.text) if _has_sdp(request) else None
+            except ValueError:
+                answer = None
+            call.ack_answer.set_result(answer)
 
     def refuse(self, incoming, status: int, reason: str = "",
                headers: dict[str, str] | None = None) -> None:
         """A final error response to an INVITE, with extra headers (WWW-Authenticate of a
-        401, Min-SE of a 422) that IncomingCall.reject cannot carry."""
-        incoming._send_response(status, reason or _default_reason(status),
-                                extra_headers=headers)
+        401, Min-SE of a 422) that IncomingCall.reject cannot carry. Its transaction is
+        kept by the RFC 3261 timers, then forgotten (chappe.voice.sip.transactions)."""
+        response = incoming._send_response(status, reason or _default_reason(status),
+                                           extra_headers=headers)
         incoming.dialog.terminate()
-        _bounded_put(self._refused, incoming.call_id, (status, reason, headers), 1000)
+        cseq = incoming.invite.cseq
+        transport = incoming.transport
+        self.refused.add(
+            (incoming.call_id, cseq.seq if cseq is not None else 0),
+            reliable=getattr(transport, "reliable", False),
+            resend=lambda: transport.send_reply(response) if response is not None else None,
+            forget=lambda: self._drop_incoming(incoming))
+
+    def _drop_incoming(self, incoming) -> None:
+        """What aiosipua keeps of an inbound call that is over on our side (refused, or
+        hung up by us: aiosipua drops it only on the peer's BYE, CANCEL, ACK timeout or
+        the ACK of an error). Idempotent."""
+        incoming._stop_retransmissions()
+        for uas in self._uases:
+            if uas._calls.get(incoming.call_id) is incoming:
+                del uas._calls[incoming.call_id]
+            uas._remove_invite_transaction(incoming.invite)
 
     def _on_invite(self, incoming) -> None:
         if incoming.call_id in self._calls:
             logger.warning("INVITE for call %s, already in progress: ignored", incoming.call_id)
+            return
+        offer = incoming.sdp_offer
+        if offer is not None and _media_of(offer) is None:
+            logger.info("INVITE %s: no codec in common with the offer: 488", incoming.call_id)
+            self.refuse(incoming, 488, "Not Acceptable Here",
+                        {"Warning": '305 chappe "Incompatible media format: PCMA or PCMU"'})
             return
         if not self._session_timer(incoming):
             return
@@ -813,13 +900,18 @@ class AiosipuaEndpoint:
             call.peer_ended(reason)
 
     def forget(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
+        """A call is over on our side: drop it, an inbound one from aiosipua too (what
+        answers a refused INVITE's retransmissions lives on in `refused`)."""
+        call = self._calls.pop(call_id, None)
+        if isinstance(call, AiosipuaCall):
+            self._drop_incoming(call._incoming)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pacer.stop()
+        self.refused.close()
         for uas in self._uases:
             await uas.stop()
         self._uases = []

@@ -66,7 +66,9 @@ class InboundCall(Protocol):
     def ringing(self) -> None: ...
 
     async def answer(self) -> MediaLeg:
-        """Send 200 OK with our SDP answer and start RTP."""
+        """Send 200 OK with our SDP answer and start RTP; to an INVITE without an offer,
+        the 200 carries ours and the media starts with the answer in the ACK. Raises
+        MediaRefused (see there)."""
         ...
 
     @property
@@ -83,6 +85,12 @@ class InboundCall(Protocol):
 
 
 CallHandler = Callable[[InboundCall], Awaitable[None]]
+
+
+class MediaRefused(RuntimeError):
+    """No media could be agreed on an inbound call: its offer names no codec we speak
+    (the INVITE was answered 488), or the answer due in the ACK (to our offer in the 200
+    OK, when the INVITE had none) is missing or unusable — the runner then hangs up."""
 
 
 class OutboundFailed(RuntimeError):

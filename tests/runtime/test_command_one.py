@@ -31,7 +31,7 @@ def readme_examples() -> list[tuple[str, str]]:
 def test_the_readme_examples_are_found_and_named_once():
     names = [name for name, _code in readme_examples()]
     assert len(names) == len(set(names))
-    assert {"account", "sms", "stop", "campaign"} <= set(names)
+    assert {"account", "sms", "stop", "campaign", "tts", "voicemail"} <= set(names)
 
 
 def _wait_for(condition, timeout: float, what: str):
@@ -44,8 +44,8 @@ def _wait_for(condition, timeout: float, what: str):
     pytest.fail(f"timed out waiting for {what}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
@@ -184,6 +184,11 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
             lambda: any(e["number"] == "+33600000001"
                         for e in _api(port, auth, "/opt-outs")["items"]),
             60, "the STOP to reach the red list"),
+        "tts": lambda out: _wait_for(
+            lambda: _api(port, auth, f"/voice-messages/{_first_id(out)}")["calls"][0][
+                "message_status"] == "delivered", 90, "the voice message to be delivered"),
+        "voicemail": lambda out: _wait_for(
+            lambda: _api(port, auth, "/voicemails")["count"] >= 1, 90, "a voicemail"),
         "campaign": lambda out: _wait_for(
             lambda: (lambda p: p["recipients"] == 2
                      and p["delivered"] + p["failed"] + p["opted_out"] == 2)(
@@ -191,7 +196,9 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
             90, "the campaign to finish"),
     }
     for name, code in readme_examples():
-        script = code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        script = (code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+                  .replace("127.0.0.1:5060", f"127.0.0.1:{env['CHAPPE_VOICE_PORT']}")
+                  .replace("-p 5061", f"-p {_free_port(socket.SOCK_DGRAM)}"))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=checkout,
                                 env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"README example {name}:\n{result.stderr}"

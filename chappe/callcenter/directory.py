@@ -103,7 +103,8 @@ class DjangoDirectory:
 
     def __init__(self, *, data_dir: Path, default_country: str,
                  message_calls: MessageCalls | None = None, prompt_cache_size: int = 256,
-                 routing_ttl: float = ROUTING_TTL) -> None:
+                 routing_ttl: float = ROUTING_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._data_dir = Path(data_dir)
         self._message_calls = message_calls
         self._prompts_dir = prompts_dir(self._data_dir)
@@ -112,6 +113,7 @@ class DjangoDirectory:
         self._pcm: OrderedDict[tuple, bytes] = OrderedDict()
         self._cache_size = prompt_cache_size
         self._routing_ttl = routing_ttl
+        self._clock = clock
         self._routing: dict[str, tuple[float, object]] = {}
         self._generation = routing_changes.routing_generation()
         self._ended: list[CallOutcome] = []
@@ -122,7 +124,7 @@ class DjangoDirectory:
         if self._generation != routing_changes.routing_generation():
             self._generation = routing_changes.routing_generation()
             self._routing.clear()
-        now = time.monotonic()
+        now = self._clock()
         hit = self._routing.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]

@@ -3,7 +3,6 @@ seconds, dropped at once when this process changes them
 (chappe.callcenter.routing_changes)."""
 
 import asyncio
-import time
 
 import pytest
 
@@ -24,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def directory():
     made = []
 
-    def make(routing_ttl: float) -> DjangoDirectory:
-        made.append(db_directory(routing_ttl=routing_ttl))
+    def make(routing_ttl: float, **kwargs) -> DjangoDirectory:
+        made.append(db_directory(routing_ttl=routing_ttl, **kwargs))
         return made[-1]
 
     yield make
@@ -47,12 +46,14 @@ def test_a_flow_change_reaches_the_cached_routing_at_once(number_with, directory
 
 def test_changes_made_elsewhere_are_seen_when_the_cache_expires(number_with, directory):
     number_with(ONE)
-    cache = directory(0.3)
+    clock = [1000.0]
+    cache = directory(30, clock=lambda: clock[0])
     before = asyncio.run(cache.resolve(NUMBER, ""))
     # A queryset update sends no signal: as if another process had made it.
     NumberRental.objects.update(status="released")
+    clock[0] += 29.9
     assert asyncio.run(cache.resolve(NUMBER, "")) is before
-    time.sleep(0.35)
+    clock[0] += 0.2
     assert asyncio.run(cache.resolve(NUMBER, "")) is None
 
 

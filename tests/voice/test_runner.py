@@ -13,6 +13,7 @@ from chappe.voice.flows import flow_parse
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.base import FRAME_BYTES
 from chappe.voice.trunking import TrunkGate, TrunkRoute
+from tests.voice.waiting import until
 
 
 class FakeLeg:
@@ -164,7 +165,7 @@ def test_menu_timeouts_then_failure_branch_hangs_up():
 
 def test_a_transfer_without_originator_takes_the_failure_branch():
     async def press_1(call):
-        await asyncio.sleep(0.02)
+        await until(lambda: call.leg.dtmf is not None)  # the menu listens
         call.leg.press("1")
 
     _call, directory, _ = run(MENU, press_1)
@@ -177,9 +178,9 @@ def test_a_transfer_without_originator_takes_the_failure_branch():
 
 def test_caller_hangup_while_recording_keeps_the_message():
     async def press_2_then_bye(call):
-        await asyncio.sleep(0.02)
+        await until(lambda: call.leg.dtmf is not None)
         call.leg.press("2")
-        await asyncio.sleep(0.2)
+        await until(lambda: call.leg.recording)
         call.end_reason = "bye"
         call.ended.set()
 
@@ -214,12 +215,10 @@ def test_a_prompt_that_ends_as_a_digit_stops_it_does_not_cut_the_next_one():
             return await super().play(pcm * 30, stop)  # long enough to be caught playing
 
     async def script(call):
-        while not call.leg.played:
-            await asyncio.sleep(0)
+        await until(lambda: call.leg.played)
         call.leg.first.set_result(True)  # the welcome's last frame went out…
         call.leg.press("1")              # …as the caller keyed 1
-        await asyncio.sleep(0.02)
-        assert len(call.leg.played) == 2  # the greeting plays…
+        await until(lambda: len(call.leg.played) == 2)  # the greeting plays…
         assert not call.leg.recording    # …and nothing records yet
         call.end_reason = "bye"
         call.ended.set()
@@ -238,7 +237,7 @@ def test_a_prompt_that_ends_as_a_digit_stops_it_does_not_cut_the_next_one():
 
 def test_cancel_while_ringing():
     async def cancel(call):
-        await asyncio.sleep(0.05)
+        await until(lambda: call.rang)
         call.end_reason = "cancel"
         call.ended.set()
 
@@ -407,7 +406,7 @@ def test_a_transfer_bridges_the_legs_until_the_callee_hangs_up():
     b_leg = FakeOutbound()
 
     async def talk(call):
-        await asyncio.sleep(0.05)
+        await until(lambda: call.leg.sink is not None and b_leg.leg.sink is not None)
         call.leg.sink(b"\x01\x00" * 160)  # the caller speaks
         b_leg.leg.sink(b"\x02\x00" * 160)  # the callee answers
         call.leg.press("5")
@@ -449,7 +448,7 @@ def test_a_caller_hangup_during_a_transfer_hangs_up_the_callee():
     b_leg = FakeOutbound()
 
     async def hang_up(call):
-        await asyncio.sleep(0.05)
+        await until(lambda: b_leg.leg.sink is not None)  # bridged
         call.end_reason = "bye"
         call.ended.set()
 

@@ -6,14 +6,9 @@ import asyncio
 
 from chappe.voice.sip.telephone_events import TelephoneEvents
 from chappe.voice.sip.transactions import RefusedInvites, SipTimers
+from tests.voice.waiting import until
 
 TIMERS = SipTimers(t1=0.01, t2=0.04, t4=0.05)  # Timer H = 0.64 s
-
-
-async def until(check, timeout=5.0):
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.005)
 
 
 def test_timer_g_resends_until_timer_h_forgets():

@@ -32,8 +32,7 @@ router = Router()
 @router.get("/account", response=AccountOut, tags=["account"])
 def account_read(request: HttpRequest):
     """The account the key works on (its own, or the sub-account named in X-Account-Id)."""
-    actor = actor_of(request)
-    actor.require(Perm.ACCOUNT_VIEW)
+    actor = actor_of(request, Perm.ACCOUNT_VIEW)
     return actor.account
 
 
@@ -46,8 +45,7 @@ def account_patch(request: HttpRequest, payload: AccountPatch):
 
 @router.get("/account/documents", response=list[DocumentOut], tags=["account"])
 def document_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.ACCOUNT_VIEW)
+    actor = actor_of(request, Perm.ACCOUNT_VIEW)
     return actor.account.documents.all()
 
 
@@ -66,8 +64,7 @@ def document_upload(request: HttpRequest, file: File[UploadedFile], description:
 @router.get("/subaccounts", response=list[AccountOut], tags=["sub-accounts"])
 @paginate(LimitOffsetPagination)
 def subaccount_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    actor = actor_of(request, Perm.SUBACCOUNTS_MANAGE)
     return selectors.subaccount_list(account=actor.account)
 
 
@@ -80,15 +77,13 @@ def subaccount_create(request: HttpRequest, payload: AccountCreate):
 
 @router.get("/subaccounts/{subaccount_id}", response=AccountOut, tags=["sub-accounts"])
 def subaccount_read(request: HttpRequest, subaccount_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    actor = actor_of(request, Perm.SUBACCOUNTS_MANAGE)
     return selectors.subaccount_get(account=actor.account, id=subaccount_id)
 
 
 @router.patch("/subaccounts/{subaccount_id}", response=AccountOut, tags=["sub-accounts"])
 def subaccount_patch(request: HttpRequest, subaccount_id: str, payload: AccountPatch):
-    actor = actor_of(request)
-    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    actor = actor_of(request, Perm.SUBACCOUNTS_MANAGE)
     sub = selectors.subaccount_get(account=actor.account, id=subaccount_id)
     return services.account_update(actor=actor.on(sub), account=sub,
                                    **payload.dict(exclude_unset=True, exclude_none=True))
@@ -97,8 +92,7 @@ def subaccount_patch(request: HttpRequest, subaccount_id: str, payload: AccountP
 @router.delete("/subaccounts/{subaccount_id}", response=AccountOut, tags=["sub-accounts"])
 def subaccount_terminate(request: HttpRequest, subaccount_id: str):
     """Terminate a sub-account: its data is kept until the retention period ends (P-9)."""
-    actor = actor_of(request)
-    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    actor = actor_of(request, Perm.SUBACCOUNTS_MANAGE)
     sub = selectors.subaccount_get(account=actor.account, id=subaccount_id)
     return services.account_terminate(actor=actor, account=sub)
 
@@ -108,8 +102,7 @@ def subaccount_terminate(request: HttpRequest, subaccount_id: str):
 
 @router.get("/services", response=list[ServiceOut], tags=["services"])
 def service_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.SERVICES_VIEW)
+    actor = actor_of(request, Perm.SERVICES_VIEW)
     return selectors.service_list(account=actor.account)
 
 
@@ -122,16 +115,14 @@ def service_order(request: HttpRequest, payload: ServiceOrder):
 
 @router.get("/services/{kind}", response=ServiceOut, tags=["services"])
 def service_read(request: HttpRequest, kind: str):
-    actor = actor_of(request)
-    actor.require(Perm.SERVICES_VIEW)
+    actor = actor_of(request, Perm.SERVICES_VIEW)
     return selectors.service_get(account=actor.account, kind=kind)
 
 
 @router.delete("/services/{kind}", response=ServiceOut, tags=["services"])
 def service_terminate(request: HttpRequest, kind: str):
     """Give notice: the service ends one month from now (P-9)."""
-    actor = actor_of(request)
-    actor.require(Perm.SERVICES_MANAGE)
+    actor = actor_of(request, Perm.SERVICES_MANAGE)
     service = selectors.service_get(account=actor.account, kind=kind)
     return services.service_terminate(actor=actor, service=service)
 
@@ -142,22 +133,19 @@ def service_terminate(request: HttpRequest, kind: str):
 @router.get("/users", response=list[UserOut], tags=["users"])
 @paginate(LimitOffsetPagination)
 def user_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_VIEW)
+    actor = actor_of(request, Perm.USERS_VIEW)
     return selectors.user_list(account=actor.account)
 
 
 @router.get("/users/{user_id}", response=UserOut, tags=["users"])
 def user_read(request: HttpRequest, user_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_VIEW)
+    actor = actor_of(request, Perm.USERS_VIEW)
     return selectors.user_get(account=actor.account, id=user_id)
 
 
 @router.patch("/users/{user_id}", response=UserOut, tags=["users"])
 def user_patch(request: HttpRequest, user_id: str, payload: UserPatch):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_MANAGE)
+    actor = actor_of(request, Perm.USERS_MANAGE)
     user = selectors.user_get(account=actor.account, id=user_id)
     return services.user_update(actor=actor, user=user, **payload.dict(exclude_unset=True))
 
@@ -165,8 +153,7 @@ def user_patch(request: HttpRequest, user_id: str, payload: UserPatch):
 @router.delete("/users/{user_id}", response=UserOut, tags=["users"])
 def user_deactivate(request: HttpRequest, user_id: str):
     """Deactivate a user: they can no longer log in; their history stays."""
-    actor = actor_of(request)
-    actor.require(Perm.USERS_MANAGE)
+    actor = actor_of(request, Perm.USERS_MANAGE)
     user = selectors.user_get(account=actor.account, id=user_id)
     return services.user_update(actor=actor, user=user, is_active=False)
 
@@ -174,8 +161,7 @@ def user_deactivate(request: HttpRequest, user_id: str):
 @router.get("/invitations", response=list[InvitationOut], tags=["users"])
 @paginate(LimitOffsetPagination)
 def invitation_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_MANAGE)
+    actor = actor_of(request, Perm.USERS_MANAGE)
     return selectors.invitation_list(account=actor.account)
 
 
@@ -191,15 +177,13 @@ def invitation_create(request: HttpRequest, payload: InvitationCreate):
 
 @router.get("/invitations/{invitation_id}", response=InvitationOut, tags=["users"])
 def invitation_read(request: HttpRequest, invitation_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_MANAGE)
+    actor = actor_of(request, Perm.USERS_MANAGE)
     return selectors.invitation_get(account=actor.account, id=invitation_id)
 
 
 @router.delete("/invitations/{invitation_id}", response=InvitationOut, tags=["users"])
 def invitation_revoke(request: HttpRequest, invitation_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.USERS_MANAGE)
+    actor = actor_of(request, Perm.USERS_MANAGE)
     invitation = selectors.invitation_get(account=actor.account, id=invitation_id)
     return services.invitation_revoke(actor=actor, invitation=invitation)
 
@@ -210,8 +194,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: str):
 @router.get("/api-keys", response=list[ApiKeyOut], tags=["api keys"])
 @paginate(LimitOffsetPagination)
 def api_key_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     return selectors.api_key_list(account=actor.account)
 
 
@@ -228,15 +211,13 @@ def api_key_create(request: HttpRequest, payload: ApiKeyCreate):
 
 @router.get("/api-keys/{key_id}", response=ApiKeyOut, tags=["api keys"])
 def api_key_read(request: HttpRequest, key_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     return selectors.api_key_get(account=actor.account, id=key_id)
 
 
 @router.delete("/api-keys/{key_id}", response=ApiKeyOut, tags=["api keys"])
 def api_key_revoke(request: HttpRequest, key_id: str):
     """Revoke a key: requests made with it answer 401 from now on."""
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     key = selectors.api_key_get(account=actor.account, id=key_id)
     return services.api_key_revoke(actor=actor, api_key=key)

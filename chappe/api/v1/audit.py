@@ -39,6 +39,5 @@ def audit_log(
     until: datetime | None = None,
 ):
     """Who did what on this account, newest first (P-13). `action` matches a prefix."""
-    actor = actor_of(request)
-    actor.require(Perm.AUDIT_VIEW)
+    actor = actor_of(request, Perm.AUDIT_VIEW)
     return audit_entry_list(account=actor.account, action=action, since=since, until=until)

@@ -48,8 +48,7 @@ router = Router(tags=["billing"])
 
 
 def _viewer(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.BILLING_VIEW)
+    actor = actor_of(request, Perm.BILLING_VIEW)
     return actor
 
 
@@ -191,8 +190,7 @@ def credit_order_read(request: HttpRequest, order_id: str):
 @router.post("/billing/credit-orders/{order_id}/pay", response={201: PaymentOut})
 def credit_order_pay(request: HttpRequest, order_id: str, payload: CardPaymentIn):
     """Pay a pending order by card through the payment gateway."""
-    actor = actor_of(request)
-    actor.require(Perm.BILLING_MANAGE)
+    actor = actor_of(request, Perm.BILLING_MANAGE)
     order = selectors.credit_order_get(account=actor.account, id=order_id)
     payment = services.credit_order_pay_card(actor=actor, order=order,
                                              card_token=payload.card_token)
@@ -213,8 +211,7 @@ def transfer_list(request: HttpRequest):
 def transfer_create(request: HttpRequest, payload: TransferIn):
     """Move credits to or from one of this account's sub-accounts (P-2); the moved credits
     keep their expiry dates."""
-    actor = actor_of(request)
-    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    actor = actor_of(request, Perm.SUBACCOUNTS_MANAGE)
     sub = subaccount_get(account=actor.account, id=payload.subaccount_id)
     source, target = ((actor.account, sub) if payload.direction == "to_subaccount"
                       else (sub, actor.account))
@@ -272,8 +269,7 @@ def invoice_download_csv(request: HttpRequest, invoice_id: str):
 def invoice_contest(request: HttpRequest, invoice_id: str, payload: ContestIn):
     """Dispute an invoice within 15 days (messaging) or 30 days (contact center) of issue;
     penalties are frozen until the operator resolves it."""
-    actor = actor_of(request)
-    actor.require(Perm.BILLING_MANAGE)
+    actor = actor_of(request, Perm.BILLING_MANAGE)
     invoice = selectors.invoice_get(account=actor.account, id=invoice_id)
     contest = services.invoice_contest_open(actor=actor, invoice=invoice, reason=payload.reason)
     return Status(201, contest)

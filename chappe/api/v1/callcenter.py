@@ -180,8 +180,7 @@ def number_buy(request: HttpRequest, payload: NumberBuyIn):
 @router.get("/numbers", response=list[NumberOut])
 @paginate(LimitOffsetPagination)
 def number_list(request: HttpRequest, status: str | None = None):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.rental_list(account=actor.account, status=status)
 
 
@@ -189,16 +188,14 @@ def number_list(request: HttpRequest, status: str | None = None):
 def number_port_out(request: HttpRequest):
     """CSV of what a porting request needs for each active number (P-9): number, holder,
     SIRET, address, RIO-style reference."""
-    actor = actor_of(request)
-    actor.require(Perm.ACCOUNT_MANAGE)
+    actor = actor_of(request, Perm.ACCOUNT_MANAGE)
     return csv_response("port-out.csv", services.PORT_OUT_HEADER,
                         services.port_out_rows(account=actor.account), stream=False)
 
 
 @router.get("/numbers/{rental_id}", response=NumberOut)
 def number_read(request: HttpRequest, rental_id: UUID):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.rental_get(account=actor.account, rental_id=rental_id)
 
 
@@ -249,15 +246,13 @@ def flow_create(request: HttpRequest, payload: FlowIn):
 @router.get("/call-flows", response=list[FlowOut])
 @paginate(LimitOffsetPagination)
 def flow_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.flow_list(account=actor.account)
 
 
 @router.get("/call-flows/{flow_id}", response=FlowOut)
 def flow_read(request: HttpRequest, flow_id: UUID):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.flow_get(account=actor.account, flow_id=flow_id)
 
 
@@ -278,8 +273,7 @@ def flow_delete(request: HttpRequest, flow_id: UUID):
 
 @router.get("/call-flows/{flow_id}/versions", response=list[FlowVersionOut])
 def flow_versions(request: HttpRequest, flow_id: UUID):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.flow_get(account=actor.account, flow_id=flow_id).versions.all()
 
 
@@ -306,8 +300,7 @@ def audio_prompt_upload(request: HttpRequest, file: File[UploadedFile],
 @router.get("/audio-prompts", response=list[AudioPromptOut])
 @paginate(LimitOffsetPagination)
 def audio_prompt_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.CALL_FLOWS_MANAGE)
+    actor = actor_of(request, Perm.CALL_FLOWS_MANAGE)
     return selectors.audio_prompt_list(account=actor.account)
 
 
@@ -328,8 +321,7 @@ def call_list(request: HttpRequest, direction: str | None = None,
               until: datetime | None = None, number: str | None = None):
     """Call records, newest first (kept 10 years: C-10). `since`/`until` bound the start
     time; `number` matches the caller or the called number."""
-    actor = actor_of(request)
-    actor.require(Perm.CALLS_HANDLE)
+    actor = actor_of(request, Perm.CALLS_HANDLE)
     return selectors.call_list(account=actor.account, direction=direction,
                                disposition=disposition, since=since, until=until,
                                number=number)
@@ -340,8 +332,7 @@ def call_export(request: HttpRequest, direction: str | None = None,
                 disposition: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, number: str | None = None):
     """The same filters as GET /calls, as CSV."""
-    actor = actor_of(request)
-    actor.require(Perm.CALLS_HANDLE)
+    actor = actor_of(request, Perm.CALLS_HANDLE)
     records = selectors.call_list(account=actor.account, direction=direction,
                                   disposition=disposition, since=since, until=until,
                                   number=number)
@@ -351,16 +342,14 @@ def call_export(request: HttpRequest, direction: str | None = None,
 
 @router.get("/calls/{call_id}", response=CallOut)
 def call_read(request: HttpRequest, call_id: UUID):
-    actor = actor_of(request)
-    actor.require(Perm.CALLS_HANDLE)
+    actor = actor_of(request, Perm.CALLS_HANDLE)
     return selectors.call_get(account=actor.account, call_id=call_id)
 
 
 @router.get("/voicemails", response=list[VoicemailOut])
 @paginate(LimitOffsetPagination)
 def voicemail_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.CALLS_HANDLE)
+    actor = actor_of(request, Perm.CALLS_HANDLE)
     return selectors.voicemail_list(account=actor.account)
 
 
@@ -387,8 +376,7 @@ def voicemail_delete(request: HttpRequest, voicemail_id: UUID):
 @router.get("/voicemails/{voicemail_id}/audio", response=None)
 def voicemail_audio(request: HttpRequest, voicemail_id: UUID):
     """The recording, 8 kHz mono WAV."""
-    actor = actor_of(request)
-    actor.require(Perm.CALLS_HANDLE)
+    actor = actor_of(request, Perm.CALLS_HANDLE)
     voicemail = selectors.voicemail_get(account=actor.account, voicemail_id=voicemail_id)
     return FileResponse(selectors.data_file(voicemail.path).open("rb"),
                         content_type="audio/wav", filename=f"voicemail-{voicemail.pk}.wav")

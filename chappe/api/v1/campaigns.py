@@ -30,8 +30,7 @@ router = Router(tags=["campaigns"])
 
 
 def _actor(request: HttpRequest, perm: Perm = Perm.MESSAGING_SEND) -> Actor:
-    actor = actor_of(request)
-    actor.require(perm)
+    actor = actor_of(request, perm)
     return actor
 
 

@@ -31,8 +31,7 @@ class SimulatedReplyOut(Schema):
 def simulator_reply(request: HttpRequest, payload: SimulatedReply):
     """Make the built-in simulator deliver a reply (e.g. `STOP`) from a handset this
     account has sent a message to (404 otherwise, or when no simulator is configured)."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_SEND)
+    actor = actor_of(request, Perm.MESSAGING_SEND)
     try:
         number = normalize(payload.from_number, default_country=actor.account.default_country)
     except InvalidNumber as exc:

@@ -68,8 +68,7 @@ BUILTIN = ("first_name", "last_name", "company", "phone", "email", "address", "c
 
 
 def _actor(request: HttpRequest) -> Actor:
-    actor = actor_of(request)
-    actor.require(Perm.CONTACTS_MANAGE)
+    actor = actor_of(request, Perm.CONTACTS_MANAGE)
     return actor
 
 

@@ -84,16 +84,14 @@ class MessageFilters(Schema):
 def sms_list(request: HttpRequest, filters: Query[MessageFilters]):
     """Messages, newest first, filtered by status, recipient, sender, reference, send or
     creation time."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return selectors.message_list(account=actor.account, **filters.dict())
 
 
 @router.get("/sms/export", response={200: None})
 def sms_export(request: HttpRequest, filters: Query[MessageFilters]):
     """The same list as CSV (streamed, all matching rows)."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     rows = selectors.message_list(account=actor.account, **filters.dict())
     return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))
 
@@ -102,8 +100,7 @@ def sms_export(request: HttpRequest, filters: Query[MessageFilters]):
 @paginate(LimitOffsetPagination)
 def reply_list(request: HttpRequest, since: datetime | None = None):
     """Replies (MO) received, newest first (M-16)."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return selectors.reply_list(account=actor.account, since=since)
 
 
@@ -126,8 +123,7 @@ def send_patch(request: HttpRequest, send_id: str, payload: MessagePatch):
 @router.get("/sms/{message_id}", response=MessageDetailOut)
 def sms_read(request: HttpRequest, message_id: str):
     """One message with its status history (M-3)."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return selectors.message_get(account=actor.account, id=message_id)
 
 
@@ -207,8 +203,7 @@ def voice_message_submit(request: HttpRequest, payload: VoiceMessageIn,
 @router.get("/voice-messages/{voice_message_id}", response=VoiceMessageOut, tags=["messaging"])
 def voice_message_read(request: HttpRequest, voice_message_id: UUID):
     """A voice message and the call to each recipient."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return _voice_message_out(selectors.tts_send_get(account=actor.account,
                                                      id=voice_message_id))
 

@@ -47,8 +47,7 @@ class SmppAccountOut(Schema):
 @router.get("/smpp/accounts", response=list[SmppAccountOut])
 @paginate(LimitOffsetPagination)
 def smpp_account_list(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     return selectors.smpp_account_list(account=actor.account).filter(enabled=True)
 
 
@@ -63,16 +62,14 @@ def smpp_account_create(request: HttpRequest, payload: SmppAccountIn):
 
 @router.get("/smpp/accounts/{smpp_account_id}", response=SmppAccountOut)
 def smpp_account_read(request: HttpRequest, smpp_account_id: str):
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     return selectors.smpp_account_get(account=actor.account, id=smpp_account_id)
 
 
 @router.patch("/smpp/accounts/{smpp_account_id}", response=SmppAccountOut)
 def smpp_account_update(request: HttpRequest, smpp_account_id: str,
                         payload: SmppAccountPatch):
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     smpp = selectors.smpp_account_get(account=actor.account, id=smpp_account_id)
     return services.smpp_account_update(actor=actor, smpp=smpp,
                                         **payload.dict(exclude_unset=True))
@@ -81,8 +78,7 @@ def smpp_account_update(request: HttpRequest, smpp_account_id: str,
 @router.delete("/smpp/accounts/{smpp_account_id}", response={204: None})
 def smpp_account_delete(request: HttpRequest, smpp_account_id: str):
     """Disable the credentials (binds are refused from now on)."""
-    actor = actor_of(request)
-    actor.require(Perm.API_KEYS_MANAGE)
+    actor = actor_of(request, Perm.API_KEYS_MANAGE)
     smpp = selectors.smpp_account_get(account=actor.account, id=smpp_account_id)
     services.smpp_account_delete(actor=actor, smpp=smpp)
     return Status(204, None)

@@ -55,8 +55,7 @@ class EventDetailOut(EventOut):
 
 @router.get("/webhooks/settings", response=WebhookSettingsOut)
 def settings_read(request: HttpRequest):
-    actor = actor_of(request)
-    actor.require(Perm.ACCOUNT_MANAGE)
+    actor = actor_of(request, Perm.ACCOUNT_MANAGE)
     return services.webhook_settings_for(account=actor.account)
 
 
@@ -73,16 +72,14 @@ def settings_update(request: HttpRequest, payload: WebhookSettingsIn):
 @paginate(LimitOffsetPagination)
 def event_list(request: HttpRequest, type: str | None = None, status: str | None = None):
     """Callbacks sent (or being retried), newest first."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return selectors.webhook_event_list(account=actor.account, type=type, status=status)
 
 
 @router.get("/webhooks/events/{event_id}", response=EventDetailOut)
 def event_read(request: HttpRequest, event_id: str):
     """One callback with every delivery attempt (status code, error, duration)."""
-    actor = actor_of(request)
-    actor.require(Perm.MESSAGING_VIEW)
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
     return selectors.webhook_event_get(account=actor.account, id=event_id)
 
 

@@ -127,8 +127,9 @@ def receipts_apply(*, connector: str, receipts: list[Receipt]) -> set[str]:
             groups[(status, receipt.error_code)].append(by_carrier_id[receipt.carrier_message_id])
     now = timezone.now()
     for (status, code), ids in groups.items():
-        messages_transition(ids, status, at=now, error_code=code,
-                            allowed_from=(S.SENT,))
+        # No `allowed_from`: a receipt for a message that is no longer `sent` (expired,
+        # already delivered) is an illegal transition, counted and logged.
+        messages_transition(ids, status, at=now, error_code=code)
     return set(by_carrier_id)
 
 

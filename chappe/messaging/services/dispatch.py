@@ -6,15 +6,24 @@ same message. A gateway that dies after
 submitting but before recording leaves the lease to expire; the message is then claimed
 again and resubmitted with the same message id, which the connector must recognise (the
 simulator does; SMPP links get their own answer in the SMPP issue).
+
+Suspension (P-8) is checked again at send time, not only at acceptance: the SMS of an
+account that is suspended — itself, a parent account, its messaging service or its
+parent's — are not claimed. They stay queued, untouched, and leave as soon as the
+suspension is lifted (or expire after their validity, M-7, like any message that could
+not leave). Data is kept, nothing is refused that was already accepted and paid for.
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chappe.accounts.models import Account, AccountStatus, Service, ServiceKind, ServiceStatus
 from chappe.carriers.base import Outbound, Receipt, SubmitResult
 from chappe.carriers.routing import RouteRule, choose_connector
 from chappe.common.leases import LEASE_RELEASED, lease_claim, lease_free
@@ -33,16 +42,37 @@ RECEIPT_STATUS = {
 }
 
 
+def messaging_held_accounts() -> set[Any]:
+    """The accounts whose messages may not leave now (P-8): suspended, or with a
+    suspended messaging service, and their sub-accounts (which work under the parent's
+    contract, as `accounts.services.service_require` says)."""
+    held = set(Account.objects.filter(status=AccountStatus.SUSPENDED)
+               .values_list("pk", flat=True))
+    held |= set(Service.objects.filter(kind=ServiceKind.MESSAGING,
+                                       status=ServiceStatus.SUSPENDED)
+                .values_list("account_id", flat=True))
+    parents = held
+    while parents:
+        parents = set(Account.objects.filter(parent__in=parents)
+                      .values_list("pk", flat=True)) - held
+        held |= parents
+    return held
+
+
 def dispatch_claim(*, worker: str, limit: int = 500, now: datetime | None = None,
-                   channel: str = Channel.SMS) -> list[Message]:
-    """Lease up to `limit` due messages of `channel` to `worker` (scheduled ones become
-    queued): SMS for a gateway, TTS for a voice engine (`tts.tts_calls_claim`)."""
+                   channel: str = Channel.SMS, held: Collection[Any] = (),
+                   lease: timedelta = LEASE) -> list[Message]:
+    """Lease up to `limit` due messages of `channel` to `worker` for `lease` (scheduled
+    ones become queued), leaving those of the `held` accounts: SMS for a gateway, TTS for
+    a voice engine (`tts.tts_calls_claim`)."""
     now = now or timezone.now()
     with transaction.atomic():
         due = (Message.objects.filter(status__in=(S.QUEUED, S.SCHEDULED), due_at__lte=now,
                                       channel=channel)
                .order_by("due_at"))
-        rows = lease_claim(due, limit=limit, now=now, lease=LEASE, holder=worker,
+        if held:
+            due = due.exclude(account_id__in=held)
+        rows = lease_claim(due, limit=limit, now=now, lease=lease, holder=worker,
                            updates={"attempts": F("attempts") + 1})
         scheduled = [m.id for m in rows if m.status == S.SCHEDULED]
         messages_transition(scheduled, S.QUEUED, at=now)
@@ -61,7 +91,8 @@ def dispatch_batch(
 ) -> int:
     """Claim one batch and send it. Returns how many messages were claimed."""
     now = timezone.now()
-    claimed = dispatch_claim(worker=worker, limit=limit, now=now)
+    claimed = dispatch_claim(worker=worker, limit=limit, now=now,
+                             held=messaging_held_accounts())
     if not claimed:
         return 0
     unavailable = set(down or ()) | {name for name in {r.connector for r in routes}

@@ -5,8 +5,8 @@ from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
 from chappe.carriers.smpp.models import SmppBindState, SmppInbox, SmppPart
 
 # Each connector type keeps its tables in its own folder; the app sees them from here.
-__all__ = ["Connector", "Route", "SimulatorInbound", "SimulatorMessage", "SmppBindState",
-           "SmppInbox", "SmppPart"]
+__all__ = ["Connector", "RefusedTransition", "Route", "SimulatorInbound", "SimulatorMessage",
+           "SmppBindState", "SmppInbox", "SmppPart"]
 
 
 class Connector(models.Model):
@@ -39,3 +39,29 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country or '*'}{self.prefix and ' +' + self.prefix} → {self.connector}"
+
+
+class RefusedTransition(models.Model):
+    """How many times a message status change was refused by the lifecycle (a late or
+    repeated receipt, a bug), by (from, to): shown on /metrics as
+    `chappe_message_illegal_transitions_total`.
+
+    Counted in the database rather than in process memory because the refusals happen
+    in every gateway, web worker and worker process, on any machine, and /metrics is
+    served by whichever web process is scraped: a table is the one figure they all add
+    to and any of them can read (prometheus_client's multiprocess mode would only see the
+    processes of one machine, through files under its data dir). It lives here, beside
+    the receipts that cause most refusals, because the messaging app's migrations are
+    owned by the acceptance work. Refusals are rare, so a row update each costs nothing."""
+
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["from_status", "to_status"],
+                                               name="one_refused_transition_row")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}: {self.count}"

@@ -1,6 +1,6 @@
 """Reads of the carrier configuration."""
 
-from chappe.carriers.models import Route
+from chappe.carriers.models import RefusedTransition, Route
 from chappe.carriers.routing import RouteRule
 
 
@@ -10,3 +10,9 @@ def routes_load() -> list[RouteRule]:
                       priority=route.priority,
                       fallback=route.fallback.name if route.fallback else None)
             for route in Route.objects.select_related("connector", "fallback")]
+
+
+def transitions_refused() -> list[tuple[str, str, int]]:
+    """Every refused status change so far: (from, to, how many times)."""
+    return list(RefusedTransition.objects.order_by("from_status", "to_status")
+                .values_list("from_status", "to_status", "count"))

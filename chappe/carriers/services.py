@@ -4,15 +4,18 @@ embedded mode; a connection test. Gateways pick changes up at their next reload 
 """
 
 import re
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.audit.services import audit_record
 from chappe.carriers.base import ConnectionCheck
-from chappe.carriers.models import Connector, Route
+from chappe.carriers.models import Connector, RefusedTransition, Route
 from chappe.carriers.registry import config_stored, config_validate, connector_build
 from chappe.common.errors import ChappeError, Conflict, PermissionDenied, ValidationFailed
 
@@ -129,3 +132,12 @@ def simulator_ensure(*, name: str = "simulator", config: dict[str, Any] | None =
     if not Route.objects.filter(connector=connector, country="", prefix="").exists():
         Route.objects.create(connector=connector, priority=1000)
     return connector
+
+
+def transitions_refused_count(*, refused: Mapping[tuple[str, str], int], at: datetime) -> None:
+    """Add refused status changes, by (from, to), to their shared count (see
+    `RefusedTransition`), in the caller's transaction."""
+    for (current, new), count in refused.items():
+        row, _created = RefusedTransition.objects.get_or_create(
+            from_status=current, to_status=new, defaults={"last_at": at})
+        RefusedTransition.objects.filter(pk=row.pk).update(count=F("count") + count, last_at=at)

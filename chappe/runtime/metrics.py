@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from chappe.carriers.smpp.metrics import SmppCollector
@@ -32,7 +32,8 @@ class RequestMetricsMiddleware:
 
 
 class DatabaseCollector(Collector):
-    """Queue depths and account counts, read from the database on each scrape."""
+    """Queue depths, account counts and refused status changes, read from the database
+    on each scrape (every process of every machine writes them there)."""
 
     def describe(self) -> list:
         # Without describe(), registering would call collect() and query the database.
@@ -40,6 +41,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from chappe.accounts.models import Account
+        from chappe.carriers.selectors import transitions_refused
         from chappe.queue.models import Job
 
         jobs = GaugeMetricFamily(
@@ -54,6 +56,13 @@ class DatabaseCollector(Collector):
         for row in Account.objects.values("status").annotate(n=Count("id")):
             accounts.add_metric([row["status"]], row["n"])
         yield accounts
+        refused = CounterMetricFamily(
+            "chappe_message_illegal_transitions",
+            "Message status changes refused by the lifecycle (late or repeated receipts…)",
+            labels=["from_status", "to_status"])
+        for current, new, count in transitions_refused():
+            refused.add_metric([current, new], count)
+        yield refused
 
 
 _collector = DatabaseCollector()

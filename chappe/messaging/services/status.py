@@ -1,17 +1,28 @@
 """Status changes: checked against the lifecycle, recorded in the history, announced by
-webhook — all in the caller's transaction."""
+webhook — all in the caller's transaction.
 
+A change the lifecycle forbids (a receipt for a message that already expired, a repeated
+receipt) leaves the message as it is, but is not dropped silently: it is logged with the
+message and counted by (from, to) for /metrics (`chappe_message_illegal_transitions_total`,
+`carriers.services.transitions_refused_count`). A caller's own narrowing (`allowed_from`:
+"cancel only what has not left") is a choice, not an illegal move, and is not counted."""
+
+import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
+from chappe.carriers.services import transitions_refused_count
 from chappe.common.bulk import bulk_insert, bulk_set
 from chappe.messaging.lifecycle import IllegalTransition, MessageStatus, check_transition
 from chappe.messaging.models import Message, MessageEvent
 from chappe.webhooks.selectors import webhook_urls
 from chappe.webhooks.services import EventDraft, webhooks_emit
+
+log = logging.getLogger("chappe.messaging")
 
 
 def message_webhook_payload(message: Message) -> dict[str, Any]:
@@ -38,7 +49,8 @@ def messages_transition(
 ) -> list[Message]:
     """Move the given messages to `new` where the lifecycle allows it; others are left
     alone (a duplicate receipt, a message canceled meanwhile). Rows are locked first, so
-    concurrent changers serialize. `updates` sets more fields per message id."""
+    concurrent changers serialize. `updates` sets more fields per message id. Moves the
+    lifecycle forbids are logged and counted (module doc)."""
     ids = list(ids)
     if not ids:
         return []
@@ -51,13 +63,17 @@ def messages_transition(
                     .filter(pk__in=ids))
         changed: list[Message] = []
         per_field: dict[str, dict[Any, Any]] = {}
+        refused: Counter[tuple[str, str]] = Counter()
         for message in rows:
             current = MessageStatus(message.status)
             if allowed is not None and current not in allowed:
                 continue
             try:
                 check_transition(current, new)
-            except IllegalTransition:
+            except IllegalTransition as exc:
+                log.warning("message %s (account %s) left %s: %s", message.id,
+                            message.account_id, current, exc)
+                refused[(current.value, new.value)] += 1
                 continue
             message.status = new
             message.status_changed_at = at
@@ -66,6 +82,8 @@ def messages_transition(
                 setattr(message, field, value)
                 per_field.setdefault(field, {})[message.id] = value
             changed.append(message)
+        if refused:
+            transitions_refused_count(refused=refused, at=at)
         if not changed:
             return []
         ids = [m.id for m in changed]

@@ -5,7 +5,7 @@ connector (ESME), the SMSC simulator and the client-facing SMPP server.
   `MAX_PDU` cannot be resynchronised, so it is answered with generic_nack
   (ESME_RINVCMDLEN) and the connection closed. A PDU that frames correctly but does not
   decode is answered (its own `_resp` with the decoder's status, or generic_nack for an
-  unknown command id) and the session goes on.
+  unknown command id) and the session goes on. sequence_number 0 is answered with 0.
 * Requests we send get a sequence number and a future; a timer per PDU fails it with
   `ResponseTimeout`. At most `window` requests are outstanding (asynchronous windowing).
   generic_nack answers fail the matching request with `CommandStatusError`.
@@ -194,17 +194,10 @@ class Session:
                 continue
             try:
                 pdu = P.decode(header + body)
-            except P.PDUParseError as exc:
-                code = P.RSYSERR
-                if getattr(exc, "status", None) is not None:
-                    code = P.status_of(exc)
-                log.info("%s: undecodable PDU 0x%08x from %s: %s", self.name, command,
-                         self.peer, exc)
-                self.send(P.error_response(command, seq, code))
-                continue
             except Exception as exc:
-                log.info("%s: undecodable PDU 0x%08x: %r", self.name, command, exc)
-                self.send(P.error_response(command, seq, P.RSYSERR))
+                log.info("%s: undecodable PDU 0x%08x from %s: %r", self.name, command,
+                         self.peer, exc)
+                self.send(P.error_response(command, seq, P.decode_error_status(exc)))
                 continue
             if command == ENQUIRE_LINK:
                 self.send(P.op.EnquireLinkResp(seqNum=seq))

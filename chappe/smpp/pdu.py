@@ -202,7 +202,12 @@ def status_name(value: int) -> str:
 
 
 def command_id(pdu: Any) -> int:
-    return constants.command_id_name_map[pdu.id.name]
+    return command_value(pdu.id)
+
+
+def command_value(command: Any) -> int:
+    """The number of a pdu3 `CommandId`."""
+    return constants.command_id_name_map[command.name]
 
 
 def is_request(command: int) -> bool:

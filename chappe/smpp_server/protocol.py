@@ -62,6 +62,11 @@ log = logging.getLogger("chappe.smpp_server")
 PUSH_EVERY = 0.1
 DB_THREADS = 4
 BIND_THREADS = 2
+C = P.t.CommandId
+# What clients may ask of us (with enquire_link and unbind, which the session answers).
+SERVES = frozenset(P.command_value(c) for c in (
+    C.bind_transmitter, C.bind_receiver, C.bind_transceiver, C.submit_sm, C.submit_multi,
+    C.query_sm, C.cancel_sm, C.replace_sm))
 # Message status → message_state (query_sm, receipts).
 STATE_FOR = {"accepted": 1, "scheduled": 1, "queued": 1, "sent": 1, "delivered": 2,
              "expired": 3, "canceled": 4, "undelivered": 5, "rejected": 8, "opted_out": 8}
@@ -124,7 +129,7 @@ class SmppServer:
     async def _on_connect(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
         session = Session(reader, writer, handler=self._on_request, window=self.window,
-                          enquire_link=self.enquire_link, name="smpp-server")
+                          enquire_link=self.enquire_link, name="smpp-server", serves=SERVES)
         self.sessions.add(session)
         try:
             await session.run()

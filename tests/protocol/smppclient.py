@@ -90,8 +90,8 @@ class Raw:
             data += chunk
         return data
 
-    def bind(self, system_id: str, password: str, seq: int = 1) -> int:
-        self.send(P.bind("trx", system_id=system_id, password=password), seq)
+    def bind(self, system_id: str, password: str, seq: int = 1, mode: str = "trx") -> int:
+        self.send(P.bind(mode, system_id=system_id, password=password), seq)
         return self.read()[1]
 
     def close(self) -> None:

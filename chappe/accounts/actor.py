@@ -23,9 +23,15 @@ class Actor:
     is_operator: bool = False
     ip: str | None = None
     user_agent: str = ""
+    # A principal that is neither a user nor an API key — an SMPP bind, "smpp:<system_id>"
+    # — acting on its own account with `grants` only; it is its label in the audit trail.
+    principal: str = ""
+    grants: frozenset[Perm] = frozenset()
 
     @property
     def role(self) -> Role | None:
+        if self.principal:
+            return None
         if self.api_key is not None:
             return Role(self.api_key.role)
         if self.user is not None and self.user.account_id is not None:
@@ -34,6 +40,8 @@ class Actor:
 
     @property
     def label(self) -> str:
+        if self.principal:
+            return self.principal
         if self.api_key is not None:
             return f"api-key:{self.api_key.prefix}"
         if self.user is not None:
@@ -41,6 +49,8 @@ class Actor:
         return "operator" if self.is_operator else "system"
 
     def can(self, perm: Perm) -> bool:
+        if self.principal:
+            return perm in self.grants
         if self.is_operator:
             return True
         role = self.role
@@ -64,6 +74,8 @@ class Actor:
             is_operator=self.is_operator,
             ip=self.ip,
             user_agent=self.user_agent,
+            principal=self.principal,
+            grants=self.grants,
         )
 
 

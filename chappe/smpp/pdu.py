@@ -4,11 +4,18 @@ builders with the defaults we use, so the rest of the code never touches pdu3's 
 pdu3 decodes a whole PDU from bytes (header included) and encodes one back; it drops
 vendor-specific TLVs on decode, so `decode` also keeps the raw TLVs of the PDU
 (`pdu.raw_tlvs`: tag → bytes) — our dedup reference travels in one (see connector).
+
+pdu3 lists but cannot code three fields, so our codec does: submit_multi's destination
+list (`dest_address`: `DestAddress` items, `number_of_dests` implied), submit_multi_resp's
+`no_unsuccess_sme` (`UnsuccessSme` items) and replace_sm's `sm_length` (read with
+`short_message`, as in every other PDU). A sequence_number of 0 (out of the 3.4 range,
+yet sent by some clients) decodes as 0 and is answered with 0.
 """
 
 import io
 import struct
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from smpp.pdu import constants
@@ -18,8 +25,11 @@ from smpp.pdu.error import PDUParseError
 from smpp.pdu.pdu_encoding import (
     AddrNpiEncoder,
     AddrTonEncoder,
+    COctetStringEncoder,
     DataCodingEncoder,
     EsmClassEncoder,
+    Int1Encoder,
+    Int4Encoder,
     PDUEncoder,
     RegisteredDeliveryEncoder,
 )
@@ -46,7 +56,11 @@ RBINDFAIL = 0x0D
 RINVPASWD = 0x0E
 RINVSYSID = 0x0F
 RCANCELFAIL = 0x11
+RREPLACEFAIL = 0x13
 RMSGQFUL = 0x14
+RINVNUMDESTS = 0x33
+RINVDLNAME = 0x34
+RINVESMCLASS = 0x43
 RSUBMITFAIL = 0x45
 RTHROTTLED = 0x58
 RX_T_APPN = 0x64
@@ -66,10 +80,85 @@ _esm, _dc, _rd = EsmClassEncoder(), DataCodingEncoder(), RegisteredDeliveryEncod
 _ton, _npi = AddrTonEncoder(), AddrNpiEncoder()
 
 
+@dataclass(frozen=True)
+class DestAddress:
+    """One destination of a submit_multi: an SME address (flag 1) or a distribution list
+    name (flag 2, `ton`/`npi` unused)."""
+
+    address: str
+    ton: int = 1
+    npi: int = 1
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class UnsuccessSme:
+    """A destination of a submit_multi that was refused, and why (submit_multi_resp)."""
+
+    address: str
+    ton: int
+    npi: int
+    status: int
+
+
+_int1, _int4, _addr21 = Int1Encoder(), Int4Encoder(), COctetStringEncoder(21)
+
+
 class _Codec(PDUEncoder):
-    """pdu3's encoder, keeping the raw optional-parameter bytes of the last decode."""
+    """pdu3's encoder, keeping the raw optional-parameter bytes of the last decode, and
+    coding the fields pdu3 lists without an encoder (see the module's docstring)."""
 
     raw_options = b""
+
+    def decodeRequiredParams(self, paramList, encoderMap, file):
+        params: dict[str, Any] = {}
+        for name in paramList:
+            if name == "sm_length":  # read by short_message's encoder
+                continue
+            if name in ("number_of_dests", "no_unsuccess"):
+                params[name] = _int1.decode(file)
+            elif name == "dest_address":
+                params[name] = [self._dest_decode(file)
+                                for _ in range(params["number_of_dests"])]
+            elif name == "no_unsuccess_sme":
+                params[name] = [UnsuccessSme(ton=_int1.decode(file), npi=_int1.decode(file),
+                                             address=_addr21.decode(file).decode("latin-1"),
+                                             status=_int4.decode(file))
+                                for _ in range(params["no_unsuccess"])]
+            else:
+                params[name] = encoderMap[name].decode(file)
+        return params
+
+    @staticmethod
+    def _dest_decode(file: Any) -> DestAddress:
+        flag = _int1.decode(file)
+        if flag == 2:
+            return DestAddress(address=_addr21.decode(file).decode("latin-1"), is_list=True)
+        if flag != 1:
+            raise PDUParseError(f"dest_flag {flag}", t.CommandStatus.ESME_RINVDSTADR)
+        ton_, npi_ = _int1.decode(file), _int1.decode(file)
+        return DestAddress(ton=ton_, npi=npi_, address=_addr21.decode(file).decode("latin-1"))
+
+    def encodeRequiredParams(self, paramList, encoderMap, params):
+        out = b""
+        for name in paramList:
+            value = params.get(name)
+            if name == "sm_length":
+                continue
+            if name == "number_of_dests":
+                out += _int1.encode(len(params["dest_address"]))
+            elif name == "dest_address":
+                out += b"".join(
+                    bytes([2]) + _addr21.encode(d.address) if d.is_list
+                    else bytes([1, d.ton, d.npi]) + _addr21.encode(d.address) for d in value)
+            elif name == "no_unsuccess":
+                out += _int1.encode(len(params.get("no_unsuccess_sme") or []))
+            elif name == "no_unsuccess_sme":
+                out += b"".join(bytes([u.ton, u.npi]) + _addr21.encode(u.address)
+                                + _int4.encode(u.status) for u in value or [])
+            else:
+                out += encoderMap[name].encode(value, name=name)
+        return out
 
     def decodeOptionalParams(self, paramList, file, optionsLength):
         start = file.tell()
@@ -113,7 +202,12 @@ def status_name(value: int) -> str:
 
 
 def command_id(pdu: Any) -> int:
-    return constants.command_id_name_map[pdu.id.name]
+    return command_value(pdu.id)
+
+
+def command_value(command: Any) -> int:
+    """The number of a pdu3 `CommandId`."""
+    return constants.command_id_name_map[command.name]
 
 
 def is_request(command: int) -> bool:
@@ -127,7 +221,21 @@ def decode(data: bytes) -> Any:
     codec.raw_options = b""
     pdu = codec.decode(io.BytesIO(data))
     pdu.raw_tlvs = _raw_tlvs(codec.raw_options) if codec.raw_options else {}
+    if pdu.seqNum is None:  # pdu3 reads sequence_number 0 as "null"
+        pdu.seqNum = 0
     return pdu
+
+
+def decode_error_status(exc: Exception) -> int:
+    """The status answering a PDU that frames but does not decode: the decoder's own
+    (a field out of range or cut short), ESME_RINVCMDID for a command the codec cannot
+    read (a field it has no encoder for: not supported), else ESME_RINVCMDLEN (the body
+    does not hold its command's fields)."""
+    if isinstance(exc, PDUParseError) and getattr(exc, "status", None) is not None:
+        return status_of(exc)
+    if isinstance(exc, KeyError):
+        return RINVCMDID
+    return RINVCMDLEN
 
 
 def encode(pdu: Any) -> bytes:
@@ -135,7 +243,13 @@ def encode(pdu: Any) -> bytes:
     # pdu3 sizes variable-length TLVs (message_payload) by the length of the last TLV it
     # decoded: forget it, or a long payload fails to encode after any decode.
     codec.optionEncoder.length = None
-    return codec.encode(pdu)
+    seq = pdu.seqNum
+    if seq == 0:  # pdu3 writes "null" as 0, and refuses 0 itself
+        pdu.seqNum = None
+    try:
+        return codec.encode(pdu)
+    finally:
+        pdu.seqNum = seq
 
 
 def nack(seq: int, status: int) -> bytes:

@@ -5,16 +5,16 @@ connector (ESME), the SMSC simulator and the client-facing SMPP server.
   `MAX_PDU` cannot be resynchronised, so it is answered with generic_nack
   (ESME_RINVCMDLEN) and the connection closed. A PDU that frames correctly but does not
   decode is answered (its own `_resp` with the decoder's status, or generic_nack for an
-  unknown command id) and the session goes on.
+  unknown command id) and the session goes on. sequence_number 0 is answered with 0.
 * Requests we send get a sequence number and a future; a timer per PDU fails it with
   `ResponseTimeout`. At most `window` requests are outstanding (asynchronous windowing).
   generic_nack answers fail the matching request with `CommandStatusError`.
 * enquire_link both ways: we answer the peer's, and send ours after `enquire_link`
   seconds without traffic; no answer within the response timeout closes the link.
 * unbind from the peer is answered and closes; `unbind()` does it from our side.
-Incoming requests other than enquire_link/unbind go to `handler(session, pdu)`, each in its
-own task (so a slow answer does not block the window), which returns the response PDU
-(or raw bytes) to send, or None.
+Incoming requests other than enquire_link/unbind go to `handler(session, pdu)` (those it
+`serves`; ESME_RINVCMDID for the others), each in its own task (so a slow answer does not
+block the window), which returns the response PDU (or raw bytes) to send, or None.
 """
 
 import asyncio
@@ -58,9 +58,12 @@ class Session:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  handler: Handler | None = None, window: int = 10,
                  response_timeout: float = 10.0, enquire_link: float = 30.0,
-                 name: str = "smpp") -> None:
+                 name: str = "smpp", serves: frozenset[int] | None = None) -> None:
         self.reader, self.writer = reader, writer
         self.handler = handler
+        # The request command ids the handler serves (None: any); others are answered
+        # ESME_RINVCMDID without being decoded, whatever their body.
+        self.serves = serves
         self.window = window
         self.response_timeout = response_timeout
         self.enquire_link_interval = enquire_link
@@ -192,19 +195,16 @@ class Session:
             if command & 0x80000000:
                 self._on_response(command, status, seq, header + body)
                 continue
+            if self.serves is not None and command not in self.serves and command not in (
+                    ENQUIRE_LINK, UNBIND):
+                self.send(P.error_response(command, seq, P.RINVCMDID))
+                continue
             try:
                 pdu = P.decode(header + body)
-            except P.PDUParseError as exc:
-                code = P.RSYSERR
-                if getattr(exc, "status", None) is not None:
-                    code = P.status_of(exc)
-                log.info("%s: undecodable PDU 0x%08x from %s: %s", self.name, command,
-                         self.peer, exc)
-                self.send(P.error_response(command, seq, code))
-                continue
             except Exception as exc:
-                log.info("%s: undecodable PDU 0x%08x: %r", self.name, command, exc)
-                self.send(P.error_response(command, seq, P.RSYSERR))
+                log.info("%s: undecodable PDU 0x%08x from %s: %r", self.name, command,
+                         self.peer, exc)
+                self.send(P.error_response(command, seq, P.decode_error_status(exc)))
                 continue
             if command == ENQUIRE_LINK:
                 self.send(P.op.EnquireLinkResp(seqNum=seq))

@@ -12,8 +12,18 @@ from django.utils.translation import gettext_lazy as _
 from chappe.accounts.models import Account
 
 
+class Alphabet(models.TextChoices):
+    """What data_coding 0 ("SMSC default alphabet") means in a client's submits: SMPP
+    3.4 leaves it to the SMSC, and clients differ (Kannel sends Latin-1 text unless
+    told otherwise)."""
+
+    GSM = "gsm", _("GSM 03.38")
+    LATIN1 = "latin1", _("Latin-1 (ISO-8859-1)")
+
+
 class SmppAccount(models.Model):
-    """SMPP credentials of a client account (system_id ≤ 16, password ≤ 8, hashed)."""
+    """SMPP credentials of a client account (system_id ≤ 15, password ≤ 8, hashed; the
+    column keeps 16 for rows made before the limit)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="smpp_accounts")
@@ -24,8 +34,15 @@ class SmppAccount(models.Model):
     max_binds = models.PositiveSmallIntegerField(default=4)
     max_msg_per_s = models.PositiveIntegerField(default=100)
     default_sender = models.CharField(max_length=16, blank=True)
+    default_alphabet = models.CharField(
+        max_length=8, choices=Alphabet.choices, default=Alphabet.GSM,
+        help_text=_("How text with data_coding 0 is read"))
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMPP account")
+        verbose_name_plural = _("SMPP accounts")
 
     def __str__(self) -> str:
         return self.system_id
@@ -46,6 +63,9 @@ class SmppSubmission(models.Model):
     smpp_account = models.ForeignKey(SmppAccount, on_delete=models.CASCADE,
                                      related_name="submissions")
     registered_delivery = models.PositiveSmallIntegerField(default=0)
+    # Space-separated ids the client expects receipts for, when not the message's own:
+    # the parts of a long message that asked for one, or the id of a submit_multi.
+    receipt_ids = models.TextField(blank=True, default="")
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -80,6 +100,7 @@ class SmppConcatPart(models.Model):
     seq = models.PositiveSmallIntegerField()
     total = models.PositiveSmallIntegerField()
     data_coding = models.PositiveSmallIntegerField()
+    registered_delivery = models.PositiveSmallIntegerField(default=0)
     body = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 

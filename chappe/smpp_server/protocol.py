@@ -7,10 +7,19 @@ red list, quiet hours and billing all apply — and answered with our message id
 the message row is committed. Submits arriving together are accepted in one transaction
 (group commit: per sender and schedule one Send and one debit, in its own savepoint, so
 a refusal does not touch the other groups). Service errors map to SMPP statuses.
+data_coding 0 is read in the account's default alphabet (GSM 03.38 or Latin-1).
+submit_multi is one acceptance (one Send) for its destinations, answered with the Send's
+id and the refused ones (unsuccess_sme); replace_sm edits a still-scheduled message
+through the messaging edit service. Other commands are answered ESME_RINVCMDID.
+
+Binds are authenticated in at most `BIND_THREADS` of the executor threads (submits keep
+the others), and failed binds back off per address and per system_id (`BindGuard`).
 
 Long messages sent in parts (UDH 8/16-bit or SAR) are kept in `SmppConcatPart` (durable)
 and accepted as one message when the last part arrives; earlier parts are answered with
-a part id (`part-<n>`), the last with the message id that receipts and query_sm use.
+a part id (`part-<n>`), the last with the message id that query_sm uses. A receipt goes
+for each part whose submit asked for one (Kannel asks on the first part only, and
+expects the receipt under that part's id).
 `message_payload` carries a whole long text in one submit_sm.
 
 Receipts (registered_delivery 1, or 2 for failures only) go back as deliver_sm on the
@@ -45,12 +54,19 @@ from chappe.smpp import text as T
 from chappe.smpp.encoding import detect_encoding
 from chappe.smpp.transport import Session, SmppError
 from chappe.smpp_server import selectors, services
+from chappe.smpp_server.bindguard import BindGuard
 from chappe.smpp_server.dbthreads import connections_close, db_call
 from chappe.smpp_server.services import Bound, MoDue, ReceiptDue, Submit
 
 log = logging.getLogger("chappe.smpp_server")
 PUSH_EVERY = 0.1
 DB_THREADS = 4
+BIND_THREADS = 2
+C = P.t.CommandId
+# What clients may ask of us (with enquire_link and unbind, which the session answers).
+SERVES = frozenset(P.command_value(c) for c in (
+    C.bind_transmitter, C.bind_receiver, C.bind_transceiver, C.submit_sm, C.submit_multi,
+    C.query_sm, C.cancel_sm, C.replace_sm))
 # Message status → message_state (query_sm, receipts).
 STATE_FOR = {"accepted": 1, "scheduled": 1, "queued": 1, "sent": 1, "delivered": 2,
              "expired": 3, "canceled": 4, "undelivered": 5, "rejected": 8, "opted_out": 8}
@@ -60,19 +76,22 @@ class TokenBucket:
     def __init__(self, rate: float) -> None:
         self.rate, self.tokens, self.at = rate, rate, time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, count: int = 1) -> bool:
         now = time.monotonic()
         self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= count:
+            self.tokens -= count
             return True
         return False
 
 
 class SmppServer:
-    def __init__(self, *, window: int = 100, enquire_link: float = 30.0) -> None:
+    def __init__(self, *, window: int = 100, enquire_link: float = 30.0,
+                 guard: BindGuard | None = None) -> None:
         self.window, self.enquire_link = window, enquire_link
+        self.guard = guard or BindGuard()
+        self._binding = asyncio.Semaphore(BIND_THREADS)
         self.sessions: set[Session] = set()
         self.db = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="smpp-server-db")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="smpp-server-accept")
@@ -81,6 +100,9 @@ class SmppServer:
         self._accepting = False
         self._server: asyncio.AbstractServer | None = None
         self._pusher: asyncio.Task | None = None
+        # Rounds of the receipt/MO push loop so far: what one waits on to know that the
+        # server has looked for receivers since some moment (tests, health).
+        self.push_rounds = 0
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = 2775) -> int:
@@ -107,7 +129,7 @@ class SmppServer:
     async def _on_connect(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
         session = Session(reader, writer, handler=self._on_request, window=self.window,
-                          enquire_link=self.enquire_link, name="smpp-server")
+                          enquire_link=self.enquire_link, name="smpp-server", serves=SERVES)
         self.sessions.add(session)
         try:
             await session.run()
@@ -125,14 +147,18 @@ class SmppServer:
         if session.mode is None:
             return P.error_response(command, pdu.seqNum, P.RINVBNDSTS)
         bound: Bound = session.context["bound"]
-        if pdu.id == P.t.CommandId.submit_sm:
+        submits = {P.t.CommandId.submit_sm: self._submit,
+                   P.t.CommandId.submit_multi: self._submit_multi}
+        if pdu.id in submits:
             if not session.can_transmit:
                 return P.error_response(command, pdu.seqNum, P.RINVBNDSTS)
-            return await self._submit(bound, pdu)
+            return await submits[pdu.id](bound, pdu)
         if pdu.id == P.t.CommandId.query_sm:
             return await self._query(bound, pdu)
         if pdu.id == P.t.CommandId.cancel_sm:
             return await self._cancel(bound, pdu)
+        if pdu.id == P.t.CommandId.replace_sm:
+            return await self._replace(bound, pdu)
         return P.error_response(command, pdu.seqNum, P.RINVCMDID)
 
     async def _bind(self, session: Session, pdu: Any) -> Any:
@@ -141,9 +167,17 @@ class SmppServer:
         system_id = P.text_of(pdu.params["system_id"])
         password = P.text_of(pdu.params["password"])
         peer = session.peer[0] if session.peer else ""
-        status, bound = await self._db(partial(
-            services.smpp_bind_authenticate, system_id=system_id, password=password,
-            peer=peer))
+        async with self._binding:  # checked once a slot is ours: a flood waits here too
+            if self.guard.blocked(ip=peer, system_id=system_id):
+                log.info("SMPP bind of %r from %s refused: backing off", system_id, peer)
+                return P.bind_resp(pdu, status=P.RBINDFAIL)
+            status, bound = await self._db(partial(
+                services.smpp_bind_authenticate, system_id=system_id, password=password,
+                peer=peer))
+            if bound is None:
+                self.guard.failed(ip=peer, system_id=system_id)
+            else:
+                self.guard.succeeded(ip=peer, system_id=system_id)
         if bound is not None:
             binds = sum(1 for s in self.sessions if s.system_id == system_id and s.mode)
             if binds >= bound.max_binds:
@@ -162,17 +196,8 @@ class SmppServer:
         if not self.buckets[bound.system_id].take():
             return P.error_response(P.command_id(pdu), pdu.seqNum, P.RTHROTTLED)
         params = pdu.params
-        esm = P.esm_value(params["esm_class"])
-        ud = T.user_data(P.short_message_of(pdu), esm, params)
-        submit = Submit(
-            bound=bound, source=P.text_of(params["source_addr"]),
-            destination=P.text_of(params["destination_addr"]),
-            data_coding=P.data_coding_value(params["data_coding"]), body=ud.body,
-            concat=ud.concat if ud.concat and ud.concat[1] > 1 else None,
-            registered=P.registered_delivery_value(params["registered_delivery"]) & 0x03,
-            send_at=_schedule(params.get("schedule_delivery_time")))
-        if P.ton_value(params["dest_addr_ton"]) == 1 and submit.destination.isdigit():
-            submit.destination = f"+{submit.destination}"
+        submit = _submit_of(bound, pdu, destination=_number(
+            P.text_of(params["destination_addr"]), P.ton_value(params["dest_addr_ton"])))
         future = asyncio.get_running_loop().create_future()
         self._pending.append((submit, future))
         if not self._accepting:
@@ -182,6 +207,32 @@ class SmppServer:
         if status != P.ROK:
             return P.error_response(P.command_id(pdu), pdu.seqNum, status)
         return P.op.SubmitSMResp(seqNum=pdu.seqNum, message_id=message_id)
+
+    async def _submit_multi(self, bound: Bound, pdu: Any) -> Any:
+        """One acceptance for every SME destination; distribution lists are not kept
+        here, so those destinations are refused (ESME_RINVDLNAME)."""
+        command, seq = P.command_id(pdu), pdu.seqNum
+        destinations: list[P.DestAddress] = pdu.params["dest_address"]
+        if not destinations:
+            return P.error_response(command, seq, P.RINVNUMDESTS)
+        if not self.buckets[bound.system_id].take(len(destinations)):
+            return P.error_response(command, seq, P.RTHROTTLED)
+        submit = _submit_of(bound, pdu, destination="")
+        if submit.concat is not None:  # parts of a long message: submit_sm only
+            return P.error_response(command, seq, P.RINVESMCLASS)
+        smes = [d for d in destinations if not d.is_list]
+        unsuccess = [P.UnsuccessSme(d.address, 0, 0, P.RINVDLNAME)
+                     for d in destinations if d.is_list]
+        status, message_id, refused = (P.RINVDLNAME, "", []) if not smes else (
+            await asyncio.get_running_loop().run_in_executor(self.writer, db_call, partial(
+                services.smpp_multi_accept, submit=submit,
+                destinations=[_number(d.address, d.ton) for d in smes])))
+        if status != P.ROK:
+            return P.error_response(command, seq, status)
+        unsuccess += [P.UnsuccessSme(smes[i].address, smes[i].ton, smes[i].npi, code)
+                      for i, code in refused]
+        return P.op.SubmitMultiResp(seqNum=seq, message_id=message_id,
+                                    no_unsuccess_sme=unsuccess)
 
     def _accept_pending(self) -> None:
         """Accept what is pending as one batch (a group commit), then, when it is done,
@@ -226,6 +277,18 @@ class SmppServer:
             return P.error_response(P.command_id(pdu), pdu.seqNum, P.RCANCELFAIL)
         return P.op.CancelSMResp(seqNum=pdu.seqNum)
 
+    async def _replace(self, bound: Bound, pdu: Any) -> Any:
+        params = pdu.params
+        body = P.short_message_of(pdu)
+        status = await self._db(partial(
+            services.smpp_message_replace, bound=bound,
+            message_id=P.text_of(params["message_id"]),
+            text=T.decode(body, bound.data_coding_0) if body else None,
+            send_at=_schedule(params.get("schedule_delivery_time"))))
+        if status != P.ROK:
+            return P.error_response(P.command_id(pdu), pdu.seqNum, status)
+        return P.op.ReplaceSMResp(seqNum=pdu.seqNum)
+
     # -- receipts and MOs back to clients -------------------------------------------
     def _receivers(self) -> dict[str, list[Session]]:
         found: dict[str, list[Session]] = defaultdict(list)
@@ -237,6 +300,7 @@ class SmppServer:
     async def _push_loop(self) -> None:
         while True:
             await asyncio.sleep(PUSH_EVERY)
+            self.push_rounds += 1
             receivers = self._receivers()
             if not receivers:
                 continue
@@ -260,7 +324,8 @@ class SmppServer:
             return min(receivers[ids[item.smpp_id]], key=lambda s: s.in_flight)
 
         sent = await asyncio.gather(
-            *(_deliver(session_for(r), [_receipt_pdu(r)]) for r in receipts),
+            *(_deliver(session_for(r), [_receipt_pdu(r, id) for id in r.receipt_ids])
+              for r in receipts),
             *(_deliver(session_for(mo), _mo_pdus(mo)) for mo in mos))
         receipt_sent, mo_sent = sent[:len(receipts)], sent[len(receipts):]
         acked = [r.message_id for r, sent in zip(receipts, receipt_sent, strict=True) if sent]
@@ -283,6 +348,24 @@ async def _deliver(session: Session, pdus: list[Any]) -> bool:
     return True
 
 
+def _number(address: str, ton: int) -> str:
+    """A destination as the acceptance reads it: international digits get their "+"."""
+    return f"+{address}" if ton == 1 and address.isdigit() else address
+
+
+def _submit_of(bound: Bound, pdu: Any, *, destination: str) -> Submit:
+    """A submit_sm or submit_multi as the acceptance needs it (to `destination`)."""
+    params = pdu.params
+    ud = T.user_data(P.short_message_of(pdu), P.esm_value(params["esm_class"]), params)
+    data_coding = P.data_coding_value(params["data_coding"])
+    return Submit(
+        bound=bound, source=P.text_of(params["source_addr"]), destination=destination,
+        data_coding=data_coding or bound.data_coding_0, body=ud.body,
+        concat=ud.concat if ud.concat and ud.concat[1] > 1 else None,
+        registered=P.registered_delivery_value(params["registered_delivery"]) & 0x03,
+        send_at=_schedule(params.get("schedule_delivery_time")))
+
+
 def _schedule(value: Any) -> datetime | None:
     """schedule_delivery_time, absolute (with its UTC offset) or relative, as a datetime."""
     if value is None:
@@ -300,14 +383,14 @@ def _addr(number: str) -> tuple[str, int, int]:
     return number, (1 if number.isdigit() else 5), (1 if number.isdigit() else 0)
 
 
-def _receipt_pdu(receipt: ReceiptDue) -> Any:
-    """A receipt as deliver_sm: Appendix B text, and the receipted_message_id and
-    message_state TLVs."""
+def _receipt_pdu(receipt: ReceiptDue, client_id: str) -> Any:
+    """A receipt, under one of the ids the client was given, as deliver_sm: Appendix B
+    text, and the receipted_message_id and message_state TLVs."""
     state = STATE_FOR[receipt.status]
     stat = R.STATE_STAT[state]
     code = receipt.error_code
     err = code if stat != "DELIVRD" and code.isdigit() and len(code) <= 3 else "000"
-    body = R.format_text(id=str(receipt.message_id), stat=stat, err=err,
+    body = R.format_text(id=client_id, stat=stat, err=err,
                          submitted=receipt.submitted_at, done=receipt.done_at,
                          text=receipt.text)
     destination, dest_ton, dest_npi = _addr(receipt.sender)
@@ -315,7 +398,7 @@ def _receipt_pdu(receipt: ReceiptDue) -> Any:
         source=_addr(receipt.recipient)[0], source_ton=1, source_npi=1,
         destination=destination, dest_ton=dest_ton, dest_npi=dest_npi,
         short_message=body.encode("ascii", errors="replace"), data_coding_value=0,
-        esm=0x04, receipted_message_id=str(receipt.message_id),
+        esm=0x04, receipted_message_id=client_id,
         message_state=P.message_state(state))
 
 

@@ -1,7 +1,13 @@
 """The SMPP server's database work: the SMPP credentials of client accounts (system_id
-≤ 16, password ≤ 8 as SMPP 3.4 allows, stored hashed like user passwords), and what the
-sessions (`protocol.py`) need done — authenticate a bind, accept submits through the
-messaging core, claim receipts and MOs to deliver, record what was delivered.
+≤ 15, password ≤ 8 characters as SMPP 3.4 allows, stored hashed like user passwords), and
+what the sessions (`protocol.py`) need done — authenticate a bind, accept submits through
+the messaging core, claim receipts and MOs to deliver, record what was delivered.
+
+A bind acts as its own principal, `smpp:<system_id>` (an `Actor` granted sending and
+reading its account's messages, nothing else), under which its sends, cancels, replaces
+and binds are recorded. A bind is refused with one status (ESME_RBINDFAIL) whatever the
+reason — unknown system_id, refused address, wrong password — after exactly one password
+hash, so neither the answer nor its time tells a prober which system_ids exist.
 
 The session side runs these in executor threads and speaks to them in plain data
 (`Bound`, `Submit`, `ReceiptDue`, `MoDue`); answers to submits are SMPP statuses, since
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,16 +32,18 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
+from chappe.audit.services import audit_record
 from chappe.common.bulk import bulk_insert
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.leases import lease_claim
 from chappe.messaging.lifecycle import FINAL
 from chappe.messaging.models import Reply
-from chappe.messaging.services.accept import SmsItem, sms_send_each
-from chappe.messaging.services.edit import message_cancel
+from chappe.messaging.services.accept import SmsItem, sms_send, sms_send_each
+from chappe.messaging.services.edit import message_cancel, message_edit
 from chappe.smpp import pdu as P
 from chappe.smpp import text as T
 from chappe.smpp_server.models import (
+    Alphabet,
     SmppAccount,
     SmppConcatPart,
     SmppMoDelivery,
@@ -55,17 +64,37 @@ STATUS_FOR = {
 # What a recipient's outcome that made no message answers over SMPP.
 REFUSED = {"invalid": P.RINVDSTADR, "sender_rejected": P.RINVSRCADR}
 SUBMISSION_COLUMNS = ("message_id", "account_id", "smpp_account_id", "registered_delivery",
-                      "receipt_sent_at", "locked_until", "created_at")
+                      "receipt_ids", "receipt_sent_at", "locked_until", "created_at")
+# What a bind may do: send, and read its own account's messages (query_sm, receipts).
+SMPP_GRANTS = frozenset({Perm.MESSAGING_SEND, Perm.MESSAGING_VIEW})
 
-SYSTEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,16}$")
+# SMPP 3.4 §4.1: system_id is a C-Octet String of 16 octets, password of 9, NUL included.
+SYSTEM_ID_MAX, PASSWORD_MAX = 15, 8
+SYSTEM_ID = re.compile(rf"^[A-Za-z0-9_.-]{{1,{SYSTEM_ID_MAX}}}$")
 MAX_BINDS, MAX_MPS = 32, 10_000
 
 
-def _validate(*, password: str | None, allowed_ips: list[str] | None, max_binds: int | None,
-              max_msg_per_s: int | None, default_sender: str | None) -> None:
+def smpp_credentials_check(*, system_id: str | None = None, password: str | None = None,
+                           default_alphabet: str | None = None) -> dict[str, list[str]]:
+    """The problems of SMPP credentials by field (empty when they are fine): also used
+    by the back-office form, which saves without the create service."""
     errors: dict[str, list[str]] = {}
-    if password is not None and not (1 <= len(password) <= 8 and password.isprintable()):
-        errors["password"] = [_("1 to 8 printable characters (SMPP 3.4).")]
+    if system_id is not None and not SYSTEM_ID.match(system_id):
+        errors["system_id"] = [_("1 to %d letters, digits, '.', '_' or '-' (SMPP 3.4).")
+                               % SYSTEM_ID_MAX]
+    if password is not None and not (1 <= len(password) <= PASSWORD_MAX
+                                     and password.isprintable()):
+        errors["password"] = [_("1 to %d printable characters (SMPP 3.4).") % PASSWORD_MAX]
+    if default_alphabet is not None and default_alphabet not in Alphabet.values:
+        errors["default_alphabet"] = [_("Either %s.") % " or ".join(Alphabet.values)]
+    return errors
+
+
+def _validate(*, password: str | None, allowed_ips: list[str] | None, max_binds: int | None,
+              max_msg_per_s: int | None, default_sender: str | None,
+              default_alphabet: str | None, system_id: str | None = None) -> None:
+    errors = smpp_credentials_check(system_id=system_id, password=password,
+                                    default_alphabet=default_alphabet)
     for ip in allowed_ips or []:
         try:
             ipaddress.ip_network(ip, strict=False)
@@ -84,16 +113,17 @@ def _validate(*, password: str | None, allowed_ips: list[str] | None, max_binds:
 
 def smpp_account_create(*, actor: Actor, account: Account, system_id: str, password: str,
                         allowed_ips: list[str] | None = None, max_binds: int = 4,
-                        max_msg_per_s: int = 100, default_sender: str = "") -> SmppAccount:
+                        max_msg_per_s: int = 100, default_sender: str = "",
+                        default_alphabet: str | None = None) -> SmppAccount:
+    """New SMPP credentials (`default_alphabet` None: GSM 03.38)."""
     actor.require(Perm.API_KEYS_MANAGE)
-    if not SYSTEM_ID.match(system_id):
-        raise ValidationFailed(details={"system_id": [
-            _("1 to 16 letters, digits, '.', '_' or '-'.")]})
-    _validate(password=password, allowed_ips=allowed_ips, max_binds=max_binds,
-              max_msg_per_s=max_msg_per_s, default_sender=default_sender)
+    _validate(system_id=system_id, password=password, allowed_ips=allowed_ips,
+              max_binds=max_binds, max_msg_per_s=max_msg_per_s,
+              default_sender=default_sender, default_alphabet=default_alphabet)
     smpp = SmppAccount(account=account, system_id=system_id, allowed_ips=allowed_ips or [],
                        max_binds=max_binds, max_msg_per_s=max_msg_per_s,
-                       default_sender=default_sender)
+                       default_sender=default_sender,
+                       default_alphabet=default_alphabet or Alphabet.GSM)
     smpp.set_password(password)
     try:
         with transaction.atomic():
@@ -108,10 +138,12 @@ def smpp_account_update(*, actor: Actor, smpp: SmppAccount, **changes: Any) -> S
     changes = {k: v for k, v in changes.items() if v is not None}
     _validate(password=changes.get("password"), allowed_ips=changes.get("allowed_ips"),
               max_binds=changes.get("max_binds"), max_msg_per_s=changes.get("max_msg_per_s"),
-              default_sender=changes.get("default_sender"))
+              default_sender=changes.get("default_sender"),
+              default_alphabet=changes.get("default_alphabet"))
     if "password" in changes:
         smpp.set_password(changes.pop("password"))
-    for name in ("allowed_ips", "max_binds", "max_msg_per_s", "default_sender", "enabled"):
+    for name in ("allowed_ips", "max_binds", "max_msg_per_s", "default_sender",
+                 "default_alphabet", "enabled"):
         if name in changes:
             setattr(smpp, name, changes[name])
     smpp.save()
@@ -121,7 +153,7 @@ def smpp_account_update(*, actor: Actor, smpp: SmppAccount, **changes: Any) -> S
 def smpp_account_delete(*, actor: Actor, smpp: SmppAccount) -> None:
     actor.require(Perm.API_KEYS_MANAGE)
     smpp.enabled = False  # binds end at their next request; submissions stay for receipts
-    smpp.system_id = f"~{smpp.pk.hex[:15]}"
+    smpp.system_id = f"~{smpp.pk.hex[:SYSTEM_ID_MAX - 1]}"
     smpp.save()
 
 
@@ -137,6 +169,9 @@ class Bound:
     max_mps: int
     max_binds: int
     default_sender: str
+    # What data_coding 0 stands for in its submits: GSM 03.38 or Latin-1 (`Alphabet`).
+    data_coding_0: int = T.DC_GSM
+    peer: str = ""
 
 
 @dataclass
@@ -159,6 +194,9 @@ class ReceiptDue:
 
     smpp_id: uuid.UUID
     message_id: uuid.UUID
+    # The ids the client was given and expects receipts for: the message's own, or those
+    # of the parts of a long message that asked, or its submit_multi's.
+    receipt_ids: tuple[str, ...]
     recipient: str
     sender: str
     status: str
@@ -180,71 +218,108 @@ class MoDue:
     text: str
 
 
+def _address_allowed(networks: list[str], peer: str) -> bool:
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
 def smpp_bind_authenticate(*, system_id: str, password: str,
                            peer: str) -> tuple[int, Bound | None]:
-    """The bind's status (ESME_ROK, or why it is refused) and, when accepted, its client."""
+    """The bind's status (ESME_ROK or ESME_RBINDFAIL, see the module's docstring) and,
+    when accepted, its client. The address is checked before the password, which is not
+    even compared from a refused address."""
     smpp = SmppAccount.objects.select_related("account").filter(
         system_id=system_id, enabled=True).first()
-    if smpp is None:
-        return P.RINVSYSID, None
+    if smpp is None or not _address_allowed(smpp.allowed_ips, peer):
+        make_password(password)  # the time a password check takes
+        return P.RBINDFAIL, None
     if not smpp.check_password(password):
-        return P.RINVPASWD, None
-    if smpp.allowed_ips:
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return P.RBINDFAIL, None
-        if not any(address in ipaddress.ip_network(net, strict=False)
-                   for net in smpp.allowed_ips):
-            return P.RBINDFAIL, None
+        return P.RBINDFAIL, None
     try:
         service_require(account=smpp.account, kind=ServiceKind.MESSAGING)
     except ChappeError:
         return P.RBINDFAIL, None
-    return P.ROK, Bound(smpp.pk, smpp.account_id, system_id, smpp.max_msg_per_s,
-                        smpp.max_binds, smpp.default_sender)
+    bound = Bound(smpp.pk, smpp.account_id, system_id, smpp.max_msg_per_s, smpp.max_binds,
+                  smpp.default_sender,
+                  T.DC_LATIN1 if smpp.default_alphabet == Alphabet.LATIN1 else T.DC_GSM, peer)
+    audit_record(actor=bind_actor(bound, smpp.account), action="smpp.bind", target=smpp)
+    return P.ROK, bound
 
 
-def _actor(bound: Bound, account: Account) -> Actor:
-    # The bind authenticated the account, as an API key would; the audit trail and the
-    # send's `created_by` say which SMPP credentials acted.
-    return Actor(account=account, is_operator=True, user_agent=f"smpp:{bound.system_id}")
+def bind_actor(bound: Bound, account: Account) -> Actor:
+    """Who acts for a bind: its own principal, never the operator."""
+    return Actor(account=account, principal=f"smpp:{bound.system_id}", grants=SMPP_GRANTS,
+                 ip=bound.peer or None, user_agent="smpp")
+
+
+def _problem(item: Submit, text: str) -> int | None:
+    """Why a submit cannot be accepted whatever the account's state, found before the
+    batch so that it fails alone: a NUL character, which no text column stores (on
+    PostgreSQL it would abort the whole batch's transaction)."""
+    if "\x00" in text:
+        return P.RINVMSGLEN
+    if "\x00" in item.source:
+        return P.RINVSRCADR
+    if "\x00" in item.destination:
+        return P.RINVDSTADR
+    return None
+
+
+@dataclass
+class _Whole:
+    """A whole message to accept: a submit, or the last part of a long one, with the
+    part ids whose submits asked for a receipt (Kannel asks on part 1 only)."""
+
+    index: int
+    text: str
+    registered: int
+    part_ids: tuple[str, ...] = ()
 
 
 def smpp_submits_accept(*, submits: list[Submit]) -> list[tuple[int, str]]:
     """Accept a group of submits in one transaction: per account, whole messages go
     through one `sms_send_each` (a Send and one debit per sender and schedule); a long
-    message sent in parts is accepted when its last part arrives. Answers (SMPP status,
-    message id) per submit, in order."""
+    message sent in parts is accepted when its last part arrives. Each submit is checked
+    before the batch and each bind's group runs in its own savepoint, so a bad submit
+    fails alone, never another client's. Answers (SMPP status, message id) per submit,
+    in order."""
     accounts = {a.pk: a for a in Account.objects.filter(
         pk__in={item.bound.account_id for item in submits})}
     answers: list[tuple[int, str] | None] = [None] * len(submits)
-    by_bind: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
+    by_bind: dict[uuid.UUID, list[_Whole]] = defaultdict(list)
     with transaction.atomic():
         for index, item in enumerate(submits):
+            text = T.decode(item.body, item.data_coding)
+            if (problem := _problem(item, text)) is not None:
+                answers[index] = (problem, "")
+                continue
             if item.concat is None:
-                by_bind[item.bound.smpp_id].append((index, T.decode(item.body,
-                                                                    item.data_coding)))
+                by_bind[item.bound.smpp_id].append(_Whole(index, text, item.registered))
                 continue
             try:
                 with transaction.atomic():
-                    text = _concat_text(item, accounts[item.bound.account_id])
+                    whole = _concat_text(index, item, accounts[item.bound.account_id])
             except Exception as exc:
                 answers[index] = (_status_for(exc), "")
                 continue
-            if isinstance(text, tuple):
-                answers[index] = text
+            if isinstance(whole, tuple):
+                answers[index] = whole
             else:
-                by_bind[item.bound.smpp_id].append((index, text))
+                by_bind[item.bound.smpp_id].append(whole)
         for group in by_bind.values():
-            bound = submits[group[0][0]].bound
+            bound = submits[group[0].index].bound
             try:
-                results = _accept_group([(submits[i], text) for i, text in group],
-                                        accounts[bound.account_id])
+                with transaction.atomic():  # whatever fails, fails this bind's group only
+                    results = _accept_group(submits, group, accounts[bound.account_id])
             except Exception as exc:
                 results = [(_status_for(exc), "")] * len(group)
-            for (index, _text), result in zip(group, results, strict=True):
-                answers[index] = result
+            for whole, result in zip(group, results, strict=True):
+                answers[whole.index] = result
     return [answer or (P.RSYSERR, "") for answer in answers]
 
 
@@ -255,57 +330,125 @@ def _status_for(exc: Exception) -> int:
     return P.RSYSERR
 
 
-def _accept_group(submits: list[tuple[Submit, str]], account: Account) -> list[tuple[int, str]]:
-    bound = submits[0][0].bound
-    outcomes = sms_send_each(actor=_actor(bound, account), account=account, items=[
-        SmsItem(recipient=item.destination, text=text,
+def _accept_group(submits: list[Submit], group: list[_Whole],
+                  account: Account) -> list[tuple[int, str]]:
+    bound = submits[group[0].index].bound
+    items = [submits[whole.index] for whole in group]
+    outcomes = sms_send_each(actor=bind_actor(bound, account), account=account, items=[
+        SmsItem(recipient=item.destination, text=whole.text,
                 sender=item.source or bound.default_sender, send_at=item.send_at)
-        for item, text in submits])
+        for item, whole in zip(items, group, strict=True)])
     answers: list[tuple[int, str]] = []
     submissions = []
     now = timezone.now()
-    for (item, _text), outcome in zip(submits, outcomes, strict=True):
+    for whole, outcome in zip(group, outcomes, strict=True):
         if outcome.message is None:
             answers.append((REFUSED.get(outcome.status)
                             or STATUS_FOR.get(outcome.error_code, P.RSUBMITFAIL), ""))
             continue
-        submissions.append((outcome.message.id, account.pk, bound.smpp_id, item.registered,
-                            None, None, now))
-        answers.append((P.ROK, str(outcome.message.id)))
+        message_id = str(outcome.message.id)
+        receipt_ids = ""
+        if whole.part_ids:  # the parts that asked, and this last one if it did too
+            receipt_ids = " ".join(whole.part_ids + ((message_id,) if submits[
+                whole.index].registered else ()))
+        submissions.append((outcome.message.id, account.pk, bound.smpp_id, whole.registered,
+                            receipt_ids, None, None, now))
+        answers.append((P.ROK, message_id))
     bulk_insert(SmppSubmission, SUBMISSION_COLUMNS, submissions)
     return answers
 
 
-def _concat_text(item: Submit, account: Account) -> str | tuple[int, str]:
-    """Keep this part; the whole text once every part is here, else the part's answer."""
+def _concat_text(index: int, item: Submit, account: Account) -> _Whole | tuple[int, str]:
+    """Keep this part; the whole message once every part is here, else the part's
+    answer (its id, `part-<n>`)."""
     bound = item.bound
     ref, total, seq = item.concat  # type: ignore[misc]
     key = f"{item.source}|{item.destination}|{ref}|{total}"[:120]
     part, _created = SmppConcatPart.objects.get_or_create(
         smpp_account_id=bound.smpp_id, key=key, seq=seq,
         defaults={"account": account, "total": total, "data_coding": item.data_coding,
-                  "body": item.body})
-    parts = {p.seq: bytes(p.body) for p in SmppConcatPart.objects.filter(
-        smpp_account_id=bound.smpp_id, key=key)}
-    text = T.reassemble(parts, total, item.data_coding)
+                  "body": item.body, "registered_delivery": item.registered})
+    parts = list(SmppConcatPart.objects.filter(smpp_account_id=bound.smpp_id, key=key))
+    text = T.reassemble({p.seq: bytes(p.body) for p in parts}, total, item.data_coding)
     if text is None:
         return P.ROK, f"part-{part.pk}"
     SmppConcatPart.objects.filter(smpp_account_id=bound.smpp_id, key=key).delete()
-    return text
+    asked = [p for p in parts if p.registered_delivery and p.pk != part.pk]
+    return _Whole(index, text, max([item.registered] + [p.registered_delivery for p in asked]),
+                  tuple(f"part-{p.pk}" for p in sorted(asked, key=lambda p: p.seq)))
 
 
-def smpp_message_cancel(*, bound: Bound, message_id: str) -> bool:
-    """cancel_sm: whether the client's message (by our id) was canceled."""
+def smpp_multi_accept(*, submit: Submit,
+                      destinations: list[str]) -> tuple[int, str, list[tuple[int, int]]]:
+    """submit_multi: one acceptance (one Send, one debit) of the text to several
+    destinations. Answers the SMPP status, the id the client is given (the Send's, which
+    the receipts of every destination carry) and the refused destinations (index,
+    status)."""
+    bound = submit.bound
+    account = Account.objects.get(pk=bound.account_id)
+    text = T.decode(submit.body, submit.data_coding)
+    if (problem := _problem(submit, text)) is not None:
+        return problem, "", []
+    try:
+        with transaction.atomic():
+            outcome = sms_send(actor=bind_actor(bound, account), account=account,
+                               recipients=destinations, text=text,
+                               sender=submit.source or bound.default_sender,
+                               send_at=submit.send_at)
+            now, client_id = timezone.now(), str(outcome.send.pk)
+            bulk_insert(SmppSubmission, SUBMISSION_COLUMNS, [
+                (r.message.id, account.pk, bound.smpp_id, submit.registered, client_id,
+                 None, None, now) for r in outcome.recipients if r.message is not None])
+    except Exception as exc:
+        return _status_for(exc), "", []
+    refused = [(index, REFUSED.get(r.status) or STATUS_FOR.get(r.error_code, P.RSUBMITFAIL))
+               for index, r in enumerate(outcome.recipients) if r.message is None]
+    if len(refused) == len(destinations):
+        return refused[0][1], "", []
+    return P.ROK, client_id, refused
+
+
+def _bind_message(bound: Bound, message_id: str) -> tuple[Account, Any] | None:
     message = smpp_message_find(account_id=bound.account_id, smpp_id=bound.smpp_id,
                                 message_id=message_id)
-    if message is None:
+    return None if message is None else (message.account, message)
+
+
+@transaction.atomic
+def smpp_message_cancel(*, bound: Bound, message_id: str) -> bool:
+    """cancel_sm: whether the client's message (by our id) was canceled."""
+    found = _bind_message(bound, message_id)
+    if found is None:
         return False
+    account, message = found
+    actor = bind_actor(bound, account)
     try:
-        message_cancel(actor=_actor(bound, Account.objects.get(pk=bound.account_id)),
-                       message=message)
+        with transaction.atomic():
+            message_cancel(actor=actor, message=message)
     except ChappeError:
         return False
+    audit_record(actor=actor, action="smpp.message.cancel", target=message)
     return True
+
+
+@transaction.atomic
+def smpp_message_replace(*, bound: Bound, message_id: str, text: str | None,
+                         send_at: datetime | None) -> int:
+    """replace_sm: a new text and/or time for the client's message while it is still
+    scheduled (the messaging edit, re-rated as there); answers the SMPP status."""
+    found = _bind_message(bound, message_id)
+    if found is None:
+        return P.RINVMSGID
+    account, message = found
+    actor = bind_actor(bound, account)
+    try:
+        with transaction.atomic():
+            message_edit(actor=actor, message=message, text=text, send_at=send_at)
+    except ChappeError as exc:
+        return STATUS_FOR.get(exc.code, P.RREPLACEFAIL)
+    audit_record(actor=actor, action="smpp.message.replace", target=message,
+                 details={"text": text is not None, "send_at": str(send_at or "")})
+    return P.ROK
 
 
 def smpp_outbound_claim(*, smpp_ids: list[uuid.UUID]) -> tuple[list[ReceiptDue], list[MoDue]]:
@@ -323,6 +466,8 @@ def smpp_outbound_claim(*, smpp_ids: list[uuid.UUID]) -> tuple[list[ReceiptDue],
     if skip:
         SmppSubmission.objects.filter(pk__in=skip).update(receipt_sent_at=now)
     receipts = [ReceiptDue(smpp_id=row.smpp_account_id, message_id=row.message.id,
+                           receipt_ids=tuple(row.receipt_ids.split())
+                           or (str(row.message.id),),
                            recipient=row.message.recipient, sender=row.message.sender,
                            status=row.message.status, error_code=row.message.error_code,
                            submitted_at=row.message.created_at,

@@ -20,6 +20,7 @@ from chappe.billing.rating import Product
 from chappe.billing.services.credits import PACK_PRODUCTS
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import MessageKind
+from chappe.smpp_server.models import Alphabet
 from chappe.web.labels import status_label
 from chappe.web.sms import split_recipients
 
@@ -143,15 +144,19 @@ class SmppAccountEditForm(forms.Form):
     default_sender = forms.CharField(
         label=_("Default sender"), required=False, max_length=16,
         help_text=_("Used when a submit_sm has no source address."))
+    default_alphabet = forms.TypedChoiceField(
+        label=_("Default alphabet"), choices=Alphabet.choices, initial=Alphabet.GSM,
+        required=False, empty_value=None,
+        help_text=_("How text sent with data_coding 0 is read."))
 
     def clean_allowed_ips(self) -> list[str]:
         return _networks(self.cleaned_data["allowed_ips"])
 
 
 class SmppAccountForm(SmppAccountEditForm):
-    system_id = forms.CharField(label=_("System ID"), max_length=16,
+    system_id = forms.CharField(label=_("System ID"), max_length=15,
                                 help_text=_("The login of the bind: letters, digits, “.”, "
-                                            "“_” or “-”, at most 16."))
+                                            "“_” or “-”, at most 15 (SMPP 3.4)."))
     password = forms.CharField(
         label=_("Password"), max_length=8, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),

@@ -1,5 +1,6 @@
 """Wire-test fixtures: the SMSC simulator on an ephemeral port in a thread, and SMPP
-connectors bound to it (stopped after each test)."""
+connectors bound to it (stopped after each test); the client-facing SMPP server in a
+thread, and SMPP credentials of the test account."""
 
 import time
 from collections.abc import Callable, Iterator
@@ -7,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from chappe.accounts.actor import SYSTEM
 from chappe.carriers.registry import connector_build
 from chappe.carriers.smpp.connector import SmppConnector
 from chappe.smpp.simulator import SimConfig, SimulatorThread
+from chappe.smpp_server.protocol import ServerThread
+from chappe.smpp_server.services import smpp_account_create
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
 from tests.processes import wait_for
 
@@ -74,3 +78,32 @@ def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
                 raise
             time.sleep(0.02)
     return None
+
+
+@pytest.fixture
+def server_with() -> Iterator[Callable[..., Any]]:
+    """Start the client-facing SMPP server with these options; stopped after the test."""
+    started: list[ServerThread] = []
+
+    def start(**options: Any) -> Any:
+        thread = ServerThread(**options)
+        thread.start()
+        started.append(thread)
+        return thread.server
+
+    yield start
+    for thread in started:
+        thread.stop()
+
+
+@pytest.fixture
+def server(server_with):
+    return server_with()
+
+
+@pytest.fixture
+def credentials(account, buy_credits):  # noqa: F811 (the fixture imported above)
+    buy_credits(account, "100")
+    smpp_account_create(actor=SYSTEM.on(account), account=account, system_id="acme",
+                        password="pw123", max_msg_per_s=1000)
+    return "acme", "pw123"

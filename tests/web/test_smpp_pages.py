@@ -41,7 +41,7 @@ def test_create_then_list_without_the_password(web, account):
 
 @pytest.mark.parametrize(("fields", "field", "fragment"), [
     ({"password": "too-long-pw"}, "password", "at most 8"),
-    ({"system_id": "no spaces"}, "system_id", "16 letters"),
+    ({"system_id": "no spaces"}, "system_id", "15 letters"),
     ({"allowed_ips": "not-an-ip"}, "allowed_ips", "not-an-ip"),
     ({"max_binds": 99}, "max_binds", "Between 1 and"),
 ])

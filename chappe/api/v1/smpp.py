@@ -11,25 +11,29 @@ from pydantic import Field
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
 from chappe.smpp_server import selectors, services
+from chappe.smpp_server.models import Alphabet
 
 router = Router(tags=["smpp"])
 
 
 class SmppAccountIn(Schema):
-    system_id: str = Field(max_length=16)
-    password: str = Field(max_length=8, description="Stored hashed; never shown again")
+    system_id: str = Field(description="1 to 15 letters, digits, '.', '_' or '-'")
+    password: str = Field(description="1 to 8 characters; stored hashed, never shown again")
     allowed_ips: list[str] = Field(default_factory=list, description="Empty: any address")
     max_binds: int = 4
     max_msg_per_s: int = 100
     default_sender: str = ""
+    default_alphabet: Alphabet = Field(Alphabet.GSM,
+                                       description="What data_coding 0 means in submits")
 
 
 class SmppAccountPatch(Schema):
-    password: str | None = Field(None, max_length=8)
+    password: str | None = None
     allowed_ips: list[str] | None = None
     max_binds: int | None = None
     max_msg_per_s: int | None = None
     default_sender: str | None = None
+    default_alphabet: Alphabet | None = None
     enabled: bool | None = None
 
 
@@ -40,6 +44,7 @@ class SmppAccountOut(Schema):
     max_binds: int
     max_msg_per_s: int
     default_sender: str
+    default_alphabet: str
     enabled: bool
     created_at: datetime
 

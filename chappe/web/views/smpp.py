@@ -51,7 +51,8 @@ def smpp_account_edit(request: HttpRequest, actor: Actor, smpp_id: UUID) -> Http
     smpp = selectors.smpp_account_get(account=actor.account, id=smpp_id)
     form = SmppAccountEditForm(request.POST or None, initial={
         "allowed_ips": "\n".join(smpp.allowed_ips), "max_binds": smpp.max_binds,
-        "max_msg_per_s": smpp.max_msg_per_s, "default_sender": smpp.default_sender})
+        "max_msg_per_s": smpp.max_msg_per_s, "default_sender": smpp.default_sender,
+        "default_alphabet": smpp.default_alphabet})
     if request.method == "POST" and form.is_valid():
         changes = {**form.cleaned_data, "password": form.cleaned_data["password"] or None}
         try:

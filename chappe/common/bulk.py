@@ -23,8 +23,10 @@ from django.db import connection, models
 CHUNK = 2000
 
 
-def bulk_set(model: type[models.Model], field: str, values: Mapping[Any, Any]) -> None:
-    """UPDATE model SET field = values[pk] for every pk given."""
+def bulk_set(model: type[models.Model], field: str, values: Mapping[Any, Any], *,
+             also: Mapping[str, Any] | None = None) -> None:
+    """UPDATE model SET field = values[pk] (and each field of `also` to its one value,
+    in the same statement: one new row version, not one per field) for every pk given."""
     if not values:
         return
     meta = model._meta
@@ -34,6 +36,10 @@ def bulk_set(model: type[models.Model], field: str, values: Mapping[Any, Any]) -
     pk_type = pk.db_type(connection) if connection.vendor == "postgresql" else None
     value_type = column.db_type(connection) if connection.vendor == "postgresql" else None
     placeholder = (f"(%s::{pk_type}, %s::{value_type})" if pk_type else "(%s, %s)")
+    constants = [(connection.ops.quote_name(meta.get_field(name).column),
+                  meta.get_field(name).get_db_prep_save(value, connection))
+                 for name, value in (also or {}).items()]
+    assignments = "".join(f", {name} = %s" for name, _value in constants)
     items = list(values.items())
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
@@ -42,10 +48,12 @@ def bulk_set(model: type[models.Model], field: str, values: Mapping[Any, Any]) -
             for key, value in chunk:
                 params.append(pk.get_db_prep_value(key, connection))
                 params.append(column.get_db_prep_save(value, connection))
+            params += [value for _name, value in constants]
             rows = ", ".join([placeholder] * len(chunk))
             cursor.execute(
                 f"WITH v(k, val) AS (VALUES {rows}) "  # noqa: S608 (names are quoted identifiers)
-                f"UPDATE {table} SET {col} = v.val FROM v WHERE {table}.{pk_col} = v.k",
+                f"UPDATE {table} SET {col} = v.val{assignments} FROM v "
+                f"WHERE {table}.{pk_col} = v.k",
                 params,
             )
 

@@ -27,6 +27,16 @@ def _default_web_workers() -> int:
     return int(os.environ.get("CHAPPE_WEB_WORKERS") or os.cpu_count() or 1)
 
 
+def default_gateways() -> int:
+    """One gateway per core on PostgreSQL (they share the queue through SKIP LOCKED), one
+    on SQLite (embedded mode runs one process per role); CHAPPE_GATEWAYS overrides."""
+    from django.db import connection
+
+    if os.environ.get("CHAPPE_GATEWAYS"):
+        return int(os.environ["CHAPPE_GATEWAYS"])
+    return (os.cpu_count() or 1) if connection.vendor == "postgresql" else 1
+
+
 def _setup_django(data_dir: str | None) -> None:
     if data_dir:
         os.environ["CHAPPE_DATA_DIR"] = str(Path(data_dir).resolve())
@@ -72,7 +82,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "web": [*common, "web", "--host", args.host, "--port", str(args.port),
                 "--workers", str(args.workers)],
         "worker": [*common, "worker"],
-        "gateway": [*common, "gateway"],
+        **{f"gateway-{n}" if n else "gateway": [*common, "gateway"]
+           for n in range(args.gateways or default_gateways())},
         "smpp-server": [*common, "smpp-server", "--host", args.host],
         "voice": [*common, "voice", "--host", args.host, "--stay-up"],
         "sip-sim": [*common, "sip-sim", "--host", args.host, "--stay-up"],
@@ -228,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
         role_parser.add_argument(
             "--workers", type=int, default=_default_web_workers(),
             help="web processes sharing the port (CHAPPE_WEB_WORKERS; default: one per core)")
+    up.add_argument("--gateways", type=int,
+                    help="gateway processes (CHAPPE_GATEWAYS; default: one per core on "
+                         "PostgreSQL, one on SQLite)")
     up.set_defaults(func=_cmd_up)
     web.set_defaults(func=_cmd_web)
 

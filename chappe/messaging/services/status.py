@@ -87,14 +87,24 @@ def messages_transition(
         if not changed:
             return []
         ids = [m.id for m in changed]
-        Message.objects.filter(pk__in=ids).update(status=new, status_changed_at=at,
-                                                  error_code=error_code)
+        # One UPDATE per call where it can be (each one writes a new version of every
+        # row): the status and every field given one value for all, plus at most one
+        # field whose value differs per message (the carrier's id) in the same statement.
+        same = {"status": new, "status_changed_at": at, "error_code": error_code}
+        differing: dict[str, dict[Any, Any]] = {}
         for field, values in per_field.items():
             distinct = set(values.values())
             if len(distinct) == 1 and len(values) == len(ids):
-                Message.objects.filter(pk__in=ids).update(**{field: distinct.pop()})
+                same[field] = distinct.pop()
             else:
-                bulk_set(Message, field, values)
+                differing[field] = values
+        first = next((f for f, values in differing.items() if len(values) == len(ids)), None)
+        if first is None:
+            Message.objects.filter(pk__in=ids).update(**same)
+        else:
+            bulk_set(Message, first, differing.pop(first), also=same)
+        for field, values in differing.items():
+            bulk_set(Message, field, values)
         bulk_insert(MessageEvent, ("message_id", "status", "at", "error_code", "detail"),
                     ((m.id, new.value, at, error_code, detail) for m in changed))
         urls = webhook_urls(targets=[(m.account_id, m.send.callback_url) for m in changed])

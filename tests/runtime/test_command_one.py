@@ -31,7 +31,7 @@ def readme_examples() -> list[tuple[str, str]]:
 def test_the_readme_examples_are_found_and_named_once():
     names = [name for name, _code in readme_examples()]
     assert len(names) == len(set(names))
-    assert {"account", "sms", "stop", "campaign", "tts", "voicemail"} <= set(names)
+    assert {"account", "sms", "stop", "campaign", "tts", "voicemail", "smpp"} <= set(names)
 
 
 def _wait_for(condition, timeout: float, what: str):
@@ -187,6 +187,9 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
         "tts": lambda out: _wait_for(
             lambda: _api(port, auth, f"/voice-messages/{_first_id(out)}")["calls"][0][
                 "message_status"] == "delivered", 90, "the voice message to be delivered"),
+        "smpp": lambda out: _wait_for(
+            lambda: _api(port, auth, "/sms/" + re.search(r"message_id (\S+)", out).group(1))[
+                "status"] == "delivered", 60, "the SMS sent over SMPP to be delivered"),
         "voicemail": lambda out: _wait_for(
             lambda: _api(port, auth, "/voicemails")["count"] >= 1, 90, "a voicemail"),
         "campaign": lambda out: _wait_for(
@@ -198,6 +201,7 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
     for name, code in readme_examples():
         script = (code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
                   .replace("127.0.0.1:5060", f"127.0.0.1:{env['CHAPPE_VOICE_PORT']}")
+                  .replace('"127.0.0.1", 2775', f'"127.0.0.1", {env["CHAPPE_SMPP_PORT"]}')
                   .replace("-p 5061", f"-p {_free_port(socket.SOCK_DGRAM)}"))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=checkout,
                                 env=env, capture_output=True, text=True, timeout=120)

@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from api_single import Connection, _free_port, _wait_up
 from smpp_throughput import _start
@@ -107,8 +108,11 @@ def run_http(args: argparse.Namespace, data_dir: str) -> None:
                 "password": "secret", "window": 50, "binds": 2, "message_id_format": "hex"}))
     connection.close()
     port = _free_port()
-    roles = [sim, _role("web", "--port", str(port), "--workers", str(workers)), _role("worker"),
-             *(_role("gateway") for _ in range(gateways))]
+    named = {"web": [_role("web", "--port", str(port), "--workers", str(workers))],
+             "worker": [_role("worker")],
+             "gateways": [_role("gateway") for _ in range(gateways)], "smsc-sim": [sim]}
+    # Stopped in this order: the gateways unbind from an SMSC still there.
+    roles = [process for processes in named.values() for process in processes]
     try:
         _wait_up(port)
         numbers = [f"+3361{n:07d}" for n in range(args.messages)]
@@ -120,6 +124,9 @@ def run_http(args: argparse.Namespace, data_dir: str) -> None:
         accept_seconds = time.perf_counter() - start
         _wait_final(args.messages - refused)
         e2e_seconds = time.perf_counter() - start
+        cpu = {name: sum(_cpu_seconds(p.pid) for p in processes)
+               for name, processes in named.items()}
+        cpu["PostgreSQL"] = _postgres_cpu_seconds() if args.postgres else 0.0
     finally:
         _stop(roles)
     delivered = Message.objects.filter(status="delivered").count()
@@ -132,6 +139,35 @@ def run_http(args: argparse.Namespace, data_dir: str) -> None:
     print(f"[{vendor}] {delivered} delivered in {e2e_seconds:.2f} s: "
           f"{(args.messages - refused) / e2e_seconds:,.0f} msg/s end to end "
           "(first request → last receipt)", flush=True)
+    print(f"[{vendor}] CPU seconds over the run ({os.cpu_count()} cores x {e2e_seconds:.1f} s"
+          f" = {(os.cpu_count() or 1) * e2e_seconds:.0f} available): "
+          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()), flush=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (uvicorn's workers), from
+    /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU of the PostgreSQL backends serving the benchmark's database (still open)."""
+    database = os.environ["CHAPPE_DATABASE_URL"].rsplit("/", 1)[1]
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.isdigit() and command.startswith(b"postgres: ") and database.encode() in command:
+            total += _cpu_seconds(int(entry))
+    return total
 
 
 async def _post_all(port: int, api_key: str, bodies: list[bytes], clients: int) -> int:

@@ -176,6 +176,9 @@ class Gateway:
         self.worker, self.fleet, self.poll_seconds = worker, fleet, poll_seconds
         self.batch, self.lease = batch, lease
         self.lanes: dict[str, ConnectorLane] = {}
+        # Lanes of connectors rebuilt or removed, until their last submit returns: what
+        # they hold stays leased meanwhile.
+        self.closing: list[ConnectorLane] = []
         self.routes = []
         self.last = dict.fromkeys(("reload", "expiry", "heartbeat"), time.monotonic())
 
@@ -192,7 +195,7 @@ class Gateway:
         for name, lane in list(self.lanes.items()):
             if connectors.get(name) is not lane.connector:
                 lane.close()
-                del self.lanes[name]
+                self.closing.append(self.lanes.pop(name))
         for name, connector in connectors.items():
             if name not in self.lanes:
                 self.lanes[name] = ConnectorLane(name, connector, worker=self.worker,
@@ -200,13 +203,17 @@ class Gateway:
                                                  capacity=self.batch * 2)
 
     def heartbeat(self) -> None:
-        held = [i for lane in self.lanes.values() for i in lane.held()]
+        self.closing = [lane for lane in self.closing if lane.held()]
+        held = [i for lane in [*self.lanes.values(), *self.closing] for i in lane.held()]
         if held:
             dispatch_extend(worker=self.worker, ids=held, lease=self.lease)
 
     def dispatch(self) -> int:
-        """Claim one batch and hand it to the lanes; returns how many were claimed."""
-        if not any(lane.room for lane in self.lanes.values()):
+        """Claim one batch and hand it to the lanes; returns how many claimed messages
+        were dealt with (those given back because their lane is full are not: when that
+        is all, the loop rests). With no connector at all, claims still run: the messages
+        are rejected for want of a route, as by any gateway."""
+        if self.lanes and not any(lane.room for lane in self.lanes.values()):
             return 0
         now = timezone.now()
         claimed = dispatch_claim(worker=self.worker, limit=self.batch, now=now,
@@ -218,6 +225,7 @@ class Gateway:
         down = {name for name, lane in self.lanes.items() if lane.connector.down}
         routed = dispatch_route(claimed=claimed, routes=self.routes, running=self.lanes,
                                 down=down, now=now)
+        given_back = 0
         for name, messages in routed.items():
             lane = self.lanes[name]
             room = lane.room
@@ -225,7 +233,8 @@ class Gateway:
                 lane.offer(messages[:room])
             dispatch_release(ids=[m.id for m in messages[room:]], now=now,
                              delay=SATURATED_DELAY)
-        return len(claimed)
+            given_back += len(messages[room:])
+        return len(claimed) - given_back
 
     def step(self) -> int:
         if self._due("reload", RELOAD_EVERY):
@@ -240,7 +249,7 @@ class Gateway:
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
-        for lane in self.lanes.values():
+        for lane in [*self.lanes.values(), *self.closing]:
             lane.join(timeout=10)
 
 

@@ -159,7 +159,8 @@ def _cmd_smsc_sim(args: argparse.Namespace) -> int:
 def _cmd_smpp_server(args: argparse.Namespace) -> int:
     from chappe.smpp_server.protocol import run_server
 
-    run_server(host=args.host, port=args.port, port_file=args.port_file)
+    run_server(host=args.host, port=args.port, port_file=args.port_file,
+               processes=args.processes)
     return 0
 
 
@@ -286,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     smpp.add_argument("--host", default=os.environ.get("CHAPPE_SMPP_HOST", "127.0.0.1"))
     smpp.add_argument("--port", type=int, default=int(os.environ.get("CHAPPE_SMPP_PORT", "2775")))
     smpp.add_argument("--port-file", help="write the listening port here (with --port 0)")
+    smpp.add_argument("--processes", type=int, default=1,
+                      help="server processes sharing the port (SO_REUSEPORT), e.g. one "
+                           "per core")
     smpp.set_defaults(func=_cmd_smpp_server)
 
     voice = sub.add_parser("voice", help="the SIP voice engine (UDP and TCP): IVR, voicemail")

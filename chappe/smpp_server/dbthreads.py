@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import OperationalError, close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, connections
 
 LOCKED_RETRIES = 50
 
@@ -26,6 +26,13 @@ def db_call[T](fn: Callable[[], T]) -> T:
     return fn()
 
 
+def accept_writers() -> int:
+    """How many accept batches may run at once: two on PostgreSQL, so that one batch's
+    Python work overlaps the other's round trips and commit; one on SQLite, which has a
+    single writer anyway."""
+    return 2 if connection.vendor == "postgresql" else 1
+
+
 def connections_close(pool: ThreadPoolExecutor, size: int) -> None:
     """Close the database connection of every thread of `pool` (one task per thread,
     held at a barrier so each thread takes exactly one)."""
@@ -38,3 +45,7 @@ def connections_close(pool: ThreadPoolExecutor, size: int) -> None:
 
     for future in [pool.submit(close) for _ in range(size)]:
         future.result(timeout=5)
+
+
+def connections_close_all() -> None:
+    connections.close_all()

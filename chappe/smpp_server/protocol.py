@@ -36,8 +36,11 @@ is a call to `services` / `selectors` run in the server's executor threads (`dbt
 """
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -55,7 +58,12 @@ from chappe.smpp.encoding import detect_encoding
 from chappe.smpp.transport import Session, SmppError
 from chappe.smpp_server import selectors, services
 from chappe.smpp_server.bindguard import BindGuard
-from chappe.smpp_server.dbthreads import connections_close, db_call
+from chappe.smpp_server.dbthreads import (
+    accept_writers,
+    connections_close,
+    connections_close_all,
+    db_call,
+)
 from chappe.smpp_server.services import Bound, MoDue, ReceiptDue, Submit
 
 log = logging.getLogger("chappe.smpp_server")
@@ -94,10 +102,12 @@ class SmppServer:
         self._binding = asyncio.Semaphore(BIND_THREADS)
         self.sessions: set[Session] = set()
         self.db = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="smpp-server-db")
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="smpp-server-accept")
+        self.writers = accept_writers()
+        self.writer = ThreadPoolExecutor(self.writers, thread_name_prefix="smpp-server-accept")
         self.buckets: dict[str, TokenBucket] = {}
         self._pending: list[tuple[Submit, asyncio.Future]] = []
-        self._accepting = False
+        self._running = 0  # batches being accepted, at most `writers`
+        self._scheduled = False
         self._server: asyncio.AbstractServer | None = None
         self._pusher: asyncio.Task | None = None
         # Rounds of the receipt/MO push loop so far: what one waits on to know that the
@@ -105,8 +115,10 @@ class SmppServer:
         self.push_rounds = 0
         self.port = 0
 
-    async def start(self, host: str = "127.0.0.1", port: int = 2775) -> int:
-        self._server = await asyncio.start_server(self._on_connect, host, port)
+    async def start(self, host: str = "127.0.0.1", port: int = 2775, *,
+                    reuse_port: bool = False) -> int:
+        self._server = await asyncio.start_server(self._on_connect, host, port,
+                                                  reuse_port=reuse_port)
         self.port = self._server.sockets[0].getsockname()[1]
         self._pusher = asyncio.create_task(self._push_loop())
         log.info("SMPP server listening on %s:%d", host, self.port)
@@ -121,7 +133,7 @@ class SmppServer:
                              return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
-        for pool, size in ((self.db, DB_THREADS), (self.writer, 1)):
+        for pool, size in ((self.db, DB_THREADS), (self.writer, self.writers)):
             await asyncio.get_running_loop().run_in_executor(None, connections_close, pool,
                                                              size)
             pool.shutdown(wait=True)
@@ -200,8 +212,8 @@ class SmppServer:
             P.text_of(params["destination_addr"]), P.ton_value(params["dest_addr_ton"])))
         future = asyncio.get_running_loop().create_future()
         self._pending.append((submit, future))
-        if not self._accepting:
-            self._accepting = True
+        if not self._scheduled:  # once the submits read together are all pending
+            self._scheduled = True
             asyncio.get_running_loop().call_soon(self._accept_pending)
         status, message_id = await future
         if status != P.ROK:
@@ -235,28 +247,32 @@ class SmppServer:
                                     no_unsuccess_sme=unsuccess)
 
     def _accept_pending(self) -> None:
-        """Accept what is pending as one batch (a group commit), then, when it is done,
+        """Accept what is pending in batches (group commits), one per free writer (on
+        PostgreSQL two: the pending submits are split so that one half is answered, and
+        the client's window refilled, while the other commits); when a batch is done,
         what arrived meanwhile."""
-        batch = self._pending[:services.MAX_BATCH]
-        self._pending = self._pending[services.MAX_BATCH:]
-        if not batch:
-            self._accepting = False
-            return
+        self._scheduled = False
         loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self.writer, db_call, partial(
-            services.smpp_submits_accept, submits=[submit for submit, _f in batch]))
+        while self._pending and self._running < self.writers:
+            size = min(services.MAX_BATCH,
+                       -(-len(self._pending) // (self.writers - self._running)))
+            batch, self._pending = self._pending[:size], self._pending[size:]
+            self._running += 1
+            done = loop.run_in_executor(self.writer, db_call, partial(
+                services.smpp_submits_accept, submits=[submit for submit, _f in batch]))
+            done.add_done_callback(partial(self._settle, batch))
 
-        def settle(result: asyncio.Future) -> None:
-            error = result.exception()
-            answers = result.result() if error is None else [(P.RSYSERR, "")] * len(batch)
-            if error is not None:
-                log.error("SMPP accept batch failed: %r", error)
-            for (_submit, future), answer in zip(batch, answers, strict=True):
-                if not future.done():
-                    future.set_result(answer)
-            self._accept_pending()  # what arrived meanwhile: the next group commit
-
-        done.add_done_callback(settle)
+    def _settle(self, batch: list[tuple[Submit, asyncio.Future]],
+                result: asyncio.Future) -> None:
+        self._running -= 1
+        error = result.exception()
+        answers = result.result() if error is None else [(P.RSYSERR, "")] * len(batch)
+        if error is not None:
+            log.error("SMPP accept batch failed: %r", error)
+        for (_submit, future), answer in zip(batch, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)
+        self._accept_pending()  # what arrived meanwhile: the next group commit
 
     async def _query(self, bound: Bound, pdu: Any) -> Any:
         found = await self._db(partial(
@@ -413,13 +429,47 @@ def _mo_pdus(mo: MoDue) -> list[Any]:
             for part in T.split(mo.text, dc, "udh8", mo.reply_id.int & 0xFF)]
 
 
-def run_server(*, host: str, port: int, port_file: str | None = None) -> None:
+def run_server(*, host: str, port: int, port_file: str | None = None,
+               processes: int = 1) -> None:
+    """Serve until SIGINT/SIGTERM. With `processes` > 1, that many server processes
+    (this one and forked copies) share the port (SO_REUSEPORT: the kernel spreads the
+    binds over them), one event loop and one set of threads each, for as many cores;
+    `max_binds` and the bind back-off then count per process."""
+    if processes <= 1:
+        _serve(host=host, port=port, port_file=port_file, reuse_port=False)
+        return
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    connections_close_all()  # no database connection crosses a fork
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _serve(host=host, port=port, port_file=None, reuse_port=True)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    try:
+        _serve(host=host, port=port, port_file=port_file, reuse_port=True)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
+
+
+def _serve(*, host: str, port: int, port_file: str | None, reuse_port: bool) -> None:
     async def serve() -> None:
         server = SmppServer()
-        bound_port = await server.start(host, port)
+        bound_port = await server.start(host, port, reuse_port=reuse_port)
         if port_file:
             Path(port_file).write_text(str(bound_port))
-        print(f"SMPP server listening on {host}:{bound_port}", flush=True)
+        print(f"SMPP server listening on {host}:{bound_port} (pid {os.getpid()})",
+              flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -293,6 +293,11 @@ def smpp_submits_accept(*, submits: list[Submit]) -> list[tuple[int, str]]:
     answers: list[tuple[int, str] | None] = [None] * len(submits)
     by_bind: dict[uuid.UUID, list[_Whole]] = defaultdict(list)
     with transaction.atomic():
+        # Batches may run concurrently (PostgreSQL): the parts of one long message must
+        # not land in two at once, or neither sees the other's. Its bind's row is locked
+        # first, in one order for all, before any balance is.
+        list(SmppAccount.objects.select_for_update().filter(
+            pk__in={item.bound.smpp_id for item in submits if item.concat}).order_by("pk"))
         for index, item in enumerate(submits):
             text = T.decode(item.body, item.data_coding)
             if (problem := _problem(item, text)) is not None:

@@ -3,12 +3,15 @@ submit_multi, replace_sm, unsupported and malformed PDUs; long messages whose fi
 only asks for a receipt (as Kannel sends them); a bad submit fails alone, never another
 client's (the PostgreSQL case: a NUL character)."""
 
+import re
+import signal
 import struct
 import threading
 
 import pytest
 import smpplib.consts
 import smpplib.gsm
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 from smpp.pdu import smpp_time
 
@@ -16,12 +19,14 @@ from chappe.accounts.actor import SYSTEM
 from chappe.carriers.services import simulator_ensure
 from chappe.messaging.models import Message
 from chappe.smpp import pdu as P
+from chappe.smpp_server.models import SmppAccount
 from chappe.smpp_server.services import (
     Submit,
     smpp_account_create,
     smpp_bind_authenticate,
     smpp_submits_accept,
 )
+from tests.processes import role_process, wait_for
 from tests.protocol.smppclient import Client, Raw, deliver_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -214,3 +219,60 @@ def test_two_tenants_submitting_together_on_postgresql(server, credentials, othe
     assert results["globex"] == [P.ROK] * 20
     assert sorted(results["acme"]) == [P.ROK] * 13 + [P.RINVMSGLEN] * 7
     assert Message.objects.filter(account=other_account).count() == 20
+
+
+def test_the_parts_of_a_long_message_in_concurrent_batches(account, buy_credits):
+    """On PostgreSQL batches are accepted two at a time: the parts of a long message,
+    each in its own batch at the same moment, still make one message (20 times over)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent accept batches run on PostgreSQL only")
+    buy_credits(account, "100")
+    bound = _bound(account, "parts")
+    barrier = threading.Barrier(2)
+
+    def accept(seq: int) -> None:
+        for ref in range(20):
+            barrier.wait(5)
+            smpp_submits_accept(submits=[Submit(
+                bound=bound, source="Acme", destination=f"+336123456{ref:02d}",
+                data_coding=3, body=f"part {seq} ".encode(), concat=(ref, 2, seq),
+                registered=1)])
+        connection.close()
+
+    threads = [threading.Thread(target=accept, args=(seq,)) for seq in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert list(Message.objects.filter(account=account).values_list("text", flat=True)) \
+        == ["part 1 part 2 "] * 20
+
+
+def test_server_processes_share_the_port(credentials, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("server processes need the test database on PostgreSQL")
+    # The processes hash as configured, not with the tests' fast hasher.
+    SmppAccount.objects.filter(system_id="acme").update(
+        password_hash=PBKDF2PasswordHasher().encode("pw123", "saltsaltsalt", iterations=1000))
+    port_file = tmp_path / "port"
+    process = role_process(tmp_path, "smpp-server", "smpp-server", "--port", "0",
+                           "--port-file", str(port_file), "--processes", "2")
+    try:
+        wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "smpp-server")
+        port = int(port_file.read_text())
+        pids = set()
+
+        def serving() -> bool:
+            pids.update(re.findall(r"\(pid (\d+)\)",
+                                   (tmp_path / "smpp-server.log").read_text()))
+            return len(pids) == 2
+
+        wait_for(serving, 20, "both server processes to listen")
+        binds = [Raw(port) for _ in range(8)]
+        assert [raw.bind("acme", "pw123", mode="tx") for raw in binds[:4]] == [P.ROK] * 4
+        for raw in binds:
+            raw.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0

@@ -61,8 +61,10 @@ class VoiceEngine:
         self.gate = TrunkGate()
         self.dialer, self.dialer_poll = dialer, dialer_poll
         self.message_heartbeat = message_heartbeat
-        self.throttle = throttle or AuthThrottle()
-        self.registrar = Registrar(directory, registrations or Registrations(),
+        self.throttle = throttle if throttle is not None else AuthThrottle()
+        self.registrar = Registrar(directory,
+                                   registrations if registrations is not None
+                                   else Registrations(),
                                    secret=auth_secret, throttle=self.throttle)
         self.endpoint.on_register = self.registrar.register
         self.sweep_every = sweep_every

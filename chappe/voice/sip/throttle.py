@@ -36,6 +36,11 @@ class AuthThrottle:
             return 0
         return max(1, int(failures[0] + self.window - self.clock()) + 1)
 
+    def failures(self, source: str) -> int:
+        """How many failures of `source` are within the window now."""
+        failures = self._recent(source)
+        return 0 if failures is None else len(failures)
+
     def failed(self, source: str) -> None:
         failures = self._recent(source)
         if failures is None:

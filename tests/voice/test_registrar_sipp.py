@@ -33,8 +33,9 @@ class PhoneUsers:
         pass
 
 
-def engine_with(table: Registrations) -> EngineThread:
-    return EngineThread(directory=PhoneUsers(ALICE), registrations=table, dialer=False)
+def engine_with(table: Registrations, **kwargs) -> EngineThread:
+    return EngineThread(directory=PhoneUsers(ALICE), registrations=table, dialer=False,
+                        **kwargs)
 
 
 def register(engine, cwd, *, name="register.xml", password="s3cret", transport="u1",
@@ -61,6 +62,25 @@ def test_a_phone_registers_with_digest_then_unregisters(tmp_path, transport):
         assert binding.user_agent == "SIPp phone"
         register(engine, tmp_path, name="unregister.xml", transport=transport)
         assert engine.wait_until(lambda: not table.contacts_of("alice"))
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_engine_forgets_expired_bindings_on_its_timer(tmp_path):
+    clock = Clock()
+    table = Registrations(clock=clock)
+    with engine_with(table, sweep_every=0.01) as engine:
+        register(engine, tmp_path)  # Expires: 120
+        assert engine.run(_contacts(table))
+        clock.now += 119
+        assert engine.run(_contacts(table))
+        clock.now += 1
+        assert engine.wait_until(lambda: len(table) == 0)
 
 
 def test_a_wrong_password_is_refused_403_and_registers_nothing(tmp_path):

@@ -57,8 +57,9 @@ CSEQ_CEILING = 2**31  # RFC 3261 §8.1.1.5: a CSeq number is below it
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _CSEQ = re.compile(r"\s*(\d{1,10})\s+REGISTER\s*", re.IGNORECASE)
 _DIGITS = re.compile(r"\s*(\d+)\s*")
-_SIP_URI = re.compile(r"sips?:(?:([^@;>?\s]+)@)?[^@;>?\s:]+(?::\d{1,5})?(?:[;?][^>\s]*)?",
-                      re.IGNORECASE)
+# sip:user@host:port;params — the host a name, an IPv4 address or a bracketed IPv6 one.
+_SIP_URI = re.compile(r"sips?:(?:([^@;>?\s]+)@)?(?:\[[0-9A-Fa-f:.]+\]|[^@;>?\s:\[\]]+)"
+                      r"(?::\d{1,5})?(?:[;?][^>\s]*)?", re.IGNORECASE)
 
 
 class BadRequest(ValueError):

@@ -199,3 +199,11 @@ def test_an_addr_spec_contact_keeps_its_parameters_as_the_header_s(setup):
     §20.10), not to the URI."""
     reply = setup.send(setup.authenticated(register(["sip:alice@192.168.1.20;expires=120"])))
     assert ("Contact", "<sip:alice@192.168.1.20>;expires=120") in reply.headers
+
+
+def test_ipv6_and_named_hosts_are_contacts_too(setup):
+    contacts = ["<sip:alice@[2001:db8::7]:5062;transport=tcp>", "<sips:alice@phone.example>"]
+    reply = setup.send(setup.authenticated(register(contacts)))
+    assert reply.status == 200
+    assert sorted(b.uri for b in setup.registrar.contacts_of("alice")) == [
+        "sip:alice@[2001:db8::7]:5062;transport=tcp", "sips:alice@phone.example"]

@@ -168,3 +168,12 @@ def test_hostile_registers_get_400_with_a_reason_and_other_phones_still_register
             sock.close()
         register(engine, tmp_path)
         assert len(engine.run(_contacts(table))) == 1
+
+
+def test_the_database_directory_has_no_phone_user_until_the_agents_app(transactional_db,
+                                                                        data_dir):
+    """The voice role's own directory (chappe.callcenter.directory): every REGISTER is
+    challenged, then refused, until agents have SIP credentials."""
+    with EngineThread(dialer=False) as engine:
+        register(engine, data_dir, name="register_refused.xml")
+        assert engine.engine.throttle.failures("127.0.0.1") == 1

@@ -10,7 +10,8 @@ table applies RFC 3261 §10.3 steps 6 to 8 all or nothing:
   Min-Expires; above `max_expires` it is shortened;
 * a binding is updated or removed only by a REGISTER of another Call-ID, or of its own
   Call-ID with a higher CSeq; a lower or equal CSeq on the same Call-ID (a REGISTER that
-  arrived out of order) aborts the whole request (500, as Kamailio and OpenSIPS answer);
+  arrived out of order) aborts the whole request (500 "Out of order request", as
+  Kamailio answers);
 * `Contact: *` with `Expires: 0` removes every binding of the user, by the same rule;
 * at most `max_contacts` bindings per user (403 beyond).
 

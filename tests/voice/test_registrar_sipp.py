@@ -71,6 +71,16 @@ class Clock:
         return self.now
 
 
+def test_a_phone_refreshes_its_binding_and_an_out_of_order_register_is_refused(tmp_path):
+    clock = Clock()
+    table = Registrations(clock=clock)
+    with engine_with(table) as engine:
+        register(engine, tmp_path, name="register_refresh.xml")
+        [binding] = engine.run(_contacts(table))
+    # The refresh (CSeq 3, 300 s) holds; the later CSeq 2 (600 s) changed nothing.
+    assert (binding.cseq, binding.expires_in(clock.now)) == (3, 300)
+
+
 def test_the_engine_forgets_expired_bindings_on_its_timer(tmp_path):
     clock = Clock()
     table = Registrations(clock=clock)

@@ -16,13 +16,14 @@ from chappe.accounts.services import account_create, api_key_create, service_ord
 
 # Programs a test may need, and the Debian package `scripts/test` installs them from.
 TOOL_PACKAGES = {"sipp": "sip-tester", "espeak-ng": "espeak-ng", "sox": "sox",
-                 "chromium": "chromium", "bearerbox": "kannel", "smsbox": "kannel"}
+                 "chromium": "chromium", "bearerbox": "kannel", "smsbox": "kannel",
+                 "baresip": "baresip"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "tools(*names): the test needs these programs (sipp, espeak-ng, sox, "
-        "chromium, bearerbox, smsbox); skipped without them, but a failure when CI is set")
+        "chromium, bearerbox, smsbox, baresip); skipped without them, but a failure when CI is set")
 
 
 def missing_tools(*names: str) -> list[str]:

@@ -45,6 +45,7 @@ from chappe.voice.directory import (
     MessageCallEnd,
     MessageCalls,
     Refusal,
+    SipCredentials,
 )
 from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
 from chappe.voice.media.prompts import SAMPLE_RATE, prompts_dir, tts_render, wav_pcm, wav_write
@@ -259,6 +260,13 @@ class DjangoDirectory:
                             outcome.log.call_id, leg.log.call_id, leg.callee, leg.disposition,
                             leg.hangup_cause,
                             seconds_between(leg.log.answered_at, leg.log.ended_at), leg.media)
+
+    # --- agents' phones (the registrar) ----------------------------------------------------
+
+    async def sip_credentials(self, username: str) -> SipCredentials | None:
+        """No agent has SIP credentials yet: the agents app (issue 14) brings them; until
+        then every REGISTER is refused (403) after its challenge."""
+        return None
 
     # --- TTS voice messages (M-1) ---------------------------------------------------------
 

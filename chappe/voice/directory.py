@@ -119,6 +119,25 @@ class MessageCalls(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SipCredentials:
+    """The digest credentials of a SIP username (an agent's phones register with them):
+    whose they are, and the password the web app shows the agent."""
+
+    username: str
+    password: str
+    account_id: str
+    agent_id: str
+
+
+class PhoneDirectory(Protocol):
+    """What the registrar reads (chappe.voice.registrar)."""
+
+    async def sip_credentials(self, username: str) -> SipCredentials | None:
+        """The credentials of `username`; None when no agent has it."""
+        ...
+
+
 class Directory(Protocol):
     """What a call's runner reads and writes (chappe.voice.runner)."""
 
@@ -139,9 +158,9 @@ class Directory(Protocol):
         ...
 
 
-class EngineDirectory(Directory, Protocol):
-    """What the engine is given: the runners' directory, the TTS voice messages to call,
-    and its close when the engine stops."""
+class EngineDirectory(Directory, PhoneDirectory, Protocol):
+    """What the engine is given: the runners' directory, the phones' credentials, the TTS
+    voice messages to call, and its close when the engine stops."""
 
     async def message_calls_claim(self) -> list[MessageCall]:
         """The voice messages due now, leased to this engine."""

@@ -1,7 +1,8 @@
 """The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, the
-trunk gate (caps per trunk), and the dialer calling TTS voice messages — claimed like a
-connector claims SMS (a lease on each message), kept leased by heartbeats while their
-calls are in flight, their outcomes handed back.
+trunk gate (caps per trunk), the registrar of agents' phones (its bindings in the
+registrations table the engine is handed, swept on a timer), and the dialer calling TTS
+voice messages — claimed like a connector claims SMS (a lease on each message), kept
+leased by heartbeats while their calls are in flight, their outcomes handed back.
 
 The engine reaches data only through the directory it is given (chappe.voice.directory:
 numbers → flows, trunks, prompts, call records, the voice messages to call). The role that
@@ -18,9 +19,12 @@ from pathlib import Path
 
 from chappe.voice import outbound
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
+from chappe.voice.registrar import Registrar
+from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import InboundCall
+from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice")
@@ -28,17 +32,25 @@ logger = logging.getLogger("chappe.voice")
 # Seconds between the heartbeats of the messages being called: well within their lease
 # (60 s, chappe.messaging.services.dispatch.LEASE), so no other engine takes them.
 MESSAGE_HEARTBEAT = 20.0
+# Seconds between two sweeps of the expired registrations.
+REGISTRATIONS_SWEEP = 30.0
 
 
 class VoiceEngine:
-    """The endpoint plus a runner per call, on the directory it is given; `auth_secret`
-    signs the nonces of our digest challenges (chappe.voice.sip.digest)."""
+    """The endpoint plus a runner per call and the registrar, on the directory it is
+    given; `auth_secret` signs the nonces of our digest challenges
+    (chappe.voice.sip.digest); `registrations` holds the phones' bindings (a table of
+    its own when none is handed in); `throttle` counts the failed authentications of
+    every source address, phones' and trunks' alike."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *,
                  directory: EngineDirectory, auth_secret: bytes, answer_after: float = 0.0,
                  rtp_ports: tuple[int, int] = (20000, 29998), dialer: bool = True,
                  dialer_poll: float = 1.0, min_se: int = DEFAULT_MIN_SE,
-                 message_heartbeat: float = MESSAGE_HEARTBEAT) -> None:
+                 message_heartbeat: float = MESSAGE_HEARTBEAT,
+                 registrations: Registrations | None = None,
+                 throttle: AuthThrottle | None = None,
+                 sweep_every: float = REGISTRATIONS_SWEEP) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
         self.endpoint.on_call = self._on_call
@@ -49,16 +61,24 @@ class VoiceEngine:
         self.gate = TrunkGate()
         self.dialer, self.dialer_poll = dialer, dialer_poll
         self.message_heartbeat = message_heartbeat
+        self.throttle = throttle if throttle is not None else AuthThrottle()
+        self.registrar = Registrar(directory,
+                                   registrations if registrations is not None
+                                   else Registrations(),
+                                   secret=auth_secret, throttle=self.throttle)
+        self.endpoint.on_register = self.registrar.register
+        self.sweep_every = sweep_every
         self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()
         self._in_flight: dict[str, MessageCall] = {}
 
     async def start(self) -> tuple[str, int]:
         bound = await self.endpoint.start()
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._sweep_loop())]
         if self.dialer:
-            loop = asyncio.get_running_loop()
-            self._loops = [loop.create_task(self._dial_loop()),
-                           loop.create_task(self._heartbeat_loop())]
+            self._loops += [loop.create_task(self._dial_loop()),
+                            loop.create_task(self._heartbeat_loop())]
         return bound
 
     async def stop(self) -> None:
@@ -75,7 +95,16 @@ class VoiceEngine:
     async def _on_call(self, call: InboundCall) -> None:
         self.calls_handled += 1
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
-                         auth_secret=self.auth_secret, answer_after=self.answer_after).run()
+                         auth_secret=self.auth_secret, throttle=self.throttle,
+                         answer_after=self.answer_after).run()
+
+    async def _sweep_loop(self) -> None:
+        """Forget the registrations that expired (they are never rung once expired; this
+        frees their memory)."""
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            if dropped := self.registrar.registrations.sweep():
+                logger.info("registrations: %s expired", dropped)
 
     # --- TTS voice messages (M-1) ---------------------------------------------------------
 

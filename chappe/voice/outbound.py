@@ -1,6 +1,7 @@
 """Outbound legs: dial a number through the trunks (longest-prefix routing, caps, failover
-on 503), and play a message to it (TTS voice messages, M-1). Transfers (the runner) dial
-the same way. Uses only the engine interface (chappe.voice.sip.base)."""
+on 503), play a message to it (TTS voice messages, M-1), and ring an agent's registered
+phones together (`ring_all`). Transfers (the runner) dial the same way. Uses only the
+engine interface (chappe.voice.sip.base)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from chappe.voice.callstate import CallLog, CallState, hangup_cause, seconds_between
+from chappe.voice.registrations import Binding
 from chappe.voice.sip.base import Originator, OutboundCall, OutboundFailed
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
@@ -141,3 +143,52 @@ async def message_play(originator: Originator, gate: TrunkGate, routes: Sequence
     status = LISTENED if plays >= max(repeat, 1) else ANSWERED
     logger.info("voice message to %s: %s after %s play(s)", callee, status, plays)
     return MessageResult(status, 200, dialed.log, plays, dialed.trunk)
+
+
+async def ring_all(originator: Originator, bindings: Sequence[Binding], *, caller: str,
+                   timeout: float) -> OutboundCall:
+    """Ring every registered phone of an agent at once (a forking proxy's parallel search,
+    RFC 3261 §16.7): the first to answer gets the call, the others are CANCELed (one that
+    answered in the same instant is hung up). Each INVITE goes to its contact's URI
+    through the address the REGISTER came from and over its transport — behind NAT the
+    phone's own Contact names a private address; the pinhole its REGISTER opened is what
+    reaches it (RFC 3581's rport and received). OutboundFailed when none answers: 408
+    after `timeout`, else the refusal a forking proxy would pick (RFC 3261 §16.7: a 6xx,
+    else the lowest class, busy first)."""
+    if not bindings:
+        raise OutboundFailed(480, "no registered phone")
+    tasks = [asyncio.ensure_future(originator.originate(
+        caller=caller, callee=b.username, remote=b.source, transport=b.transport,
+        uri=b.uri, timeout=timeout)) for b in bindings]
+    pending, failures, answered = set(tasks), [], None
+    try:
+        while pending and answered is None:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is None:
+                    if answered is None:
+                        answered = task.result()
+                    else:
+                        await task.result().hangup()
+                elif isinstance(task.exception(), OutboundFailed):
+                    failures.append(task.exception())
+                else:
+                    logger.warning("ringing a phone failed", exc_info=task.exception())
+    finally:
+        for task in pending:
+            task.cancel()
+        for task in await _settled(pending):
+            if task.exception() is None and task.result() is not answered:
+                await task.result().hangup()
+    if answered is not None:
+        return answered
+    if not failures:
+        raise OutboundFailed(500, "ringing the phones failed")
+    raise min(failures, key=lambda f: (f.status < 600, f.status not in BUSY_CODES,
+                                       f.status // 100, f.status))
+
+
+async def _settled(tasks: set[asyncio.Future]) -> list[asyncio.Future]:
+    """`tasks` once each has ended (cancelled ones included)."""
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return [task for task in tasks if not task.cancelled()]

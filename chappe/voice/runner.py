@@ -48,20 +48,26 @@ from chappe.voice.flows import (
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
 from chappe.voice.sip.base import InboundCall, MediaLeg, MediaRefused, Originator
-from chappe.voice.sip.digest import DigestResult, challenge_header, digest_check, nonce_issue
+from chappe.voice.sip.digest import (
+    REALM,
+    DigestResult,
+    challenge_header,
+    digest_check,
+    nonce_issue,
+)
+from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
 
 BEEP = tone(1000, 250)
-# The digest realm of our challenges to carriers.
-REALM = "chappe"
 
 
 class CallRunner:
     def __init__(self, call: InboundCall, directory: Directory, *,
                  originator: Originator | None = None, gate: TrunkGate | None = None,
-                 auth_secret: bytes = b"", answer_after: float = 0.0,
+                 auth_secret: bytes = b"", throttle: AuthThrottle | None = None,
+                 answer_after: float = 0.0,
                  max_call_seconds: float = 4 * 3600,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.call = call
@@ -74,6 +80,9 @@ class CallRunner:
         self.gate = gate if gate is not None else TrunkGate()
         # Signs the nonces of our digest challenges (chappe.voice.sip.digest).
         self.auth_secret = auth_secret
+        # Failed authentications per source address, shared by the engine's runners and
+        # its registrar (chappe.voice.sip.throttle).
+        self.throttle = throttle if throttle is not None else AuthThrottle()
         self.clock = clock
         self.answer_after = answer_after
         self.log = CallLog(call.call_id)
@@ -143,15 +152,25 @@ class CallRunner:
             return False
         if not trunk.inbound_username:
             return True
+        address = self.call.source[0]
+        if wait := self.throttle.retry_after(address):
+            logger.warning("call %s to %s from %s: too many failed authentications",
+                           self.call.call_id, target.e164, address)
+            self.call.reject(503, "Too Many Failed Authentications",
+                             headers={"Retry-After": str(wait)})
+            self.log.move(CallState.ENDED, "rejected 503: too many failed authentications")
+            return False
         now = time.time()
         verdict = digest_check(header=self.call.authorization, method="INVITE",
                                username=trunk.inbound_username, password=trunk.inbound_password,
                                realm=REALM, secret=self.auth_secret, now=now)
         if verdict == DigestResult.OK:
+            self.throttle.succeeded(address)
             return True
         if verdict == DigestResult.WRONG:
+            self.throttle.failed(address)
             logger.warning("call %s to %s from %s: wrong digest credentials for trunk %s",
-                           self.call.call_id, target.e164, self.call.source[0], trunk.name)
+                           self.call.call_id, target.e164, address, trunk.name)
             self.call.reject(403)
             self.log.move(CallState.ENDED, "rejected 403: wrong digest credentials")
             return False

@@ -40,12 +40,12 @@ def db_directory(**kwargs) -> DjangoDirectory:
 
 class EngineThread:
     """The voice engine serving on 127.0.0.1 (a free port) from a thread of its own, on
-    the database directory."""
+    the database directory (or `directory`)."""
 
-    def __init__(self, answer_after: float = 0.0, **kwargs) -> None:
+    def __init__(self, answer_after: float = 0.0, directory=None, **kwargs) -> None:
         self.loop = asyncio.new_event_loop()
         base = 30000 + (int(time.time() * 1000) % 200) * 40
-        self.engine = VoiceEngine("127.0.0.1", 0, directory=db_directory(),
+        self.engine = VoiceEngine("127.0.0.1", 0, directory=directory or db_directory(),
                                   auth_secret=settings.SECRET_KEY.encode(),
                                   answer_after=answer_after, rtp_ports=(base, base + 38),
                                   **kwargs)
@@ -100,12 +100,14 @@ def scenario(name: str, workdir: Path | None = None, **values: str) -> list[str]
 
 
 def sipp(port: int, *args: str, cwd: Path, timeout: float = 20, transport: str = "u1",
-         number: str = NUMBER, calls: int = 1):
-    """SIPp placing `calls` calls to `number` at the engine; returns the finished
+         number: str = NUMBER, calls: int = 1, local_port: int = 0):
+    """SIPp placing `calls` calls to `number` (or running a scenario as the user `number`)
+    at the engine, from `local_port` (any free one when 0); returns the finished
     process."""
     kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
     # Explicit ports: with -p 0 SIPp's Via names 5060, which may belong to someone else.
-    command = [SIPP, f"127.0.0.1:{port}", "-i", "127.0.0.1", "-p", str(free_port(kind)),
+    command = [SIPP, f"127.0.0.1:{port}", "-i", "127.0.0.1",
+               "-p", str(local_port or free_port(kind)),
                "-mp", str(free_port()), "-m", str(calls), "-t", transport,
                "-s", number.lstrip("+"), "-timeout", str(int(timeout)), "-timeout_error",
                "-nostdin", "-trace_err", *args]
@@ -114,12 +116,13 @@ def sipp(port: int, *args: str, cwd: Path, timeout: float = 20, transport: str =
 
 
 class Phone:
-    """SIPp answering calls on a port of its own (built-in `uas` or a scenario)."""
+    """SIPp answering calls on a port of its own, or on `port` (the one it registered
+    from): built-in `uas` or a scenario."""
 
     def __init__(self, *args: str, cwd: Path, transport: str = "u1", calls: int = 1,
-                 timeout: int = 30) -> None:
+                 timeout: int = 30, port: int = 0) -> None:
         kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
-        self.port = free_port(kind)
+        self.port = port or free_port(kind)
         self.process = subprocess.Popen(
             [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port()),
              "-t", transport, "-m", str(calls),

@@ -12,6 +12,7 @@ from chappe.voice.directory import CallTarget
 from chappe.voice.flows import flow_parse
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.base import FRAME_BYTES
+from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 from tests.voice.waiting import until
 
@@ -370,6 +371,36 @@ def test_trunk_digest_credentials_are_challenged_then_checked():
     assert answered("wrong").rejected == 403
     assert answered("s3cret").rejected is None
     assert directory.outcomes[-1].disposition == "answered"
+
+
+def test_failed_trunk_authentications_are_throttled_per_source_address():
+    """The engine's throttle counts a trunk's wrong answers like phones' (shared with the
+    registrar): past its limit the address is refused 503 without a credential check."""
+    from aiosipua.auth import SipDigestAuth, build_credentials
+    from aiosipua.headers import parse_auth, stringify_auth
+
+    trunk = TrunkRoute(name="carrier", host="192.0.2.10", inbound_username="carrier",
+                       inbound_password="s3cret")
+    directory = FakeDirectory(MENU)
+    with_trunk(directory, trunk)
+    throttle = AuthThrottle(limit=2, window=60, clock=lambda: 0.0)
+
+    challenged = FakeCall()
+    asyncio.run(CallRunner(challenged, directory, auth_secret=b"k", throttle=throttle).run())
+    challenge = parse_auth(challenged.reject_headers["WWW-Authenticate"])
+
+    def answered(password):
+        call = FakeCall()
+        call.authorization = stringify_auth(build_credentials(
+            SipDigestAuth("carrier", password), challenge, "INVITE", "sip:x@127.0.0.1"))
+        asyncio.run(CallRunner(call, directory, auth_secret=b"k", throttle=throttle).run())
+        return call
+
+    assert answered("guess").rejected == 403
+    assert answered("guess").rejected == 403
+    refused = answered("s3cret")  # right, but too late: no credential check now
+    assert (refused.rejected, refused.reject_headers) == (503, {"Retry-After": "61"})
+    assert throttle.failures("127.0.0.1") == 2
 
 
 class FakeOutbound:

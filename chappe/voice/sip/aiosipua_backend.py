@@ -42,11 +42,19 @@ from aiosipua.session_timer import parse_session_expires, peer_allows_update
 from aiosipua.transaction import T1, TransactionLayer
 from aiosipua.transport import TcpSipTransport, UdpSipTransport
 from aiosipua.uas_requests import handle_ack, session_refreshed
+from aiosipua.utils import generate_tag
 
-from chappe.voice.sip.base import CallHandler, MediaRefused, OutboundFailed
+from chappe.voice.sip.base import (
+    CallHandler,
+    MediaRefused,
+    OutboundFailed,
+    RegisterHandler,
+    RegisterReply,
+    RegisterRequest,
+)
 from chappe.voice.sip.pacing import Pacer, frames
 from chappe.voice.sip.telephone_events import TelephoneEvents
-from chappe.voice.sip.transactions import RefusedInvites, SipTimers
+from chappe.voice.sip.transactions import AnsweredRequests, RefusedInvites, SipTimers
 
 logger = logging.getLogger("chappe.voice.sip")
 
@@ -551,6 +559,7 @@ class AiosipuaEndpoint:
         self.user_agent = user_agent
         self.min_se = min_se
         self.on_call: CallHandler | None = None
+        self.on_register: RegisterHandler | None = None
         self.pacer = Pacer()
         self._uases: list[SipUAS] = []
         self._uacs: dict[str, _Uac] = {}
@@ -558,6 +567,8 @@ class AiosipuaEndpoint:
         self._calls: dict[str, AiosipuaCall | AiosipuaOutbound] = {}
         # INVITEs answered with a final error, by (Call-ID, CSeq), until Timer H or I.
         self.refused = RefusedInvites(timers)
+        # REGISTERs being answered or answered, until Timer J.
+        self.registers = AnsweredRequests(timers)
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -566,7 +577,7 @@ class AiosipuaEndpoint:
 
     async def originate(self, *, caller: str, callee: str, remote: tuple[str, int],
                         transport: str = "udp", auth: tuple[str, str] | None = None,
-                        timeout: float = 30.0) -> AiosipuaOutbound:
+                        timeout: float = 30.0, uri: str = "") -> AiosipuaOutbound:
         """Originator.originate (chappe.voice.sip.base)."""
         uac = self._uacs[transport]
         if transport == "tcp":
@@ -578,7 +589,7 @@ class AiosipuaEndpoint:
         port = self.rtp_ports.take()
         offer = parse_sdp(_offer(self.host, port))
         call = uac.send_invite(f"sip:{caller}@{self.host}:{self.port}",
-                               f"sip:{callee}@{remote[0]}:{remote[1]}", remote, offer,
+                               uri or f"sip:{callee}@{remote[0]}:{remote[1]}", remote, offer,
                                user_agent=self.user_agent,
                                auth=SipDigestAuth(*auth) if auth else None)
         outbound = AiosipuaOutbound(self, uac, call, port, offer)
@@ -717,6 +728,7 @@ class AiosipuaEndpoint:
         uas.on_session_expired = lambda call: self._peer_ended(call.call_id, "session_expired")
         uas._handlers["INFO"] = lambda req, addr: self._on_info(uas, req)
         uas._handlers["UPDATE"] = lambda req, addr: self._on_update(uas, req)
+        uas._handlers["REGISTER"] = lambda req, addr: self._on_register(uas, req, addr)
         return uas
 
     def _spawn(self, coro) -> asyncio.Task:
@@ -894,6 +906,59 @@ class AiosipuaEndpoint:
             call.leg.dtmf_info(signal.group(1).upper(),
                                int(duration.group(1)) if duration else INFO_DTMF_MS)
 
+    def _on_register(self, uas: SipUAS, request: SipRequest, addr: tuple[str, int]) -> None:
+        """A REGISTER goes to the registrar (`on_register`) and is answered once it has
+        worked out the answer; its retransmissions meanwhile are absorbed, later ones
+        answered again (AnsweredRequests)."""
+        if self.on_register is None:
+            uas._send_error(request, 405, "Method Not Allowed")
+            return
+        key = (request.call_id, request.headers.get_first("cseq"),
+               request.headers.get("via")[0])
+        if self.registers.begin(key):
+            self._spawn(self._register(uas, request, addr, key))
+
+    async def _register(self, uas: SipUAS, request: SipRequest, addr: tuple[str, int],
+                        key: tuple) -> None:
+        assert self.on_register is not None
+        reliable = getattr(uas.transport, "reliable", False)
+        try:
+            reply = await self.on_register(RegisterRequest(
+                uri=request.uri, to=request.headers.get_first("to") or "",
+                call_id=request.call_id or "", cseq=request.headers.get_first("cseq") or "",
+                contacts=request.headers.get("contact"),
+                expires=request.headers.get_first("expires"),
+                authorization=request.headers.get_first("authorization") or "",
+                source=addr, transport="tcp" if reliable else "udp",
+                user_agent=request.headers.get_first("user-agent") or ""))
+        except Exception:
+            logger.exception("REGISTER %s from %s failed", request.call_id, addr)
+            reply = RegisterReply(500, "Server Internal Error")
+        response = self._response(request, reply)
+        try:
+            uas.transport.send_reply(response)
+        except (OSError, RuntimeError, ValueError):  # a TCP connection that is gone
+            logger.warning("REGISTER %s from %s: answer not sent", request.call_id, addr,
+                           exc_info=True)
+        self.registers.answered(key, reliable=reliable,
+                                resend=lambda: uas.transport.send_reply(response))
+
+    def _response(self, request: SipRequest, reply: RegisterReply) -> SipResponse:
+        """The response to a request outside any dialog: its Via, From, Call-ID and CSeq,
+        its To with our tag, then `reply`'s headers in order."""
+        response = SipResponse(status_code=reply.status, reason_phrase=reply.reason)
+        for via in request.headers.get("via"):
+            response.headers.append("Via", via)
+        response.headers.set_single("From", request.headers.get_first("from") or "")
+        to = request.headers.get_first("to") or ""
+        response.headers.set_single("To", to if ";tag=" in to else f"{to};tag={generate_tag()}")
+        response.headers.set_single("Call-ID", request.call_id or "")
+        response.headers.set_single("CSeq", request.headers.get_first("cseq") or "")
+        for name, value in reply.headers:
+            response.headers.append(name, value)
+        response.headers.set_single("User-Agent", self.user_agent)
+        return response
+
     def _peer_ended(self, call_id: str, reason: str) -> None:
         call = self._calls.get(call_id)
         if call is not None:
@@ -912,6 +977,7 @@ class AiosipuaEndpoint:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pacer.stop()
         self.refused.close()
+        self.registers.close()
         for uas in self._uases:
             await uas.stop()
         self._uases = []

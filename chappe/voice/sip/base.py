@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 FRAME_MS = 20
@@ -119,18 +120,51 @@ class Originator(Protocol):
 
     async def originate(self, *, caller: str, callee: str, remote: tuple[str, int],
                         transport: str = "udp", auth: tuple[str, str] | None = None,
-                        timeout: float = 30.0) -> OutboundCall:
-        """INVITE `callee` at `remote` over "udp" or "tcp", answering a 401/407 with
+                        timeout: float = 30.0, uri: str = "") -> OutboundCall:
+        """INVITE `callee` at `remote` over "udp" or "tcp" (the Request-URI is `uri`, a
+        registered contact's, or else sip:callee@remote), answering a 401/407 with
         `auth` (username, password). Returns the answered call; raises OutboundFailed
         (the final status, 408 when nobody answered within `timeout`: the INVITE is then
         CANCELed). Cancelling the awaiting task CANCELs the INVITE too."""
         ...
 
 
+@dataclass(frozen=True)
+class RegisterRequest:
+    """A REGISTER as the endpoint hands it to the registrar: the header values as received
+    (the registrar validates them), where it came from."""
+
+    uri: str  # the Request-URI
+    to: str
+    call_id: str
+    cseq: str
+    contacts: list[str]  # one value per contact (a header listing several is split)
+    expires: str | None  # the Expires header
+    authorization: str
+    source: tuple[str, int]  # the address it came from (behind NAT: the public one)
+    transport: str  # "udp" | "tcp"
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterReply:
+    """The final response to a REGISTER: status, reason phrase, extra headers in order
+    (a header may repeat: one Contact per binding)."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+RegisterHandler = Callable[[RegisterRequest], Awaitable[RegisterReply]]
+
+
 class SipEndpoint(Protocol):
-    """Listens on UDP and TCP and hands every new INVITE to `on_call`."""
+    """Listens on UDP and TCP, hands every new INVITE to `on_call` and every REGISTER to
+    `on_register` (none: 405)."""
 
     on_call: CallHandler | None
+    on_register: RegisterHandler | None
 
     async def start(self) -> tuple[str, int]:
         """Bind; returns the (host, port) actually bound."""

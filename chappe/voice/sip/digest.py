@@ -1,5 +1,6 @@
-"""Digest authentication of the INVITEs a carrier sends us (RFC 3261 §22, digest as in
-RFC 2617 with MD5 and qop="auth", which every carrier and SIPp speak).
+"""Digest authentication of the INVITEs a carrier sends us and of the REGISTERs of
+agents' phones (RFC 3261 §22, digest as in RFC 2617 with MD5 and qop="auth", which every
+carrier, phone and SIPp speak).
 
 Nonces are stateless: a hex timestamp plus an HMAC of it under the engine's secret, so any
 engine copy can check a nonce another copy issued, and nothing is stored per challenge.
@@ -7,8 +8,8 @@ A nonce is good for `NONCE_TTL` seconds; an older one gets a fresh challenge wit
 `stale=true` (the peer retries without asking its user). Nonce counts are not tracked, so
 a captured answer can be replayed inside that window from an allowed source address.
 
-Pure functions: no SIP library here; the runner builds the 401 and reads the header
-through the engine interface.
+Pure functions: no SIP library here; the runner and the registrar build the 401 and read
+the header through the engine interface.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import re
 from enum import StrEnum
 
 NONCE_TTL = 60
+# The realm of our challenges (carrier trunks' INVITEs, phones' REGISTERs).
+REALM = "chappe"
 _PARAM = re.compile(r'([A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 

@@ -141,3 +141,52 @@ class RefusedInvites:
         """Cancel every timer (the endpoint stops)."""
         for key in list(self._refused):
             self._drop(key)
+
+
+class AnsweredRequests:
+    """Non-INVITE server transactions answered after a wait (a REGISTER waits for the
+    directory's credentials), RFC 3261 §17.2.2: a retransmission of the request while its
+    answer is being worked out is absorbed, one after the answer gets it again, until
+    Timer J (64·T1 over UDP, at once over TCP) ends the transaction. At most `limit` are
+    kept (the oldest forgotten first)."""
+
+    def __init__(self, timers: SipTimers | None = None, *, limit: int = 10_000) -> None:
+        self.timers = timers or SipTimers()
+        self._limit = limit
+        # key → what resends the final response (None while it is being worked out)
+        self._requests: OrderedDict[Hashable, Callable[[], None] | None] = OrderedDict()
+        self._deadlines: dict[Hashable, asyncio.TimerHandle] = {}
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def begin(self, key: Hashable) -> bool:
+        """True for a new request (the caller answers it, then calls `answered`); False
+        for a retransmission, answered again here when its answer was sent."""
+        if key in self._requests:
+            resend = self._requests[key]
+            if resend is not None:
+                resend()
+            return False
+        self._requests[key] = None
+        while len(self._requests) > self._limit:
+            self._end(next(iter(self._requests)))
+        return True
+
+    def answered(self, key: Hashable, *, reliable: bool, resend: Callable[[], None]) -> None:
+        """The final response to `key` was sent; `resend()` sends it again."""
+        if key not in self._requests:
+            return  # forgotten early (a flood), or the endpoint stopped
+        self._requests[key] = resend
+        self._deadlines[key] = asyncio.get_running_loop().call_later(
+            0 if reliable else self.timers.h, self._end, key)
+
+    def _end(self, key: Hashable) -> None:
+        self._requests.pop(key, None)
+        deadline = self._deadlines.pop(key, None)
+        if deadline is not None:
+            deadline.cancel()
+
+    def close(self) -> None:
+        for key in list(self._requests):
+            self._end(key)

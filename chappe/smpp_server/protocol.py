@@ -13,7 +13,7 @@ id and the refused ones (unsuccess_sme); replace_sm edits a still-scheduled mess
 through the messaging edit service. Other commands are answered ESME_RINVCMDID.
 
 Binds are authenticated in at most `BIND_THREADS` of the executor threads (submits keep
-the others), and failed binds back off per address and per system_id (`BindGuard`).
+the others), and failed binds back off per address and per system_id (`common.throttle`).
 
 Long messages sent in parts (UDH 8/16-bit or SAR) are kept in `SmppConcatPart` (durable)
 and accepted as one message when the last part arrives; earlier parts are answered with
@@ -51,13 +51,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chappe.common.throttle import FailureThrottle
 from chappe.smpp import pdu as P
 from chappe.smpp import receipts as R
 from chappe.smpp import text as T
 from chappe.smpp.encoding import detect_encoding
 from chappe.smpp.transport import Session, SmppError
 from chappe.smpp_server import selectors, services
-from chappe.smpp_server.bindguard import BindGuard
 from chappe.smpp_server.dbthreads import (
     accept_writers,
     connections_close,
@@ -96,9 +96,9 @@ class TokenBucket:
 
 class SmppServer:
     def __init__(self, *, window: int = 100, enquire_link: float = 30.0,
-                 guard: BindGuard | None = None) -> None:
+                 guard: FailureThrottle | None = None) -> None:
         self.window, self.enquire_link = window, enquire_link
-        self.guard = guard or BindGuard()
+        self.guard = guard or FailureThrottle()
         self._binding = asyncio.Semaphore(BIND_THREADS)
         self.sessions: set[Session] = set()
         self.db = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="smpp-server-db")
@@ -180,16 +180,16 @@ class SmppServer:
         password = P.text_of(pdu.params["password"])
         peer = session.peer[0] if session.peer else ""
         async with self._binding:  # checked once a slot is ours: a flood waits here too
-            if self.guard.blocked(ip=peer, system_id=system_id):
+            if self.guard.retry_after(f"ip:{peer}", f"id:{system_id}"):
                 log.info("SMPP bind of %r from %s refused: backing off", system_id, peer)
                 return P.bind_resp(pdu, status=P.RBINDFAIL)
             status, bound = await self._db(partial(
                 services.smpp_bind_authenticate, system_id=system_id, password=password,
                 peer=peer))
             if bound is None:
-                self.guard.failed(ip=peer, system_id=system_id)
+                self.guard.failed(f"ip:{peer}", f"id:{system_id}")
             else:
-                self.guard.succeeded(ip=peer, system_id=system_id)
+                self.guard.succeeded(f"ip:{peer}", f"id:{system_id}")
         if bound is not None:
             binds = sum(1 for s in self.sessions if s.system_id == system_id and s.mode)
             if binds >= bound.max_binds:

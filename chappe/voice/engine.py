@@ -17,6 +17,7 @@ import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.registrar import Registrar
@@ -24,7 +25,6 @@ from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import InboundCall
-from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice")
@@ -49,7 +49,7 @@ class VoiceEngine:
                  dialer_poll: float = 1.0, min_se: int = DEFAULT_MIN_SE,
                  message_heartbeat: float = MESSAGE_HEARTBEAT,
                  registrations: Registrations | None = None,
-                 throttle: AuthThrottle | None = None,
+                 throttle: FailureThrottle | None = None,
                  sweep_every: float = REGISTRATIONS_SWEEP) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
@@ -61,7 +61,7 @@ class VoiceEngine:
         self.gate = TrunkGate()
         self.dialer, self.dialer_poll = dialer, dialer_poll
         self.message_heartbeat = message_heartbeat
-        self.throttle = throttle if throttle is not None else AuthThrottle()
+        self.throttle = throttle if throttle is not None else FailureThrottle()
         self.registrar = Registrar(directory,
                                    registrations if registrations is not None
                                    else Registrations(),

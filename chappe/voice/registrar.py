@@ -10,7 +10,7 @@ A REGISTER is handled in this order, each step answering on its own:
    no other contact, a control character (NUL…) in any of these. Missing mandatory
    headers get their 400 from the SIP stack before the request reaches here.
 2. **Throttling** (503 with Retry-After): an address whose authentications keep failing
-   (chappe.voice.sip.throttle) is refused without a look at its credentials.
+   (chappe.common.throttle) is refused without a look at its credentials.
 3. **Digest authentication** (chappe.voice.sip.digest, realm `chappe`, MD5, qop=auth,
    stateless nonces that go stale after a minute): no Authorization gets the 401
    challenge; an unknown username or a wrong answer gets 403 and counts as a failure of
@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 
+from chappe.common.throttle import FailureThrottle
 from chappe.voice.directory import PhoneDirectory, SipCredentials
 from chappe.voice.registrations import (
     EXPIRES_CEILING,
@@ -48,7 +49,6 @@ from chappe.voice.sip.digest import (
     digest_check,
     nonce_issue,
 )
-from chappe.voice.sip.throttle import AuthThrottle
 
 logger = logging.getLogger("chappe.voice.registrar")
 
@@ -72,7 +72,7 @@ class Registrar:
     clock of nonces and of the Date header."""
 
     def __init__(self, directory: PhoneDirectory, registrations: Registrations, *,
-                 secret: bytes, throttle: AuthThrottle,
+                 secret: bytes, throttle: FailureThrottle,
                  wall: Callable[[], float] = time.time) -> None:
         self.directory = directory
         self.registrations = registrations

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from chappe.common.throttle import FailureThrottle
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, hangup_cause
 from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome, Refusal
@@ -55,7 +56,6 @@ from chappe.voice.sip.digest import (
     digest_check,
     nonce_issue,
 )
-from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.calls")
@@ -66,7 +66,7 @@ BEEP = tone(1000, 250)
 class CallRunner:
     def __init__(self, call: InboundCall, directory: Directory, *,
                  originator: Originator | None = None, gate: TrunkGate | None = None,
-                 auth_secret: bytes = b"", throttle: AuthThrottle | None = None,
+                 auth_secret: bytes = b"", throttle: FailureThrottle | None = None,
                  answer_after: float = 0.0,
                  max_call_seconds: float = 4 * 3600,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -81,8 +81,8 @@ class CallRunner:
         # Signs the nonces of our digest challenges (chappe.voice.sip.digest).
         self.auth_secret = auth_secret
         # Failed authentications per source address, shared by the engine's runners and
-        # its registrar (chappe.voice.sip.throttle).
-        self.throttle = throttle if throttle is not None else AuthThrottle()
+        # its registrar (chappe.common.throttle).
+        self.throttle = throttle if throttle is not None else FailureThrottle()
         self.clock = clock
         self.answer_after = answer_after
         self.log = CallLog(call.call_id)

@@ -13,10 +13,10 @@ from django.utils.functional import Promise
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Perm
 from chappe.audit.models import AuditEntry
+from chappe.common.throttle import FailureThrottle
 from chappe.messaging.models import Message, Send
 from chappe.smpp import pdu as P
 from chappe.smpp_server.admin import SmppAccountForm
-from chappe.smpp_server.bindguard import BindGuard
 from chappe.smpp_server.models import SmppAccount
 from chappe.smpp_server.protocol import BIND_THREADS
 from chappe.smpp_server.services import (
@@ -129,7 +129,7 @@ def test_unknown_system_id_wrong_password_and_refused_address_look_alike(
 def test_a_bind_flood_backs_off_and_does_not_hold_up_a_good_bind(server_with, account,
                                                                   hashes, credentials):
     clock = Clock()
-    server = server_with(guard=BindGuard(free=3, base=1.0, cap=30.0, clock=clock))
+    server = server_with(guard=FailureThrottle(free=3, base=1.0, cap=30.0, clock=clock))
     smpp_account_create(actor=SYSTEM.on(account), account=account, system_id="beta",
                         password="pw456")
     flood = [Raw(server.port, source="127.0.0.2") for _ in range(32)]
@@ -149,29 +149,6 @@ def test_a_bind_flood_backs_off_and_does_not_hold_up_a_good_bind(server_with, ac
     assert late.bind("acme", "pw123", seq=2) == P.ROK
     for raw in [*flood, good, late]:
         raw.close()
-
-
-def test_bind_guard_doubles_its_delay_and_forgets_on_success():
-    clock = Clock()
-    guard = BindGuard(free=2, base=1.0, cap=4.0, clock=clock)
-    key = {"ip": "192.0.2.1", "system_id": "acme"}
-    guard.failed(**key)
-    assert not guard.blocked(**key)
-    guard.failed(**key)
-    assert guard.blocked(**key)
-    assert guard.blocked(ip="198.51.100.1", system_id="acme")  # the system_id's own
-    assert guard.blocked(ip="192.0.2.1", system_id="other")  # the address's own
-    clock.now += 1.01
-    assert not guard.blocked(**key)
-    for delay in (2.0, 4.0, 4.0):  # doubles, up to the cap
-        guard.failed(**key)
-        clock.now += delay - 0.01
-        assert guard.blocked(**key)
-        clock.now += 0.02
-        assert not guard.blocked(**key)
-    guard.failed(**key)
-    guard.succeeded(**key)
-    assert not guard.blocked(**key)
 
 
 @pytest.mark.parametrize(("alphabet", "body", "text"), [

@@ -10,12 +10,12 @@ import pytest
 from aiosipua.auth import SipDigestAuth, build_credentials
 from aiosipua.headers import parse_auth, stringify_auth
 
+from chappe.common.throttle import FailureThrottle
 from chappe.voice.directory import SipCredentials
 from chappe.voice.registrar import Registrar
 from chappe.voice.registrations import Registrations
 from chappe.voice.sip.base import RegisterRequest
 from chappe.voice.sip.digest import NONCE_TTL
-from chappe.voice.sip.throttle import AuthThrottle
 
 SECRET = b"engine secret"
 REGISTRAR = "sip:127.0.0.1:5060"
@@ -47,7 +47,7 @@ class Setup:
         self.clock = Clock(500.0)
         self.directory = FakeDirectory(ALICE)
         self.table = Registrations(clock=self.clock)
-        self.throttle = AuthThrottle(limit=3, window=60, clock=self.clock)
+        self.throttle = FailureThrottle(free=3, base=60, clock=self.clock)
         self.registrar = Registrar(self.directory, self.table, secret=SECRET,
                                    throttle=self.throttle, wall=self.wall)
 
@@ -124,10 +124,10 @@ def test_failures_from_one_address_are_throttled_and_others_are_not(setup):
     throttled = replace(good, source=("203.0.113.5", 40000))
     reply = setup.send(throttled)
     assert reply.status == 503
-    assert reply.headers == [("Retry-After", "61")]
+    assert reply.headers == [("Retry-After", "60")]
     assert setup.send(register(call_id="reg-3")).status == 503  # even unauthenticated
     assert len(setup.directory.lookups) == 3  # no credential check while throttled
-    # Another address, and this one once the window has passed, are served.
+    # Another address, and this one once its delay has passed, are served.
     assert setup.send(good).status == 200
     setup.clock.now += 61
     assert setup.send(replace(throttled, cseq="9 REGISTER")).status == 200

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chappe.common.throttle import FailureThrottle
 from chappe.voice.callstate import CallLog, CallState, IllegalTransition, seconds_between
 from chappe.voice.directory import CallTarget
 from chappe.voice.flows import flow_parse
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.base import FRAME_BYTES
-from chappe.voice.sip.throttle import AuthThrottle
 from chappe.voice.trunking import TrunkGate, TrunkRoute
 from tests.voice.waiting import until
 
@@ -383,7 +383,7 @@ def test_failed_trunk_authentications_are_throttled_per_source_address():
                        inbound_password="s3cret")
     directory = FakeDirectory(MENU)
     with_trunk(directory, trunk)
-    throttle = AuthThrottle(limit=2, window=60, clock=lambda: 0.0)
+    throttle = FailureThrottle(free=2, base=60, clock=lambda: 0.0)
 
     challenged = FakeCall()
     asyncio.run(CallRunner(challenged, directory, auth_secret=b"k", throttle=throttle).run())
@@ -399,7 +399,7 @@ def test_failed_trunk_authentications_are_throttled_per_source_address():
     assert answered("guess").rejected == 403
     assert answered("guess").rejected == 403
     refused = answered("s3cret")  # right, but too late: no credential check now
-    assert (refused.rejected, refused.reject_headers) == (503, {"Retry-After": "61"})
+    assert (refused.rejected, refused.reject_headers) == (503, {"Retry-After": "60"})
     assert throttle.failures("127.0.0.1") == 2
 
 

@@ -6,13 +6,16 @@ of wrong binds keeps those threads busy and a good bind waits behind it (32 conc
 wrong binds once made a good one take 17 s). After `free` failures in a row, a key (the
 address, or the system_id) is blocked for a delay that doubles with each further failure
 up to `cap`; a bind from a blocked address or for a blocked system_id is refused at once,
-without hashing. A success clears both keys. Keys idle for `forget` seconds are dropped
-so that the table stays bounded.
+without hashing. A success clears both keys. Past `MAX_KEYS` keys, those idle for
+`forget` seconds are dropped, then, if still too many (a flood of made-up system_ids),
+all but the blocked ones, so that the table stays bounded.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+MAX_KEYS = 10_000
 
 
 @dataclass
@@ -40,8 +43,10 @@ class BindGuard:
 
     def failed(self, *, ip: str, system_id: str) -> None:
         now = self.clock()
-        if len(self._keys) > 10_000:
+        if len(self._keys) > MAX_KEYS:  # idle keys first; in a flood of new keys, all
             self._keys = {k: f for k, f in self._keys.items() if now - f.last < self.forget}
+            if len(self._keys) > MAX_KEYS:  # but those blocked now
+                self._keys = {k: f for k, f in self._keys.items() if f.blocked_until > now}
         for key in self._keys_of(ip, system_id):
             failures = self._keys.setdefault(key, _Failures())
             if now - failures.last >= self.forget:

@@ -174,6 +174,16 @@ def test_bind_guard_doubles_its_delay_and_forgets_on_success():
     assert not guard.blocked(**key)
 
 
+def test_bind_guard_stays_bounded_in_a_flood_of_made_up_system_ids(monkeypatch):
+    monkeypatch.setattr("chappe.smpp_server.bindguard.MAX_KEYS", 50)
+    clock = Clock()
+    guard = BindGuard(free=3, clock=clock)
+    for n in range(200):
+        guard.failed(ip="192.0.2.1", system_id=f"guess{n}")
+    assert len(guard._keys) <= 51
+    assert guard.blocked(ip="192.0.2.1", system_id="anyone")  # the address is kept
+
+
 @pytest.mark.parametrize(("alphabet", "body", "text"), [
     ("gsm", b"caf\x05 \x00", "café @"),
     ("latin1", b"caf\xe9 @", "café @"),

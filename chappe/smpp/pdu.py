@@ -31,7 +31,9 @@ from smpp.pdu.pdu_encoding import (
     Int1Encoder,
     Int4Encoder,
     PDUEncoder,
+    PriorityFlagEncoder,
     RegisteredDeliveryEncoder,
+    ReplaceIfPresentFlagEncoder,
 )
 
 HEADER = struct.Struct(">IIII")
@@ -78,6 +80,31 @@ _REQUEST_IDS = {value for name, value in constants.command_id_name_map.items()
 
 _esm, _dc, _rd = EsmClassEncoder(), DataCodingEncoder(), RegisteredDeliveryEncoder()
 _ton, _npi = AddrTonEncoder(), AddrNpiEncoder()
+_priority, _replace = PriorityFlagEncoder(), ReplaceIfPresentFlagEncoder()
+SUBMIT_SM = 0x00000004
+
+# pdu3's one-octet fields as its objects, decoded once per (field, octet) and shared
+# (never mutated), and the octet of each shared object: decoding and re-encoding them is
+# a good part of a submit_sm's cost otherwise.
+_octet_objects: dict[tuple[int, int], Any] = {}
+_object_octets: dict[int, int] = {}
+
+
+def _octet_object(encoder: Any, value: int) -> Any:
+    key = (id(encoder), value)
+    obj = _octet_objects.get(key)
+    if obj is None:
+        obj = encoder.decode(io.BytesIO(bytes([value])))
+        _octet_objects[key] = obj
+        _object_octets[id(obj)] = value
+    return obj
+
+
+def _octet_of(encoder: Any, obj: Any) -> int:
+    value = _object_octets.get(id(obj))
+    if value is None or _octet_objects.get((id(encoder), value)) is not obj:
+        return encoder.encode(obj)[0]
+    return value
 
 
 @dataclass(frozen=True)
@@ -214,9 +241,54 @@ def is_request(command: int) -> bool:
     return command in _REQUEST_IDS
 
 
+def _cstring(data: bytes, start: int, size: int) -> tuple[bytes, int]:
+    """A C-Octet String of at most `size` octets (NUL included) at `start`: its value
+    and where the next field starts; ValueError when unterminated or too long."""
+    end = data.index(b"\0", start, start + size)
+    return data[start:end], end + 1
+
+
+def _submit_sm_fast(data: bytes) -> Any | None:
+    """The common submit_sm — no schedule, no validity period, no optional parameter —
+    decoded without pdu3's field-by-field machinery (the same PDU object and values);
+    None for anything else, which pdu3 decodes."""
+    try:
+        length, _command, _status, seq = HEADER.unpack_from(data)
+        service_type, i = _cstring(data, 16, 6)
+        source_ton, source_npi = data[i], data[i + 1]
+        source, i = _cstring(data, i + 2, 21)
+        dest_ton, dest_npi = data[i], data[i + 1]
+        destination, i = _cstring(data, i + 2, 21)
+        esm, protocol_id, priority = data[i], data[i + 1], data[i + 2]
+        if data[i + 3] or data[i + 4]:  # schedule_delivery_time, validity_period
+            return None
+        registered, replace, coding, default_id, sm_length = data[i + 5:i + 10]
+        i += 10
+        if i + sm_length != length or length != len(data) or priority > 3 or replace > 1:
+            return None
+        pdu = op.SubmitSM(
+            seq or 0, service_type=service_type,
+            source_addr_ton=_octet_object(_ton, source_ton),
+            source_addr_npi=_octet_object(_npi, source_npi), source_addr=source,
+            dest_addr_ton=_octet_object(_ton, dest_ton),
+            dest_addr_npi=_octet_object(_npi, dest_npi), destination_addr=destination,
+            esm_class=_octet_object(_esm, esm), protocol_id=protocol_id,
+            priority_flag=_octet_object(_priority, priority), schedule_delivery_time=None,
+            validity_period=None, registered_delivery=_octet_object(_rd, registered),
+            replace_if_present_flag=_octet_object(_replace, replace),
+            data_coding=_octet_object(_dc, coding), sm_default_msg_id=default_id,
+            short_message=data[i:i + sm_length])
+    except (ValueError, IndexError, PDUParseError):
+        return None
+    pdu.raw_tlvs = {}
+    return pdu
+
+
 def decode(data: bytes) -> Any:
     """One PDU from its bytes (length already checked by the framing). Raises
     `PDUParseError` with `.status` set to the SMPP error to answer."""
+    if data[4:8] == b"\0\0\0\x04" and (fast := _submit_sm_fast(data)) is not None:
+        return fast
     codec = _codec()
     codec.raw_options = b""
     pdu = codec.decode(io.BytesIO(data))
@@ -256,6 +328,12 @@ def nack(seq: int, status: int) -> bytes:
     return HEADER.pack(HEADER_LEN, 0x80000000, status, seq)
 
 
+def submit_sm_resp(seq: int, message_id: str) -> bytes:
+    """submit_sm_resp with ESME_ROK, packed directly (the hot path of accepting)."""
+    body = message_id.encode("ascii") + b"\0"
+    return HEADER.pack(HEADER_LEN + len(body), SUBMIT_SM | 0x80000000, ROK, seq) + body
+
+
 def error_response(command: int, seq: int, status: int) -> bytes:
     """The response to a request we cannot serve: its own `_resp` with `status` (no body,
     as SMPP 3.4 allows on error), or generic_nack for an unknown command."""
@@ -265,39 +343,39 @@ def error_response(command: int, seq: int, status: int) -> bytes:
 
 
 def esm_class(value: int) -> Any:
-    return _esm.decode(io.BytesIO(bytes([value])))
+    return _octet_object(_esm, value)
 
 
 def esm_value(esm: Any) -> int:
-    return _esm.encode(esm)[0]
+    return _octet_of(_esm, esm)
 
 
 def data_coding(value: int) -> Any:
-    return _dc.decode(io.BytesIO(bytes([value])))
+    return _octet_object(_dc, value)
 
 
 def data_coding_value(dc: Any) -> int:
-    return _dc.encode(dc)[0]
+    return _octet_of(_dc, dc)
 
 
 def registered_delivery(value: int) -> Any:
-    return _rd.decode(io.BytesIO(bytes([value])))
+    return _octet_object(_rd, value)
 
 
 def registered_delivery_value(rd: Any) -> int:
-    return _rd.encode(rd)[0]
+    return _octet_of(_rd, rd)
 
 
 def ton(value: int) -> Any:
-    return _ton.decode(io.BytesIO(bytes([value])))
+    return _octet_object(_ton, value)
 
 
 def npi(value: int) -> Any:
-    return _npi.decode(io.BytesIO(bytes([value])))
+    return _octet_object(_npi, value)
 
 
 def ton_value(value: Any) -> int:
-    return _ton.encode(value)[0]
+    return _octet_of(_ton, value)
 
 
 def bind(mode: str, *, system_id: str, password: str, system_type: str = "",

@@ -218,7 +218,7 @@ class SmppServer:
         status, message_id = await future
         if status != P.ROK:
             return P.error_response(P.command_id(pdu), pdu.seqNum, status)
-        return P.op.SubmitSMResp(seqNum=pdu.seqNum, message_id=message_id)
+        return P.submit_sm_resp(pdu.seqNum, message_id)
 
     async def _submit_multi(self, bound: Bound, pdu: Any) -> Any:
         """One acceptance for every SME destination; distribution lists are not kept

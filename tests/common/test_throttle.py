@@ -59,3 +59,11 @@ def test_memory_is_bounded_by_the_keys_tracked():
     assert len(throttle._keys) == 100
     assert throttle.retry_after("10.0.3.231") > 0  # the latest are kept
     assert throttle.retry_after("10.0.0.0") == 0
+
+
+def test_a_flood_of_made_up_system_ids_keeps_the_address_blocked():
+    throttle = FailureThrottle(free=3, max_keys=50, clock=Clock())
+    for n in range(200):
+        throttle.failed("ip:192.0.2.1", f"id:guess{n}")
+    assert len(throttle._keys) == 50
+    assert throttle.retry_after("ip:192.0.2.1", "id:anyone") > 0  # the address is kept

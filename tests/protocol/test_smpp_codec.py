@@ -1,9 +1,11 @@
 """Pure parts of the SMPP stack: long-message splitting and reassembly, receipts."""
 
+import io
 from datetime import UTC, datetime
 
 import pytest
 
+from chappe.smpp import pdu as P
 from chappe.smpp import receipts as R
 from chappe.smpp import text as T
 
@@ -76,3 +78,41 @@ def test_receipt_text_round_trip_and_id_normalisation():
                    state=None).status is None
     assert R.normalize_id("abc", "string") == "abc"
     assert R.parse_date("261101123045") == datetime(2026, 11, 1, 12, 30, 45, tzinfo=UTC)
+
+
+def _pdu3(data: bytes):
+    """What pdu3 itself decodes (the fast path's reference)."""
+    return P._codec().decode(io.BytesIO(data))
+
+
+@pytest.mark.parametrize(("source", "destination", "esm", "dc", "registered", "body"), [
+    ("Bench", "33620000001", 0, 0, 1, b"Soldes -50%"),
+    ("", "", 0x40, 8, 0, b"\x05\x00\x03\x01\x02\x01abc"),
+    ("A" * 20, "1" * 20, 0, 3, 2, b""),
+    ("x", "y", 0, 0, 0, b"a" * 140),
+])
+def test_the_fast_submit_sm_decoder_reads_what_pdu3_reads(source, destination, esm, dc,
+                                                          registered, body):
+    pdu = P.submit_sm(source=source, source_ton=5, source_npi=0, destination=destination,
+                      dest_ton=1, dest_npi=1, short_message=body, data_coding_value=dc,
+                      registered=registered, esm=esm)
+    pdu.seqNum = 77
+    data = P.encode(pdu)
+    fast, reference = P._submit_sm_fast(data), _pdu3(data)
+    assert fast is not None
+    assert (fast.id, fast.seqNum, fast.status, fast.params) == (
+        reference.id, reference.seqNum, reference.status, reference.params)
+    assert (P.esm_value(fast.params["esm_class"]), P.data_coding_value(
+        fast.params["data_coding"])) == (esm, dc)
+    assert P.decode(P.submit_sm_resp(77, "abc")).params["message_id"] == b"abc"
+
+
+def test_the_fast_decoder_leaves_the_rest_to_pdu3():
+    with_tlv = P.submit_sm(source="A", source_ton=5, source_npi=0, destination="3",
+                           dest_ton=1, dest_npi=1, short_message=b"", data_coding_value=0,
+                           message_payload=b"long text")
+    with_tlv.seqNum = 1
+    data = P.encode(with_tlv)
+    assert P._submit_sm_fast(data) is None
+    assert P.decode(data).params["message_payload"] == b"long text"
+    assert P._submit_sm_fast(data[:30]) is None  # cut short: pdu3 says why

@@ -121,13 +121,16 @@ class ConnectorLane:
     def _run(self, step) -> None:
         try:
             while not self._closed.is_set():
-                close_old_connections()
                 try:
                     busy = step()
                 except Exception:
                     log.exception("connector %s: %s failed; retrying", self.name,
                                   step.__name__.strip("_"))
                     busy = False
+                finally:
+                    # Back to the pool before waiting (PostgreSQL): an idle lane holds no
+                    # connection, so a gateway needs about one per busy thread.
+                    close_old_connections()
                 if not busy:
                     self._closed.wait(self.poll_seconds)
         finally:

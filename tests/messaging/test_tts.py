@@ -12,7 +12,12 @@ import time_machine
 from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
-from chappe.accounts.services import account_suspend, service_suspend
+from chappe.accounts.services import (
+    account_reactivate,
+    account_suspend,
+    service_reactivate,
+    service_suspend,
+)
 from chappe.billing.models import UsageRecord
 from chappe.billing.selectors import balance_summary
 from chappe.contacts.models import OptOut
@@ -148,23 +153,26 @@ def test_sms_endpoints_do_not_show_voice_messages(tts_api, funded_account):
 
 
 @pytest.mark.parametrize("suspend", ["service", "account"])
-def test_a_suspension_after_acceptance_rejects_the_message_instead_of_calling(
+def test_a_suspension_after_acceptance_holds_the_message_until_it_is_lifted(
         funded_account, suspend):
-    """P-8: checked again when the engine takes it, not only at acceptance."""
+    """P-8: checked again when the engine takes it, not only at acceptance; a suspended
+    account's voice messages wait, like its SMS, and are called once it is lifted."""
     message = accept_one(funded_account, callback_url="https://client.example/hook")
+    service = funded_account.services.get(kind="messaging")
     if suspend == "service":
-        service_suspend(actor=SYSTEM, service=funded_account.services.get(kind="messaging"),
-                        reason="non_payment")
+        service_suspend(actor=SYSTEM, service=service, reason="non_payment")
     else:
         account_suspend(actor=SYSTEM, account=funded_account, reason="legal_order")
     assert tts_calls_claim(worker=ENGINE) == []
     message.refresh_from_db()
-    assert message.status == "rejected"
-    assert message.error_code == f"{suspend}_suspended"
-    assert "suspended" in message.events.get(status="rejected").detail
-    assert message.locked_until is None
-    [event] = WebhookEvent.objects.filter(type="message.status")
-    assert event.payload["error_code"] == f"{suspend}_suspended"
+    assert (message.status, message.locked_until) == ("queued", None)
+    assert not WebhookEvent.objects.filter(type="message.status").exists()
+    if suspend == "service":
+        service_reactivate(actor=SYSTEM, service=service)
+    else:
+        account_reactivate(actor=SYSTEM, account=funded_account)
+    [call] = tts_calls_claim(worker=ENGINE)
+    assert call.id == str(message.pk)
 
 
 def test_a_voice_message_past_its_validity_expires_uncalled(funded_account):

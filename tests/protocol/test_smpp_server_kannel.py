@@ -4,7 +4,6 @@ registered_delivery on the first part only, and Kannel's delivery report comes b
 its dlr-url — which needs our receipt under the first part's id."""
 
 import http.server
-import socket
 import subprocess
 import threading
 import urllib.parse
@@ -17,18 +16,13 @@ import pytest
 from chappe.carriers.services import simulator_ensure
 from chappe.messaging.models import Message
 from chappe.smpp_server.models import SmppSubmission
+from tests.ports import free_port
 from tests.processes import wait_for
 from tests.protocol.smppclient import deliver_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True),
               pytest.mark.tools("bearerbox", "smsbox")]
 LONG = "Kannel cuts this text in parts and asks for a receipt on the first one. " * 4
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Reports(http.server.BaseHTTPRequestHandler):
@@ -104,7 +98,7 @@ max-messages = 5
 def test_kannel_long_message_gets_its_delivery_report(server, credentials, tmp_path,
                                                       reports):
     simulator_ensure(config={"latency_ms": 0})
-    ports = {name: _free_port() for name in ("admin", "smsbox", "sendsms")}
+    ports = {name: free_port() for name in ("admin", "smsbox", "sendsms")}
     config = _kannel_config(tmp_path, smpp_port=server.port, ports=ports)
     boxes = [subprocess.Popen([box, str(config)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for box in ("bearerbox",)]

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,6 +17,8 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 from django.db import connection
+
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\n```sh\n(?P<code>.*?)\n```", re.S)
@@ -42,12 +43,6 @@ def _wait_for(condition, timeout: float, what: str):
             return value
         time.sleep(0.5)
     pytest.fail(f"timed out waiting for {what}")
-
-
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -89,14 +84,14 @@ def test_make_up_starts_and_answers_healthz(tmp_path):
         if source.is_file():
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, checkout / name)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CHAPPE_", "DJANGO_", "VIRTUAL_ENV"))}
     env["CHAPPE_PORT"] = str(port)
-    smpp_port = _free_port()
+    smpp_port = free_port()
     env["CHAPPE_SMPP_PORT"] = str(smpp_port)
-    env["CHAPPE_VOICE_PORT"] = str(_free_port())
-    env["CHAPPE_SIP_SIM_PORT"] = str(_free_port())
+    env["CHAPPE_VOICE_PORT"] = str(free_port())
+    env["CHAPPE_SIP_SIM_PORT"] = str(free_port())
     log = (tmp_path / "up.log").open("w")
     process = subprocess.Popen(["make", "up"], cwd=checkout, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
@@ -202,7 +197,7 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
         script = (code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
                   .replace("127.0.0.1:5060", f"127.0.0.1:{env['CHAPPE_VOICE_PORT']}")
                   .replace('"127.0.0.1", 2775', f'"127.0.0.1", {env["CHAPPE_SMPP_PORT"]}')
-                  .replace("-p 5061", f"-p {_free_port(socket.SOCK_DGRAM)}"))
+                  .replace("-p 5061", f"-p {free_port()}"))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=checkout,
                                 env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"README example {name}:\n{result.stderr}"

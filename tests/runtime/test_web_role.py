@@ -2,7 +2,6 @@
 and on PostgreSQL each process borrows from a bounded connection pool, so a burst of
 clients far larger than the pool queues instead of getting HTTP 500."""
 
-import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,15 +11,10 @@ from django.db import connection
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.services import api_key_create
+from tests.ports import free_port
 from tests.processes import role_process, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> set[int]:
@@ -40,7 +34,7 @@ def _up(base: str) -> bool:
 def web(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the web role beside a test needs the test database on PostgreSQL")
-    port = _free_port()
+    port = free_port()
     process = role_process(tmp_path, "web", "web", "--port", str(port), "--workers", "2",
                            CHAPPE_DB_POOL_SIZE="2", CHAPPE_DB_POOL_TIMEOUT="60",
                            PGAPPNAME="chappe-web-under-test")

@@ -18,6 +18,7 @@ from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
 from chappe.messaging.services.tts import TtsCalls
 from chappe.voice.engine import VoiceEngine
+from tests.ports import free_port
 
 SIPP = shutil.which("sipp")
 # The marks of a test that calls the engine with SIPp (and TTS prompts).
@@ -78,12 +79,6 @@ class EngineThread:
         self.thread.join(5)
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def scenario(name: str, workdir: Path | None = None, **values: str) -> list[str]:
     """SIPp's arguments to run a scenario of tests/voice/sipp. `values` fill `[name]`s
     that SIPp reads before `-key` applies (a response's status code): the filled copy is
@@ -104,10 +99,9 @@ def sipp(port: int, *args: str, cwd: Path, timeout: float = 20, transport: str =
     """SIPp placing `calls` calls to `number` (or running a scenario as the user `number`)
     at the engine, from `local_port` (any free one when 0); returns the finished
     process."""
-    kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
     # Explicit ports: with -p 0 SIPp's Via names 5060, which may belong to someone else.
     command = [SIPP, f"127.0.0.1:{port}", "-i", "127.0.0.1",
-               "-p", str(local_port or free_port(kind)),
+               "-p", str(local_port or free_port()),
                "-mp", str(free_port()), "-m", str(calls), "-t", transport,
                "-s", number.lstrip("+"), "-timeout", str(int(timeout)), "-timeout_error",
                "-nostdin", "-trace_err", *args]
@@ -121,8 +115,7 @@ class Phone:
 
     def __init__(self, *args: str, cwd: Path, transport: str = "u1", calls: int = 1,
                  timeout: int = 30, port: int = 0) -> None:
-        kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
-        self.port = port or free_port(kind)
+        self.port = port or free_port()
         self.process = subprocess.Popen(
             [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port()),
              "-t", transport, "-m", str(calls),

@@ -13,7 +13,8 @@ from chappe.voice.outbound import message_play, status_for
 from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import OutboundFailed
 from chappe.voice.trunking import TrunkGate, TrunkRoute
-from tests.voice.sipp_tools import Phone, free_port
+from tests.ports import free_port
+from tests.voice.sipp_tools import Phone
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools("sipp")]
 

@@ -13,7 +13,7 @@ import pytest
 from chappe.voice.media.prompts import tone, wav_write
 from chappe.voice.outbound import ring_all
 from chappe.voice.registrations import Registrations
-from tests.voice.sipp_tools import free_port
+from tests.ports import free_port
 from tests.voice.test_registrar_sipp import engine_with
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools("baresip")]

@@ -12,7 +12,8 @@ import pytest
 from chappe.voice.directory import SipCredentials
 from chappe.voice.outbound import ring_all
 from chappe.voice.registrations import Registrations
-from tests.voice.sipp_tools import EngineThread, Phone, free_port, scenario, sipp
+from tests.ports import free_port
+from tests.voice.sipp_tools import EngineThread, Phone, scenario, sipp
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools("sipp")]
 
@@ -49,7 +50,7 @@ def register(engine, cwd, *, name="register.xml", password="s3cret", transport="
 def test_a_phone_registers_with_digest_then_unregisters(tmp_path, transport):
     table = Registrations()
     with engine_with(table) as engine:
-        local = free_port(socket.SOCK_STREAM if transport == "t1" else socket.SOCK_DGRAM)
+        local = free_port()
         register(engine, tmp_path, transport=transport, local_port=local)
         [binding] = engine.wait_until(lambda: table.contacts_of("alice"))
         name = "UDP" if transport == "u1" else "TCP"

@@ -13,7 +13,8 @@ from chappe.messaging.models import Message
 from chappe.runtime.demo import demo_setup
 from chappe.voice.simulator import VoiceCarrierSimulator
 from tests.conftest import ApiClient
-from tests.voice.sipp_tools import SIPP_TESTS, EngineThread, free_port
+from tests.ports import free_port
+from tests.voice.sipp_tools import SIPP_TESTS, EngineThread
 
 pytestmark = SIPP_TESTS
 

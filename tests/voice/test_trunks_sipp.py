@@ -9,11 +9,11 @@ import pytest
 
 from chappe.callcenter.models import Trunk
 from chappe.voice.trunking import TrunkRoute
+from tests.ports import free_port
 from tests.voice.sipp_tools import (
     SIPP_TESTS,
     EngineThread,
     Phone,
-    free_port,
     scenario,
     sipp,
     wait_for_records,

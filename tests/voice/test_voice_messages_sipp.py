@@ -13,7 +13,8 @@ from chappe.billing.models import UsageRecord
 from chappe.callcenter.models import CallRecord, Trunk
 from chappe.messaging.models import Message
 from chappe.webhooks.models import WebhookEvent
-from tests.voice.sipp_tools import EngineThread, Phone, free_port, scenario
+from tests.ports import free_port
+from tests.voice.sipp_tools import EngineThread, Phone, scenario
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools("sipp", "espeak-ng", "sox")]
 

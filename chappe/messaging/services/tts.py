@@ -20,7 +20,7 @@ its `message.status` webhook:
 | no trunk routes the number                          | rejected `no_route`                |
 | every trunk routing it is at one of its caps        | queued again a few seconds later   |
 | the engine could not place it                       | rejected `call_failed`             |
-| its account or messaging service is suspended (P-8) | rejected, the refusal's code       |
+| its account or messaging service is suspended       | waits, uncalled, like an SMS (P-8)  |
 | past its validity (M-7)                             | expired                            |
 
 The history's detail of the final move names the call's outcome (`listened`,
@@ -29,9 +29,7 @@ the call record the contact center keeps of the call.
 """
 
 import re
-from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,17 +37,21 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from chappe.accounts.actor import Actor
-from chappe.accounts.models import Account, ServiceKind
+from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
-from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
-from chappe.common.errors import ServiceRefused, ValidationFailed
+from chappe.common.errors import ValidationFailed
 from chappe.common.leases import LEASE_RELEASED, lease_extend
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Channel, Message, MessageKind, Send
 from chappe.messaging.services.accept import SendOutcome, sms_send
-from chappe.messaging.services.dispatch import LEASE, RETRY_DELAY, dispatch_claim
+from chappe.messaging.services.dispatch import (
+    LEASE,
+    RETRY_DELAY,
+    dispatch_claim,
+    messaging_held_accounts,
+)
 from chappe.messaging.services.status import messages_transition
 from chappe.voice.directory import MessageCall, MessageCallEnd
 from chappe.voice.flows import Prompt
@@ -113,45 +115,25 @@ def tts_send(*, actor: Actor, account: Account, recipients: list[str], text: str
 # --- the voice engine's side ------------------------------------------------------------
 
 
-def _refusals(account_ids: set[Any]) -> dict[Any, ServiceRefused]:
-    """Why each of these accounts may not send messages now (P-8), if it may not."""
-    refused = {}
-    for account in Account.objects.filter(pk__in=account_ids):
-        try:
-            service_require(account=account, kind=ServiceKind.MESSAGING)
-        except ServiceRefused as exc:
-            refused[account.pk] = exc
-    return refused
-
-
 def tts_calls_claim(*, worker: str, limit: int = CLAIM_LIMIT,
                     now: datetime | None = None) -> list[MessageCall]:
     """Lease up to `limit` due voice messages to the engine `worker` and say what to call.
-    Checked again now, not only at acceptance: a message past its validity expires (M-7),
-    one whose account or messaging service is suspended is rejected with the refusal's
-    code (P-8); neither is called."""
+    Checked again now, not only at acceptance: a message past its validity expires (M-7)
+    uncalled, and those of an account whose messaging is suspended are not taken (P-8:
+    they wait, as SMS do at the gateway, `dispatch.messaging_held_accounts`)."""
     now = now or timezone.now()
     with transaction.atomic():
-        claimed = dispatch_claim(worker=worker, limit=limit, now=now, channel=Channel.TTS)
+        claimed = dispatch_claim(worker=worker, limit=limit, now=now, channel=Channel.TTS,
+                                 held=messaging_held_accounts())
         if not claimed:
             return []
         expired = [m.id for m in claimed if m.expires_at <= now]
         messages_transition(expired, S.EXPIRED, at=now, detail="validity period over",
                             updates={i: dict(LEASE_RELEASED) for i in expired})
         live = [m for m in claimed if m.expires_at > now]
-        refused = _refusals({m.account_id for m in live})
-        by_refusal: dict[Any, list] = defaultdict(list)
-        for message in live:
-            if message.account_id in refused:
-                by_refusal[message.account_id].append(message.id)
-        for account_id, ids in by_refusal.items():
-            exc = refused[account_id]
-            messages_transition(ids, S.REJECTED, at=now, error_code=exc.code,
-                                detail=str(exc.message)[:200],
-                                updates={i: dict(LEASE_RELEASED) for i in ids})
         sends = {send.pk: send for send in Send.objects.filter(
-            pk__in={m.send_id for m in live if m.account_id not in refused})}
-        return [_message_call(m, sends[m.send_id]) for m in live if m.account_id not in refused]
+            pk__in={m.send_id for m in live})}
+        return [_message_call(m, sends[m.send_id]) for m in live]
 
 
 def _message_call(message: Message, send: Send) -> MessageCall:

@@ -38,7 +38,7 @@ EXPECTED_PERMISSIONS: dict[str, set[str]] = {
         "api_keys.manage", "services.view", "services.manage", "audit.view", "billing.view",
         "billing.manage", "messaging.send", "messaging.view", "contacts.manage",
         "calls.handle", "call_flows.manage", "numbers.manage", "agents.supervise",
-        "statistics.view",
+        "licences.manage", "statistics.view",
     },
     SUPERVISOR: {
         "account.view", "services.view", "users.view", "calls.handle", "call_flows.manage",

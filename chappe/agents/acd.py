@@ -41,6 +41,15 @@ from enum import StrEnum
 from operator import attrgetter
 
 
+class Overflow(StrEnum):
+    """Why a caller leaves a queue for its overflow target (closed hours are decided by
+    the queue's opening hours, before a caller enters)."""
+
+    TIMEOUT = "timeout"
+    NO_AGENT = "no_agent"
+    FULL = "full"
+
+
 class Strategy(StrEnum):
     RING_ALL = "ring_all"
     LONGEST_IDLE = "longest_idle"
@@ -79,6 +88,10 @@ class QueueSpec:
     ring_timeout_seconds: int = 20
     # Round-robin memory: the member offered last in this queue.
     last_agent_id: str | None = None
+    # Limits (0: none) and whether callers leave at once when no agent is logged in.
+    max_wait_seconds: int = 0
+    max_length: int = 0
+    overflow_when_no_agent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +287,31 @@ def choose(queue: QueueSpec, callers: WaitingCallers, agents: Sequence[Member],
         if len(taken) == len(free):
             break
     return offers
+
+
+def admit(queue: QueueSpec, *, waiting: int, logged_in: int) -> Overflow | None:
+    """Whether a new caller may enter (None) or overflows at once: the queue is full
+    (`max_length` callers wait already), or nobody is logged in and the queue overflows
+    then (Asterisk's joinempty)."""
+    if queue.max_length and waiting >= queue.max_length:
+        return Overflow.FULL
+    if logged_in == 0 and queue.overflow_when_no_agent:
+        return Overflow.NO_AGENT
+    return None
+
+
+def leaving(queue: QueueSpec, callers: WaitingCallers, *, logged_in: int,
+            now: datetime) -> list[tuple[str, Overflow]]:
+    """The waiting callers who must leave now, in queue order, and why: everyone when the
+    last agent logged out of a queue that overflows then (Asterisk's leavewhenempty),
+    else those who waited `max_wait_seconds` (a caller already ringing an agent stays:
+    the ring ends first)."""
+    if logged_in == 0 and queue.overflow_when_no_agent:
+        return [(c.id, Overflow.NO_AGENT) for c in callers]
+    if not queue.max_wait_seconds:
+        return []
+    return [(c.id, Overflow.TIMEOUT) for c in callers
+            if not c.ringing and (now - c.entered_at).total_seconds() >= queue.max_wait_seconds]
 
 
 def caller_priority(*, rules: Iterable[tuple[str, str, int]], caller_number: str,

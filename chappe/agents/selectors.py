@@ -12,6 +12,7 @@ from chappe.agents.models import (
     AgentSkill,
     CallerPriorityRule,
     LicencePool,
+    NoAgentBehaviour,
     PauseReason,
     Queue,
     QueueEvent,
@@ -96,7 +97,9 @@ def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
         required_skills=tuple(sorted((qs.skill.name, qs.min_level)
                                      for qs in queue.skills.select_related("skill"))),
         ring_timeout_seconds=queue.ring_timeout_seconds,
-        last_agent_id=str(queue.last_agent_id) if queue.last_agent_id else None)
+        last_agent_id=str(queue.last_agent_id) if queue.last_agent_id else None,
+        max_wait_seconds=queue.max_wait_seconds, max_length=queue.max_length,
+        overflow_when_no_agent=queue.when_no_agent == NoAgentBehaviour.OVERFLOW)
     members = (QueueMember.objects.filter(account_id=queue.account_id, queue=queue)
                .select_related("agent").prefetch_related(
                    Prefetch("agent__skills", AgentSkill.objects.select_related("skill"))))

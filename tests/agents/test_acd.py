@@ -9,12 +9,15 @@ from hypothesis import strategies as st
 from chappe.agents.acd import (
     Caller,
     Member,
+    Overflow,
     QueueSpec,
     State,
     Strategy,
     WaitingCallers,
+    admit,
     caller_priority,
     choose,
+    leaving,
 )
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -165,6 +168,24 @@ def test_caller_priority_takes_the_highest_matching_rule():
     assert caller_priority(rules=rules, caller_number="+3370", dialled_number="",
                            branch="gold") == 9
     assert caller_priority(rules=rules, caller_number="+3370", dialled_number="") == 0
+
+
+def test_a_full_queue_or_one_without_agents_overflows_at_entry():
+    assert admit(q(max_length=2), waiting=1, logged_in=0) is None
+    assert admit(q(max_length=2), waiting=2, logged_in=3) == Overflow.FULL
+    assert admit(q(overflow_when_no_agent=True), waiting=0, logged_in=0) == Overflow.NO_AGENT
+    assert admit(q(overflow_when_no_agent=True), waiting=0, logged_in=1) is None
+
+
+def test_callers_leave_after_the_maximum_wait_or_when_the_last_agent_logs_out():
+    callers = waiting(Caller("old", ago(120)), Caller("ringing", ago(300),
+                                                      ringing=frozenset({"a"})),
+                      Caller("new", ago(10)))
+    assert leaving(q(max_wait_seconds=120), callers, logged_in=1, now=NOW) == [
+        ("old", Overflow.TIMEOUT)]
+    assert leaving(q(), callers, logged_in=1, now=NOW) == []
+    assert [why for _id, why in leaving(q(overflow_when_no_agent=True), callers,
+                                        logged_in=0, now=NOW)] == [Overflow.NO_AGENT] * 3
 
 
 # --- properties ------------------------------------------------------------------------

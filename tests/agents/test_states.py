@@ -9,9 +9,15 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Service, ServiceKind
 from chappe.accounts.roles import Role
 from chappe.accounts.services import service_suspend
-from chappe.agents.acd import State
+from chappe.agents.acd import Caller, State, WaitingCallers, choose
 from chappe.agents.models import QueueEvent
-from chappe.agents.services.setup import pause_reason_create, queue_create
+from chappe.agents.selectors import queue_snapshot
+from chappe.agents.services.setup import (
+    MemberDraft,
+    pause_reason_create,
+    queue_create,
+    skill_create,
+)
 from chappe.agents.services.states import (
     agent_call_end,
     agent_connect,
@@ -192,3 +198,23 @@ def test_queue_events_are_append_only(make_agent, licences):
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_the_queue_snapshot_is_what_choose_needs(make_agent, licences, admin_actor):
+    licences(2)
+    account = admin_actor.account
+    french = skill_create(actor=admin_actor, account=account, name="French")
+    fluent = set_state(make_agent(skills={str(french.pk): 8}), "available")
+    beginner = set_state(make_agent(skills={str(french.pk): 2}), "available")
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "FR", "max_wait_seconds": 90,
+                                 "when_no_agent": "overflow"},
+                         members=[MemberDraft(beginner.pk, 1, 0), MemberDraft(fluent.pk, 2, 1)],
+                         skills={str(french.pk): 5})
+    spec, members = queue_snapshot(queue=queue)
+    assert (spec.required_skills, spec.max_wait_seconds, spec.overflow_when_no_agent) == \
+        ((("French", 5),), 90, True)
+    assert {(m.id, m.tier, m.skills["French"]) for m in members} == {
+        (str(beginner.pk), 1, 2), (str(fluent.pk), 2, 8)}
+    offers = choose(spec, WaitingCallers.of([Caller("c1", T0)]), members, T0)
+    assert [o.agent_id for o in offers] == [str(fluent.pk)]

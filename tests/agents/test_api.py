@@ -18,6 +18,9 @@ def test_a_supervisor_sets_up_skills_agents_and_a_queue(api_for, account, make_u
     assert agent["skills"] == [{"skill_id": french["id"], "name": "French", "level": 7}]
     assert agent["sip"]["username"]
     assert len(agent["sip"]["password"]) >= 20
+    messaging_user = make_user(account, role=Role.MESSAGING_USER)
+    refused = api.post("/api/v1/agents", {"user_id": str(messaging_user.pk), "extension": "202"})
+    assert refused.json()["error"]["details"]["user"]
     reset = api.post(f"/api/v1/agents/{agent['id']}/sip-password").json()
     assert reset["sip"]["password"] != agent["sip"]["password"]
     backup = api.post("/api/v1/queues", {"name": "Backup"}).json()

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, User
-from chappe.accounts.roles import Perm
+from chappe.accounts.roles import Perm, role_allows
 from chappe.agents.acd import State
 from chappe.agents.models import (
     Agent,
@@ -113,6 +113,10 @@ def agent_create(*, actor: Actor, account: Account, user_id: Any, extension: str
     phones (shown to them and to supervisors, to configure a softphone or desk phone)."""
     actor.require(Perm.AGENTS_SUPERVISE)
     user = get_or_404(User.objects.filter(account=account, is_active=True), user_id)
+    if not role_allows(user.role, Perm.CALLS_HANDLE):
+        raise ValidationFailed(details={"user": [
+            _("This user's role does not take calls: make them an agent, a supervisor or an "
+              "administrator first.")]})
     if not extension.isdigit():
         raise ValidationFailed(details={"extension": [_("An extension is digits only.")]})
     username, password = _sip_credentials()

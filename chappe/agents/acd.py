@@ -261,7 +261,7 @@ def choose(queue: QueueSpec, callers: WaitingCallers, agents: Sequence[Member],
         return []
     ordered = _ordered(queue, free, agents, now)
     pools: dict[Skills, _Pool] = {(): _Pool(ordered)}
-    tiers = {m.id: m.tier for m in agents}
+    tiers: dict[str, int] | None = None  # built when a caller rings someone
     taken: set[str] = set()
     offers: list[Offer] = []
     ring_all = queue.strategy == Strategy.RING_ALL
@@ -275,7 +275,11 @@ def choose(queue: QueueSpec, callers: WaitingCallers, agents: Sequence[Member],
             pool = pools[need] = _Pool([m for m in ordered if _qualifies(m, need)])
         if pool.exhausted(taken):
             continue
-        ringing_tier = min((tiers.get(a, 1) for a in caller.ringing), default=None)
+        ringing_tier = None
+        if caller.ringing:
+            if tiers is None:
+                tiers = {m.id: m.tier for m in agents}
+            ringing_tier = min(tiers.get(a, 1) for a in caller.ringing)
         waited = (now - caller.entered_at).total_seconds()
         for member in pool.untaken(taken):
             if not _tier_open(member.tier, waited, escalation, ringing_tier):

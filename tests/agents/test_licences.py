@@ -43,7 +43,7 @@ def test_the_subscription_and_its_next_invoice_follow_the_licences(account, admi
     assert subscription.licences == 5
     entry = AuditEntry.objects.get(account=account, action="agents.licences.set")
     assert (entry.actor_user, entry.details["from"], entry.details["to"]) == \
-        (admin_actor.user, 0, 5)
+        (admin_actor.user, 2, 5)
     invoice = invoice_monthly_issue(account=account, service_kind=ServiceKind.CONTACT_CENTER,
                                     month=date(2026, 3, 1),
                                     now=datetime(2026, 4, 2, tzinfo=UTC))
@@ -90,3 +90,15 @@ def test_concurrent_logins_never_exceed_the_licences(make_agent, licences):
     account = agents[0].account
     assert Agent.objects.filter(account=account).exclude(state=State.LOGGED_OUT).count() == 3
     assert QueueEvent.objects.filter(account=account, kind="login").count() == 3
+
+
+def test_the_licence_row_starts_from_the_subscription(account, admin_actor, price_list,
+                                                      make_agent):
+    plan = plan_create(actor=OPERATOR, code="cc", name="Contact center",
+                       service_kind=ServiceKind.CONTACT_CENTER, price_list=price_list)
+    subscription_create(actor=OPERATOR, account=account, plan=plan, licences=1)
+    first, second = make_agent(), make_agent()
+    agent_state_set(actor=actor_of(first), account=account, agent=first, state="available")
+    with pytest.raises(Conflict, match="All 1 contact-center licences"):
+        agent_state_set(actor=actor_of(second), account=account, agent=second,
+                        state="available")

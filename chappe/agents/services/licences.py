@@ -22,14 +22,23 @@ from chappe.common.errors import Conflict, ValidationFailed
 MAX_LICENCES = 10_000
 
 
+def licence_pool_lock(*, account: Account) -> LicencePool:
+    """The account's licence row, locked until the transaction ends (every login and
+    every change of the count takes it, so they happen one after the other). Created on
+    first use with the licences of the account's contact-center subscription, if any."""
+    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
+    LicencePool.objects.get_or_create(
+        account=account, defaults={"licences": subscription.licences if subscription else 0})
+    return LicencePool.objects.select_for_update().get(account=account)
+
+
 @transaction.atomic
 def licences_set(*, actor: Actor, account: Account, licences: int) -> LicencePool:
     actor.require(Perm.LICENCES_MANAGE)
     if not 0 <= licences <= MAX_LICENCES:
         raise ValidationFailed(details={"licences": [
             _("Between 0 and %(max)d.") % {"max": MAX_LICENCES}]})
-    LicencePool.objects.get_or_create(account=account)
-    pool = LicencePool.objects.select_for_update().get(account=account)
+    pool = licence_pool_lock(account=account)
     logged_in = agents_logged_in(account=account)
     if licences < logged_in:
         raise Conflict(_("%(count)d agents are logged in: log some out before going down to "

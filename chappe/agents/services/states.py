@@ -31,8 +31,9 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.agents.acd import State
-from chappe.agents.models import Agent, LicencePool, Queue, QueueEvent, QueueEventKind
+from chappe.agents.models import Agent, Queue, QueueEvent, QueueEventKind
 from chappe.agents.selectors import pause_reason_get
+from chappe.agents.services.licences import licence_pool_lock
 from chappe.common.errors import Conflict, ValidationFailed
 
 S = State
@@ -63,8 +64,7 @@ def _locked(account: Account, agent: Agent) -> Agent:
 def _licence_take(account: Account, agent: Agent) -> None:
     """Called with the agent locked, before it leaves `logged_out`: serialises logins of
     the account on its licence row, then counts (C-8)."""
-    LicencePool.objects.get_or_create(account=account)
-    pool = LicencePool.objects.select_for_update().get(account=account)
+    pool = licence_pool_lock(account=account)
     logged_in = Agent.objects.filter(account=account).exclude(state=S.LOGGED_OUT) \
         .exclude(pk=agent.pk).count()
     if logged_in >= pool.licences:

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "chappe.runtime",
     "chappe.smpp_server",
     "chappe.callcenter",
+    "chappe.agents",
     "chappe.web",
 ]
 

@@ -42,7 +42,10 @@ class Perm(StrEnum):
     # Buying, releasing and porting out numbers: billed, so the administrator's (C-7 gives
     # supervisors agents, statistics and call flows only).
     NUMBERS_MANAGE = "numbers.manage"
+    # Agents, their skills and pause reasons, queues; other agents' states (C-7).
     AGENTS_SUPERVISE = "agents.supervise"
+    # The number of contact-center licences (C-8): billed, so the administrator's.
+    LICENCES_MANAGE = "licences.manage"
     STATISTICS_VIEW = "statistics.view"
 
 

@@ -22,6 +22,7 @@ from chappe.accounts.services import (
     api_key_prefix,
     service_order,
 )
+from chappe.agents.services.licences import licences_set
 from chappe.billing.models import CreditOrder, PriceList
 from chappe.billing.money import from_micros
 from chappe.billing.services import (
@@ -38,6 +39,7 @@ from chappe.smpp_server.services import smpp_account_create
 OPERATOR_EMAIL = "operator@chappe.localhost"
 CLIENT_EMAIL = "demo@chappe.localhost"
 DEMO_ACCOUNT = "Demo Company"
+DEMO_LICENCES = 2
 
 
 @dataclass
@@ -116,6 +118,8 @@ def demo_setup() -> Demo:
         )
         for kind in ServiceKind.values:
             service_order(actor=SYSTEM, account=account, kind=kind)
+        # Two agents may log in at once (C-8): enough to try a queue.
+        licences_set(actor=SYSTEM, account=account, licences=DEMO_LICENCES)
     if not User.objects.filter(email=CLIENT_EMAIL).exists():
         User.objects.create_user(
             CLIENT_EMAIL, creds["client_password"], account=account, role=Role.ADMINISTRATOR,

@@ -3,6 +3,7 @@ from django.urls import path
 
 from chappe.web.views import (
     account,
+    agents,
     api_keys,
     audit,
     billing,
@@ -144,6 +145,13 @@ urlpatterns = [
          name="audio_prompt_audio"),
     path("voice/recordings/<uuid:prompt_id>/delete/", voice_flows.audio_prompt_delete,
          name="audio_prompt_delete"),
+    path("voice/agents/", agents.agent_list, name="agents"),
+    path("voice/agents/licences/", agents.licences_update, name="licences_update"),
+    path("voice/agents/me/", agents.agent_me, name="agent_me"),
+    path("voice/agents/<uuid:agent_id>/state/", agents.agent_state, name="agent_state"),
+    path("voice/queues/", agents.queue_list, name="queues"),
+    path("voice/queues/new/", agents.queue_new, name="queue_new"),
+    path("voice/queues/<uuid:queue_id>/", agents.queue_edit, name="queue_edit"),
     path("voice/voicemails/", voice_calls.voicemail_list, name="voicemails"),
     path("voice/voicemails/alert/", voice_calls.voicemail_alert, name="voicemail_alert"),
     path("voice/voicemails/<uuid:voicemail_id>/audio/", voice_calls.voicemail_audio,

@@ -38,7 +38,7 @@ EXPECTED_PERMISSIONS: dict[str, set[str]] = {
         "api_keys.manage", "services.view", "services.manage", "audit.view", "billing.view",
         "billing.manage", "messaging.send", "messaging.view", "contacts.manage",
         "calls.handle", "call_flows.manage", "numbers.manage", "agents.supervise",
-        "statistics.view",
+        "licences.manage", "statistics.view",
     },
     SUPERVISOR: {
         "account.view", "services.view", "users.view", "calls.handle", "call_flows.manage",
@@ -121,6 +121,15 @@ ACTIONS: dict[str, Action] = {
     # Working on a sub-account through X-Account-Id is managing it (P-2).
     "subaccount.act_on": Action("get", lambda w: "/api/v1/account",
                                 headers=lambda w: {"X-Account-Id": str(w.sub.pk)}),
+    # Contact center (C-7, C-8): supervisors manage agents and queues, agents read the
+    # pause reasons they pick from, licences are billed (the administrator's).
+    "agents.list": Action("get", lambda w: "/api/v1/agents"),
+    "queues.create": Action("post", lambda w: "/api/v1/queues", lambda w: {"name": "Sales"},
+                            audited=True),
+    "pause_reasons.list": Action("get", lambda w: "/api/v1/pause-reasons"),
+    "queue_events.read": Action("get", lambda w: "/api/v1/queue-events"),
+    "licences.update": Action("put", lambda w: "/api/v1/licences", lambda w: {"licences": 2},
+                              audited=True),
 }
 
 ALLOWED: dict[str, set[str]] = {
@@ -138,6 +147,11 @@ ALLOWED: dict[str, set[str]] = {
     "services.order": {ADMIN},
     "audit_log.read": {ADMIN},
     "subaccount.act_on": {ADMIN},
+    "agents.list": {ADMIN, SUPERVISOR},
+    "queues.create": {ADMIN, SUPERVISOR},
+    "pause_reasons.list": {ADMIN, SUPERVISOR, AGENT},
+    "queue_events.read": {ADMIN, SUPERVISOR},
+    "licences.update": {ADMIN},
 }
 
 

@@ -3,6 +3,7 @@ validate, call the domain's services and selectors, and shape the answer)."""
 
 from chappe.api.v1 import (
     accounts,
+    agents,
     audit,
     billing,
     callcenter,
@@ -16,7 +17,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter):
+               smpp, callcenter, agents):
     api.add_router("", module.router)
 
 __all__ = ["api"]

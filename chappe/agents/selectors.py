@@ -1,0 +1,110 @@
+"""Reads of agents and queues, always scoped to one account — plus the snapshots the ACD
+choice (`acd.choose`) is fed."""
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from chappe.accounts.models import Account
+from chappe.agents.acd import Member, QueueSpec, State, Strategy
+from chappe.agents.models import (
+    Agent,
+    AgentSkill,
+    CallerPriorityRule,
+    LicencePool,
+    NoAgentBehaviour,
+    PauseReason,
+    Queue,
+    QueueEvent,
+    QueueMember,
+    Skill,
+)
+from chappe.common.lookup import filtered, get_or_404
+
+
+def skill_list(*, account: Account) -> QuerySet[Skill]:
+    return Skill.objects.filter(account=account)
+
+
+def skill_get(*, account: Account, skill_id: Any) -> Skill:
+    return get_or_404(skill_list(account=account), skill_id)
+
+
+def pause_reason_list(*, account: Account) -> QuerySet[PauseReason]:
+    return PauseReason.objects.filter(account=account)
+
+
+def pause_reason_get(*, account: Account, pause_reason_id: Any) -> PauseReason:
+    return get_or_404(pause_reason_list(account=account), pause_reason_id)
+
+
+def agent_list(*, account: Account, state: str | None = None) -> QuerySet[Agent]:
+    return filtered(Agent.objects.filter(account=account), state=state).select_related(
+        "user", "pause_reason").prefetch_related(
+        Prefetch("skills", AgentSkill.objects.select_related("skill")))
+
+
+def agent_get(*, account: Account, agent_id: Any) -> Agent:
+    return get_or_404(agent_list(account=account), agent_id)
+
+
+def agent_of_user(*, account: Account, user: Any) -> Agent | None:
+    return agent_list(account=account).filter(user=user).first()
+
+
+def agent_by_sip_username(*, username: str) -> Agent | None:
+    """The agent whose phones register as `username` (unique platform-wide): how the
+    registrar and the feature codes find the account and the agent."""
+    return Agent.objects.select_related("account", "user").filter(sip_username=username).first()
+
+
+def queue_list(*, account: Account) -> QuerySet[Queue]:
+    return Queue.objects.filter(account=account).prefetch_related(
+        Prefetch("members", QueueMember.objects.select_related("agent")),
+        "skills__skill", "overflows", "priority_rules")
+
+
+def queue_get(*, account: Account, queue_id: Any) -> Queue:
+    return get_or_404(queue_list(account=account), queue_id)
+
+
+def licences_of(*, account: Account) -> int:
+    pool = LicencePool.objects.filter(account=account).first()
+    return pool.licences if pool is not None else 0
+
+
+def agents_logged_in(*, account: Account) -> int:
+    return Agent.objects.filter(account=account).exclude(state=State.LOGGED_OUT).count()
+
+
+def queue_events(*, account: Account, queue: Queue | None = None,
+                 agent: Agent | None = None) -> QuerySet[QueueEvent]:
+    return filtered(QueueEvent.objects.filter(account=account), queue=queue, agent=agent)
+
+
+def priority_rules(*, queue: Queue) -> list[tuple[str, str, int]]:
+    """The queue's caller priority rules as `acd.caller_priority` takes them."""
+    return [(r.kind, r.value, r.priority)
+            for r in CallerPriorityRule.objects.filter(account_id=queue.account_id, queue=queue)]
+
+
+def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
+    """The queue and its members as `acd.choose` takes them (one query for the members
+    and their skills)."""
+    spec = QueueSpec(
+        id=str(queue.pk), strategy=Strategy(queue.strategy),
+        escalation_seconds=queue.escalation_seconds,
+        required_skills=tuple(sorted((qs.skill.name, qs.min_level)
+                                     for qs in queue.skills.select_related("skill"))),
+        ring_timeout_seconds=queue.ring_timeout_seconds,
+        last_agent_id=str(queue.last_agent_id) if queue.last_agent_id else None,
+        max_wait_seconds=queue.max_wait_seconds, max_length=queue.max_length,
+        overflow_when_no_agent=queue.when_no_agent == NoAgentBehaviour.OVERFLOW)
+    members = (QueueMember.objects.filter(account_id=queue.account_id, queue=queue)
+               .select_related("agent").prefetch_related(
+                   Prefetch("agent__skills", AgentSkill.objects.select_related("skill"))))
+    return spec, [Member(
+        id=str(m.agent_id), state=State(m.agent.state), tier=m.tier, position=m.position,
+        skills={s.skill.name: s.level for s in m.agent.skills.all()},
+        idle_since=m.agent.idle_since, calls_taken=m.agent.calls_taken,
+        talk_seconds=m.agent.talk_seconds) for m in members]

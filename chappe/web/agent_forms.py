@@ -1,0 +1,48 @@
+"""Forms of the agents and queues pages: shape only; the rules stay in chappe.agents'
+services (see chappe/web/forms.py)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from chappe.agents.models import STRATEGY_LABELS, NoAgentBehaviour
+from chappe.agents.services.licences import MAX_LICENCES
+
+
+class AgentForm(forms.Form):
+    user = forms.ChoiceField(label=_("User"), help_text=_("Any user of the account who "
+                                                          "takes calls."))
+    extension = forms.RegexField(label=_("Extension"), regex=r"^\d{1,8}$", max_length=8)
+    wrap_up_seconds = forms.IntegerField(label=_("Wrap-up time (s)"), min_value=0,
+                                         max_value=3600, initial=10)
+    max_no_answer = forms.IntegerField(
+        label=_("Paused after this many unanswered calls"), min_value=0, max_value=100,
+        initial=3, help_text=_("0: never paused."))
+
+    def __init__(self, *args, users=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [(str(u.pk), u.email) for u in users]
+
+
+class LicencesForm(forms.Form):
+    licences = forms.IntegerField(label=_("Licences"), min_value=0, max_value=MAX_LICENCES,
+                                  help_text=_("How many agents may be logged in at once."))
+
+
+class QueueForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    strategy = forms.ChoiceField(label=_("Strategy"),
+                                 choices=[(s.value, label) for s, label in
+                                          STRATEGY_LABELS.items()])
+    ring_timeout_seconds = forms.IntegerField(label=_("Ring timeout per agent (s)"),
+                                              min_value=5, max_value=600, initial=20)
+    escalation_seconds = forms.IntegerField(
+        label=_("Next tier after (s)"), min_value=0, max_value=3600, initial=30,
+        help_text=_("How long a caller waits on a ringing tier before the next one joins."))
+    max_wait_seconds = forms.IntegerField(label=_("Maximum wait (s)"), min_value=0,
+                                          max_value=86_400, initial=0,
+                                          help_text=_("0: no limit."))
+    max_length = forms.IntegerField(label=_("Maximum callers waiting"), min_value=0,
+                                    max_value=10_000, initial=0, help_text=_("0: no limit."))
+    when_no_agent = forms.ChoiceField(label=_("When no agent is logged in"),
+                                      choices=NoAgentBehaviour.choices)
+    recording = forms.BooleanField(label=_("Record calls"), required=False)

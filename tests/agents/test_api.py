@@ -1,0 +1,76 @@
+"""The agents API: setting up a queue, states and licences through HTTP, roles (C-7) and
+the one error shape."""
+
+from chappe.accounts.roles import Role
+from chappe.agents.models import QueueOverflow
+
+
+def test_a_supervisor_sets_up_skills_agents_and_a_queue(api_for, account, make_user):
+    api = api_for(account, Role.SUPERVISOR)
+    french = api.post("/api/v1/skills", {"name": "French"}).json()
+    assert api.post("/api/v1/skills", {"name": "French"}).json()["error"]["code"] == "conflict"
+    user = make_user(account, role=Role.AGENT)
+    created = api.post("/api/v1/agents", {"user_id": str(user.pk), "extension": "201",
+                                          "skills": [{"skill_id": french["id"], "level": 7}]})
+    assert created.status_code == 201
+    agent = created.json()
+    assert agent["state"] == "logged_out"
+    assert agent["skills"] == [{"skill_id": french["id"], "name": "French", "level": 7}]
+    assert agent["sip"]["username"]
+    assert len(agent["sip"]["password"]) >= 20
+    messaging_user = make_user(account, role=Role.MESSAGING_USER)
+    refused = api.post("/api/v1/agents", {"user_id": str(messaging_user.pk), "extension": "202"})
+    assert refused.json()["error"]["details"]["user"]
+    reset = api.post(f"/api/v1/agents/{agent['id']}/sip-password").json()
+    assert reset["sip"]["password"] != agent["sip"]["password"]
+    backup = api.post("/api/v1/queues", {"name": "Backup"}).json()
+    queue = api.post("/api/v1/queues", {
+        "name": "Sales", "strategy": "round_robin", "escalation_seconds": 15,
+        "members": [{"agent_id": agent["id"], "tier": 2, "position": 1}],
+        "skills": [{"skill_id": french["id"], "min_level": 5}],
+        "overflows": [{"when": "timeout", "target": "queue", "queue_id": backup["id"]},
+                      {"when": "closed", "target": "number", "number": "01 45 00 00 00"},
+                      {"when": "no_agent", "target": "voicemail"}],
+        "priority_rules": [{"kind": "caller_prefix", "value": "+3361", "priority": 5}]})
+    assert queue.status_code == 201, queue.json()
+    body = queue.json()
+    assert body["members"] == [{"agent_id": agent["id"], "tier": 2, "position": 1}]
+    assert {o["when"]: o["number"] for o in body["overflows"]}["closed"] == "+33145000000"
+    patched = api.patch(f"/api/v1/queues/{body['id']}", {"strategy": "linear",
+                                                         "overflows": []}).json()
+    assert (patched["strategy"], patched["overflows"], len(patched["members"])) == \
+        ("linear", [], 1)
+    assert not QueueOverflow.objects.filter(queue_id=body["id"]).exists()
+    unknown = api.post("/api/v1/queues", {"name": "X", "strategy": "loudest"})
+    assert unknown.json()["error"]["code"] == "validation_error"
+
+
+def test_login_beyond_the_licences_answers_409_with_a_clear_message(api_for, account,
+                                                                     make_agent):
+    admin = api_for(account)
+    assert admin.request("put", "/api/v1/licences", {"licences": 1}).json() == \
+        {"licences": 1, "logged_in": 0}
+    first, second = make_agent(), make_agent()
+    assert admin.post(f"/api/v1/agents/{first.pk}/state",
+                      {"state": "available"}).json()["state"] == "available"
+    refused = admin.post(f"/api/v1/agents/{second.pk}/state", {"state": "available"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "licences_exhausted"
+    assert "licences" in refused.json()["error"]["message"]
+    assert admin.get("/api/v1/licences").json() == {"licences": 1, "logged_in": 1}
+    events = admin.get("/api/v1/queue-events").json()["items"]
+    assert [e["kind"] for e in events] == ["login"]
+
+
+def test_roles(api_for, account, make_agent):
+    agent = make_agent()
+    agent_key, supervisor = api_for(account, Role.AGENT), api_for(account, Role.SUPERVISOR)
+    messaging = api_for(account, Role.MESSAGING_USER)
+    assert agent_key.get("/api/v1/agents").status_code == 403
+    assert agent_key.get("/api/v1/pause-reasons").status_code == 200
+    # An API key is nobody's own agent profile: only supervisors reach other agents.
+    assert agent_key.get(f"/api/v1/agents/{agent.pk}").status_code == 403
+    assert supervisor.get(f"/api/v1/agents/{agent.pk}").status_code == 200
+    denied = supervisor.request("put", "/api/v1/licences", {"licences": 3})
+    assert denied.json()["error"]["code"] == "permission_denied"
+    assert messaging.get("/api/v1/queues").status_code == 403

@@ -1,0 +1,76 @@
+"""Contact center → Agents, Queues and My agent status in the web app."""
+
+from django.urls import reverse
+
+from chappe.accounts.roles import Role
+from chappe.agents.acd import State
+from chappe.agents.models import Agent, Queue
+from tests.web.support import client_for
+
+
+def test_a_supervisor_adds_an_agent_and_sees_their_sip_credentials(admin_actor, make_user):
+    account = admin_actor.account
+    web = client_for(make_user(account, role=Role.SUPERVISOR))
+    user = make_user(account, role=Role.AGENT)
+    page = web.get(reverse("web:agents")).content.decode()
+    assert user.email in page  # offered in the form
+    response = web.post(reverse("web:agents"), {"user": str(user.pk), "extension": "301",
+                                                "wrap_up_seconds": 5, "max_no_answer": 2})
+    assert response.status_code == 302
+    agent = Agent.objects.get(user=user)
+    page = web.get(reverse("web:agents")).content.decode()
+    assert agent.sip_username in page
+    assert agent.sip_password in page
+    taken = web.post(reverse("web:agents"), {"user": str(make_user(account).pk),
+                                             "extension": "301", "wrap_up_seconds": 5,
+                                             "max_no_answer": 2})
+    assert "this extension is taken" in taken.content.decode()
+    # Licences are the administrator's.
+    assert web.post(reverse("web:licences_update"), {"licences": 4}).status_code == 403
+
+
+def test_an_agent_logs_in_from_their_page_within_the_licences(admin_actor, make_agent,
+                                                              licences):
+    licences(1)
+    mine, other = make_agent(), make_agent()
+    web = client_for(mine.user)
+    page = web.get(reverse("web:agent_me")).content.decode()
+    assert mine.sip_password in page
+    web.post(reverse("web:agent_state", args=[mine.pk]), {"state": "available"})
+    mine.refresh_from_db()
+    assert mine.state == State.AVAILABLE
+    # The only licence is taken: the other agent is told why.
+    refused = client_for(other.user).post(reverse("web:agent_state", args=[other.pk]),
+                                          {"state": "available"}, follow=True)
+    assert "licences of this account are in use" in refused.content.decode()
+    other.refresh_from_db()
+    assert other.state == State.LOGGED_OUT
+    # Nor can an agent change a colleague's state, nor see the agents list.
+    assert web.post(reverse("web:agent_state", args=[other.pk]),
+                    {"state": "available"}).status_code == 403
+    assert web.get(reverse("web:agents")).status_code == 403
+
+
+def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make_agent):
+    web = client_for(admin_actor.user)
+    web.post(reverse("web:licences_update"), {"licences": 3})
+    assert "0 of 3 licences in use" in web.get(reverse("web:agents")).content.decode()
+    first, second = make_agent(), make_agent()
+    response = web.post(reverse("web:queue_new"), {
+        "name": "Support", "strategy": "ring_all", "ring_timeout_seconds": 15,
+        "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
+        "when_no_agent": "wait", "member": [str(first.pk), str(second.pk)],
+        f"tier-{first.pk}": "1", f"tier-{second.pk}": "2"})
+    assert response.status_code == 302
+    queue = Queue.objects.get(account=admin_actor.account, name="Support")
+    assert sorted((m.agent_id, m.tier) for m in queue.members.all()) == sorted(
+        [(first.pk, 1), (second.pk, 2)])
+    assert "Support" in web.get(reverse("web:queues")).content.decode()
+    edit = web.post(reverse("web:queue_edit", args=[queue.pk]), {
+        "name": "Support", "strategy": "linear", "ring_timeout_seconds": 15,
+        "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
+        "when_no_agent": "wait", "member": [str(second.pk)]})
+    assert edit.status_code == 302
+    queue.refresh_from_db()
+    assert queue.strategy == "linear"
+    assert [m.agent_id for m in queue.members.all()] == [second.pk]

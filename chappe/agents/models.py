@@ -1,5 +1,5 @@
 """Agents, their skills and states, queues and their members, licences, and the queue
-event log (C-4, C-7, C-8; decision 0032).
+event log (C-4, C-7, C-8; decision 0035).
 
 Every model is tenant data with a non-null `account`. The distribution itself is the pure
 `acd.choose`; these rows are what the services feed it and what they record of it.

@@ -20,6 +20,7 @@ from chappe.agents.models import (
     Skill,
 )
 from chappe.common.lookup import filtered, get_or_404
+from chappe.voice.directory import SipCredentials
 
 
 def skill_list(*, account: Account) -> QuerySet[Skill]:
@@ -56,6 +57,16 @@ def agent_by_sip_username(*, username: str) -> Agent | None:
     """The agent whose phones register as `username` (unique platform-wide): how the
     registrar and the feature codes find the account and the agent."""
     return Agent.objects.select_related("account", "user").filter(sip_username=username).first()
+
+
+def agent_sip_credentials(username: str) -> SipCredentials | None:
+    """The digest credentials an agent's phones register with (the voice role hands this
+    to its directory): none for an unknown username or a deactivated user."""
+    agent = agent_by_sip_username(username=username)
+    if agent is None or not agent.user.is_active:
+        return None
+    return SipCredentials(username=agent.sip_username, password=agent.sip_password,
+                          account_id=str(agent.account_id), agent_id=str(agent.pk))
 
 
 def queue_list(*, account: Account) -> QuerySet[Queue]:

@@ -100,14 +100,18 @@ class DjangoDirectory:
     """Directory on the database: rentals route calls, trunks carry them, outcomes become
     call records. `data_dir` holds the recordings and prompts; `default_country` reads
     dialled numbers written without a country code; `message_calls` is the TTS channel
-    (none: the engine calls no voice message)."""
+    (none: the engine calls no voice message); `phone_users` gives the SIP credentials of
+    a username (the agents app's, wired by the voice role: none, no phone registers)."""
 
     def __init__(self, *, data_dir: Path, default_country: str,
-                 message_calls: MessageCalls | None = None, prompt_cache_size: int = 256,
+                 message_calls: MessageCalls | None = None,
+                 phone_users: Callable[[str], SipCredentials | None] | None = None,
+                 prompt_cache_size: int = 256,
                  routing_ttl: float = ROUTING_TTL,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._data_dir = Path(data_dir)
         self._message_calls = message_calls
+        self._phone_users = phone_users
         self._prompts_dir = prompts_dir(self._data_dir)
         self._default_country = default_country
         self._db = _DatabaseThread()
@@ -264,9 +268,9 @@ class DjangoDirectory:
     # --- agents' phones (the registrar) ----------------------------------------------------
 
     async def sip_credentials(self, username: str) -> SipCredentials | None:
-        """No agent has SIP credentials yet: the agents app (issue 14) brings them; until
-        then every REGISTER is refused (403) after its challenge."""
-        return None
+        if self._phone_users is None:
+            return None
+        return await self._db.run(self._phone_users, username)
 
     # --- TTS voice messages (M-1) ---------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
+from chappe.agents.selectors import agent_sip_credentials
 from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
 from chappe.messaging.services.tts import TtsCalls
@@ -33,10 +34,11 @@ ENGINE_WORKER = "voice:test"
 
 def db_directory(**kwargs) -> DjangoDirectory:
     """The database directory on the test's settings, as the voice role builds it (the
-    TTS channel's messages called by the engine `ENGINE_WORKER`)."""
+    TTS channel's messages called by the engine `ENGINE_WORKER`, the agents' phones)."""
     return DjangoDirectory(data_dir=settings.DATA_DIR,
                            default_country=settings.CHAPPE_DEFAULT_COUNTRY,
-                           message_calls=TtsCalls(worker=ENGINE_WORKER), **kwargs)
+                           message_calls=TtsCalls(worker=ENGINE_WORKER),
+                           phone_users=agent_sip_credentials, **kwargs)
 
 
 class EngineThread:

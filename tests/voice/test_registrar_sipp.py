@@ -2,13 +2,15 @@
 registration, refusal, unregistration over UDP and TCP; an agent's phones rung together;
 hostile REGISTERs answered 400 while other phones keep registering.
 
-The engine runs on a directory that knows one phone user (the database directory has no
-agents yet: the agents app brings them)."""
+The engine runs on a directory that knows one phone user, and on the voice role's own
+database directory with an agent of the agents app."""
 
 import socket
 
 import pytest
 
+from chappe.accounts.roles import Role
+from chappe.agents.services.setup import agent_create
 from chappe.voice.directory import SipCredentials
 from chappe.voice.outbound import ring_all
 from chappe.voice.registrations import Registrations
@@ -181,10 +183,31 @@ def test_hostile_registers_get_400_with_a_reason_and_other_phones_still_register
         assert len(engine.run(_contacts(table))) == 1
 
 
-def test_the_database_directory_has_no_phone_user_until_the_agents_app(transactional_db,
-                                                                        data_dir):
-    """The voice role's own directory (chappe.callcenter.directory): every REGISTER is
-    challenged, then refused, until agents have SIP credentials."""
+def test_an_agent_registers_with_the_credentials_the_web_app_shows(transactional_db,
+                                                                    data_dir, admin_actor,
+                                                                    make_user):
+    """The voice role's own directory (chappe.callcenter.directory, wired to the agents
+    app): an agent's generated SIP credentials register, a wrong password does not, and a
+    deactivated user's phone no longer can."""
+    account = admin_actor.account
+    user = make_user(account, role=Role.AGENT)
+    agent = agent_create(actor=admin_actor, account=account, user_id=user.pk, extension="301")
+
+    def register_as(password, name="register.xml"):
+        result = sipp(engine.port, *scenario(name), "-au", agent.sip_username, "-ap",
+                      password, cwd=data_dir, number=agent.sip_username)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
     with EngineThread(dialer=False) as engine:
-        register(engine, data_dir, name="register_refused.xml")
+        register_as(agent.sip_password)
+        [binding] = engine.run(_contacts_of(engine, agent.sip_username))
+        assert (binding.agent_id, binding.account_id) == (str(agent.pk), str(account.pk))
+        register_as("wrong", name="register_refused.xml")
         assert engine.engine.throttle.failures("127.0.0.1") == 1
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        register_as(agent.sip_password, name="register_refused.xml")
+
+
+async def _contacts_of(engine, username):
+    return engine.engine.registrar.registrations.contacts_of(username)

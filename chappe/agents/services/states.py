@@ -1,4 +1,4 @@
-"""Agents' states (decision 0032) and the queue event log they write.
+"""Agents' states (decision 0035) and the queue event log they write.
 
     logged_out ──login──▶ available ──offer──▶ ringing ──answer──▶ on_call ──end──▶ wrap_up
          ▲                 │  ▲ ▲                │ rang out (N in a row: paused)        │

@@ -181,6 +181,8 @@ class Reply(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
         ordering = ["-received_at"]
         constraints = [
             models.UniqueConstraint(fields=["connector", "carrier_id"], name="one_reply_per_mo")

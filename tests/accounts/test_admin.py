@@ -102,3 +102,15 @@ def test_invitations_are_revoked_by_the_service(staff, account):
     assert response.status_code == 302
     assert Invitation.objects.get().revoked_at is not None
     assert AuditEntry.objects.get(action="invitation.revoke").actor_label == OPERATOR_EMAIL
+
+
+def test_the_back_office_names_read_right(staff):
+    """Plural names Django would otherwise make up ("Replys", "Api keys"), in English and
+    in French."""
+    page = staff.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for name in ("Replies", "API keys", "SMPP accounts", "Unattributed replies"):
+        assert f">{name}<" in page, name
+    assert "Replys" not in page
+    french = staff.get("/admin/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    for name in ("Réponses", "Clés d’API", "Comptes SMPP"):
+        assert f">{name}<" in french, name

@@ -160,7 +160,7 @@ def _cmd_smpp_server(args: argparse.Namespace) -> int:
     from chappe.smpp_server.protocol import run_server
 
     run_server(host=args.host, port=args.port, port_file=args.port_file,
-               processes=args.processes)
+               processes=args.processes, accept_threads=args.accept_threads)
     return 0
 
 
@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     smpp.add_argument("--processes", type=int, default=1,
                       help="server processes sharing the port (SO_REUSEPORT), e.g. one "
                            "per core")
+    smpp.add_argument("--accept-threads", type=int, default=1, choices=(1, 2),
+                      help="accept batches at once (PostgreSQL): 2 when the database is "
+                           "far (round trips), 1 costs the least CPU")
     smpp.set_defaults(func=_cmd_smpp_server)
 
     voice = sub.add_parser("voice", help="the SIP voice engine (UDP and TCP): IVR, voicemail")

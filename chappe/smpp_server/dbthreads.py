@@ -26,13 +26,6 @@ def db_call[T](fn: Callable[[], T]) -> T:
     return fn()
 
 
-def accept_writers() -> int:
-    """How many accept batches may run at once: two on PostgreSQL, so that one batch's
-    Python work overlaps the other's round trips and commit; one on SQLite, which has a
-    single writer anyway."""
-    return 2 if connection.vendor == "postgresql" else 1
-
-
 def connections_close(pool: ThreadPoolExecutor, size: int) -> None:
     """Close the database connection of every thread of `pool` (one task per thread,
     held at a barrier so each thread takes exactly one)."""

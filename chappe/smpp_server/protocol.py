@@ -59,7 +59,6 @@ from chappe.smpp.encoding import detect_encoding
 from chappe.smpp.transport import Session, SmppError
 from chappe.smpp_server import selectors, services
 from chappe.smpp_server.dbthreads import (
-    accept_writers,
     connections_close,
     connections_close_all,
     db_call,
@@ -96,13 +95,15 @@ class TokenBucket:
 
 class SmppServer:
     def __init__(self, *, window: int = 100, enquire_link: float = 30.0,
-                 guard: FailureThrottle | None = None) -> None:
+                 guard: FailureThrottle | None = None, accept_threads: int = 1) -> None:
         self.window, self.enquire_link = window, enquire_link
         self.guard = guard or FailureThrottle()
         self._binding = asyncio.Semaphore(BIND_THREADS)
         self.sessions: set[Session] = set()
         self.db = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="smpp-server-db")
-        self.writers = accept_writers()
+        # Accept batches run at once (PostgreSQL only; SQLite has one writer). One costs
+        # the least CPU per submit; two hide the round trips to a distant database.
+        self.writers = accept_threads
         self.writer = ThreadPoolExecutor(self.writers, thread_name_prefix="smpp-server-accept")
         self.buckets: dict[str, TokenBucket] = {}
         self._pending: list[tuple[Submit, asyncio.Future]] = []
@@ -247,10 +248,10 @@ class SmppServer:
                                     no_unsuccess_sme=unsuccess)
 
     def _accept_pending(self) -> None:
-        """Accept what is pending in batches (group commits), one per free writer (on
-        PostgreSQL two: the pending submits are split so that one half is answered, and
-        the client's window refilled, while the other commits); when a batch is done,
-        what arrived meanwhile."""
+        """Accept what is pending in batches (group commits), one per free writer (with
+        two, the pending submits are split so that one half is answered, and the client's
+        window refilled, while the other commits); when a batch is done, what arrived
+        meanwhile."""
         self._scheduled = False
         loop = asyncio.get_running_loop()
         while self._pending and self._running < self.writers:
@@ -430,13 +431,14 @@ def _mo_pdus(mo: MoDue) -> list[Any]:
 
 
 def run_server(*, host: str, port: int, port_file: str | None = None,
-               processes: int = 1) -> None:
+               processes: int = 1, accept_threads: int = 1) -> None:
     """Serve until SIGINT/SIGTERM. With `processes` > 1, that many server processes
     (this one and forked copies) share the port (SO_REUSEPORT: the kernel spreads the
     binds over them), one event loop and one set of threads each, for as many cores;
     `max_binds` and the bind back-off then count per process."""
     if processes <= 1:
-        _serve(host=host, port=port, port_file=port_file, reuse_port=False)
+        _serve(host=host, port=port, port_file=port_file, reuse_port=False,
+               accept_threads=accept_threads)
         return
     if port == 0:
         with socket.socket() as probe:
@@ -448,12 +450,14 @@ def run_server(*, host: str, port: int, port_file: str | None = None,
         pid = os.fork()
         if pid == 0:
             try:
-                _serve(host=host, port=port, port_file=None, reuse_port=True)
+                _serve(host=host, port=port, port_file=None, reuse_port=True,
+                       accept_threads=accept_threads)
             finally:
                 os._exit(0)
         children.append(pid)
     try:
-        _serve(host=host, port=port, port_file=port_file, reuse_port=True)
+        _serve(host=host, port=port, port_file=port_file, reuse_port=True,
+               accept_threads=accept_threads)
     finally:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
@@ -462,9 +466,10 @@ def run_server(*, host: str, port: int, port_file: str | None = None,
             os.waitpid(pid, 0)
 
 
-def _serve(*, host: str, port: int, port_file: str | None, reuse_port: bool) -> None:
+def _serve(*, host: str, port: int, port_file: str | None, reuse_port: bool,
+           accept_threads: int) -> None:
     async def serve() -> None:
-        server = SmppServer()
+        server = SmppServer(accept_threads=accept_threads)
         bound_port = await server.start(host, port, reuse_port=reuse_port)
         if port_file:
             Path(port_file).write_text(str(bound_port))

@@ -112,5 +112,5 @@ def test_the_back_office_names_read_right(staff):
         assert f">{name}<" in page, name
     assert "Replys" not in page
     french = staff.get("/admin/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    for name in ("Réponses", "Clés d’API", "Comptes SMPP"):
+    for name in ("Réponses", "Clés d\u2019API", "Comptes SMPP"):
         assert f">{name}<" in french, name

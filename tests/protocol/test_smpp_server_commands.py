@@ -190,10 +190,12 @@ def test_a_bad_submit_fails_alone_in_its_batch(account, other_account, buy_credi
     assert Message.objects.filter(account=other_account).count() == 20
 
 
-def test_two_tenants_submitting_together_on_postgresql(server, credentials, other_account,
-                                                        buy_credits):
+@pytest.mark.parametrize("accept_threads", [1, 2])
+def test_two_tenants_submitting_together_on_postgresql(server_with, credentials, other_account,
+                                                        buy_credits, accept_threads):
     if connection.vendor != "postgresql":
         pytest.skip("the shared accept transaction breaks on PostgreSQL only")
+    server = server_with(accept_threads=accept_threads)
     buy_credits(other_account, "100")
     smpp_account_create(actor=SYSTEM.on(other_account), account=other_account,
                         system_id="globex", password="pw", max_msg_per_s=1000)

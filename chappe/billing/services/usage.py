@@ -348,17 +348,29 @@ class Priced:
     currency: str
 
 
-def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
-                     occurred_at: datetime | None = None, batch_cause_type: str = "",
-                     batch_cause_id: str = "") -> list[Priced]:
-    """`usage_charge_many` for uses whose causes were created in the caller's transaction
-    (messages accepted just now, a million at a time for a campaign): nothing can have
-    charged them before, so there is no replay lookup, no model instance per record, and
-    the records are written with `bulk_insert` (COPY on PostgreSQL). Exactly once still
-    holds: the unique (account, idempotency_key) index refuses a second charge and rolls
-    the caller back. Must run inside the caller's transaction. Returns each item's price."""
+@dataclass(frozen=True)
+class NewUses:
+    """Uses rated by `usage_rate_new` and not yet debited: `usage_post_new` debits them and
+    writes their records. Between the two the caller writes its own rows (the messages),
+    so the account's balance lock is taken only for the debit at the end of its
+    transaction (decision 0028)."""
+
+    account: Account
+    rated: list[Rated]
+    occurred_at: datetime
+    now: datetime
+    batch_cause: tuple[str, str]
+    # Each item's price, in the order given.
+    prices: list[Priced]
+
+
+def usage_rate_new(*, account: Account, items: Sequence[UsageItem],
+                   occurred_at: datetime | None = None, batch_cause_type: str = "",
+                   batch_cause_id: str = "") -> NewUses:
+    """Validate and rate uses whose causes are created in the caller's transaction (see
+    `usage_charge_new`); nothing is locked or written."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("usage_charge_new must run inside the caller's transaction")
+        raise RuntimeError("usage_rate_new must run inside the caller's transaction")
     now = timezone.now()
     occurred_at = occurred_at or now
     checked: set[tuple] = set()
@@ -369,13 +381,40 @@ def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
         elif not 0 < len(item.idempotency_key) <= 150:
             _validate(item)
     rated = _rate_all(account, items, occurred_at)
-    entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
-                     batch_cause=(batch_cause_type, batch_cause_id), late=None)
-    RECORD_ROW.insert(_record_rows(account, rated, entries, occurred_at, now))
     kinds = {id(kind): kind for _item, kind in rated}
     prices = {key: Priced(kind.rating.amount_micros, kind.currency)  # one per kind of use
               for key, kind in kinds.items()}
-    return [prices[id(kind)] for _item, kind in rated]
+    return NewUses(account=account, rated=rated, occurred_at=occurred_at, now=now,
+                   batch_cause=(batch_cause_type, batch_cause_id),
+                   prices=[prices[id(kind)] for _item, kind in rated])
+
+
+def usage_post_new(uses: NewUses) -> None:
+    """Debit (prepaid) and record uses rated by `usage_rate_new`, in the same transaction:
+    `InsufficientCredit` rolls the caller back. Call it last, just before commit: from
+    here to the commit the account's balance row is locked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("usage_post_new must run inside the caller's transaction")
+    entries = _debit(account=uses.account, rated=uses.rated, occurred_at=uses.occurred_at,
+                     now=uses.now, batch_cause=uses.batch_cause, late=None)
+    RECORD_ROW.insert(_record_rows(uses.account, uses.rated, entries, uses.occurred_at,
+                                   uses.now))
+
+
+def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
+                     occurred_at: datetime | None = None, batch_cause_type: str = "",
+                     batch_cause_id: str = "") -> list[Priced]:
+    """`usage_charge_many` for uses whose causes were created in the caller's transaction
+    (messages accepted just now, a million at a time for a campaign): nothing can have
+    charged them before, so there is no replay lookup, no model instance per record, and
+    the records are written with `bulk_insert` (COPY on PostgreSQL). Exactly once still
+    holds: the unique (account, idempotency_key) index refuses a second charge and rolls
+    the caller back. Must run inside the caller's transaction. Returns each item's price.
+    `usage_rate_new` then `usage_post_new` do the same in two steps."""
+    uses = usage_rate_new(account=account, items=items, occurred_at=occurred_at,
+                          batch_cause_type=batch_cause_type, batch_cause_id=batch_cause_id)
+    usage_post_new(uses)
+    return uses.prices
 
 
 REVERSAL_SUFFIX = ":reversal"

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -48,8 +49,8 @@ class SmsGroupCommit:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sms-group-commit",
                                         daemon=True)
-        # Sizes of the batches written (for tests and the benchmark's profile).
-        self.batches: list[int] = []
+        # Sizes of the last batches written (for tests and profiles).
+        self.batches: deque[int] = deque(maxlen=1000)
 
     def start(self) -> "SmsGroupCommit":
         self._thread.start()
@@ -85,7 +86,11 @@ class SmsGroupCommit:
                     stopping = True
                     break
                 batch.append(waiting)
-            self._write(batch)
+            # A request whose client left before its batch began is dropped (nothing of
+            # it is written); once running, its future can no longer be canceled.
+            batch = [w for w in batch if w.future.set_running_or_notify_cancel()]
+            if batch:
+                self._write(batch)
 
     def _write(self, batch: list[_Waiting]) -> None:
         self.batches.append(len(batch))

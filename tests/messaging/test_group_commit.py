@@ -60,7 +60,7 @@ def credit(account) -> int:
 def test_a_batch_is_one_debit_and_each_request_its_own_send(account, buy_credits):
     buy_credits(account, "1")
     batcher, results = one_batch([request(account, i) for i in range(8)])
-    assert batcher.batches == [8]
+    assert list(batcher.batches) == [8]
     assert [r.recipients[0].status for r in results] == ["queued"] * 8
     assert len({r.send.pk for r in results}) == 8
     for i, result in enumerate(results):
@@ -85,7 +85,7 @@ def test_one_bad_request_fails_alone_and_keys_stay_exactly_once(account, buy_cre
         request(account, 3, idempotency_key="k-2"),  # the same key, another request
         request(account, 4),
     ])
-    assert batcher.batches == [6]
+    assert list(batcher.batches) == [6]
     assert isinstance(results[1], ValidationFailed)
     assert results[4].code == "idempotency_conflict"
     assert [results[i].replayed for i in (0, 2, 3, 5)] == [False, False, True, False]
@@ -107,6 +107,22 @@ def test_a_batch_beyond_the_credit_accepts_what_it_can_pay(account, buy_credits)
     assert Message.objects.filter(account=account).count() == 10
     assert credit(account) == 0
     assert reconcile() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_client_left_is_dropped_and_the_others_answered(account,
+                                                                       buy_credits):
+    buy_credits(account, "1")
+    batcher = SmsGroupCommit()
+    gone = batcher.submit(request(account, 0), language="en")
+    stays = batcher.submit(request(account, 1), language="en")
+    assert gone.cancel()  # what awaiting it does when the client disconnects
+    batcher.start()
+    assert stays.result(timeout=120).recipients[0].e164 == jp(1)
+    batcher.stop()
+    assert list(batcher.batches) == [1]
+    assert list(Message.objects.filter(account=account).values_list("recipient", flat=True)) \
+        == [jp(1)]
 
 
 def _race(count: int, target) -> list:

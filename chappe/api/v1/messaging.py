@@ -6,6 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -72,6 +73,9 @@ async def sms_create(request: HttpRequest, payload: SmsCreate,
     # The web role's group commit (decision 0028), handed over in the ASGI scope.
     group_commit = getattr(request, "scope", {}).get(SCOPE_KEY)
     if group_commit is not None:
+        # Authentication borrowed a connection for this request: give it back to the
+        # pool before waiting, or a burst of waiting requests would hold them all.
+        await sync_to_async(close_old_connections)()
         outcome = await group_commit.send(send, language=get_language())
     else:
         outcome = await sync_to_async(sms_send_one)(send)

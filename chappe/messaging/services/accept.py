@@ -222,11 +222,10 @@ class _Checked:
 
 
 def _check(request: SmsRequest) -> _Checked | SendOutcome:
-    """Permission, service, input and the Idempotency-Key (a replay answers the first
+    """Permission, input and the Idempotency-Key (a replay answers the first
     outcome): what refuses a request before anything is written."""
     r = request
     r.actor.require(Perm.MESSAGING_SEND)
-    service_require(account=r.account, kind=ServiceKind.MESSAGING)
     _validate(recipients=r.recipients, text=r.text, reference=r.reference,
               callback_url=r.callback_url, send_at=r.send_at, kind=r.kind,
               max_segments=r.max_segments)
@@ -258,8 +257,17 @@ def sms_send_many(*, requests: Sequence[SmsRequest]) -> list[SendOutcome | Excep
     outcome or the exception that refused it (never raised here)."""
     results: list[SendOutcome | Exception | None] = [None] * len(requests)
     groups: dict[tuple, list[tuple[int, _Checked]]] = defaultdict(list)
+    gates: dict[Any, ChappeError | None] = {}  # the service gate, passed once per account
     for index, request in enumerate(requests):
+        if request.account.pk not in gates:
+            try:
+                service_require(account=request.account, kind=ServiceKind.MESSAGING)
+                gates[request.account.pk] = None
+            except ChappeError as refused:
+                gates[request.account.pk] = refused
         try:
+            if refused_by_gate := gates[request.account.pk]:
+                raise refused_by_gate
             checked = _check(request)
         except Exception as exc:  # this request's answer, not the others'
             results[index] = exc

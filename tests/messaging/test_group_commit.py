@@ -177,3 +177,29 @@ def test_many_concurrent_senders_never_overdraw_nor_charge_twice(account, buy_cr
     assert Send.objects.filter(account=account, report__gt="").count() == 10
     assert credit(account) == 0
     assert reconcile() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_balance_lock_is_taken_last_and_only_the_debit_runs_under_it(account,
+                                                                         buy_credits):
+    """Decision 0028: messages, sends, the debit entry and the usage records are written
+    before the account's balance row is locked; under the lock only the balance and its
+    lots move, then the transaction commits."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    buy_credits(account, "1")
+    with CaptureQueriesContext(db) as queries:
+        sms_send(actor=SYSTEM.on(account), account=account, recipients=[jp(1), jp(2)],
+                 text="Code", sender="Chappe")
+    sql = [q["sql"] for q in queries.captured_queries]
+    locked = next(i for i, q in enumerate(sql) if q.startswith("SELECT")
+                  and 'FROM "billing_accountbalance"' in q)
+    written_before = " ".join(sql[:locked])
+    assert 'INSERT INTO "messaging_send"' in written_before
+    assert 'INSERT INTO "billing_ledgerentry"' in written_before
+    under_lock = [q for q in sql[locked:] if not q.startswith(("SAVEPOINT", "RELEASE", "COMMIT"))]
+    assert all(any(f'"{table}"' in q for table in (
+        "billing_accountbalance", "billing_creditlot", "billing_lotmovement"))
+        for q in under_lock), under_lock
+    assert credit(account) == 1_000_000 - 2 * JP_PRICE

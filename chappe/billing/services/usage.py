@@ -69,6 +69,7 @@ from chappe.billing.selectors import service_kind_of
 from chappe.billing.services.credits import credit_plan
 from chappe.billing.services.ledger import (
     balance_lock,
+    balance_move,
     entry_post,
     lot_credit,
     lot_debit,
@@ -272,21 +273,29 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
         total = sum(kind.rating.amount_micros for _item, kind in in_currency)
         plan = credit_plan(balance=balance, amount_micros=total, now=now)
         if total:
-            single = len(in_currency) == 1
-            first, first_kind = in_currency[0]
-            entry = entry_post(
-                balance=balance, amount_micros=-total, reason=EntryReason.USAGE,
-                cause_type=first.cause_type if single else batch_cause[0] or "billing.usage",
-                cause_id=first.cause_id if single else batch_cause[1] or "batch",
-                idempotency_key=_entry_key(
-                    account, [item.idempotency_key for item, _kind in in_currency], "batch"),
-                occurred_at=occurred_at,
-                memo=(f"{first.product} {first_kind.event.destination_country}" if single
-                      else f"{len(in_currency)} uses"))
+            entry = entry_post(balance=balance, amount_micros=-total,
+                               **_entry_fields(account, in_currency, batch_cause, occurred_at))
             for lot, take in plan:
                 lot_debit(lot=lot, entry=entry, amount_micros=take)
             entries[currency] = entry
     return entries
+
+
+def _entry_fields(account: Account, in_currency: list[Rated], batch_cause: tuple[str, str],
+                  occurred_at: datetime) -> dict[str, Any]:
+    """The fields of the debit entry of uses `in_currency` (one currency), but its amount:
+    caused by the use itself when it is alone, else by `batch_cause`."""
+    single = len(in_currency) == 1
+    first, first_kind = in_currency[0]
+    return {
+        "reason": EntryReason.USAGE,
+        "cause_type": first.cause_type if single else batch_cause[0] or "billing.usage",
+        "cause_id": first.cause_id if single else batch_cause[1] or "batch",
+        "idempotency_key": _entry_key(
+            account, [item.idempotency_key for item, _kind in in_currency], "batch"),
+        "occurred_at": occurred_at,
+        "memo": (f"{first.product} {first_kind.event.destination_country}" if single
+                 else f"{len(in_currency)} uses")}
 
 
 RECORD_ROW = RowShape(UsageRecord, (
@@ -393,12 +402,34 @@ def usage_post_new(uses: NewUses) -> None:
     """Debit (prepaid) and record uses rated by `usage_rate_new`, in the same transaction:
     `InsufficientCredit` rolls the caller back. Call it last, just before commit: from
     here to the commit the account's balance row is locked."""
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("usage_post_new must run inside the caller's transaction")
-    entries = _debit(account=uses.account, rated=uses.rated, occurred_at=uses.occurred_at,
-                     now=uses.now, batch_cause=uses.batch_cause, late=None)
-    RECORD_ROW.insert(_record_rows(uses.account, uses.rated, entries, uses.occurred_at,
-                                   uses.now))
+    account, now = uses.account, uses.now
+    prepaid = [r for r in uses.rated if not r[1].postpaid and r[1].rating.amount_micros]
+    # The debit entries and the usage records are written before the lock: nothing
+    # else can charge these new uses, and a refusal below rolls them back with the rest.
+    entries: dict[str, LedgerEntry] = {}
+    for currency in sorted({kind.currency for _item, kind in prepaid}):
+        in_currency = [r for r in prepaid if r[1].currency == currency]
+        entries[currency] = LedgerEntry.objects.create(
+            account_id=account.pk, book=Book.CREDIT, currency=currency,
+            amount_micros=-sum(kind.rating.amount_micros for _item, kind in in_currency),
+            **_entry_fields(account, in_currency, uses.batch_cause, uses.occurred_at))
+    RECORD_ROW.insert(_record_rows(account, uses.rated, entries, uses.occurred_at, now))
+    if connection.vendor == "postgresql":
+        # The foreign keys of every row of the transaction so far are checked here,
+        # before the lock, instead of at commit while the balance row is locked; later
+        # statements are deferred again, as Django expects.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    for currency, entry in entries.items():  # the account's lock, held to the commit
+        balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
+        plan = credit_plan(balance=balance, amount_micros=-entry.amount_micros, now=now)
+        balance_move(balance=balance, entry=entry)
+        for lot, take in plan:
+            lot_debit(lot=lot, entry=entry, amount_micros=take)
 
 
 def usage_charge_new(*, account: Account, items: Sequence[UsageItem],

@@ -376,8 +376,12 @@ class NewUses:
 def usage_rate_new(*, account: Account, items: Sequence[UsageItem],
                    occurred_at: datetime | None = None, batch_cause_type: str = "",
                    batch_cause_id: str = "") -> NewUses:
-    """Validate and rate uses whose causes are created in the caller's transaction (see
-    `usage_charge_new`); nothing is locked or written."""
+    """Validate and rate uses whose causes were created in the caller's transaction
+    (messages accepted just now, a million at a time for a campaign); nothing is locked
+    or written. Nothing can have charged such uses before, so `usage_post_new` needs no
+    replay lookup and no model instance per record, and writes the records with
+    `bulk_insert` (COPY on PostgreSQL); exactly once still holds: the unique (account,
+    idempotency_key) index refuses a second charge and rolls the caller back."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("usage_rate_new must run inside the caller's transaction")
     now = timezone.now()
@@ -430,22 +434,6 @@ def usage_post_new(uses: NewUses) -> None:
         balance_move(balance=balance, entry=entry)
         for lot, take in plan:
             lot_debit(lot=lot, entry=entry, amount_micros=take)
-
-
-def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
-                     occurred_at: datetime | None = None, batch_cause_type: str = "",
-                     batch_cause_id: str = "") -> list[Priced]:
-    """`usage_charge_many` for uses whose causes were created in the caller's transaction
-    (messages accepted just now, a million at a time for a campaign): nothing can have
-    charged them before, so there is no replay lookup, no model instance per record, and
-    the records are written with `bulk_insert` (COPY on PostgreSQL). Exactly once still
-    holds: the unique (account, idempotency_key) index refuses a second charge and rolls
-    the caller back. Must run inside the caller's transaction. Returns each item's price.
-    `usage_rate_new` then `usage_post_new` do the same in two steps."""
-    uses = usage_rate_new(account=account, items=items, occurred_at=occurred_at,
-                          batch_cause_type=batch_cause_type, batch_cause_id=batch_cause_id)
-    usage_post_new(uses)
-    return uses.prices
 
 
 REVERSAL_SUFFIX = ":reversal"

@@ -59,13 +59,21 @@ async def run_rate(host: str, port: int, body_for, headers: bytes, rate: float,
         if delay > 0:
             await asyncio.sleep(delay)
         connection = idle.pop() if idle else None
+        body = body_for(index)
+        request = (b"POST /api/v1/sms HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
+                   + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         try:
+            if connection is not None:
+                try:
+                    status = await connection.exchange(request)
+                except (ConnectionResetError, asyncio.IncompleteReadError, IndexError):
+                    # The server closed this keep-alive connection while it was idle
+                    # (uvicorn: after 5 s): send again on a new one, as HTTP clients do.
+                    connection.writer.close()
+                    connection = None
             if connection is None:
                 connection = Connection(*await asyncio.open_connection(host, port))
-            body = body_for(index)
-            status = await connection.exchange(
-                b"POST /api/v1/sms HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
-                + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                status = await connection.exchange(request)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             errors[type(exc).__name__] += 1
             return

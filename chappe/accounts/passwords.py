@@ -7,11 +7,11 @@ current request in a context variable (per thread or task) for them.
 """
 
 import contextvars
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.services.people import user_password_set
@@ -20,16 +20,16 @@ _REQUEST: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
     "chappe_request", default=None)
 
 
-class RequestContextMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class RequestContextMiddleware(MiddlewareMixin):
+    """A `MiddlewareMixin`, so that it serves async views as well (decision 0028): the
+    variable set in `process_request` is carried back into the request's context."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _REQUEST.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            _REQUEST.reset(token)
+    def process_request(self, request: HttpRequest) -> None:
+        _REQUEST.set(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        _REQUEST.set(None)
+        return response
 
 
 def _request_actor(user: Any, *, operator: bool) -> Actor:

@@ -2,18 +2,16 @@
 resolver's method check), which never reaches the API's exception handlers."""
 
 import json
-from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 
-class ApiErrorShapeMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class ApiErrorShapeMiddleware(MiddlewareMixin):
+    """A `MiddlewareMixin`: it serves async views as well (decision 0028)."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if (response.status_code == 405 and request.path.startswith("/api/")
                 and not response.get("Content-Type", "").startswith("application/json")):
             allowed = response.get("Allow", "")

@@ -4,17 +4,15 @@ or store) is answered 400 before any view reads it. Form fields are also checked
 Django's own validators; raw filters read from `request.GET` are not — this is the one
 place that covers both. The API applies its own rules (chappe/api/hostile_input.py)."""
 
-from collections.abc import Callable
-
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 
-class RefuseNulMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class RefuseNulMiddleware(MiddlewareMixin):
+    """A `MiddlewareMixin`: it serves async views as well (decision 0028)."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
             fields = [request.GET]
             if request.method == "POST" and not request.content_type.startswith("application/"):
@@ -24,4 +22,4 @@ class RefuseNulMiddleware:
                        for key in data):
                     return HttpResponseBadRequest(
                         _("The request contains a NUL character."), content_type="text/plain")
-        return self.get_response(request)
+        return None

@@ -344,25 +344,28 @@ def test_reversal_records_are_append_only(account, buy_credits):
 
 
 def test_fresh_batch_rates_once_per_kind_and_refuses_a_second_charge(account, buy_credits):
-    """usage_charge_new (causes created in the caller's transaction): one debit, one record
-    per use, and the unique key still makes a repeated key fail instead of charging twice."""
+    """usage_rate_new then usage_post_new (causes created in the caller's transaction):
+    one debit, one record per use, and the unique key still makes a repeated key fail
+    instead of charging twice."""
     from django.db import IntegrityError, transaction
 
-    from chappe.billing.services.usage import usage_charge_new
+    from chappe.billing.services.usage import usage_post_new, usage_rate_new
 
     buy_credits(account, "10")
     before = credit(account)
     with transaction.atomic():
-        prices = usage_charge_new(account=account, batch_cause_type="messaging.send",
-                                  batch_cause_id="s", items=[item("a"), item("b", 2),
-                                                             item("c", 1, "BE")])
-    assert [(p.amount_micros, p.currency) for p in prices] == [
+        uses = usage_rate_new(account=account, batch_cause_type="messaging.send",
+                              batch_cause_id="s", items=[item("a"), item("b", 2),
+                                                         item("c", 1, "BE")])
+        assert credit(account) == before  # rated, not yet debited
+        usage_post_new(uses)
+    assert [(p.amount_micros, p.currency) for p in uses.prices] == [
         (45_000, "EUR"), (90_000, "EUR"), (70_000, "EUR")]
     assert before - credit(account) == 205_000
     assert usage_entries(account).count() == 1
     assert UsageRecord.objects.filter(account=account).count() == 3
     with pytest.raises(IntegrityError), transaction.atomic():
-        usage_charge_new(account=account, items=[item("a")])
+        usage_post_new(usage_rate_new(account=account, items=[item("a")]))
     assert before - credit(account) == 205_000
     assert UsageRecord.objects.filter(account=account).count() == 3
 

@@ -9,8 +9,10 @@ answers 404, like any object of another tenant.
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -24,6 +26,7 @@ from chappe.accounts.selectors import managed_account_get
 from chappe.accounts.services import api_key_authenticate
 from chappe.api.hostile_input import refuse_hostile_values
 from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
+from chappe.messaging.group_commit import SCOPE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,42 @@ class HeaderKey(APIKeyHeader):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         return _actor_for_key(request, key) if key else None
+
+
+def _actor_released(request: HttpRequest, raw_key: str) -> Actor | None:
+    """`_actor_for_key`, the connection it borrowed given back to the pool at once."""
+    try:
+        return _actor_for_key(request, raw_key)
+    finally:
+        close_old_connections()
+
+
+async def _actor_for_key_async(request: HttpRequest, raw_key: str) -> Actor | None:
+    """`_actor_for_key` for an async endpoint. In the web role (its group commit in the
+    ASGI scope, decision 0028) concurrent requests authenticate in parallel, each in a
+    worker thread of its own, not one after another in the request's one sync thread;
+    elsewhere (the test client) in that sync thread, which sees the caller's
+    transaction."""
+    if SCOPE_KEY in getattr(request, "scope", {}):
+        return await sync_to_async(_actor_released, thread_sensitive=False)(request, raw_key)
+    return await sync_to_async(_actor_for_key)(request, raw_key)
+
+
+class AsyncBearerKey(HttpBearer):
+    async def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        return await _actor_for_key_async(request, token)
+
+
+class AsyncHeaderKey(APIKeyHeader):
+    param_name = "X-Api-Key"
+
+    async def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        return await _actor_for_key_async(request, key) if key else None
+
+
+# The authentication of the hot async endpoints (one-recipient sends).
+ASYNC_AUTH = [AsyncBearerKey(), AsyncHeaderKey()]
+
 
 
 def actor_of(request: HttpRequest, *perms: Perm) -> Actor:

@@ -5,16 +5,19 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import get_language
 from ninja import Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from chappe.accounts.roles import Perm
-from chappe.api.v1.base import actor_of
+from chappe.api.v1.base import ASYNC_AUTH, actor_of
 from chappe.common.csv_export import csv_response
 from chappe.messaging import selectors
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
+from chappe.messaging.group_commit import SCOPE_KEY
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, Send
 from chappe.messaging.schemas import (
@@ -27,7 +30,7 @@ from chappe.messaging.schemas import (
     VoiceMessageIn,
     VoiceMessageOut,
 )
-from chappe.messaging.services.accept import SendOutcome, sms_send
+from chappe.messaging.services.accept import SendOutcome, SmsRequest, sms_send_one
 from chappe.messaging.services.edit import message_cancel, message_edit, send_cancel, send_edit
 from chappe.messaging.services.tts import VOICE_CONNECTOR, tts_send
 
@@ -56,16 +59,22 @@ def _send_out(outcome: SendOutcome) -> dict:
             "recipients": recipients}
 
 
-@router.post("/sms", response={200: SendOut, 201: SendOut})
-def sms_create(request: HttpRequest, payload: SmsCreate,
-               idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+@router.post("/sms", response={200: SendOut, 201: SendOut}, auth=ASYNC_AUTH)
+async def sms_create(request: HttpRequest, payload: SmsCreate,
+                     idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     """Send an SMS to up to 10,000 recipients, now or at `send_at`. Problems with one
     recipient (invalid number, duplicate, red list) are reported in its row; the other
     recipients are accepted. A replay with the same `Idempotency-Key` answers 200 with
     the original result and sends nothing."""
     actor = actor_of(request)
-    outcome = sms_send(actor=actor, account=actor.account, idempotency_key=idempotency_key,
-                       **payload.dict())
+    send = SmsRequest(actor=actor, account=actor.account, idempotency_key=idempotency_key,
+                      **payload.dict())
+    # The web role's group commit (decision 0028), handed over in the ASGI scope.
+    group_commit = getattr(request, "scope", {}).get(SCOPE_KEY)
+    if group_commit is not None:
+        outcome = await group_commit.send(send, language=get_language())
+    else:
+        outcome = await sync_to_async(sms_send_one)(send)
     return Status(200 if outcome.replayed else 201, _send_out(outcome))
 
 

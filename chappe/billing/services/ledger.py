@@ -65,11 +65,17 @@ def entry_post(
         cause_id=str(cause_id), idempotency_key=idempotency_key, memo=memo[:200],
         occurred_at=occurred_at,
     )
-    balance.balance_micros += amount_micros
+    balance_move(balance=balance, entry=entry)
+    return entry
+
+
+def balance_move(*, balance: AccountBalance, entry: LedgerEntry) -> None:
+    """Move a locked book's cached balance by `entry`, written in this transaction (by
+    `entry_post`, or before the lock was taken so that the lock is held for less)."""
+    balance.balance_micros += entry.amount_micros
     if balance.book == Book.CREDIT and balance.balance_micros < 0:
         raise LedgerCorrupt("a credit book may never go negative")
     balance.save(update_fields=["balance_micros", "updated_at"])
-    return entry
 
 
 def lot_create(

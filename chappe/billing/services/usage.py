@@ -69,6 +69,7 @@ from chappe.billing.selectors import service_kind_of
 from chappe.billing.services.credits import credit_plan
 from chappe.billing.services.ledger import (
     balance_lock,
+    balance_move,
     entry_post,
     lot_credit,
     lot_debit,
@@ -272,21 +273,29 @@ def _debit(*, account: Account, rated: list[Rated], occurred_at: datetime, now: 
         total = sum(kind.rating.amount_micros for _item, kind in in_currency)
         plan = credit_plan(balance=balance, amount_micros=total, now=now)
         if total:
-            single = len(in_currency) == 1
-            first, first_kind = in_currency[0]
-            entry = entry_post(
-                balance=balance, amount_micros=-total, reason=EntryReason.USAGE,
-                cause_type=first.cause_type if single else batch_cause[0] or "billing.usage",
-                cause_id=first.cause_id if single else batch_cause[1] or "batch",
-                idempotency_key=_entry_key(
-                    account, [item.idempotency_key for item, _kind in in_currency], "batch"),
-                occurred_at=occurred_at,
-                memo=(f"{first.product} {first_kind.event.destination_country}" if single
-                      else f"{len(in_currency)} uses"))
+            entry = entry_post(balance=balance, amount_micros=-total,
+                               **_entry_fields(account, in_currency, batch_cause, occurred_at))
             for lot, take in plan:
                 lot_debit(lot=lot, entry=entry, amount_micros=take)
             entries[currency] = entry
     return entries
+
+
+def _entry_fields(account: Account, in_currency: list[Rated], batch_cause: tuple[str, str],
+                  occurred_at: datetime) -> dict[str, Any]:
+    """The fields of the debit entry of uses `in_currency` (one currency), but its amount:
+    caused by the use itself when it is alone, else by `batch_cause`."""
+    single = len(in_currency) == 1
+    first, first_kind = in_currency[0]
+    return {
+        "reason": EntryReason.USAGE,
+        "cause_type": first.cause_type if single else batch_cause[0] or "billing.usage",
+        "cause_id": first.cause_id if single else batch_cause[1] or "batch",
+        "idempotency_key": _entry_key(
+            account, [item.idempotency_key for item, _kind in in_currency], "batch"),
+        "occurred_at": occurred_at,
+        "memo": (f"{first.product} {first_kind.event.destination_country}" if single
+                 else f"{len(in_currency)} uses")}
 
 
 RECORD_ROW = RowShape(UsageRecord, (
@@ -348,17 +357,33 @@ class Priced:
     currency: str
 
 
-def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
-                     occurred_at: datetime | None = None, batch_cause_type: str = "",
-                     batch_cause_id: str = "") -> list[Priced]:
-    """`usage_charge_many` for uses whose causes were created in the caller's transaction
-    (messages accepted just now, a million at a time for a campaign): nothing can have
-    charged them before, so there is no replay lookup, no model instance per record, and
-    the records are written with `bulk_insert` (COPY on PostgreSQL). Exactly once still
-    holds: the unique (account, idempotency_key) index refuses a second charge and rolls
-    the caller back. Must run inside the caller's transaction. Returns each item's price."""
+@dataclass(frozen=True)
+class NewUses:
+    """Uses rated by `usage_rate_new` and not yet debited: `usage_post_new` debits them and
+    writes their records. Between the two the caller writes its own rows (the messages),
+    so the account's balance lock is taken only for the debit at the end of its
+    transaction (decision 0028)."""
+
+    account: Account
+    rated: list[Rated]
+    occurred_at: datetime
+    now: datetime
+    batch_cause: tuple[str, str]
+    # Each item's price, in the order given.
+    prices: list[Priced]
+
+
+def usage_rate_new(*, account: Account, items: Sequence[UsageItem],
+                   occurred_at: datetime | None = None, batch_cause_type: str = "",
+                   batch_cause_id: str = "") -> NewUses:
+    """Validate and rate uses whose causes were created in the caller's transaction
+    (messages accepted just now, a million at a time for a campaign); nothing is locked
+    or written. Nothing can have charged such uses before, so `usage_post_new` needs no
+    replay lookup and no model instance per record, and writes the records with
+    `bulk_insert` (COPY on PostgreSQL); exactly once still holds: the unique (account,
+    idempotency_key) index refuses a second charge and rolls the caller back."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("usage_charge_new must run inside the caller's transaction")
+        raise RuntimeError("usage_rate_new must run inside the caller's transaction")
     now = timezone.now()
     occurred_at = occurred_at or now
     checked: set[tuple] = set()
@@ -369,13 +394,46 @@ def usage_charge_new(*, account: Account, items: Sequence[UsageItem],
         elif not 0 < len(item.idempotency_key) <= 150:
             _validate(item)
     rated = _rate_all(account, items, occurred_at)
-    entries = _debit(account=account, rated=rated, occurred_at=occurred_at, now=now,
-                     batch_cause=(batch_cause_type, batch_cause_id), late=None)
-    RECORD_ROW.insert(_record_rows(account, rated, entries, occurred_at, now))
     kinds = {id(kind): kind for _item, kind in rated}
     prices = {key: Priced(kind.rating.amount_micros, kind.currency)  # one per kind of use
               for key, kind in kinds.items()}
-    return [prices[id(kind)] for _item, kind in rated]
+    return NewUses(account=account, rated=rated, occurred_at=occurred_at, now=now,
+                   batch_cause=(batch_cause_type, batch_cause_id),
+                   prices=[prices[id(kind)] for _item, kind in rated])
+
+
+def usage_post_new(uses: NewUses) -> None:
+    """Debit (prepaid) and record uses rated by `usage_rate_new`, in the same transaction:
+    `InsufficientCredit` rolls the caller back. Call it last, just before commit: from
+    here to the commit the account's balance row is locked."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("usage_post_new must run inside the caller's transaction")
+    account, now = uses.account, uses.now
+    prepaid = [r for r in uses.rated if not r[1].postpaid and r[1].rating.amount_micros]
+    # The debit entries and the usage records are written before the lock: nothing
+    # else can charge these new uses, and a refusal below rolls them back with the rest.
+    entries: dict[str, LedgerEntry] = {}
+    for currency in sorted({kind.currency for _item, kind in prepaid}):
+        in_currency = [r for r in prepaid if r[1].currency == currency]
+        entries[currency] = LedgerEntry.objects.create(
+            account_id=account.pk, book=Book.CREDIT, currency=currency,
+            amount_micros=-sum(kind.rating.amount_micros for _item, kind in in_currency),
+            **_entry_fields(account, in_currency, uses.batch_cause, uses.occurred_at))
+    RECORD_ROW.insert(_record_rows(account, uses.rated, entries, uses.occurred_at, now))
+    if connection.vendor == "postgresql":
+        # The foreign keys of every row of the transaction so far are checked here,
+        # before the lock, instead of at commit while the balance row is locked; later
+        # statements are deferred again, as Django expects.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    for currency, entry in entries.items():  # the account's lock, held to the commit
+        balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
+        plan = credit_plan(balance=balance, amount_micros=-entry.amount_micros, now=now)
+        balance_move(balance=balance, entry=entry)
+        for lot, take in plan:
+            lot_debit(lot=lot, entry=entry, amount_micros=take)
 
 
 REVERSAL_SUFFIX = ":reversal"

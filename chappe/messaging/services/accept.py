@@ -26,7 +26,7 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
-from chappe.billing.services.usage import UsageItem, usage_charge_new
+from chappe.billing.services.usage import NewUses, UsageItem, usage_post_new, usage_rate_new
 from chappe.common.bulk import RowShape
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
@@ -147,6 +147,29 @@ def send_report(send: Send) -> list[dict[str, str]]:
     return json.loads(send.report or "[]")
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmsRequest:
+    """The arguments of one `sms_send` call, as `sms_send_many` takes them."""
+
+    actor: Actor
+    account: Account
+    recipients: list[str]
+    text: str
+    sender: str
+    kind: str = MessageKind.TRANSACTIONAL
+    send_at: datetime | None = None
+    callback_url: str = ""
+    reference: str = ""
+    allow_reply: bool = False
+    max_segments: int | None = None
+    idempotency_key: str | None = None
+    authorised_senders: frozenset[str] = frozenset()
+    product: str = Product.SMS
+    honour_red_list: bool = True
+    channel: str = Channel.SMS
+    channel_fields: Mapping[str, Any] | None = None
+
+
 def sms_send(
     *,
     actor: Actor,
@@ -173,60 +196,177 @@ def sms_send(
     confirmation is billed as such and goes to a number that just opted out). `channel`
     and `channel_fields` (the Send fields of that channel) are for another channel's
     front (`tts.tts_send`): the same acceptance, its text taken as it is."""
-    actor.require(Perm.MESSAGING_SEND)
-    service_require(account=account, kind=ServiceKind.MESSAGING)
-    _validate(recipients=recipients, text=text, reference=reference, callback_url=callback_url,
-              send_at=send_at, kind=kind, max_segments=max_segments)
-    request_hash = _request_hash(recipients=recipients, text=text, sender=sender, kind=kind,
-                                 send_at=send_at, callback_url=callback_url, reference=reference,
-                                 allow_reply=allow_reply, max_segments=max_segments,
-                                 **({channel: channel_fields} if channel_fields else {}))
-    if idempotency_key:
-        existing = Send.objects.filter(account=account, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise Conflict(_("This Idempotency-Key was used for a different request."),
-                               code="idempotency_conflict")
-            return _replay(existing)
-    body = final_text(text, kind) if channel == Channel.SMS else text
+    return sms_send_one(SmsRequest(
+        actor=actor, account=account, recipients=recipients, text=text, sender=sender,
+        kind=kind, send_at=send_at, callback_url=callback_url, reference=reference,
+        allow_reply=allow_reply, max_segments=max_segments, idempotency_key=idempotency_key,
+        authorised_senders=authorised_senders, product=product,
+        honour_red_list=honour_red_list, channel=channel, channel_fields=channel_fields))
+
+
+def sms_send_one(request: SmsRequest) -> SendOutcome:
+    """`sms_send` of a request already built: its outcome, or its error raised."""
+    [result] = sms_send_many(requests=[request])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A request that passed the checks made before any write."""
+
+    request: SmsRequest
+    body: str
+    request_hash: str
+
+
+def _check(request: SmsRequest) -> _Checked | SendOutcome:
+    """Permission, input and the Idempotency-Key (a replay answers the first
+    outcome): what refuses a request before anything is written."""
+    r = request
+    r.actor.require(Perm.MESSAGING_SEND)
+    _validate(recipients=r.recipients, text=r.text, reference=r.reference,
+              callback_url=r.callback_url, send_at=r.send_at, kind=r.kind,
+              max_segments=r.max_segments)
+    request_hash = _request_hash(
+        recipients=r.recipients, text=r.text, sender=r.sender, kind=r.kind, send_at=r.send_at,
+        callback_url=r.callback_url, reference=r.reference, allow_reply=r.allow_reply,
+        max_segments=r.max_segments, **({r.channel: r.channel_fields} if r.channel_fields else {}))
+    if r.idempotency_key and (replay := _keyed_replay(r, request_hash)) is not None:
+        return replay
+    body = final_text(r.text, r.kind) if r.channel == Channel.SMS else r.text
     seg = segment(body)
-    if max_segments is not None and seg.segments > max_segments:
+    if r.max_segments is not None and seg.segments > r.max_segments:
         raise ValidationFailed(
             _("The message needs %(n)d segments, more than max_segments.") % {"n": seg.segments},
             code="too_many_segments",
-            details={"segments": seg.segments, "max_segments": max_segments,
+            details={"segments": seg.segments, "max_segments": r.max_segments,
                      "encoding": seg.encoding})
-    try:
-        with transaction.atomic():
-            return _accept(actor=actor, account=account, recipients=recipients, body=body,
-                           sender=sender, kind=kind, send_at=send_at,
-                           callback_url=callback_url, reference=reference,
-                           allow_reply=allow_reply, max_segments=max_segments,
-                           idempotency_key=idempotency_key, request_hash=request_hash,
-                           authorised_senders=authorised_senders, product=product,
-                           honour_red_list=honour_red_list,
-                           send_fields={"channel": channel, **(channel_fields or {})})
-    except IntegrityError:
-        # The same Idempotency-Key committed concurrently: answer with that send.
-        if idempotency_key:
-            existing = Send.objects.filter(account=account, idempotency_key=idempotency_key).first()
-            if existing is not None and existing.request_hash == request_hash:
-                return _replay(existing)
-        raise
+    return _Checked(request=r, body=body, request_hash=request_hash)
 
 
-def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
-            sender: str, kind: str, send_at: datetime | None, callback_url: str,
-            reference: str, allow_reply: bool, max_segments: int | None,
-            idempotency_key: str | None, request_hash: str,
-            authorised_senders: frozenset[str], product: str,
-            honour_red_list: bool, send_fields: Mapping[str, Any]) -> SendOutcome:
-    send = Send.objects.create(
-        account=account, kind=kind, sender=sender, text=body, send_at=send_at,
-        callback_url=callback_url, reference=reference, allow_reply=allow_reply,
-        max_segments=max_segments, idempotency_key=idempotency_key or None,
-        request_hash=request_hash, created_by=actor.label, **send_fields,
-    )
+def sms_send_many(*, requests: Sequence[SmsRequest]) -> list[SendOutcome | Exception]:
+    """`sms_send` of several independent requests at once (the group commit of single
+    sends, decision 0028): the requests of one account (and the same product, red-list
+    and sender options) are accepted in one transaction, with one rating pass and one
+    debit. Each request keeps its own outcome, its own Idempotency-Key and its own error:
+    when a group fails as a whole (not enough credit for all of it, a key sent twice
+    concurrently, anything unexpected), its requests are accepted again one by one, so
+    only the one that cannot be accepted fails. Answers per request, in order: its
+    outcome or the exception that refused it (never raised here)."""
+    results: list[SendOutcome | Exception | None] = [None] * len(requests)
+    groups: dict[tuple, list[tuple[int, _Checked]]] = defaultdict(list)
+    gates: dict[Any, ChappeError | None] = {}  # the service gate, passed once per account
+    for index, request in enumerate(requests):
+        if request.account.pk not in gates:
+            try:
+                service_require(account=request.account, kind=ServiceKind.MESSAGING)
+                gates[request.account.pk] = None
+            except ChappeError as refused:
+                gates[request.account.pk] = refused
+        try:
+            if refused_by_gate := gates[request.account.pk]:
+                raise refused_by_gate
+            checked = _check(request)
+        except Exception as exc:  # this request's answer, not the others'
+            results[index] = exc
+            continue
+        if isinstance(checked, SendOutcome):
+            results[index] = checked
+            continue
+        groups[(request.account.pk, request.product, request.honour_red_list,
+                request.authorised_senders)].append((index, checked))
+    for group in groups.values():
+        try:
+            outcomes = _accept_atomic([checked for _i, checked in group])
+        except Exception as exc:  # see the docstring: retried one by one
+            if len(group) == 1:
+                results[group[0][0]] = _after_failure(group[0][1], exc)
+                continue
+            for index, checked in group:
+                try:
+                    results[index] = _accept_atomic([checked])[0]
+                except Exception as alone:  # this request's own error
+                    results[index] = _after_failure(checked, alone)
+            continue
+        for (index, _checked), outcome in zip(group, outcomes, strict=True):
+            results[index] = outcome
+    return results  # type: ignore[return-value]
+
+
+def _keyed_replay(request: SmsRequest, request_hash: str) -> SendOutcome | None:
+    """The answer of the send already made with the request's Idempotency-Key: the same
+    request is replayed, another one is refused (`Conflict`); None when there is none."""
+    existing = Send.objects.filter(account=request.account,
+                                   idempotency_key=request.idempotency_key).first()
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash:
+        raise Conflict(_("This Idempotency-Key was used for a different request."),
+                       code="idempotency_conflict")
+    return _replay(existing)
+
+
+def _after_failure(checked: _Checked, exc: Exception) -> SendOutcome | Exception:
+    """What a request accepted alone answers after `exc`: when another request won a race
+    on its Idempotency-Key, that send's replay or a conflict; else the error itself."""
+    if isinstance(exc, IntegrityError) and checked.request.idempotency_key:
+        try:
+            replay = _keyed_replay(checked.request, checked.request_hash)
+        except Conflict as conflict:
+            return conflict
+        if replay is not None:
+            return replay
+    return exc
+
+
+def _accept_atomic(group: Sequence[_Checked]) -> list[SendOutcome]:
+    """Accept checked requests of one account in one transaction: one `Send` each, one
+    `messages_write` for all their messages, then the sends with their reports, and the
+    debit last (the balance lock is held from there to the commit only)."""
+    first = group[0].request
+    account = first.account
+    with transaction.atomic():
+        sends, outcomes, parts, results = [], [], [], []
+        for checked in group:
+            r = checked.request
+            send = Send(
+                account=account, kind=r.kind, sender=r.sender, text=checked.body,
+                send_at=r.send_at, callback_url=r.callback_url, reference=r.reference,
+                allow_reply=r.allow_reply, max_segments=r.max_segments,
+                idempotency_key=r.idempotency_key or None, request_hash=checked.request_hash,
+                created_by=r.actor.label, channel=r.channel, **(r.channel_fields or {}))
+            outcome, drafts, by_number = _drafts_of(send=send, recipients=r.recipients,
+                                                    account=account)
+            sends.append(send)
+            outcomes.append(outcome)
+            parts.append((send, drafts))
+            results.append(by_number)
+        written = messages_write(account=account, parts=parts, product=first.product,
+                                 honour_red_list=first.honour_red_list,
+                                 authorised_senders=first.authorised_senders)
+        for outcome, by_number, answers in zip(outcomes, results, written.answers, strict=True):
+            for done in answers:
+                result = by_number[done.e164]
+                result.status, result.error_code = done.status, done.error_code
+                result.error_message = done.error_message
+                if done.row is not None:
+                    result.message = _message_of(done.row)
+            outcome.send.report = json.dumps([{
+                "input": r.input, "status": r.status,
+                "message_id": str(r.message.id) if r.message else "", "e164": r.e164,
+                "country": r.country, "error_code": r.error_code,
+                "error_message": str(r.error_message)} for r in outcome.recipients])
+        Send.objects.bulk_create(sends)
+        written.charge_post()
+    return outcomes
+
+
+def _drafts_of(*, send: Send, recipients: list[str], account: Account,
+               ) -> tuple[SendOutcome, list["Draft"], dict[str, RecipientOutcome]]:
+    """The drafts of a send's recipients (normalised, the first of a repeated number),
+    its outcome with a row per input, and the rows of the drafts by number."""
     outcome = SendOutcome(send=send)
     seen: dict[str, str] = {}
     drafts: list[Draft] = []
@@ -248,24 +388,10 @@ def _accept(*, actor: Actor, account: Account, recipients: list[str], body: str,
         else:
             seen[number.e164] = str(raw)
             drafts.append(Draft(e164=number.e164, country=number.country,
-                                operator=number.operator, text=body))
+                                operator=number.operator, text=send.text))
             results[number.e164] = result
         outcome.recipients.append(result)
-    accepted = messages_accept(account=account, send=send, drafts=drafts, product=product,
-                               honour_red_list=honour_red_list,
-                               authorised_senders=authorised_senders)
-    for done in accepted:
-        result = results[done.e164]
-        result.status, result.error_code = done.status, done.error_code
-        result.error_message = done.error_message
-        if done.row is not None:
-            result.message = _message_of(done.row)
-    send.report = json.dumps([{
-        "input": r.input, "status": r.status, "message_id": str(r.message.id) if r.message else "",
-        "e164": r.e164, "country": r.country, "error_code": r.error_code,
-        "error_message": str(r.error_message)} for r in outcome.recipients])
-    send.save(update_fields=["report"])
-    return outcome
+    return outcome, drafts, results
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,87 +465,127 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row per draft
     (its `initial_status` is its first history: no event rows), written without model
     instances (`bulk_insert`), and one charge
-    for the billable ones (`usage_charge_new`; `InsufficientCredit` rolls the caller
+    for the billable ones (`usage_rate_new`, `usage_post_new`; `InsufficientCredit` rolls the caller
     back). Answers per draft, in order. A TTS send's messages skip the SMS sender rules
     (its sender is the number presented) and are billed one unit per call."""
+    written = messages_write(account=account, parts=[(send, drafts)], product=product,
+                             honour_red_list=honour_red_list,
+                             authorised_senders=authorised_senders, max_segments=max_segments)
+    written.charge_post()
+    return written.answers[0]
+
+
+@dataclass(frozen=True)
+class Written:
+    """Messages `messages_write` wrote, rated and not yet debited."""
+
+    # Per send given, per draft: what became of it.
+    answers: list[list[Accepted]]
+    charge: NewUses | None
+
+    def charge_post(self) -> None:
+        """Debit the messages' price (`InsufficientCredit` rolls the caller back): last in
+        the caller's transaction, since the account's balance row stays locked from here
+        to the commit (decision 0028)."""
+        if self.charge is not None:
+            usage_post_new(self.charge)
+
+
+def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Draft]]],
+                   product: str = Product.SMS, honour_red_list: bool = True,
+                   authorised_senders: frozenset[str] = frozenset(),
+                   max_segments: int | None = None) -> Written:
+    """`messages_accept` of several sends of one account (a group commit of API requests)
+    with one rating pass, one read of the red list and of the sender authorisations, and
+    one insert of all the messages; the debit is left to the caller
+    (`Written.charge_post`), to run last. The rules apply per send (its sender, kind and
+    time; one message per number per send)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("messages_accept must run inside the caller's transaction")
     now = timezone.now()
-    kind = send.kind
-    tts = send.channel == Channel.TTS
-    opted_out = (opted_out_numbers(account=account, numbers=[d.e164 for d in drafts])
+    opted_out = (opted_out_numbers(account=account,
+                                   numbers=list({d.e164 for _s, ds in parts for d in ds}))
                  if honour_red_list else set())
-    decisions: dict[str, SenderDecision] = {}
-    dues: dict[str, datetime] = {}
-    segmented: dict[str, Any] = {}
+    decisions: dict[tuple, SenderDecision] = {}
+    dues: dict[tuple, datetime] = {}
+    segmented: dict[tuple[bool, str], Any] = {}
     protected, windows = protected_senders(), sending_windows()
     rules = rules_from_config(settings.CHAPPE_SENDER_RULES)
     authorised = authorised_senders | sender_authorisations(
         account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
-    base, valid_for = send.send_at or now, validity()
-    answers: list[Accepted] = []
-    planned: list[tuple[Accepted, Draft, SenderDecision, datetime]] = []
-    seen: set[str] = set()
-    for draft in drafts:
-        answer = Accepted(key=draft.key, e164=draft.e164, status="")
-        answers.append(answer)
-        if draft.e164 in seen:
-            answer.status = answer.error_code = "duplicate"
-            answer.error_message = _("One message per recipient per send.")
-            continue
-        seen.add(draft.e164)
-        country = draft.country
-        decision = decisions.get(country)
-        if decision is None:
-            decision = decisions[country] = SenderDecision(
-                SenderAction.ACCEPT, send.sender, send.sender) if tts else check_sender(
-                send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
-                protected=protected, authorised=authorised)
-        if decision.action is SenderAction.REJECT:
-            answer.status, answer.error_code = "sender_rejected", f"sender_{decision.reason}"
-            answer.error_message = decision.message
-            continue
-        seg = segmented.get(draft.text)
-        if seg is None:
-            seg = segmented[draft.text] = ONE_CALL if tts else segment(draft.text)
-        if max_segments is not None and seg.segments > max_segments:
-            answer.status = answer.error_code = "too_many_segments"
-            answer.error_message = _("The message needs %(n)d segments, more than "
-                                     "max_segments.") % {"n": seg.segments}
-            continue
-        due = dues.get(country)
-        if due is None:
-            due = dues[country] = due_for(base=base, kind=kind, country=country,
-                                          zone=account.timezone, windows=windows)
-        answer.status = (S.OPTED_OUT if draft.e164 in opted_out
-                         else S.SCHEDULED if due > now else S.QUEUED)
-        answer.encoding, answer.segments = seg.encoding, seg.segments
-        planned.append((answer, draft, decision, due))
+    valid_for = validity()
+    answers: list[list[Accepted]] = []
+    planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
+    for send, drafts in parts:
+        kind, tts = send.kind, send.channel == Channel.TTS
+        base = send.send_at or now
+        in_send: list[Accepted] = []
+        answers.append(in_send)
+        seen: set[str] = set()
+        for draft in drafts:
+            answer = Accepted(key=draft.key, e164=draft.e164, status="")
+            in_send.append(answer)
+            if draft.e164 in seen:
+                answer.status = answer.error_code = "duplicate"
+                answer.error_message = _("One message per recipient per send.")
+                continue
+            seen.add(draft.e164)
+            country = draft.country
+            decision = decisions.get((tts, send.sender, country))
+            if decision is None:
+                decision = decisions[(tts, send.sender, country)] = SenderDecision(
+                    SenderAction.ACCEPT, send.sender, send.sender) if tts else check_sender(
+                    send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
+                    protected=protected, authorised=authorised)
+            if decision.action is SenderAction.REJECT:
+                answer.status, answer.error_code = "sender_rejected", f"sender_{decision.reason}"
+                answer.error_message = decision.message
+                continue
+            seg = segmented.get((tts, draft.text))
+            if seg is None:
+                seg = segmented[(tts, draft.text)] = ONE_CALL if tts else segment(draft.text)
+            if max_segments is not None and seg.segments > max_segments:
+                answer.status = answer.error_code = "too_many_segments"
+                answer.error_message = _("The message needs %(n)d segments, more than "
+                                         "max_segments.") % {"n": seg.segments}
+                continue
+            due = dues.get((kind, base, country))
+            if due is None:
+                due = dues[(kind, base, country)] = due_for(
+                    base=base, kind=kind, country=country, zone=account.timezone,
+                    windows=windows)
+            answer.status = (S.OPTED_OUT if draft.e164 in opted_out
+                             else S.SCHEDULED if due > now else S.QUEUED)
+            answer.encoding, answer.segments = seg.encoding, seg.segments
+            planned.append((answer, draft, decision, due, send))
     for (answer, *_rest), message_id in zip(planned, uuid7_many(len(planned)), strict=True):
         answer.message_id = message_id
-    billable = [(answer, draft) for answer, draft, _d, _due in planned
+    billable = [(answer, draft) for answer, draft, _d, _due, _s in planned
                 if answer.status != S.OPTED_OUT]
-    prices = usage_charge_new(
-        account=account, occurred_at=now, batch_cause_type="messaging.send",
-        batch_cause_id=str(send.pk),
+    batch_cause = (("messaging.send", str(parts[0][0].pk)) if len(parts) == 1
+                   else ("messaging.sends", f"{len(parts)} sends"))
+    charge = usage_rate_new(
+        account=account, occurred_at=now, batch_cause_type=batch_cause[0],
+        batch_cause_id=batch_cause[1],
         items=[UsageItem(product=product, quantity=answer.segments,
                          destination_country=draft.country, operator=draft.rate_operator,
                          cause_type="messaging.message", cause_id=str(answer.message_id),
                          idempotency_key=f"message:{answer.message_id}")
-               for answer, draft in billable]) if billable else []
+               for answer, draft in billable]) if billable else None
     currencies = {}
-    for (answer, _draft), price in zip(billable, prices, strict=True):
+    for (answer, _draft), price in zip(billable, charge.prices if charge else (), strict=True):
         answer.price_micros = price.amount_micros
         currencies[answer.message_id] = price.currency
     row = MESSAGE_ROW.builder(
-        account_id=account.pk, send_id=send.pk, channel=Channel.TTS if tts else Channel.SMS,
-        kind=kind, status_changed_at=now, error_code="",
+        account_id=account.pk, status_changed_at=now, error_code="",
         connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
         locked_until=None, created_at=now, sent_at=None)
     rows = []
-    for answer, draft, decision, due in planned:
+    for answer, draft, decision, due, send in planned:
         answer.row = row(
-            id=answer.message_id, recipient=draft.e164, country=draft.country,
+            id=answer.message_id, send_id=send.pk, kind=send.kind,
+            channel=Channel.TTS if send.channel == Channel.TTS else Channel.SMS,
+            recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
             text=draft.text, encoding=answer.encoding, segments=answer.segments,
@@ -428,7 +594,7 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
             due_at=due, expires_at=due + valid_for, initial_status=answer.status)
         rows.append(answer.row)
     MESSAGE_ROW.insert(rows)
-    return answers
+    return Written(answers=answers, charge=charge)
 
 
 @dataclass(frozen=True)

@@ -39,36 +39,35 @@ def _account() -> models.ForeignKey:
     return models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
 
 
-class Skill(models.Model):
-    """A skill name of the account (French, Billing, VIP…), held by agents at a level."""
+class _AccountName(models.Model):
+    """A name in one of the account's own lists (skills, pause reasons)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = _account()
     name = models.CharField(_("name"), max_length=60)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Skill(_AccountName):
+    """A skill name of the account (French, Billing, VIP…), held by agents at a level."""
+
+    class Meta(_AccountName.Meta):
         constraints = [models.UniqueConstraint(fields=["account", "name"],
                                                name="skill_name_per_account")]
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class PauseReason(models.Model):
+class PauseReason(_AccountName):
     """Why an agent pauses (lunch, training, back-office…): the account's list."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = _account()
-    name = models.CharField(_("name"), max_length=60)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(_AccountName.Meta):
         constraints = [models.UniqueConstraint(fields=["account", "name"],
                                                name="pause_reason_name_per_account")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Agent(models.Model):

@@ -1,12 +1,10 @@
 """Licences (C-8): the count follows onto the subscription and its next invoice (P-6),
 only administrators change it, and concurrent logins never exceed it (PostgreSQL)."""
 
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from django.db import connection
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import ServiceKind
@@ -22,6 +20,7 @@ from chappe.billing.services.monthly import invoice_monthly_issue
 from chappe.common.errors import Conflict, PermissionDenied
 from tests.agents.conftest import actor_of
 from tests.billing.conftest import OPERATOR
+from tests.concurrency import race, skip_unless_postgres
 
 
 def test_only_administrators_change_licences(account, make_user):
@@ -56,36 +55,22 @@ def test_without_a_subscription_the_count_is_kept_alone(account, admin_actor):
     assert not Subscription.objects.filter(account=account).exists()
 
 
-def _skip_unless_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_logins_never_exceed_the_licences(make_agent, licences):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     licences(3)
     agents = [make_agent() for _ in range(10)]
-    barrier = threading.Barrier(len(agents))
-    outcomes: list[str] = []
 
-    def login(agent: Agent) -> None:
+    def login(i: int) -> str:
         try:
-            barrier.wait()
-            agent_state_set(actor=actor_of(agent), account=agent.account, agent=agent,
-                            state="available")
-            outcomes.append("in")
+            agent_state_set(actor=actor_of(agents[i]), account=agents[i].account,
+                            agent=agents[i], state="available")
         except Conflict as refused:
-            outcomes.append(refused.code)
-        finally:
-            connection.close()
+            return refused.code
+        return "in"
 
-    threads = [threading.Thread(target=login, args=(a,)) for a in agents]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(len(agents), login)
     assert sorted(outcomes) == ["in"] * 3 + ["licences_exhausted"] * 7
     account = agents[0].account
     assert Agent.objects.filter(account=account).exclude(state=State.LOGGED_OUT).count() == 3

@@ -2,51 +2,29 @@
 several workers at once is debited once. Real threads on PostgreSQL (row locks); SQLite
 serializes writers with IMMEDIATE transactions and is not exercised here."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from chappe.billing.errors import InsufficientCredit
 from chappe.billing.models import UsageRecord
 from chappe.billing.reconcile import reconcile
 from chappe.billing.selectors import ledger_sum
 from chappe.billing.services import usage_charge
+from tests.concurrency import race, skip_unless_postgres
 
 pytestmark = pytest.mark.postgres
 
 
-def _skip_unless_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
-
-
 def _run_threads(count, target):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            results.append(target(i))
-        except InsufficientCredit:
-            errors.append("insufficient")
-        except Exception as exc:  # pragma: no cover - reported by the assertion
-            errors.append(repr(exc))
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
+    """The successes, and each failure as "insufficient" or its repr."""
+    outcomes = race(count, target)
+    errors = ["insufficient" if isinstance(o, InsufficientCredit) else repr(o)
+              for o in outcomes if isinstance(o, Exception)]
+    return [o for o in outcomes if not isinstance(o, Exception)], errors
 
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_debits_never_overdraw(make_account, buy_credits):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     account = make_account("Busy")
     buy_credits(account, "1")  # exactly 10 SMS to Japan at 0.10
 
@@ -64,7 +42,7 @@ def test_parallel_debits_never_overdraw(make_account, buy_credits):
 
 @pytest.mark.django_db(transaction=True)
 def test_duplicate_usage_events_debit_once(make_account, buy_credits):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     account = make_account("Dup")
     buy_credits(account, "1")
 
@@ -83,7 +61,7 @@ def test_duplicate_usage_events_debit_once(make_account, buy_credits):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_invoices_get_gap_free_numbers(make_account, price_list):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     from chappe.billing.models import Invoice
     from chappe.billing.services import credit_order_create
     from tests.billing.conftest import OPERATOR
@@ -102,7 +80,7 @@ def test_parallel_invoices_get_gap_free_numbers(make_account, price_list):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_reversals_credit_back_once(make_account, buy_credits):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     from chappe.billing.services.usage import UsageItem, usage_charge_many, usage_reverse
 
     account = make_account("Cancel")
@@ -123,7 +101,7 @@ def test_parallel_reversals_credit_back_once(make_account, buy_credits):
 
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_batches_charge_each_key_once(make_account, buy_credits):
-    _skip_unless_postgres()
+    skip_unless_postgres()
     from chappe.billing.services.usage import UsageItem, usage_charge_many
 
     account = make_account("Overlap")

@@ -5,7 +5,6 @@ and error, and the prepaid balance stays exact however many senders race for it.
 A batcher built and fed before it is started takes everything queued as one batch: the
 tests form their batches that way, with no timing involved."""
 
-import threading
 
 import pytest
 from django.db import connection
@@ -19,6 +18,7 @@ from chappe.common.errors import ValidationFailed
 from chappe.messaging.group_commit import SmsGroupCommit
 from chappe.messaging.models import Message, Send
 from chappe.messaging.services.accept import SmsRequest, sms_send
+from tests.concurrency import race
 
 # JP: 0.10 EUR a message in tests/billing/conftest.py, so 1 EUR buys exactly 10.
 JP_PRICE = 100_000
@@ -125,27 +125,6 @@ def test_a_request_whose_client_left_is_dropped_and_the_others_answered(account,
         == [jp(1)]
 
 
-def _race(count: int, target) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_many_concurrent_senders_never_overdraw_nor_charge_twice(account, buy_credits):
@@ -165,7 +144,7 @@ def test_many_concurrent_senders_never_overdraw_nor_charge_twice(account, buy_cr
                                       language="en").result(timeout=120)
 
     try:
-        results = _race(36, send)
+        results = race(36, send)
     finally:
         for batcher in batchers:
             batcher.stop()

@@ -33,13 +33,11 @@ from chappe.common.stopping import stop_on_signals
 from chappe.messaging.models import Message
 from chappe.messaging.services.dispatch import (
     LEASE,
-    dispatch_claim,
+    dispatch_claim_routed,
     dispatch_extend,
     dispatch_release,
-    dispatch_route,
     dispatch_submit,
     messages_expire,
-    messaging_held_accounts,
     receipts_apply,
 )
 from chappe.messaging.services.replies import inbound_receive
@@ -219,15 +217,12 @@ class Gateway:
         if self.lanes and not any(lane.room for lane in self.lanes.values()):
             return 0
         now = timezone.now()
-        claimed = dispatch_claim(worker=self.worker, limit=self.batch, now=now,
-                                 lease=self.lease, held=messaging_held_accounts())
-        if not claimed:
-            return 0
         # A connector reporting itself down (an SMPP link with no bind) is routed around;
         # its messages wait when no other route exists.
         down = {name for name, lane in self.lanes.items() if lane.connector.down}
-        routed = dispatch_route(claimed=claimed, routes=self.routes, running=self.lanes,
-                                down=down, now=now)
+        claimed, routed = dispatch_claim_routed(worker=self.worker, limit=self.batch,
+                                                routes=self.routes, running=self.lanes,
+                                                down=down, now=now, lease=self.lease)
         given_back = 0
         for name, messages in routed.items():
             lane = self.lanes[name]
@@ -237,7 +232,7 @@ class Gateway:
             dispatch_release(ids=[m.id for m in messages[room:]], now=now,
                              delay=SATURATED_DELAY)
             given_back += len(messages[room:])
-        return len(claimed) - given_back
+        return claimed - given_back
 
     def step(self) -> int:
         if self._due("reload", RELOAD_EVERY):

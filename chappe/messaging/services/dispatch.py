@@ -111,6 +111,21 @@ def dispatch_route(*, claimed: list[Message], routes: list[RouteRule],
     return dict(by_connector)
 
 
+def dispatch_claim_routed(*, worker: str, limit: int, routes: list[RouteRule],
+                          running: Collection[str], down: Collection[str] = (),
+                          now: datetime, lease: timedelta = LEASE,
+                          ) -> tuple[int, dict[str, list[Message]]]:
+    """Claim a batch of due SMS for `worker` (leaving the held accounts' ones, P-8) and
+    route it (`dispatch_route`): how many were claimed, and the messages each running
+    connector is to submit."""
+    claimed = dispatch_claim(worker=worker, limit=limit, now=now, lease=lease,
+                             held=messaging_held_accounts())
+    if not claimed:
+        return 0, {}
+    return len(claimed), dispatch_route(claimed=claimed, routes=routes, running=running,
+                                        down=down, now=now)
+
+
 def dispatch_submit(*, name: str, connector: ConnectorType, messages: list[Message],
                     worker: str) -> None:
     """Hand `messages` to the connector `name` and record what it answered."""
@@ -148,17 +163,13 @@ def dispatch_batch(
     """Claim one batch and send it, connector after connector, in the caller's thread
     (the gateway role runs one dispatcher per connector instead: `runtime.gateway`).
     Returns how many messages were claimed."""
-    now = timezone.now()
-    claimed = dispatch_claim(worker=worker, limit=limit, now=now,
-                             held=messaging_held_accounts())
-    if not claimed:
-        return 0
-    routed = dispatch_route(claimed=claimed, routes=routes, running=connectors,
-                            down=down or (), now=now)
+    claimed, routed = dispatch_claim_routed(worker=worker, limit=limit, routes=routes,
+                                            running=connectors, down=down or (),
+                                            now=timezone.now())
     for name, messages in routed.items():
         dispatch_submit(name=name, connector=connectors[name], messages=messages,
                         worker=worker)
-    return len(claimed)
+    return claimed
 
 
 def _record_submission(connector: str, results: list[SubmitResult], *, worker: str) -> None:

@@ -19,7 +19,7 @@ from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
 from chappe.messaging.services.tts import TtsCalls
 from chappe.voice.engine import VoiceEngine
-from tests.ports import free_port
+from tests.ports import bound, free_port, free_port_block
 
 SIPP = shutil.which("sipp")
 # The marks of a test that calls the engine with SIPp (and TTS prompts).
@@ -104,7 +104,7 @@ def sipp(port: int, *args: str, cwd: Path, timeout: float = 20, transport: str =
     # Explicit ports: with -p 0 SIPp's Via names 5060, which may belong to someone else.
     command = [SIPP, f"127.0.0.1:{port}", "-i", "127.0.0.1",
                "-p", str(local_port or free_port()),
-               "-mp", str(free_port()), "-m", str(calls), "-t", transport,
+               "-mp", str(free_port_block()), "-m", str(calls), "-t", transport,
                "-s", number.lstrip("+"), "-timeout", str(int(timeout)), "-timeout_error",
                "-nostdin", "-trace_err", *args]
     return subprocess.run(command, capture_output=True, timeout=timeout + 10, text=True,
@@ -119,12 +119,20 @@ class Phone:
                  timeout: int = 30, port: int = 0) -> None:
         self.port = port or free_port()
         self.process = subprocess.Popen(
-            [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port()),
+            [SIPP, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port_block()),
              "-t", transport, "-m", str(calls),
              "-timeout", str(timeout), "-timeout_error", "-nostdin", "-trace_err",
              *(args or ("-sn", "uas"))],
             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(0.4)  # let SIPp bind
+        self._wait_bound(transport)
+
+    def _wait_bound(self, transport: str, timeout: float = 10) -> None:
+        """Return once SIPp listens on its port (or has already ended)."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if bound(self.port, udp=transport.startswith("u")):
+                return
+            time.sleep(0.01)
 
     def finish(self, timeout: float = 30) -> tuple[int, str]:
         """Wait for SIPp to end: (exit status, its output)."""

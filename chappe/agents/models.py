@@ -145,6 +145,14 @@ class Queue(models.Model):
     when_no_agent = models.CharField(max_length=10, choices=NoAgentBehaviour.choices,
                                      default=NoAgentBehaviour.WAIT)
     recording = models.BooleanField(_("record calls"), default=False)
+    # Waiting callers hear their position this often (0: never), in this language.
+    announce_seconds = models.PositiveIntegerField(_("announce the position every (s, 0: "
+                                                     "never)"), default=0)
+    language = models.CharField(_("language of the announcements"), max_length=2,
+                                default="fr", choices=[("fr", "Français"), ("en", "English")])
+    # Music on hold: an uploaded prompt (none: the built-in music).
+    hold_audio = models.ForeignKey("callcenter.AudioPrompt", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     # Round-robin memory: the agent offered last.
     last_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

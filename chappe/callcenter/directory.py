@@ -44,6 +44,7 @@ from chappe.voice.directory import (
     MessageCall,
     MessageCallEnd,
     MessageCalls,
+    QueueDesk,
     Refusal,
     SipCredentials,
 )
@@ -101,11 +102,13 @@ class DjangoDirectory:
     call records. `data_dir` holds the recordings and prompts; `default_country` reads
     dialled numbers written without a country code; `message_calls` is the TTS channel
     (none: the engine calls no voice message); `phone_users` gives the SIP credentials of
-    a username (the agents app's, wired by the voice role: none, no phone registers)."""
+    a username and `queue_desk` the queues (both the agents app's, wired by the voice
+    role: without them no phone registers and no call enters a queue)."""
 
     def __init__(self, *, data_dir: Path, default_country: str,
                  message_calls: MessageCalls | None = None,
                  phone_users: Callable[[str], SipCredentials | None] | None = None,
+                 queue_desk: QueueDesk | None = None,
                  prompt_cache_size: int = 256,
                  routing_ttl: float = ROUTING_TTL,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -123,6 +126,7 @@ class DjangoDirectory:
         self._generation = routing_changes.routing_generation()
         self._ended: list[CallOutcome] = []
         self._writer: asyncio.Task | None = None
+        self.queues = _OnThread(self._db, queue_desk) if queue_desk is not None else None
 
     async def _cached(self, key: str, load):
         """`load()` on the database thread, kept `routing_ttl` seconds (module doc)."""
@@ -234,7 +238,7 @@ class DjangoDirectory:
                 duration_seconds=seconds_between(log.answered_at, log.ended_at),
                 disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
                 flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
-                transitions=log.transitions)
+                transitions=log.transitions, **_queue_fields(outcome))
             records.append(record)
             records.extend(CallRecord(
                 account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
@@ -304,6 +308,32 @@ class DjangoDirectory:
                     started_at=end.started_at, answered_at=end.answered_at,
                     ended_at=end.ended_at).pk)
             self._message_calls.finish(call, end, call_ref=ref)
+
+
+class _OnThread:
+    """A synchronous desk's methods, awaited: each runs on the directory's database
+    thread (chappe.voice.directory.AsyncQueueDesk over QueueDesk)."""
+
+    def __init__(self, db: _DatabaseThread, desk: QueueDesk) -> None:
+        self._db, self._desk = db, desk
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._desk, name)
+
+        async def on_thread(*args: Any, **kwargs: Any) -> Any:
+            return await self._db.run(functools.partial(method, *args, **kwargs))
+
+        return on_thread
+
+
+def _queue_fields(outcome: CallOutcome) -> dict[str, Any]:
+    """The call record's queue, agent and wait: the last queue the call waited in."""
+    visits = [v for v in outcome.queues if is_uuid(v.queue_id)]
+    if not visits:
+        return {}
+    last = visits[-1]
+    return {"queue_id": last.queue_id, "agent_id": last.agent_id or None,
+            "queue_wait_seconds": last.wait_seconds}
 
 
 # Suspensions a caller may simply try again after: 480 rather than 403.

@@ -257,6 +257,12 @@ class CallRecord(models.Model):
     digits = models.CharField(max_length=64, blank=True)
     # Every state transition: [{"at", "from", "to", "why"}].
     transitions = models.JSONField(default=list, blank=True)
+    # The queue the call last waited in, the agent who answered it, and how long the
+    # caller waited (the queue event log, by `sip_call_id`, tells the rest). Ids, not
+    # keys: the agents app sits above this one.
+    queue_id = models.UUIDField(null=True, blank=True)
+    agent_id = models.UUIDField(null=True, blank=True)
+    queue_wait_seconds = models.PositiveIntegerField(null=True, blank=True)
     # Charged: an outbound leg per started second (`call_charge`), or the call of a TTS
     # voice message, charged as its message at acceptance (flow_path ["voice_message"]).
     billed = models.BooleanField(default=False)

@@ -166,8 +166,10 @@ def _cmd_smpp_server(args: argparse.Namespace) -> int:
 
 def _cmd_voice(args: argparse.Namespace) -> int:
     """The engine on the contact center's database directory, handed the TTS channel of
-    messaging (the voice messages it calls), wired here explicitly."""
+    messaging (the voice messages it calls) and the agents app's phones and queues, wired
+    here explicitly."""
     # After django.setup() in main(): the directory's models need the app registry.
+    from chappe.agents.desk import QueueDesk
     from chappe.agents.selectors import agent_sip_credentials
     from chappe.callcenter.directory import DjangoDirectory
     from chappe.messaging.services.tts import TtsCalls
@@ -179,7 +181,8 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     directory = DjangoDirectory(data_dir=settings.DATA_DIR,
                                 default_country=settings.CHAPPE_DEFAULT_COUNTRY,
                                 message_calls=TtsCalls(worker=f"voice:{worker_id()}"),
-                                phone_users=agent_sip_credentials)
+                                phone_users=agent_sip_credentials,
+                                queue_desk=QueueDesk())
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up)

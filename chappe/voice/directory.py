@@ -57,6 +57,72 @@ class LegOutcome:
     media: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class QueueCall:
+    """A caller entering a queue (a flow's `queue` step)."""
+
+    call_id: str
+    account_id: str
+    queue_id: str
+    caller: str   # E.164, or what the caller presented
+    dialled: str  # the number called (E.164)
+    branch: str   # the flow node it came through
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """The queue's answer to a caller entering: admitted (waiting, announced every
+    `announce_seconds` when set; `hold` is the uploaded music on hold, or None for the
+    built-in one), or not with the reason and the flow the call goes on in (None:
+    the flow's own `next`)."""
+
+    admitted: bool
+    reason: str = ""  # not admitted: full, no_agent, unknown
+    overflow: FlowDefinition | None = None
+    announce_seconds: int = 0
+    hold: Prompt | None = None
+
+
+@dataclass(frozen=True)
+class QueueOffer:
+    """An agent to ring for a waiting caller (chosen and moved to `ringing` already)."""
+
+    call_id: str
+    agent_id: str
+    ring_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class QueueLeaving:
+    """A waiting caller the queue no longer keeps (max wait, last agent gone): why, and
+    the flow they go on in (None: the flow's own `next`)."""
+
+    call_id: str
+    reason: str
+    overflow: FlowDefinition | None = None
+
+
+@dataclass(frozen=True)
+class QueueTick:
+    """What a queue's turn decided: the agents to ring, the callers leaving, and what to
+    announce to each waiting caller when it is time (their position, in their queue's
+    language; only when the queue announces)."""
+
+    offers: list[QueueOffer] = field(default_factory=list)
+    leaving: list[QueueLeaving] = field(default_factory=list)
+    announcements: dict[str, Prompt] = field(default_factory=dict)
+
+
+@dataclass
+class QueueVisit:
+    """A call's stay in a queue, for its call record: who answered, after how long."""
+
+    queue_id: str
+    agent_id: str = ""
+    wait_seconds: int = 0
+    outcome: str = ""  # served, abandoned, overflowed:<reason>, refused:<reason>
+
+
 @dataclass
 class CallOutcome:
     """What the directory stores at the end of a call."""
@@ -70,6 +136,7 @@ class CallOutcome:
     recording: bytes | None = None
     media: dict = field(default_factory=dict)
     legs: list[LegOutcome] = field(default_factory=list)
+    queues: list[QueueVisit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -130,6 +197,44 @@ class SipCredentials:
     agent_id: str
 
 
+class QueueDesk(Protocol):
+    """The queues' side on the data (the agents app implements it: the pure choice of
+    `chappe.agents.acd` applied, agents' states and the queue event log written).
+    Synchronous: the database directory runs it on its database thread, so its waiting
+    callers (kept in memory, per engine) are only ever touched from there."""
+
+    def enter(self, call: QueueCall) -> QueueEntry:
+        """Admit a caller, or say where they go instead."""
+        ...
+
+    def tick(self, queue_id: str) -> QueueTick:
+        """The queue's turn: due wrap-ups ended, the offers to make now (agents moved
+        to ringing), the callers who must leave."""
+        ...
+
+    def rang_out(self, offer: QueueOffer, *, withdrawn: bool) -> None:
+        """The offer ended unanswered: the agent's phone rang out (counted towards their
+        automatic pause) or, `withdrawn`, another agent or the caller ended it first."""
+        ...
+
+    def connected(self, offer: QueueOffer) -> QueueVisit:
+        """The agent answered: the caller leaves the waiting list, the agent is on the
+        call."""
+        ...
+
+    def completed(self, offer: QueueOffer, *, talk_seconds: int) -> None:
+        """The answered call is over: the agent goes to wrap-up."""
+        ...
+
+    def abandoned(self, call: QueueCall) -> QueueVisit:
+        """The caller hung up while waiting."""
+        ...
+
+    def leave(self, call: QueueCall) -> None:
+        """The caller leaves without any of the above (the engine stops)."""
+        ...
+
+
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
 
@@ -158,9 +263,30 @@ class Directory(Protocol):
         ...
 
 
+class AsyncQueueDesk(Protocol):
+    """`QueueDesk`, awaited (the directory runs each call on its database thread)."""
+
+    async def enter(self, call: QueueCall) -> QueueEntry: ...
+
+    async def tick(self, queue_id: str) -> QueueTick: ...
+
+    async def rang_out(self, offer: QueueOffer, *, withdrawn: bool) -> None: ...
+
+    async def connected(self, offer: QueueOffer) -> QueueVisit: ...
+
+    async def completed(self, offer: QueueOffer, *, talk_seconds: int) -> None: ...
+
+    async def abandoned(self, call: QueueCall) -> QueueVisit: ...
+
+    async def leave(self, call: QueueCall) -> None: ...
+
+
 class EngineDirectory(Directory, PhoneDirectory, Protocol):
-    """What the engine is given: the runners' directory, the phones' credentials, the TTS
-    voice messages to call, and its close when the engine stops."""
+    """What the engine is given: the runners' directory, the phones' credentials, the
+    queues (None: no call enters one), the TTS voice messages to call, and its close when
+    the engine stops."""
+
+    queues: AsyncQueueDesk | None
 
     async def message_calls_claim(self) -> list[MessageCall]:
         """The voice messages due now, leased to this engine."""

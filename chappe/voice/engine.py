@@ -1,6 +1,7 @@
 """The `chappe voice` process: the SIP endpoint, one CallRunner per inbound call, the
 trunk gate (caps per trunk), the registrar of agents' phones (its bindings in the
-registrations table the engine is handed, swept on a timer), and the dialer calling TTS
+registrations table the engine is handed, swept on a timer), the callers waiting in
+queues for those phones (chappe.voice.queueing), and the dialer calling TTS
 voice messages — claimed like a connector claims SMS (a lease on each message), kept
 leased by heartbeats while their calls are in flight, their outcomes handed back.
 
@@ -20,6 +21,8 @@ from pathlib import Path
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
+from chappe.voice.flows import Prompt
+from chappe.voice.queueing import QueueRoom
 from chappe.voice.registrar import Registrar
 from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
@@ -67,6 +70,10 @@ class VoiceEngine:
                                    else Registrations(),
                                    secret=auth_secret, throttle=self.throttle)
         self.endpoint.on_register = self.registrar.register
+        desk = getattr(directory, "queues", None)
+        self.queues = (QueueRoom(desk, self.endpoint, self.registrar.registrations,
+                                 prompts=self._account_prompt)
+                       if desk is not None else None)
         self.sweep_every = sweep_every
         self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()
@@ -96,7 +103,11 @@ class VoiceEngine:
         self.calls_handled += 1
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
                          auth_secret=self.auth_secret, throttle=self.throttle,
-                         answer_after=self.answer_after).run()
+                         answer_after=self.answer_after, queues=self.queues).run()
+
+    async def _account_prompt(self, account_id: str, prompt: Prompt) -> bytes:
+        return await self.directory.prompt_pcm(
+            CallTarget(account_id=account_id, e164="", definition=None), prompt)
 
     async def _sweep_loop(self) -> None:
         """Forget the registrations that expired (they are never rung once expired; this

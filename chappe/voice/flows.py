@@ -14,13 +14,20 @@ A flow is a graph of named nodes; `start` names the first one:
                    "timeout_prompt": {...}, "on_failure": "bye"},
        "vm":      {"type": "voicemail", "greeting": {...}, "beep": true, "max_seconds": 120},
        "sales":   {"type": "transfer", "number": "+33612345678", "on_failure": "vm"},
+       "support": {"type": "queue", "queue_id": "<uuid>", "next": "vm"},
        "bye":     {"type": "hangup", "prompt": {...}}}}
 
 The interpreter (`flow_start`, `flow_step`) is a pure state machine: given the current
 state and an event (answered, digit, timeout, prompt finished, recording finished,
 transfer failed, hangup) it returns the next state and the actions the engine performs
-(play a prompt, wait for a digit, record, transfer, hang up). It does no I/O; the
-runner (chappe/voice/runner.py) executes the actions and feeds back the events.
+(play a prompt, wait for a digit, record, transfer, enter a queue, hang up). It does no
+I/O; the runner (chappe/voice/runner.py) executes the actions and feeds back the events.
+
+A `queue` step hands the caller to a queue of agents (chappe.voice.queueing): served, the
+call ends when either side hangs up; left unserved with no overflow of the queue's own
+for the reason (timeout, no agent, full), the flow goes on at `next` (none: hang up). A
+queue's overflow to another destination replaces the flow (the runner switches to the
+definition the queue names: `flow_switch`).
 
 Callers who know the menu type ahead: a digit pressed during a `play` prompt that leads
 on stops it and is kept for the next menu, which takes it at once instead of playing its
@@ -152,13 +159,20 @@ class TransferNode(_Strict):
         return value
 
 
+class QueueNode(_Strict):
+    type: Literal["queue"]
+    # The queue's id (its account's: a queue of another account is never entered).
+    queue_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+    next: str | None = None  # left unserved and the queue overflows nowhere: None hangs up
+
+
 class HangupNode(_Strict):
     type: Literal["hangup"]
     prompt: Prompt | None = None
 
 
-Node = Annotated[HoursNode | PlayNode | MenuNode | VoicemailNode | TransferNode | HangupNode,
-                 Field(discriminator="type")]
+Node = Annotated[HoursNode | PlayNode | MenuNode | VoicemailNode | TransferNode | QueueNode
+                 | HangupNode, Field(discriminator="type")]
 
 
 class FlowDefinition(_Strict):
@@ -179,7 +193,7 @@ def _hhmm(value: str) -> time:
 def _targets(node) -> list[tuple[str, str | None]]:
     if isinstance(node, HoursNode):
         return [("open", node.open), ("closed", node.closed)]
-    if isinstance(node, PlayNode | VoicemailNode):
+    if isinstance(node, PlayNode | VoicemailNode | QueueNode):
         return [("next", node.next)]
     if isinstance(node, MenuNode):
         return [*((f"options.{d}", t) for d, t in node.options.items()),
@@ -287,9 +301,11 @@ PROMPT_FINISHED = "prompt_finished"
 RECORDING_FINISHED = "recording_finished"
 TRANSFER_FAILED = "transfer_failed"
 TRANSFER_ENDED = "transfer_ended"
+QUEUE_SERVED = "queue_served"  # an agent took the call, and it is over
+QUEUE_LEFT = "queue_left"      # left unserved, with no overflow of the queue's
 HANGUP = "hangup"
 EVENTS = frozenset({ANSWERED, DIGIT, TIMEOUT, PROMPT_FINISHED, RECORDING_FINISHED,
-                    TRANSFER_FAILED, TRANSFER_ENDED, HANGUP})
+                    TRANSFER_FAILED, TRANSFER_ENDED, QUEUE_SERVED, QUEUE_LEFT, HANGUP})
 
 
 @dataclass(frozen=True)
@@ -344,11 +360,18 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class EnterQueue:
+    queue_id: str
+    branch: str  # the node's name: caller priority rules may match it
+
+
+@dataclass(frozen=True)
 class Hangup:
-    cause: str  # normal, flow_end, transfer_failed, transfer_ended
+    cause: str  # normal, flow_end, transfer_failed, transfer_ended, queue_served
 
 
-Action = Play | Beep | StopPlayback | WaitDigit | Record | StopRecording | Transfer | Hangup
+Action = (Play | Beep | StopPlayback | WaitDigit | Record | StopRecording | Transfer
+          | EnterQueue | Hangup)
 
 # What the current node waits for.
 W_START = "start"          # not answered yet
@@ -356,6 +379,7 @@ W_PROMPT = "prompt"        # a prompt to finish
 W_DIGIT = "digit"          # a menu choice (prompt finished, timer running)
 W_RECORD = "record"        # a voicemail recording to end
 W_TRANSFER = "transfer"    # the outside leg
+W_QUEUE = "queue"          # a queue: waiting for an agent, or talking to one
 W_HANGUP_PROMPT = "hangup_prompt"  # the last prompt before hanging up
 W_DONE = "done"            # the call is over for the flow
 
@@ -419,12 +443,23 @@ def _enter(definition: FlowDefinition, state: FlowState, name: str | None,
         if isinstance(node, TransferNode):
             return (replace(state, waiting=W_TRANSFER),
                     [*actions, Transfer(node.number, node.timeout_seconds)])
+        if isinstance(node, QueueNode):
+            return (replace(state, waiting=W_QUEUE),
+                    [*actions, EnterQueue(node.queue_id, name)])
         if isinstance(node, HangupNode):
             if node.prompt is not None:
                 return replace(state, waiting=W_HANGUP_PROMPT), [*actions, Play(node.prompt)]
             return (replace(state, waiting=W_DONE, outcome="hangup"),
                     [*actions, Hangup("normal")])
     raise AssertionError("flow_parse rejects loops of opening-hours nodes")
+
+
+def flow_switch(definition: FlowDefinition, state: FlowState,
+                at: datetime) -> tuple[FlowState, list[Action]]:
+    """The call goes on in another flow (a queue's overflow names it): enter its start
+    node, the path and digits so far kept."""
+    return _enter(definition, replace(state, retries=0, typed="", outcome=""),
+                  definition.start, at)
 
 
 def _start_recording(node: VoicemailNode, state: FlowState,
@@ -514,6 +549,13 @@ def flow_step(definition: FlowDefinition, state: FlowState,
         if event.kind == TRANSFER_ENDED:  # the transferred-to party hung up
             return (replace(state, waiting=W_DONE, outcome="transferred"),
                     [Hangup("transfer_ended")])
+        return state, []
+    if isinstance(node, QueueNode) and state.waiting == W_QUEUE:
+        if event.kind == QUEUE_SERVED:
+            return (replace(state, waiting=W_DONE, outcome="queue_served"),
+                    [Hangup("queue_served")])
+        if event.kind == QUEUE_LEFT:
+            return _enter(definition, state, node.next, event.at)
         return state, []
     if isinstance(node, HangupNode) and state.waiting == W_HANGUP_PROMPT:
         if event.kind == PROMPT_FINISHED:

@@ -8,6 +8,11 @@ once it answers, bridges the two legs (chappe.voice.bridge) until either side ha
 the other side is then hung up too. A B-leg that fails feeds `transfer_failed` back, so
 the flow takes its failure branch.
 
+A `queue` step hands the caller to the engine's queues (chappe.voice.queueing): on hold
+until an agent's phone answers, then bridged to it. Served, the call ends with it; left
+unserved, the flow goes on (at the step's `next`, or in the flow the queue's overflow
+names).
+
 Only the engine interface (chappe.voice.sip.base) is used here, never a SIP library."""
 
 from __future__ import annotations
@@ -22,17 +27,28 @@ from datetime import UTC, datetime
 from chappe.common.throttle import FailureThrottle
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, hangup_cause
-from chappe.voice.directory import CallOutcome, CallTarget, Directory, LegOutcome, Refusal
+from chappe.voice.directory import (
+    CallOutcome,
+    CallTarget,
+    Directory,
+    LegOutcome,
+    QueueCall,
+    QueueVisit,
+    Refusal,
+)
 from chappe.voice.flows import (
     DIGIT,
     HANGUP,
     PROMPT_FINISHED,
+    QUEUE_LEFT,
+    QUEUE_SERVED,
     RECORDING_FINISHED,
     TIMEOUT,
     TRANSFER_ENDED,
     TRANSFER_FAILED,
     W_DONE,
     Beep,
+    EnterQueue,
     Event,
     FlowDefinition,
     FlowState,
@@ -45,9 +61,11 @@ from chappe.voice.flows import (
     WaitDigit,
     flow_start,
     flow_step,
+    flow_switch,
 )
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import dial, status_for
+from chappe.voice.queueing import QueueResult, QueueRoom
 from chappe.voice.sip.base import InboundCall, MediaLeg, MediaRefused, Originator
 from chappe.voice.sip.digest import (
     REALM,
@@ -67,7 +85,7 @@ class CallRunner:
     def __init__(self, call: InboundCall, directory: Directory, *,
                  originator: Originator | None = None, gate: TrunkGate | None = None,
                  auth_secret: bytes = b"", throttle: FailureThrottle | None = None,
-                 answer_after: float = 0.0,
+                 answer_after: float = 0.0, queues: QueueRoom | None = None,
                  max_call_seconds: float = 4 * 3600,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.call = call
@@ -85,6 +103,8 @@ class CallRunner:
         self.throttle = throttle if throttle is not None else FailureThrottle()
         self.clock = clock
         self.answer_after = answer_after
+        # The engine's waiting callers; without them a queue step is left at once.
+        self.queues = queues
         self.log = CallLog(call.call_id)
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.leg: MediaLeg | None = None
@@ -99,6 +119,11 @@ class CallRunner:
         self._transferred = False
         self._leg_end_why = ""
         self._legs: list[LegOutcome] = []
+        self._queue_task: asyncio.Task | None = None
+        self._queue_visits: list[QueueVisit] = []
+        self._served = False
+        # A queue's overflow names the flow the call goes on in.
+        self._switch_to: FlowDefinition | None = None
 
     async def run(self) -> None:
         target = None
@@ -238,6 +263,10 @@ class CallRunner:
                 if event.kind in (DIGIT, HANGUP) and self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
+                if event.kind == QUEUE_LEFT and self._switch_to is not None:
+                    definition, self._switch_to = self._switch_to, None
+                    state, actions = flow_switch(definition, state, datetime.now(UTC))
+                    continue
                 state, actions = flow_step(definition, state, event)
         finally:
             watcher.cancel()
@@ -273,6 +302,9 @@ class CallRunner:
                 self._recording = self.leg.stop_recording()
             elif isinstance(action, Transfer):
                 self._transfer_task = asyncio.create_task(self._transfer(action))
+            elif isinstance(action, EnterQueue):
+                self._stop_playback()
+                self._queue_task = asyncio.create_task(self._queue(action))
             elif isinstance(action, Hangup):
                 await self._hangup(action.cause)
         if playlist:
@@ -330,6 +362,49 @@ class CallRunner:
             await dialed.end(self.gate, self._leg_end_why or "flow_end")
             leg.hangup_cause = dialed.cause
 
+    async def _queue(self, action: EnterQueue) -> None:
+        """Wait in the queue (and talk to the agent who answers); feeds QUEUE_SERVED or
+        QUEUE_LEFT to the flow. The caller hanging up ends the stay by itself
+        (`_end_queue` waits for it to be recorded)."""
+        target, leg = self._target, self.leg
+        assert target is not None
+        assert leg is not None
+        if self.queues is None:
+            self._queue_visits.append(QueueVisit(action.queue_id, outcome="refused:no_queues"))
+            self.events.put_nowait(Event(QUEUE_LEFT))
+            return
+        call = QueueCall(call_id=self.call.call_id, account_id=target.account_id,
+                         queue_id=action.queue_id, caller=self.call.caller,
+                         dialled=target.e164, branch=action.branch)
+        try:
+            result = await self.queues.serve(call, leg, self.call.ended)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("call %s: queue %s failed", self.call.call_id, action.queue_id)
+            result = QueueResult(False, QueueVisit(action.queue_id, outcome="error"))
+        self._queue_visits.append(result.visit)
+        if result.leg is not None:
+            self._legs.append(result.leg)
+        if result.served:
+            self._served = True
+            self.events.put_nowait(Event(QUEUE_SERVED))
+        elif not self.call.ended.is_set():
+            self._switch_to = result.overflow
+            self.events.put_nowait(Event(QUEUE_LEFT))
+
+    async def _end_queue(self) -> None:
+        """The call ends: a stay in a queue ends with it. Once the caller is gone the stay
+        ends by itself (recorded as abandoned, or the agent's call completed); when we
+        end the call, it is cut."""
+        task, self._queue_task = self._queue_task, None
+        if task is None or task.done():
+            return
+        if not self.call.ended.is_set():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     async def _end_transfer(self, why: str) -> None:
         """Hang up a transfer's B-leg (or cancel its INVITE) because `why`."""
         task, self._transfer_task = self._transfer_task, None
@@ -373,6 +448,7 @@ class CallRunner:
 
     async def _hangup(self, cause: str) -> None:
         await self._end_transfer(cause)
+        await self._end_queue()
         self._stop_playback()
         if self.leg is not None and self._recording is None:
             recorded = self.leg.stop_recording()
@@ -386,6 +462,7 @@ class CallRunner:
 
     async def _release(self, why: str) -> None:
         await self._end_transfer(why)
+        await self._end_queue()
         self._stop_playback()
         if self.leg is not None:
             if self._recording is None:
@@ -408,6 +485,8 @@ class CallRunner:
             return "voicemail"
         if self._transferred:
             return "transferred"
+        if self._served:
+            return "answered"
         if not self._we_hung_up:
             return "abandoned"
         return "answered"
@@ -421,7 +500,8 @@ class CallRunner:
         stats = self._media
         outcome = CallOutcome(target=target, caller=self.call.caller, log=self.log, state=state,
                               disposition=disposition, hangup_cause=cause,
-                              recording=self._recording, media=stats, legs=self._legs)
+                              recording=self._recording, media=stats, legs=self._legs,
+                              queues=self._queue_visits)
         try:
             await self.directory.finish(outcome)
         except Exception:

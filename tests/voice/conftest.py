@@ -1,6 +1,6 @@
 """Fixtures of the voice tests: the billing fixtures (a price list in force, paid
-credits), a data dir per test, and a number of the operator's catalogue rented by an
-account and answered by a flow."""
+credits), the agents' (agents, licences), a data dir per test, and a number of the
+operator's catalogue rented by an account and answered by a flow."""
 
 import pytest
 
@@ -11,6 +11,7 @@ from chappe.callcenter.services import (
     number_assign,
     number_buy,
 )
+from tests.agents.conftest import licences, make_agent  # noqa: F401
 from tests.billing.conftest import buy_credits, price_list  # noqa: F401
 from tests.voice.sipp_tools import NUMBER
 

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
+from chappe.agents.desk import QueueDesk
 from chappe.agents.selectors import agent_sip_credentials
 from chappe.callcenter.directory import DjangoDirectory
 from chappe.callcenter.models import CallRecord
@@ -34,11 +35,13 @@ ENGINE_WORKER = "voice:test"
 
 def db_directory(**kwargs) -> DjangoDirectory:
     """The database directory on the test's settings, as the voice role builds it (the
-    TTS channel's messages called by the engine `ENGINE_WORKER`, the agents' phones)."""
+    TTS channel's messages called by the engine `ENGINE_WORKER`, the agents' phones and
+    queues)."""
     return DjangoDirectory(data_dir=settings.DATA_DIR,
                            default_country=settings.CHAPPE_DEFAULT_COUNTRY,
                            message_calls=TtsCalls(worker=ENGINE_WORKER),
-                           phone_users=agent_sip_credentials, **kwargs)
+                           phone_users=agent_sip_credentials, queue_desk=QueueDesk(),
+                           **kwargs)
 
 
 class EngineThread:

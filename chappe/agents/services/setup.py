@@ -186,7 +186,8 @@ def agent_delete(*, actor: Actor, account: Account, agent: Agent) -> None:
 # --- queues -------------------------------------------------------------------------------
 
 QUEUE_FIELDS = ("name", "strategy", "ring_timeout_seconds", "escalation_seconds",
-                "max_wait_seconds", "max_length", "when_no_agent", "recording")
+                "max_wait_seconds", "max_length", "when_no_agent", "recording",
+                "announce_seconds", "language")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ unpause, offered, rang out, connected, completed). People change their state (or
 supervisor changes an agent's) with `agent_state_set` — web app and API — or from their
 phone with `agent_feature_code` (*50, *51), which the voice engine calls; the engine moves
 agents through ringing, on call and wrap-up with `agent_offer`, `agent_rang_out`,
-`agent_connect`, `agent_call_end` and `agent_wrap_up_end`, and records the callers' side
+`agent_offer_withdrawn`, `agent_connect`, `agent_call_end` and `agent_wrap_up_end`
+(through the queue desk, chappe.agents.desk), and records the callers' side
 with `queue_caller_event`.
 
 Licences (C-8): a login locks the account's `LicencePool` row and counts the agents
@@ -192,12 +193,25 @@ def agent_rang_out(*, account: Account, agent: Agent, queue: Queue, call_id: str
     `max_no_answer` in a row (their phone is unattended)."""
     at = now or timezone.now()
     agent = _locked(account, agent)
+    if agent.state != S.RINGING:  # paused by a supervisor while it rang: stays so
+        return agent
     agent.no_answer_streak += 1
     _event(agent, QueueEventKind.RANG_OUT, at, queue=queue, call_id=call_id,
            details={"in_a_row": agent.no_answer_streak})
     if agent.max_no_answer and agent.no_answer_streak >= agent.max_no_answer:
         return _move(agent, S.PAUSED, at, cause="no_answer")
     return _move(agent, S.AVAILABLE, at)
+
+
+@transaction.atomic
+def agent_offer_withdrawn(*, account: Account, agent: Agent,
+                          now: datetime | None = None) -> Agent:
+    """The offer ended before the agent could answer it (another agent answered first
+    under ring-all, or the caller left): available again, nothing counted against them."""
+    agent = _locked(account, agent)
+    if agent.state != S.RINGING:
+        return agent
+    return _move(agent, S.AVAILABLE, now or timezone.now())
 
 
 @transaction.atomic

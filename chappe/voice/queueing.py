@@ -1,0 +1,260 @@
+"""Callers waiting in queues and the agents rung for them, in the engine (C-4).
+
+Which agent rings for which caller is decided on the data side — the directory's queue
+desk (the agents app: the pure `acd.choose` over the members' states in the database, so
+engines sharing the agents never offer one agent two calls: the move to `ringing` takes
+the agent's row lock). This module does what only the engine can: keep each waiting
+caller on hold (music, and their position announced every so often), ring the chosen
+agents' registered phones together (`outbound.ring_all`), bridge the first phone to
+answer to the caller (`bridge.Bridge`), and tell the desk what happened: rang out,
+connected, completed, abandoned.
+
+Each queue with callers waiting has a turn loop: a turn asks the desk (`tick`) and applies
+what it says. A turn runs when a caller enters, an offer ends or a call ends, and every
+`TURN_EVERY` seconds otherwise: an agent made available by the web app or by another
+engine is seen then, as are wrap-ups ending and maximum waits reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from chappe.voice.bridge import Bridge
+from chappe.voice.callstate import CallLog, CallState, seconds_between
+from chappe.voice.directory import (
+    AsyncQueueDesk,
+    LegOutcome,
+    QueueCall,
+    QueueEntry,
+    QueueLeaving,
+    QueueOffer,
+    QueueVisit,
+)
+from chappe.voice.flows import FlowDefinition, Prompt
+from chappe.voice.media.prompts import tone
+from chappe.voice.outbound import ring_all, status_for
+from chappe.voice.registrations import Registrations
+from chappe.voice.sip.base import MediaLeg, Originator, OutboundCall, OutboundFailed
+
+logger = logging.getLogger("chappe.voice.queues")
+
+# Seconds between two turns of a queue when nothing happens in it.
+TURN_EVERY = 1.0
+# The built-in music on hold: a soft arpeggio, then a rest, looped.
+HOLD_MUSIC = b"".join([*(tone(f, 350, amplitude=2500) for f in (262, 330, 392, 523, 392, 330)),
+                       tone(0, 900, amplitude=0)])
+
+
+@dataclass
+class QueueResult:
+    """How a caller's stay in a queue ended."""
+
+    served: bool  # an agent answered; the call is over on the agent's side or the caller's
+    visit: QueueVisit
+    # Left unserved: the flow the call goes on in (None: the queue step's `next`).
+    overflow: FlowDefinition | None = None
+    # The agent's leg, for a call record of its own.
+    leg: LegOutcome | None = None
+
+
+@dataclass(eq=False)
+class _Waiter:
+    call: QueueCall
+    answered: asyncio.Future[tuple[QueueOffer, OutboundCall, CallLog]]
+    leaving: asyncio.Future[QueueLeaving]
+    rings: dict[str, asyncio.Task] = field(default_factory=dict)
+    announcement: Prompt | None = None
+    gone: bool = False  # the caller hung up, or the stay ended otherwise
+
+
+Prompts = Callable[[str, Prompt], Awaitable[bytes]]
+
+
+class QueueRoom:
+    """The engine's waiting callers, queue by queue (module doc). `prompts` renders a
+    prompt of an account (hold music uploaded, position announcements)."""
+
+    def __init__(self, desk: AsyncQueueDesk, originator: Originator,
+                 registrations: Registrations, *, prompts: Prompts,
+                 turn_every: float = TURN_EVERY) -> None:
+        self.desk = desk
+        self.originator = originator
+        self.registrations = registrations
+        self.prompts = prompts
+        self.turn_every = turn_every
+        self._waiting: dict[str, dict[str, _Waiter]] = {}
+        self._wakes: dict[str, asyncio.Event] = {}
+        self._turns: dict[str, asyncio.Task] = {}
+
+    def waiting(self, queue_id: str) -> int:
+        return len(self._waiting.get(queue_id, {}))
+
+    async def serve(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event) -> QueueResult:
+        """Keep the caller in the queue until an agent answers (then bridge them until
+        either hangs up), the queue lets them go, or they hang up."""
+        entry = await self.desk.enter(call)
+        if not entry.admitted:
+            return QueueResult(False, QueueVisit(call.queue_id, outcome=f"refused:{entry.reason}"),
+                               overflow=entry.overflow)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(call, loop.create_future(), loop.create_future())
+        self._waiting.setdefault(call.queue_id, {})[call.call_id] = waiter
+        self._turn_start(call.queue_id)
+        hold = asyncio.create_task(self._hold(waiter, leg, entry))
+        hung_up = asyncio.create_task(ended.wait())
+        entered = time.monotonic()
+        try:
+            await asyncio.wait({waiter.answered, waiter.leaving, hung_up},
+                               return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            await self._forget(waiter, hold, hung_up)
+            await asyncio.shield(self.desk.leave(call))
+            raise
+        await self._forget(waiter, hold, hung_up)
+        if waiter.answered.done():
+            offer, agent_call, log = waiter.answered.result()
+            return await self._talk(call, leg, ended, offer, agent_call, log)
+        if waiter.leaving.done():
+            leaving = waiter.leaving.result()
+            return QueueResult(False, QueueVisit(
+                call.queue_id, wait_seconds=round(time.monotonic() - entered),
+                outcome=f"overflowed:{leaving.reason}"), overflow=leaving.overflow)
+        return QueueResult(False, await self.desk.abandoned(call))
+
+    async def _forget(self, waiter: _Waiter, *tasks: asyncio.Task) -> None:
+        """The caller waits no more: their hold stops, the phones still ringing for them
+        stop (each ring reports its offer withdrawn)."""
+        waiter.gone = True
+        self._waiting.get(waiter.call.queue_id, {}).pop(waiter.call.call_id, None)
+        rings = list(waiter.rings.values())
+        for task in [*tasks, *rings]:
+            task.cancel()
+        await asyncio.gather(*tasks, *rings, return_exceptions=True)
+        self._wake(waiter.call.queue_id)
+
+    async def _talk(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
+                    offer: QueueOffer, agent_call: OutboundCall, log: CallLog) -> QueueResult:
+        """Bridge the caller and the agent who answered until either hangs up."""
+        visit = await self.desk.connected(offer)
+        bridge = Bridge(leg, agent_call.leg)
+        agent_gone = asyncio.create_task(agent_call.ended.wait())
+        caller_gone = asyncio.create_task(ended.wait())
+        try:
+            await asyncio.wait({agent_gone, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (agent_gone, caller_gone):
+                task.cancel()
+            bridge.stop()
+            by_agent = agent_call.ended.is_set()
+            media = {**agent_call.leg.stats(), **bridge.stats()}
+            await agent_call.hangup()
+            log.move(CallState.ENDED, f"peer {agent_call.end_reason or 'bye'}" if by_agent
+                     else "we hung up: the caller hung up")
+            talk = seconds_between(log.answered_at, log.ended_at)
+            await asyncio.shield(self.desk.completed(offer, talk_seconds=talk))
+            self._wake(call.queue_id)
+        leg_outcome = LegOutcome(log, caller=call.caller, callee=f"agent:{offer.agent_id}",
+                                 disposition="answered",
+                                 hangup_cause="agent_hangup" if by_agent else "caller_hangup",
+                                 media=media)
+        visit.outcome = "served"
+        return QueueResult(True, visit, leg=leg_outcome)
+
+    async def _hold(self, waiter: _Waiter, leg: MediaLeg, entry: QueueEntry) -> None:
+        """Music on hold, the caller's position announced every `announce_seconds`."""
+        music = HOLD_MUSIC
+        if entry.hold is not None:
+            music = await self.prompts(waiter.call.account_id, entry.hold) or HOLD_MUSIC
+        announce_at = time.monotonic() + entry.announce_seconds
+        while True:
+            if entry.announce_seconds and time.monotonic() >= announce_at \
+                    and waiter.announcement is not None:
+                await leg.play(await self.prompts(waiter.call.account_id, waiter.announcement))
+                announce_at = time.monotonic() + entry.announce_seconds
+            await leg.play(music)
+
+    # --- the turns -----------------------------------------------------------------------
+
+    def _wake(self, queue_id: str) -> None:
+        event = self._wakes.get(queue_id)
+        if event is not None:
+            event.set()
+
+    def _turn_start(self, queue_id: str) -> None:
+        if queue_id in self._turns:
+            self._wake(queue_id)
+            return
+        self._wakes[queue_id] = asyncio.Event()
+        task = asyncio.create_task(self._turn_loop(queue_id))
+        self._turns[queue_id] = task
+        task.add_done_callback(lambda _t: self._turns.pop(queue_id, None))
+
+    async def _turn_loop(self, queue_id: str) -> None:
+        wake = self._wakes[queue_id]
+        while self._waiting.get(queue_id):
+            wake.clear()
+            try:
+                await self._turn(queue_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("queue %s: a turn failed", queue_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.turn_every)
+        self._wakes.pop(queue_id, None)
+        self._waiting.pop(queue_id, None)
+
+    async def _turn(self, queue_id: str) -> None:
+        tick = await self.desk.tick(queue_id)
+        waiting = self._waiting.get(queue_id, {})
+        for offer in tick.offers:
+            waiter = waiting.get(offer.call_id)
+            if waiter is None or waiter.gone:  # gone between the choice and now
+                await self.desk.rang_out(offer, withdrawn=True)
+                continue
+            waiter.rings[offer.agent_id] = asyncio.create_task(self._ring(waiter, offer))
+        for leaving in tick.leaving:
+            waiter = waiting.get(leaving.call_id)
+            if waiter is not None and not waiter.leaving.done() and not waiter.answered.done():
+                waiter.leaving.set_result(leaving)
+        for call_id, announcement in tick.announcements.items():
+            if (waiter := waiting.get(call_id)) is not None:
+                waiter.announcement = announcement
+
+    async def _ring(self, waiter: _Waiter, offer: QueueOffer) -> None:
+        """Ring the agent's phones for the caller: the first answer gets the caller
+        (unless someone else did first, or the caller left: then it is hung up)."""
+        call = waiter.call
+        log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
+        bindings = self.registrations.contacts_of_agent(offer.agent_id)
+        try:
+            agent_call = await ring_all(self.originator, bindings,
+                                        caller=call.caller.lstrip("+"),
+                                        timeout=offer.ring_timeout_seconds)
+        except asyncio.CancelledError:
+            log.move(CallState.ENDED, "canceled: the offer was withdrawn")
+            await asyncio.shield(self.desk.rang_out(offer, withdrawn=True))
+            raise
+        except OutboundFailed as exc:
+            log.move(CallState.ENDED, f"{exc.status} {exc.reason}")
+            logger.info("call %s: agent %s did not answer (%s, %s)", call.call_id,
+                        offer.agent_id, exc.status, status_for(exc.status))
+            waiter.rings.pop(offer.agent_id, None)
+            await self.desk.rang_out(offer, withdrawn=waiter.gone or waiter.answered.done())
+            self._wake(call.queue_id)
+            return
+        if waiter.gone or waiter.answered.done() or waiter.leaving.done():
+            await agent_call.hangup()
+            await self.desk.rang_out(offer, withdrawn=True)
+            return
+        log.call_id = agent_call.call_id
+        log.move(CallState.ANSWERED, f"agent {offer.agent_id} answered")
+        waiter.rings.pop(offer.agent_id, None)
+        waiter.answered.set_result((offer, agent_call, log))
+        for other in list(waiter.rings.values()):
+            other.cancel()  # ring-all: the others stop ringing

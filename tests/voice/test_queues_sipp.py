@@ -1,0 +1,177 @@
+"""Queues end to end over loopback (C-4): SIPp agents register their phones with the
+credentials the agents app gives them, SIPp callers walk an IVR into a queue, and the
+engine rings, bridges, skips, overflows and logs as the queue says. Sockets of the test
+stand for the RTP ports of the caller and of the agent's phone (named in the SIPp
+scenarios' SDP through -key) and see what the bridge relays each way."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from chappe.agents.acd import State
+from chappe.agents.models import Agent, QueueEvent
+from chappe.agents.services.setup import MemberDraft, OverflowDraft, queue_create
+from chappe.agents.services.states import agent_state_set
+from chappe.callcenter.models import Voicemail
+from tests.agents.conftest import actor_of
+from tests.ports import free_port
+from tests.voice.sipp_tools import (
+    PCAPS,
+    SIPP_TESTS,
+    EngineThread,
+    Phone,
+    RtpSink,
+    pcap_payloads,
+    scenario,
+    sipp,
+    wait_for_records,
+)
+
+pytestmark = SIPP_TESTS
+
+
+def ivr_to(queue) -> dict:
+    """A menu whose key 1 leads to `queue`."""
+    return {"start": "menu", "nodes": {
+        "menu": {"type": "menu", "prompt": {"text": "Tapez 1.", "language": "fr"},
+                 "options": {"1": "support"}, "timeout_seconds": 10},
+        "support": {"type": "queue", "queue_id": str(queue.pk)}}}
+
+
+def register(engine, agent, cwd, port):
+    result = sipp(engine.port, *scenario("register.xml"), "-au", agent.sip_username, "-ap",
+                  agent.sip_password, cwd=cwd, number=agent.sip_username, local_port=port)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert engine.wait_until(
+        lambda: engine.engine.registrar.registrations.contacts_of_agent(str(agent.pk)))
+
+
+def log_in(agent, *, idle_for: int = 0):
+    """The agent logs in (available), `idle_for` seconds ago."""
+    return agent_state_set(actor=actor_of(agent), account=agent.account, agent=agent,
+                           state="available",
+                           now=timezone.now() - timedelta(seconds=idle_for))
+
+
+def events(call_id=None, **filters):
+    rows = QueueEvent.objects.filter(**filters).order_by("id")
+    if call_id is not None:
+        rows = rows.filter(call_id=call_id)
+    return [(e.kind, e.agent_id) for e in rows]
+
+
+def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answers(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    licences(2)
+    idle, busy = make_agent(), make_agent()
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "Support", "strategy": "longest_idle"},
+                         members=[MemberDraft(idle.pk), MemberDraft(busy.pk)])
+    number_with(ivr_to(queue), account=account)
+    log_in(idle, idle_for=600)  # free for ten minutes: longest idle
+    log_in(busy, idle_for=5)
+    caller_rtp, agent_rtp = RtpSink(), RtpSink(echo=True)  # the agent echoes what it hears
+    with EngineThread() as engine:
+        phone_port = free_port()
+        register(engine, idle, data_dir, phone_port)
+        phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
+                      str(agent_rtp.port), cwd=data_dir, port=phone_port)
+        try:
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="1500",
+                                                 talk_ms="7300"),
+                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=30)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            inbound, leg = wait_for_records(account, 2)
+            status, output = phone.finish()
+            assert status == 0, output[-2000:]  # the agent's phone got BYE when the caller left
+        finally:
+            phone.stop()
+            caller_rtp.close()
+            agent_rtp.close()
+
+    # The caller's audio reached the agent's phone and what it sent back reached the caller.
+    sent = pcap_payloads(PCAPS / "g711a.pcap")
+    assert sum(p in set(agent_rtp.payloads(8)) for p in sent) >= 0.95 * len(sent)
+    assert sum(p in set(caller_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+
+    assert inbound.disposition == "answered"
+    assert inbound.flow_path == ["menu", "support"]
+    assert (inbound.queue_id, inbound.agent_id) == (queue.pk, idle.pk)
+    assert inbound.queue_wait_seconds <= 2
+    assert leg.parent_id == inbound.pk
+    assert (leg.disposition, leg.to_number) == ("answered", f"agent:{idle.pk}")
+    assert 7 <= leg.duration_seconds <= 11  # the talk time
+    call_id = inbound.sip_call_id
+    assert events(call_id) == [("entered", None), ("offered", idle.pk),
+                               ("connected", idle.pk), ("completed", idle.pk)]
+    completed = QueueEvent.objects.get(call_id=call_id, kind="completed")
+    assert completed.details["talk"] == leg.duration_seconds
+    idle.refresh_from_db()
+    busy.refresh_from_db()
+    assert (idle.state, idle.calls_taken) == (State.WRAP_UP, 1)
+    assert busy.state == State.AVAILABLE  # never offered
+
+
+def test_an_agent_who_lets_it_ring_is_paused_and_the_caller_overflows_to_voicemail(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    licences(1)
+    agent = make_agent(max_no_answer=1)
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "Sales", "ring_timeout_seconds": 2,
+                                 "max_wait_seconds": 4},
+                         members=[MemberDraft(agent.pk)],
+                         overflows=[OverflowDraft(when="timeout", target="voicemail")])
+    number_with(ivr_to(queue), account=account)
+    log_in(agent)
+    with EngineThread() as engine:
+        phone_port = free_port()
+        register(engine, agent, data_dir, phone_port)
+        phone = Phone(*scenario("ring_only.xml"), cwd=data_dir, port=phone_port)
+        try:
+            # Keys 1, waits 6 s (2 s ringing the agent, then the overflow at 4 s), then
+            # talks 3 s to the voicemail, hangs up.
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="6000",
+                                                 talk_ms="3000"),
+                          "-key", "caller_rtp", "9", cwd=data_dir, timeout=30)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            [inbound] = wait_for_records(account, 1)
+            status, output = phone.finish()
+            assert status == 0, output[-2000:]  # it rang, and was CANCELed at the timeout
+        finally:
+            phone.stop()
+
+    agent.refresh_from_db()
+    assert (agent.state, agent.paused_for_no_answer) == (State.PAUSED, True)
+    call_id = inbound.sip_call_id
+    assert events(call_id) == [("entered", None), ("offered", agent.pk),
+                               ("rang_out", agent.pk), ("overflowed", None)]
+    overflowed = QueueEvent.objects.get(call_id=call_id, kind="overflowed")
+    assert (overflowed.details["when"], overflowed.details["target"]) == ("timeout",
+                                                                          "voicemail")
+    assert inbound.disposition == "voicemail"
+    assert inbound.flow_path == ["menu", "support", "overflow"]
+    assert Voicemail.objects.filter(call=inbound).exists()
+    assert Agent.objects.get(pk=agent.pk).state == State.PAUSED
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_logged_abandoned_with_the_wait(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    queue = queue_create(actor=admin_actor, account=account, fields={"name": "Nobody"},
+                         members=[MemberDraft(make_agent().pk)])  # logged out
+    number_with(ivr_to(queue), account=account)
+    with EngineThread() as engine:
+        result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="3000",
+                                             talk_ms="0"),
+                      "-key", "caller_rtp", "9", cwd=data_dir, timeout=30)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        [inbound] = wait_for_records(account, 1)
+    assert inbound.disposition == "abandoned"
+    assert inbound.queue_id == queue.pk
+    abandoned = QueueEvent.objects.get(call_id=inbound.sip_call_id, kind="abandoned")
+    assert abandoned.details["position"] == abandoned.details["original_position"] == 1
+    assert 2 <= abandoned.details["wait"] <= 5
+    assert inbound.queue_wait_seconds == abandoned.details["wait"]
+

@@ -46,3 +46,16 @@ class QueueForm(forms.Form):
     when_no_agent = forms.ChoiceField(label=_("When no agent is logged in"),
                                       choices=NoAgentBehaviour.choices)
     recording = forms.BooleanField(label=_("Record calls"), required=False)
+    announce_seconds = forms.IntegerField(
+        label=_("Announce the position every (s)"), min_value=0, max_value=3600, initial=0,
+        help_text=_("Waiting callers hear their place in the queue. 0: never."))
+    language = forms.ChoiceField(label=_("Language of the announcements"),
+                                 choices=[("fr", "Français"), ("en", "English")])
+    hold_audio_id = forms.TypedChoiceField(
+        label=_("Music on hold"), required=False, empty_value=None,
+        help_text=_("An uploaded audio prompt, or the built-in music."))
+
+    def __init__(self, *args, audio_prompts=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hold_audio_id"].choices = [
+            ("", _("Built-in music")), *((str(p.pk), p.name) for p in audio_prompts)]

@@ -59,17 +59,20 @@ def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make
     response = web.post(reverse("web:queue_new"), {
         "name": "Support", "strategy": "ring_all", "ring_timeout_seconds": 15,
         "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
-        "when_no_agent": "wait", "member": [str(first.pk), str(second.pk)],
+        "when_no_agent": "wait", "announce_seconds": 45, "language": "en",
+        "hold_audio_id": "", "member": [str(first.pk), str(second.pk)],
         f"tier-{first.pk}": "1", f"tier-{second.pk}": "2"})
     assert response.status_code == 302
     queue = Queue.objects.get(account=admin_actor.account, name="Support")
+    assert (queue.announce_seconds, queue.language, queue.hold_audio_id) == (45, "en", None)
     assert sorted((m.agent_id, m.tier) for m in queue.members.all()) == sorted(
         [(first.pk, 1), (second.pk, 2)])
     assert "Support" in web.get(reverse("web:queues")).content.decode()
     edit = web.post(reverse("web:queue_edit", args=[queue.pk]), {
         "name": "Support", "strategy": "linear", "ring_timeout_seconds": 15,
         "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
-        "when_no_agent": "wait", "member": [str(second.pk)]})
+        "when_no_agent": "wait", "announce_seconds": 0, "language": "fr",
+        "member": [str(second.pk)]})
     assert edit.status_code == 302
     queue.refresh_from_db()
     assert queue.strategy == "linear"

@@ -31,7 +31,7 @@ from chappe.agents.models import (
 )
 from chappe.agents.selectors import skill_get
 from chappe.audit.services import audit_record
-from chappe.callcenter.selectors import flow_get
+from chappe.callcenter.selectors import audio_prompt_get, flow_get
 from chappe.common.changes import changes_apply
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
@@ -187,7 +187,18 @@ def agent_delete(*, actor: Actor, account: Account, agent: Agent) -> None:
 
 QUEUE_FIELDS = ("name", "strategy", "ring_timeout_seconds", "escalation_seconds",
                 "max_wait_seconds", "max_length", "when_no_agent", "recording",
-                "announce_seconds", "language")
+                "announce_seconds", "language", "hold_audio_id")
+
+
+def _hold_audio_checked(account: Account, fields: Mapping[str, Any]) -> None:
+    """Music on hold is one of the account's own uploaded prompts (or none)."""
+    if fields.get("hold_audio_id") is None:
+        return
+    try:
+        audio_prompt_get(account=account, prompt_id=fields["hold_audio_id"])
+    except NotFound:
+        raise ValidationFailed(details={"hold_audio_id": [
+            _("No such audio prompt in this account.")]}) from None
 
 
 @dataclass(frozen=True)
@@ -304,6 +315,7 @@ def queue_create(*, actor: Actor, account: Account, fields: Mapping[str, Any],
     refused = sorted(set(fields) - set(QUEUE_FIELDS))
     if refused:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in refused})
+    _hold_audio_checked(account, fields)
     queue = Queue(account=account, **fields)
     try:
         queue.full_clean(exclude=["account", "last_agent"], validate_unique=False,
@@ -329,6 +341,7 @@ def queue_update(*, actor: Actor, account: Account, queue: Queue, fields: Mappin
                  priority_rules: Sequence[PriorityRuleDraft] | None = None) -> Queue:
     """Change a queue's settings and replace the parts given (None: kept)."""
     actor.require(Perm.AGENTS_SUPERVISE)
+    _hold_audio_checked(account, fields)
     try:
         with transaction.atomic():
             queue = Queue.objects.select_for_update().get(pk=queue.pk, account=account)

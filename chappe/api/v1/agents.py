@@ -267,6 +267,12 @@ class QueueSettings(Schema):
     max_length: int = Field(0, ge=0, le=10_000, description="0: no limit")
     when_no_agent: NoAgentBehaviour = NoAgentBehaviour.WAIT
     recording: bool = False
+    announce_seconds: int = Field(0, ge=0, le=3600,
+                                  description="Waiting callers hear their position this often "
+                                              "(0: never)")
+    language: Literal["fr", "en"] = Field("fr", description="Language of the announcements")
+    hold_audio_id: UUID | None = Field(None, description="An uploaded audio prompt played "
+                                                         "on hold (none: the built-in music)")
 
 
 class QueueIn(QueueSettings):
@@ -286,6 +292,9 @@ class QueueUpdateIn(Schema):
     max_length: int | None = Field(None, ge=0, le=10_000)
     when_no_agent: NoAgentBehaviour | None = None
     recording: bool | None = None
+    announce_seconds: int | None = Field(None, ge=0, le=3600)
+    language: Literal["fr", "en"] | None = None
+    hold_audio_id: UUID | None = None
     members: list[MemberIO] | None = None
     skills: list[RequiredSkill] | None = None
     overflows: list[OverflowIO] | None = None

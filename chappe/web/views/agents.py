@@ -18,6 +18,7 @@ from chappe.accounts.roles import Perm
 from chappe.agents import selectors
 from chappe.agents.models import Agent
 from chappe.agents.services import licences, setup, states
+from chappe.callcenter.selectors import audio_prompt_list
 from chappe.common.errors import ChappeError
 from chappe.web.agent_forms import AgentForm, LicencesForm, QueueForm
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
@@ -124,7 +125,8 @@ def _queue_page(request: HttpRequest, actor: Actor, queue=None) -> HttpResponse:
     if queue is not None:
         initial = {name: getattr(queue, name) for name in setup.QUEUE_FIELDS}
         tiers = {str(m.agent_id): m.tier for m in queue.members.all()}
-    form = QueueForm(request.POST or None, initial=initial)
+    form = QueueForm(request.POST or None, initial=initial,
+                     audio_prompts=audio_prompt_list(account=actor.account))
     if request.method == "POST" and form.is_valid():
         members = _members(request, agents)
         try:

@@ -42,13 +42,14 @@ from chappe.agents.selectors import priority_rules, queue_snapshot
 from chappe.agents.services.states import (
     agent_call_end,
     agent_connect,
+    agent_feature_code,
     agent_offer,
     agent_offer_withdrawn,
     agent_rang_out,
     agent_wrap_up_end,
     queue_caller_event,
 )
-from chappe.common.errors import Conflict
+from chappe.common.errors import ChappeError, Conflict
 from chappe.common.lookup import is_uuid
 from chappe.voice.directory import (
     QueueCall,
@@ -220,6 +221,22 @@ class QueueDesk:
         except Conflict:
             logger.warning("call %s: agent %s ended a call in state %s", offer.call_id,
                            offer.agent_id, agent.state)
+
+    # --- phones ---------------------------------------------------------------------------
+
+    def feature_code(self, agent_id: str, code: str) -> Prompt:
+        agent = Agent.objects.filter(pk=agent_id).select_related("account", "user").first()
+        language = "en" if agent is not None and agent.user.language == "en" else "fr"
+        with translation.override(language):
+            if agent is None:
+                text = _("This phone belongs to no agent.")
+            else:
+                try:
+                    text = agent_feature_code(account=agent.account, agent=agent, code=code,
+                                              now=self._clock()).message
+                except ChappeError as exc:
+                    text = str(exc.message)
+        return Prompt(text=text, language=language)
 
     # --- helpers --------------------------------------------------------------------------
 

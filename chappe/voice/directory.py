@@ -234,6 +234,11 @@ class QueueDesk(Protocol):
         """The caller leaves without any of the above (the engine stops)."""
         ...
 
+    def feature_code(self, agent_id: str, code: str) -> Prompt:
+        """A feature code dialled from the agent's phone (chappe.voice.features) applied:
+        what the phone hears (the new state, or why nothing changed)."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -279,6 +284,8 @@ class AsyncQueueDesk(Protocol):
     async def abandoned(self, call: QueueCall) -> QueueVisit: ...
 
     async def leave(self, call: QueueCall) -> None: ...
+
+    async def feature_code(self, agent_id: str, code: str) -> Prompt: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

@@ -21,6 +21,7 @@ from pathlib import Path
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
+from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
 from chappe.voice.queueing import QueueRoom
 from chappe.voice.registrar import Registrar
@@ -101,6 +102,11 @@ class VoiceEngine:
 
     async def _on_call(self, call: InboundCall) -> None:
         self.calls_handled += 1
+        desk = getattr(self.directory, "queues", None)
+        if desk is not None and is_feature_code(call.callee):
+            await feature_call(call, self.directory, desk, secret=self.auth_secret,
+                               throttle=self.throttle)
+            return
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
                          auth_secret=self.auth_secret, throttle=self.throttle,
                          answer_after=self.answer_after, queues=self.queues).run()

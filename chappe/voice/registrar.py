@@ -127,35 +127,51 @@ class Registrar:
     async def _authenticate(self, request: RegisterRequest,
                             username: str) -> SipCredentials | RegisterReply:
         """The credentials of an authenticated REGISTER, or the reply refusing it."""
-        address = request.source[0]
         now = self.wall()
-        if not request.authorization:
-            return self._challenge(now, stale=False)
-        params = authorization_parse(request.authorization) or {}
-        credentials = None
-        if params.get("username"):
-            credentials = await self.directory.sip_credentials(params["username"])
-        verdict = DigestResult.WRONG if credentials is None else digest_check(
-            header=request.authorization, method="REGISTER", username=credentials.username,
-            password=credentials.password, realm=REALM, secret=self.secret, now=now)
-        if verdict == DigestResult.STALE:
-            return self._challenge(now, stale=True)
-        if verdict != DigestResult.OK or credentials is None:
-            self.throttle.failed(address)
+        found = await phone_authenticate(self.directory, request.authorization,
+                                         method="REGISTER", address=request.source[0],
+                                         secret=self.secret, throttle=self.throttle, now=now)
+        if found in (DigestResult.MISSING, DigestResult.STALE):
+            return self._challenge(now, stale=found == DigestResult.STALE)
+        if not isinstance(found, SipCredentials):
             logger.warning("REGISTER for %s from %s: wrong digest credentials", username,
                            request.source)
             return RegisterReply(403, "Forbidden")
-        self.throttle.succeeded(address)
-        if credentials.username != username:
+        if found.username != username:
             logger.warning("REGISTER for %s from %s: authenticated as %s", username,
-                           request.source, credentials.username)
+                           request.source, found.username)
             return RegisterReply(403, "Forbidden (To is another user)")
-        return credentials
+        return found
 
     def _challenge(self, now: float, *, stale: bool) -> RegisterReply:
         nonce = nonce_issue(secret=self.secret, now=now)
         return RegisterReply(401, "Unauthorized", [
             ("WWW-Authenticate", challenge_header(realm=REALM, nonce=nonce, stale=stale))])
+
+
+async def phone_authenticate(directory: PhoneDirectory, authorization: str, *, method: str,
+                             address: str, secret: bytes, throttle: FailureThrottle,
+                             now: float) -> SipCredentials | DigestResult:
+    """The phone user a request's digest answer proves (REGISTER, or an INVITE from a
+    phone dialling a feature code), or why not: MISSING (challenge it), STALE (challenge
+    again, `stale=true`), WRONG (an unknown user or a wrong answer: counted against the
+    address)."""
+    if not authorization:
+        return DigestResult.MISSING
+    params = authorization_parse(authorization) or {}
+    credentials = None
+    if params.get("username"):
+        credentials = await directory.sip_credentials(params["username"])
+    verdict = DigestResult.WRONG if credentials is None else digest_check(
+        header=authorization, method=method, username=credentials.username,
+        password=credentials.password, realm=REALM, secret=secret, now=now)
+    if verdict == DigestResult.STALE:
+        return verdict
+    if verdict != DigestResult.OK or credentials is None:
+        throttle.failed(address)
+        return DigestResult.WRONG
+    throttle.succeeded(address)
+    return credentials
 
 
 def _read(request: RegisterRequest) -> tuple[str, int, list[ContactRequest] | None,

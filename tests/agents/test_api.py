@@ -1,8 +1,11 @@
 """The agents API: setting up a queue, states and licences through HTTP, roles (C-7) and
 the one error shape."""
 
+from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
 from chappe.agents.models import QueueOverflow
+from chappe.callcenter.models import CallFlow
+from chappe.callcenter.services import catalogue_number_add, number_buy
 
 
 def test_a_supervisor_sets_up_skills_agents_and_a_queue(api_for, account, make_user):
@@ -74,3 +77,31 @@ def test_roles(api_for, account, make_agent):
     denied = supervisor.request("put", "/api/v1/licences", {"licences": 3})
     assert denied.json()["error"]["code"] == "permission_denied"
     assert messaging.get("/api/v1/queues").status_code == 403
+
+
+def test_a_number_is_routed_straight_to_a_queue_and_never_to_another_accounts(
+        api_for, account, other_account):
+    def rent(owner, e164):
+        number = catalogue_number_add(e164=e164, number_type="geographic",
+                                      monthly_price_micros=0)
+        return number_buy(actor=SYSTEM.on(owner), account=owner, number_id=number.pk)
+
+    ours, theirs = rent(account, "+33189000011"), rent(other_account, "+33189000012")
+    api = api_for(account, Role.ADMINISTRATOR)
+    queue = api.post("/api/v1/queues", {"name": "Support"}).json()
+    routed = api.post(f"/api/v1/queues/{queue['id']}/numbers", {"rental_id": str(ours.pk)})
+    assert routed.status_code == 200, routed.json()
+    flow = CallFlow.objects.get(pk=routed.json()["flow_id"], account=account)
+    assert flow.name == "Queue Support"
+    assert flow.current.definition["nodes"]["queue"] == {"type": "queue",
+                                                         "queue_id": queue["id"]}
+    again = api.post(f"/api/v1/queues/{queue['id']}/numbers", {"rental_id": str(ours.pk)})
+    assert again.json()["flow_id"] == str(flow.pk)  # the queue's flow, reused
+    refused = api.post(f"/api/v1/queues/{queue['id']}/numbers", {"rental_id": str(theirs.pk)})
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "not_found"
+    theirs.refresh_from_db()
+    assert theirs.flow_id is None
+    agent = api_for(account, Role.AGENT)
+    assert agent.post(f"/api/v1/queues/{queue['id']}/numbers",
+                      {"rental_id": str(ours.pk)}).status_code == 403

@@ -31,7 +31,9 @@ from chappe.agents.models import (
 )
 from chappe.agents.selectors import skill_get
 from chappe.audit.services import audit_record
-from chappe.callcenter.selectors import audio_prompt_get, flow_get
+from chappe.callcenter.models import NumberRental
+from chappe.callcenter.selectors import audio_prompt_get, flow_get, flow_list
+from chappe.callcenter.services import flow_create, number_assign
 from chappe.common.changes import changes_apply
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
@@ -364,3 +366,20 @@ def queue_delete(*, actor: Actor, account: Account, queue: Queue) -> None:
     audit_record(actor=actor, account=account, action="agents.queue.delete", target=queue,
                  details={"name": queue.name})
     queue.delete()
+
+
+def queue_number_route(*, actor: Actor, account: Account, queue: Queue,
+                       rental_id: Any) -> NumberRental:
+    """Send a number's calls straight to `queue` (C-1): a call flow of one queue step,
+    named after the queue (made once, then reused), becomes the number's flow; the flow
+    can later grow a welcome or opening hours in the editor like any other."""
+    definition = {"start": "queue",
+                  "nodes": {"queue": {"type": "queue", "queue_id": str(queue.pk)}}}
+    name = _("Queue %(name)s") % {"name": queue.name}
+    flow = next((f for f in flow_list(account=account).filter(name=name)
+                 if f.current is not None and f.current.definition == definition), None)
+    with transaction.atomic():
+        if flow is None:
+            flow = flow_create(actor=actor, account=account, name=name, definition=definition)
+        return number_assign(actor=actor, account=account, rental_id=rental_id,
+                             flow_id=flow.pk)

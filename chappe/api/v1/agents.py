@@ -23,6 +23,7 @@ from chappe.agents.models import (
 )
 from chappe.agents.services import licences, setup, states
 from chappe.api.v1.base import actor_of
+from chappe.api.v1.callcenter import NumberOut
 
 router = Router(tags=["contact center: agents and queues"])
 
@@ -384,6 +385,20 @@ def queue_delete(request: HttpRequest, queue_id: UUID):
     setup.queue_delete(actor=actor, account=actor.account,
                        queue=selectors.queue_get(account=actor.account, queue_id=queue_id))
     return Status(204, None)
+
+
+class QueueNumberIn(Schema):
+    rental_id: UUID = Field(description="One of the account's numbers (GET /numbers)")
+
+
+@router.post("/queues/{queue_id}/numbers", response=NumberOut)
+def queue_number_route(request: HttpRequest, queue_id: UUID, payload: QueueNumberIn):
+    """Send a number's calls straight to this queue: the number gets a call flow of one
+    queue step (named after the queue), which the flow editor can extend."""
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE, Perm.CALL_FLOWS_MANAGE)
+    queue = selectors.queue_get(account=actor.account, queue_id=queue_id)
+    return setup.queue_number_route(actor=actor, account=actor.account, queue=queue,
+                                    rental_id=payload.rental_id)
 
 
 class QueueEventOut(Schema):

@@ -57,6 +57,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     base = f"http://{args.host}:{args.port}"
+    agent_lines = "".join(
+        f"  agent {extension}       SIP username {username} / password {password} (a softphone"
+        " registers with them at the SIP address above)\n"
+        for extension, username, password in demo.agents)
     print(
         f"\nChappe is starting on {base}/\n"
         f"  web app         {base}/  (log in as {demo.client_email} / {demo.client_password})\n"
@@ -70,6 +74,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"(the demo number {demo.phone_number} answers with an IVR and voicemail)\n"
         f"  SIP carrier     {args.host}:{settings.CHAPPE_SIP_SIM_PORT} (the built-in simulator"
         " the demo trunk calls: voice messages to +33600000101 are answered)\n"
+        f"{agent_lines}"
         "Send a first SMS (delivered by the built-in carrier simulator):\n"
         f"  curl -H 'Authorization: Bearer {demo.api_key}' -H 'Content-Type: application/json'"
         f" -d '{{\"recipients\": [\"+33600000001\"], \"text\": \"Hello\", "

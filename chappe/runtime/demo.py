@@ -22,7 +22,9 @@ from chappe.accounts.services import (
     api_key_prefix,
     service_order,
 )
+from chappe.agents.models import Agent
 from chappe.agents.services.licences import licences_set
+from chappe.agents.services.setup import agent_create
 from chappe.billing.models import CreditOrder, PriceList
 from chappe.billing.money import from_micros
 from chappe.billing.services import (
@@ -40,6 +42,9 @@ OPERATOR_EMAIL = "operator@chappe.localhost"
 CLIENT_EMAIL = "demo@chappe.localhost"
 DEMO_ACCOUNT = "Demo Company"
 DEMO_LICENCES = 2
+# The demo's agents: (e-mail, first name, extension). Two, as many as its licences.
+DEMO_AGENTS = (("agent1@chappe.localhost", "Alice", "101"),
+               ("agent2@chappe.localhost", "Bob", "102"))
 
 
 @dataclass
@@ -53,6 +58,8 @@ class Demo:
     phone_number: str
     smpp_system_id: str
     smpp_password: str
+    # (extension, SIP username, SIP password) of each demo agent's phones.
+    agents: list[tuple[str, str, str]]
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -130,6 +137,7 @@ def demo_setup() -> Demo:
     simulator_trunk_ensure(host="127.0.0.1", port=settings.CHAPPE_SIP_SIM_PORT)
     number = demo_voice_setup(account=account)
     _demo_smpp(account=account, password=creds["smpp_password"])
+    agents = _demo_agents(account=account)
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
     prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
@@ -141,6 +149,7 @@ def demo_setup() -> Demo:
         client_email=CLIENT_EMAIL, client_password=creds["client_password"],
         api_key=raw_key, api_key_file=key_file, phone_number=number.number.e164,
         smpp_system_id=DEMO_SMPP_SYSTEM_ID, smpp_password=creds["smpp_password"],
+        agents=[(a.extension, a.sip_username, a.sip_password) for a in agents],
     )
 
 
@@ -158,3 +167,19 @@ def _demo_smpp(*, account: Account, password: str) -> None:
     elif not existing.check_password(password):
         existing.set_password(password)
         existing.save(update_fields=["password_hash"])
+
+
+def _demo_agents(*, account: Account) -> list[Agent]:
+    """Two agents (users with the Agent role, logged out), so that a newcomer can build a
+    queue and register two softphones at once; their passwords to log in to the web app
+    are random and unused (supervisors log them in, or their phones do: *50)."""
+    for email, first_name, extension in DEMO_AGENTS:
+        if Agent.objects.filter(account=account, extension=extension).exists():
+            continue
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email, secrets.token_urlsafe(12), account=account, role=Role.AGENT,
+            first_name=first_name, last_name="Agent")
+        agent_create(actor=SYSTEM.on(account), account=account, user_id=user.pk,
+                     extension=extension, wrap_up_seconds=5)
+    return list(Agent.objects.filter(account=account, extension__in=[
+        extension for _email, _name, extension in DEMO_AGENTS]).order_by("extension"))

@@ -18,7 +18,7 @@ import smpplib.consts
 import smpplib.exceptions
 from django.db import connection
 
-from tests.ports import free_port
+from tests.ports import free_port, free_port_block
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\n```sh\n(?P<code>.*?)\n```", re.S)
@@ -187,6 +187,8 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
                 "status"] == "delivered", 60, "the SMS sent over SMPP to be delivered"),
         "voicemail": lambda out: _wait_for(
             lambda: _api(port, auth, "/voicemails")["count"] >= 1, 90, "a voicemail"),
+        "queue": lambda out: (lambda call: call["disposition"] == "answered"
+                              and call["agent_id"] is not None)(json.loads(out)),
         "campaign": lambda out: _wait_for(
             lambda: (lambda p: p["recipients"] == 2
                      and p["delivered"] + p["failed"] + p["opted_out"] == 2)(
@@ -197,7 +199,9 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
         script = (code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
                   .replace("127.0.0.1:5060", f"127.0.0.1:{env['CHAPPE_VOICE_PORT']}")
                   .replace('"127.0.0.1", 2775', f'"127.0.0.1", {env["CHAPPE_SMPP_PORT"]}')
-                  .replace("-p 5061", f"-p {free_port()}"))
+                  .replace("-p 5061", f"-p {free_port()}")
+                  .replace("(5071, 5072)", f"({free_port()}, {free_port()})")
+                  .replace("(16000, 16010)", f"({free_port_block()}, {free_port_block()})"))
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=checkout,
                                 env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"README example {name}:\n{result.stderr}"

@@ -142,6 +142,9 @@ class CallOut(Schema):
     digits: str
     transitions: list[dict[str, Any]]
     parent_id: UUID | None
+    queue_id: UUID | None = Field(description="The queue the call last waited in")
+    agent_id: UUID | None = Field(description="The agent who answered it there")
+    queue_wait_seconds: int | None = Field(description="How long the caller waited there")
 
 
 class VoicemailOut(Schema):

@@ -7,10 +7,10 @@ callers waiting in each queue are kept here, in memory (`acd.WaitingCallers`), f
 engine's calls; the agents are shared through the database, and an agent moves to
 `ringing` under their row lock, so two engines never offer one agent two calls.
 
-Overflows (C-4): a caller the queue cannot keep — full, nobody logged in, waited too
-long — goes where the queue says for that reason, as a flow the engine switches to
-(another queue, voicemail, an outside number, a call flow); without one, the flow's own
-`queue` step goes on at its `next`.
+Overflows (C-4): a caller the queue cannot keep — closed (its opening hours), full,
+nobody logged in, waited too long — goes where the queue says for that reason, as a flow
+the engine switches to (another queue, voicemail, an outside number, a call flow); without
+one, the flow's own `queue` step goes on at its `next`.
 """
 
 import logging
@@ -34,6 +34,7 @@ from chappe.agents.acd import (
 from chappe.agents.models import (
     Agent,
     OverflowTarget,
+    OverflowWhen,
     Queue,
     QueueEventKind,
     QueueOverflow,
@@ -59,9 +60,12 @@ from chappe.voice.directory import (
     QueueTick,
     QueueVisit,
 )
-from chappe.voice.flows import FlowDefinition, Prompt, flow_parse
+from chappe.voice.flows import FlowDefinition, OpeningHours, Prompt, flow_parse, is_open
 
 logger = logging.getLogger("chappe.agents.desk")
+
+# A caller arriving while the queue is closed (its opening hours) leaves for this reason.
+CLOSED = OverflowWhen.CLOSED.value
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,10 @@ class QueueDesk:
                            call.account_id)
             return QueueEntry(admitted=False, reason="unknown")
         now = self._clock()
+        if queue.hours is not None and not is_open(OpeningHours.model_validate(queue.hours),
+                                                   now):
+            return QueueEntry(admitted=False, reason=CLOSED,
+                              overflow=self._overflow(queue, call, CLOSED, now))
         spec, members = queue_snapshot(queue=queue)
         waiting = self._waiting.setdefault(str(queue.pk), WaitingCallers())
         refused = admit(spec, waiting=len(waiting), logged_in=_logged_in(members))

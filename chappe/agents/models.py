@@ -150,6 +150,9 @@ class Queue(models.Model):
                                                      "never)"), default=0)
     language = models.CharField(_("language of the announcements"), max_length=2,
                                 default="fr", choices=[("fr", "Français"), ("en", "English")])
+    # Opening hours (chappe.voice.flows.OpeningHours as JSON; none: always open). A
+    # caller arriving while closed goes to the `closed` overflow.
+    hours = models.JSONField(null=True, blank=True)
     # Music on hold: an uploaded prompt (none: the built-in music).
     hold_audio = models.ForeignKey("callcenter.AudioPrompt", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")

@@ -83,15 +83,15 @@ class Prompt(_Strict):
         return self
 
 
-class HoursNode(_Strict):
-    type: Literal["hours"]
+class OpeningHours(_Strict):
+    """Weekly opening hours in a time zone, closed on holidays (an `hours` step; a
+    queue's hours)."""
+
     timezone: str = "Europe/Paris"
     # day → list of [open, close) "HH:MM" ranges, local time.
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                  list[tuple[str, str]]] = Field(default_factory=dict)
     holidays: list[date] = Field(default_factory=list)
-    open: str
-    closed: str
 
     @field_validator("timezone")
     @classmethod
@@ -110,6 +110,12 @@ class HoursNode(_Strict):
                 if _hhmm(start) >= _hhmm(end) and end != "24:00":
                     raise ValueError(f"range {start}-{end} is empty")
         return value
+
+
+class HoursNode(OpeningHours):
+    type: Literal["hours"]
+    open: str
+    closed: str
 
 
 class PlayNode(_Strict):
@@ -277,8 +283,8 @@ def _hours_cycle(definition: FlowDefinition) -> str | None:
     return None
 
 
-def is_open(node: HoursNode, at: datetime) -> bool:
-    """Whether the opening hours of `node` cover the instant `at` (aware)."""
+def is_open(node: OpeningHours, at: datetime) -> bool:
+    """Whether the opening hours `node` cover the instant `at` (aware)."""
     if at.tzinfo is None:
         raise ValueError("an aware datetime is required")
     local = at.astimezone(ZoneInfo(node.timezone))

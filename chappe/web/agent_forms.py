@@ -6,6 +6,49 @@ from django.utils.translation import gettext_lazy as _
 
 from chappe.agents.models import STRATEGY_LABELS, NoAgentBehaviour
 from chappe.agents.services.licences import MAX_LICENCES
+from chappe.voice.flows import DAYS
+
+
+class HoursField(forms.CharField):
+    """Opening hours as a few lines of text — `mon-fri 09:00-12:00 14:00-18:00`,
+    `sat 10:00-13:00`, `closed 2026-12-25`, `timezone Europe/Paris` — to and from the
+    `hours` the queue services take (their validation says what is wrong). Empty: always
+    open."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        if not isinstance(value, dict):
+            return value
+        lines = [f"{day} {' '.join(f'{a}-{b}' for a, b in ranges)}"
+                 for day, ranges in value.get("weekly", {}).items() if ranges]
+        lines += [f"closed {day}" for day in value.get("holidays", [])]
+        return "\n".join([f"timezone {value.get('timezone', 'Europe/Paris')}", *lines])
+
+    def to_python(self, value):
+        text = (value or "").strip()
+        if not text:
+            return None
+        hours: dict = {"weekly": {}, "holidays": []}
+        for line in text.splitlines():
+            word, _space, rest = line.strip().partition(" ")
+            if not word:
+                continue
+            if word == "timezone":
+                hours["timezone"] = rest.strip()
+            elif word == "closed":
+                hours["holidays"].append(rest.strip())
+            else:
+                first, _dash, last = word.partition("-")
+                if first not in DAYS or (last and last not in DAYS):
+                    raise forms.ValidationError(
+                        _("“%(word)s” is not a day (mon … sun) nor a range of days.")
+                        % {"word": word})
+                days = DAYS[DAYS.index(first):DAYS.index(last or first) + 1]
+                ranges = [tuple(r.split("-", 1)) for r in rest.split()]
+                for day in days:
+                    hours["weekly"][day] = ranges
+        return hours
 
 
 class AgentForm(forms.Form):
@@ -51,6 +94,12 @@ class QueueForm(forms.Form):
         help_text=_("Waiting callers hear their place in the queue. 0: never."))
     language = forms.ChoiceField(label=_("Language of the announcements"),
                                  choices=[("fr", "Français"), ("en", "English")])
+    hours = HoursField(
+        label=_("Opening hours"), required=False,
+        help_text=_("One line per day or range of days, e.g. “mon-fri 09:00-12:00 "
+                    "14:00-18:00”, “closed 2026-12-25”, “timezone Europe/Paris”. Empty: "
+                    "always open. Callers arriving while closed go to the closed-hours "
+                    "overflow."))
     hold_audio_id = forms.TypedChoiceField(
         label=_("Music on hold"), required=False, empty_value=None,
         help_text=_("An uploaded audio prompt, or the built-in music."))

@@ -105,3 +105,16 @@ def test_a_number_is_routed_straight_to_a_queue_and_never_to_another_accounts(
     agent = api_for(account, Role.AGENT)
     assert agent.post(f"/api/v1/queues/{queue['id']}/numbers",
                       {"rental_id": str(ours.pk)}).status_code == 403
+
+
+def test_a_queue_has_opening_hours_and_bad_ones_get_the_error_shape(api_for, account):
+    api = api_for(account, Role.ADMINISTRATOR)
+    hours = {"timezone": "Europe/Paris", "weekly": {"mon": [["09:00", "18:00"]]},
+             "holidays": ["2026-12-25"]}
+    queue = api.post("/api/v1/queues", {"name": "Office", "hours": hours})
+    assert queue.status_code == 201, queue.json()
+    assert queue.json()["hours"]["weekly"] == {"mon": [["09:00", "18:00"]]}
+    bad = api.patch(f"/api/v1/queues/{queue.json()['id']}",
+                    {"hours": {"weekly": {"mon": [["18:00", "09:00"]]}}})
+    assert bad.status_code in (400, 422)
+    assert bad.json()["error"]["code"] == "validation_error"

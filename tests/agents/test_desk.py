@@ -17,6 +17,7 @@ from chappe.agents.services.setup import (
     queue_create,
 )
 from chappe.agents.services.states import agent_state_set
+from chappe.common.errors import ValidationFailed
 from chappe.voice.directory import QueueCall, QueueOffer
 from chappe.voice.flows import QueueNode
 from tests.agents.conftest import actor_of
@@ -193,3 +194,27 @@ def test_an_abandon_is_logged_with_its_position_and_wait(desk, clock, admin_acto
     last = QueueEvent.objects.filter(kind="abandoned").order_by("id").last()
     assert last.details == {"position": 1, "original_position": 2, "wait": 15,
                             "cause": "caller_hangup"}
+
+
+def test_a_caller_arriving_while_the_queue_is_closed_goes_to_the_closed_overflow(
+        desk, clock, admin_actor):
+    account = admin_actor.account
+    queue = queue_create(actor=admin_actor, account=account, fields={
+        "name": "Office", "hours": {"timezone": "Europe/Paris",
+                                    "weekly": {"mon": [["09:00", "18:00"]]},
+                                    "holidays": ["2026-12-25"]}},
+        overflows=[OverflowDraft(when="closed", target="number", number="+33145000000")])
+    clock.now = datetime(2026, 12, 7, 7, 59, tzinfo=UTC)  # Monday 08:59 in Paris
+    entry = desk.enter(caller(queue, "early"))
+    assert (entry.admitted, entry.reason) == (False, "closed")
+    assert entry.overflow.nodes[entry.overflow.start].number == "+33145000000"
+    assert QueueEvent.objects.get(call_id="early").details["when"] == "closed"
+    clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 in Paris: open
+    assert desk.enter(caller(queue, "on-time")).admitted
+
+
+def test_opening_hours_are_checked_when_a_queue_is_saved(admin_actor):
+    with pytest.raises(ValidationFailed) as refused:
+        queue_create(actor=admin_actor, account=admin_actor.account, fields={
+            "name": "Bad", "hours": {"timezone": "Mars/Olympus", "weekly": {}}})
+    assert "timezone" in refused.value.details["hours"][0]

@@ -72,8 +72,21 @@ def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make
         "name": "Support", "strategy": "linear", "ring_timeout_seconds": 15,
         "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
         "when_no_agent": "wait", "announce_seconds": 0, "language": "fr",
+        "hours": "timezone Europe/Paris\nmon-fri 09:00-12:00 14:00-18:00\nclosed 2026-12-25",
         "member": [str(second.pk)]})
     assert edit.status_code == 302
     queue.refresh_from_db()
     assert queue.strategy == "linear"
+    assert queue.hours["weekly"]["wed"] == [["09:00", "12:00"], ["14:00", "18:00"]]
+    assert "sat" not in queue.hours["weekly"]
+    assert queue.hours["holidays"] == ["2026-12-25"]
+    page = web.get(reverse("web:queue_edit", args=[queue.pk])).content.decode()
+    assert "fri 09:00-12:00 14:00-18:00" in page  # shown back as it was written
+    wrong = web.post(reverse("web:queue_edit", args=[queue.pk]), {
+        "name": "Support", "strategy": "linear", "ring_timeout_seconds": 15,
+        "escalation_seconds": 20, "max_wait_seconds": 300, "max_length": 0,
+        "when_no_agent": "wait", "announce_seconds": 0, "language": "fr",
+        "hours": "monday 09:00-18:00", "member": [str(second.pk)]})
+    assert wrong.status_code == 200
+    assert "is not a day" in wrong.content.decode()
     assert [m.agent_id for m in queue.members.all()] == [second.pk]

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pydantic import ValidationError as PydanticError
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, User
@@ -38,6 +39,7 @@ from chappe.common.changes import changes_apply
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize
+from chappe.voice.flows import OpeningHours
 
 
 def _unique(field: str, message: str):
@@ -189,18 +191,29 @@ def agent_delete(*, actor: Actor, account: Account, agent: Agent) -> None:
 
 QUEUE_FIELDS = ("name", "strategy", "ring_timeout_seconds", "escalation_seconds",
                 "max_wait_seconds", "max_length", "when_no_agent", "recording",
-                "announce_seconds", "language", "hold_audio_id")
+                "announce_seconds", "language", "hold_audio_id", "hours")
 
 
-def _hold_audio_checked(account: Account, fields: Mapping[str, Any]) -> None:
-    """Music on hold is one of the account's own uploaded prompts (or none)."""
-    if fields.get("hold_audio_id") is None:
-        return
-    try:
-        audio_prompt_get(account=account, prompt_id=fields["hold_audio_id"])
-    except NotFound:
-        raise ValidationFailed(details={"hold_audio_id": [
-            _("No such audio prompt in this account.")]}) from None
+def _checked(account: Account, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields with what the model cannot check itself checked: music on hold is one
+    of the account's own uploaded prompts (or none); opening hours are valid
+    (`flows.OpeningHours`, stored normalised)."""
+    fields = dict(fields)
+    if fields.get("hold_audio_id") is not None:
+        try:
+            audio_prompt_get(account=account, prompt_id=fields["hold_audio_id"])
+        except NotFound:
+            raise ValidationFailed(details={"hold_audio_id": [
+                _("No such audio prompt in this account.")]}) from None
+    if fields.get("hours") is not None:
+        try:
+            fields["hours"] = OpeningHours.model_validate(fields["hours"]).model_dump(
+                mode="json")
+        except PydanticError as exc:
+            raise ValidationFailed(details={"hours": [
+                f"{'.'.join(str(p) for p in e['loc']) or 'hours'}: {e['msg']}"
+                for e in exc.errors()]}) from None
+    return fields
 
 
 @dataclass(frozen=True)
@@ -317,7 +330,7 @@ def queue_create(*, actor: Actor, account: Account, fields: Mapping[str, Any],
     refused = sorted(set(fields) - set(QUEUE_FIELDS))
     if refused:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in refused})
-    _hold_audio_checked(account, fields)
+    fields = _checked(account, fields)
     queue = Queue(account=account, **fields)
     try:
         queue.full_clean(exclude=["account", "last_agent"], validate_unique=False,
@@ -343,7 +356,7 @@ def queue_update(*, actor: Actor, account: Account, queue: Queue, fields: Mappin
                  priority_rules: Sequence[PriorityRuleDraft] | None = None) -> Queue:
     """Change a queue's settings and replace the parts given (None: kept)."""
     actor.require(Perm.AGENTS_SUPERVISE)
-    _hold_audio_checked(account, fields)
+    fields = _checked(account, fields)
     try:
         with transaction.atomic():
             queue = Queue.objects.select_for_update().get(pk=queue.pk, account=account)

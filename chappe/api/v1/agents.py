@@ -24,6 +24,7 @@ from chappe.agents.models import (
 from chappe.agents.services import licences, setup, states
 from chappe.api.v1.base import actor_of
 from chappe.api.v1.callcenter import NumberOut
+from chappe.voice.flows import OpeningHours
 
 router = Router(tags=["contact center: agents and queues"])
 
@@ -274,6 +275,9 @@ class QueueSettings(Schema):
     language: Literal["fr", "en"] = Field("fr", description="Language of the announcements")
     hold_audio_id: UUID | None = Field(None, description="An uploaded audio prompt played "
                                                          "on hold (none: the built-in music)")
+    hours: OpeningHours | None = Field(None, description="Opening hours (none: always "
+                                                         "open); callers arriving while "
+                                                         "closed go to the `closed` overflow")
 
 
 class QueueIn(QueueSettings):
@@ -296,6 +300,7 @@ class QueueUpdateIn(Schema):
     announce_seconds: int | None = Field(None, ge=0, le=3600)
     language: Literal["fr", "en"] | None = None
     hold_audio_id: UUID | None = None
+    hours: OpeningHours | None = None
     members: list[MemberIO] | None = None
     skills: list[RequiredSkill] | None = None
     overflows: list[OverflowIO] | None = None

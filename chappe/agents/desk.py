@@ -119,7 +119,8 @@ class QueueDesk:
                                     "caller": call.caller, "branch": call.branch})
         return QueueEntry(admitted=True, announce_seconds=queue.announce_seconds,
                           hold=Prompt(audio_id=str(queue.hold_audio_id))
-                          if queue.hold_audio_id else None)
+                          if queue.hold_audio_id else None,
+                          record=queue.recording, notice=_recording_notice(queue))
 
     def tick(self, queue_id: str) -> QueueTick:
         waiting = self._waiting.get(queue_id)
@@ -315,6 +316,16 @@ class QueueDesk:
             return {caller.id: Prompt(text=_("You are number %(position)d in the queue.")
                                       % {"position": at}, language=queue.language)
                     for at, caller in enumerate(waiting, start=1)}
+
+
+def _recording_notice(queue: Queue) -> Prompt | None:
+    """What a caller hears first when the queue records its calls: the law (the CNIL's
+    rules on recording calls) wants the people recorded told before, and able to object."""
+    if not queue.recording:
+        return None
+    with translation.override(queue.language):
+        return Prompt(text=_("This call may be recorded to improve our service. If you "
+                             "object, tell the person who answers."), language=queue.language)
 
 
 def _logged_in(members) -> int:

@@ -32,6 +32,7 @@ from chappe.accounts.models import Account, ServiceKind, SuspensionReason
 from chappe.accounts.services import service_require
 from chappe.callcenter import routing_changes
 from chappe.callcenter.models import AudioPrompt, CallRecord, Disposition, Voicemail
+from chappe.callcenter.recordings import recording_keep
 from chappe.callcenter.selectors import number_route, trunk_route, trunks_active
 from chappe.callcenter.services import call_records_store, message_call_record
 from chappe.common.errors import ServiceRefused
@@ -226,7 +227,7 @@ class DjangoDirectory:
         await self._db.close()
 
     def _store(self, outcomes: list[CallOutcome]) -> None:
-        records, voicemails = [], []
+        records, voicemails, conversations = [], [], []
         for outcome in outcomes:
             log, target = outcome.log, outcome.target
             record = CallRecord(
@@ -240,6 +241,8 @@ class DjangoDirectory:
                 flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
                 transitions=log.transitions, **_queue_fields(outcome))
             records.append(record)
+            if outcome.conversation is not None:
+                conversations.append((outcome, record))
             records.extend(CallRecord(
                 account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
                 direction="outbound", from_number=leg.caller, to_number=leg.callee,
@@ -255,6 +258,15 @@ class DjangoDirectory:
                     account_id=target.account_id, call=record, path=relative,
                     duration_ms=len(outcome.recording) * 1000 // (2 * SAMPLE_RATE)))
         call_records_store(records=records, voicemails=voicemails)
+        for outcome, record in conversations:
+            # After the records are written, and never failing the batch (it would be
+            # written again): a recording that cannot be kept is logged and dropped.
+            try:
+                recording_keep(record=record, wav=outcome.conversation, data_dir=self._data_dir)
+            except Exception:
+                logger.exception("call %s: its recording could not be kept",
+                                 outcome.log.call_id)
+                outcome.conversation.unlink(missing_ok=True)
         for outcome in outcomes:
             media = outcome.media
             logger.info("call %s account %s: %s, %s s, path %s, codec %s, "

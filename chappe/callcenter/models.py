@@ -294,6 +294,27 @@ class Voicemail(models.Model):
         return f"voicemail {self.pk}"
 
 
+class CallRecording(models.Model):
+    """A conversation recorded in a queue that records its calls (the caller was told
+    first): stereo WAV, the caller left and the agent right. Kept `RECORDING_DAYS` (the
+    CNIL's six months for call recordings), then deleted with its file."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="call_recordings")
+    call = models.OneToOneField(CallRecord, on_delete=models.PROTECT, related_name="recording")
+    path = models.CharField(max_length=500)  # under DATA_DIR
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"recording {self.pk}"
+
+
 class VoicemailAlert(models.Model):
     """A user who wants each new voicemail of the account e-mailed (opt-in, per user)."""
 

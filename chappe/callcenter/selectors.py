@@ -53,7 +53,8 @@ def flow_get(*, account: Account, flow_id: Any) -> CallFlow:
 def call_list(*, account: Account, direction: str | None = None,
               disposition: str | None = None, since: datetime | None = None,
               until: datetime | None = None, number: str | None = None) -> QuerySet[CallRecord]:
-    records = filtered(CallRecord.objects.filter(account=account), direction=direction,
+    records = filtered(CallRecord.objects.filter(account=account).select_related("recording"),
+                       direction=direction,
                        disposition=disposition, started_at__gte=since, started_at__lt=until)
     if number:
         records = records.filter(Q(from_number=number) | Q(to_number=number))

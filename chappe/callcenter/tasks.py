@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from chappe.callcenter.recordings import recordings_expire
 from chappe.callcenter.rentals import rental_fees_run, rental_notice_send
 from chappe.callcenter.voicemails import EMAIL_JOB, voicemail_email_send
 from chappe.queue.registry import job_handler
@@ -21,3 +22,9 @@ def rental_notice(payload: dict) -> None:
 def rental_fees(payload: dict) -> None:
     """Renew prepaid rentals (each month once), suspend or release the unpaid ones."""
     rental_fees_run()
+
+
+@job_handler("callcenter.recordings_expire", every=timedelta(hours=6))
+def recordings_expire_job(payload: dict) -> None:
+    """Delete the call recordings past their retention."""
+    recordings_expire()

@@ -132,10 +132,11 @@ def voicemail_delete(*, actor: Actor, account: Account, voicemail_id: Any) -> No
     voicemail.delete()
 
 
-def voicemails_forget(*, voicemails) -> int:
-    """Delete voicemails (rows, then files after commit) for the privacy purges."""
-    paths = list(voicemails.values_list("path", flat=True))
-    deleted, _detail = voicemails.delete()
+def recorded_forget(*, rows) -> int:
+    """Delete recorded audio — voicemails, call recordings: rows, then their files once
+    the transaction commits — for the privacy purges and retention."""
+    paths = list(rows.values_list("path", flat=True))
+    deleted, _detail = rows.delete()
     for relative in paths:
         unlink_later(relative)
     return deleted

@@ -6,11 +6,13 @@ different codecs (PCMA one side, PCMU the other) bridge without more code, and t
 is paced by the sender's own clock: nothing is buffered here. RFC 4733 telephone-events
 (and SIP INFO digits) are relayed as telephone-events once the digit ends, with their
 duration. Counters say how much went each way (the transfer tests and the call log read
-them).
+them). A `tap` hears every frame too, with the side it came from (0: the caller, 1: the
+callee): the call's recording (chappe.voice.recording).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chappe.voice.sip.base import MediaLeg
@@ -22,18 +24,24 @@ class Direction:
     digits: str = ""
 
 
+Tap = Callable[[int, bytes], None]
+
+
 class Bridge:
-    def __init__(self, caller: MediaLeg, callee: MediaLeg) -> None:
+    def __init__(self, caller: MediaLeg, callee: MediaLeg, *, tap: Tap | None = None) -> None:
         self.legs = (caller, callee)
         self.to_callee, self.to_caller = Direction(), Direction()
-        self._wire(caller, callee, self.to_callee)
-        self._wire(callee, caller, self.to_caller)
+        self._wire(caller, callee, self.to_callee, 0, tap)
+        self._wire(callee, caller, self.to_caller, 1, tap)
 
     @staticmethod
-    def _wire(source: MediaLeg, target: MediaLeg, counts: Direction) -> None:
+    def _wire(source: MediaLeg, target: MediaLeg, counts: Direction, side: int,
+              tap: Tap | None) -> None:
         def audio(pcm: bytes) -> None:
             counts.frames += 1
             target.send_audio(pcm)
+            if tap is not None:
+                tap(side, pcm)
 
         def digit(key: str, duration_ms: int) -> None:
             counts.digits += key

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from chappe.voice.callstate import CallLog
@@ -77,10 +78,13 @@ class QueueEntry:
     the flow's own `next`)."""
 
     admitted: bool
-    reason: str = ""  # not admitted: full, no_agent, unknown
+    reason: str = ""  # not admitted: closed, full, no_agent, unknown
     overflow: FlowDefinition | None = None
     announce_seconds: int = 0
     hold: Prompt | None = None
+    # The queue records its calls: the caller is told first (`notice`).
+    record: bool = False
+    notice: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ class CallOutcome:
     media: dict = field(default_factory=dict)
     legs: list[LegOutcome] = field(default_factory=list)
     queues: list[QueueVisit] = field(default_factory=list)
+    # The recording of a conversation with an agent (a stereo WAV file the directory
+    # takes over), when their queue records.
+    conversation: Path | None = None
 
 
 @dataclass(frozen=True)

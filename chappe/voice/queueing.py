@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, seconds_between
@@ -38,6 +39,7 @@ from chappe.voice.directory import (
 from chappe.voice.flows import FlowDefinition, Prompt
 from chappe.voice.media.prompts import tone
 from chappe.voice.outbound import ring_all, status_for
+from chappe.voice.recording import CallRecorder
 from chappe.voice.registrations import Registrations
 from chappe.voice.sip.base import MediaLeg, Originator, OutboundCall, OutboundFailed
 
@@ -60,6 +62,8 @@ class QueueResult:
     overflow: FlowDefinition | None = None
     # The agent's leg, for a call record of its own.
     leg: LegOutcome | None = None
+    # The conversation's recording (a stereo WAV file), when the queue records.
+    recording: Path | None = None
 
 
 @dataclass(eq=False)
@@ -101,6 +105,8 @@ class QueueRoom:
         if not entry.admitted:
             return QueueResult(False, QueueVisit(call.queue_id, outcome=f"refused:{entry.reason}"),
                                overflow=entry.overflow)
+        if entry.notice is not None:  # "this call may be recorded", before anything else
+            await leg.play(await self.prompts(call.account_id, entry.notice))
         loop = asyncio.get_running_loop()
         waiter = _Waiter(call, loop.create_future(), loop.create_future())
         self._waiting.setdefault(call.queue_id, {})[call.call_id] = waiter
@@ -118,7 +124,8 @@ class QueueRoom:
         await self._forget(waiter, hold, hung_up)
         if waiter.answered.done():
             offer, agent_call, log = waiter.answered.result()
-            return await self._talk(call, leg, ended, offer, agent_call, log)
+            return await self._talk(call, leg, ended, offer, agent_call, log,
+                                    record=entry.record)
         if waiter.leaving.done():
             leaving = waiter.leaving.result()
             return QueueResult(False, QueueVisit(
@@ -138,10 +145,14 @@ class QueueRoom:
         self._wake(waiter.call.queue_id)
 
     async def _talk(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
-                    offer: QueueOffer, agent_call: OutboundCall, log: CallLog) -> QueueResult:
-        """Bridge the caller and the agent who answered until either hangs up."""
+                    offer: QueueOffer, agent_call: OutboundCall, log: CallLog, *,
+                    record: bool) -> QueueResult:
+        """Bridge the caller and the agent who answered until either hangs up (recording
+        the conversation when the queue records)."""
         visit = await self.desk.connected(offer)
-        bridge = Bridge(leg, agent_call.leg)
+        recorder = CallRecorder() if record else None
+        bridge = Bridge(leg, agent_call.leg, tap=recorder.frame if recorder else None)
+        recording = None
         agent_gone = asyncio.create_task(agent_call.ended.wait())
         caller_gone = asyncio.create_task(ended.wait())
         try:
@@ -150,6 +161,8 @@ class QueueRoom:
             for task in (agent_gone, caller_gone):
                 task.cancel()
             bridge.stop()
+            if recorder is not None:
+                recording = recorder.finish()
             by_agent = agent_call.ended.is_set()
             media = {**agent_call.leg.stats(), **bridge.stats()}
             await agent_call.hangup()
@@ -163,7 +176,7 @@ class QueueRoom:
                                  hangup_cause="agent_hangup" if by_agent else "caller_hangup",
                                  media=media)
         visit.outcome = "served"
-        return QueueResult(True, visit, leg=leg_outcome)
+        return QueueResult(True, visit, leg=leg_outcome, recording=recording)
 
     async def _hold(self, waiter: _Waiter, leg: MediaLeg, entry: QueueEntry) -> None:
         """Music on hold, the caller's position announced every `announce_seconds`."""

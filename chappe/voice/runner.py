@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from chappe.common.throttle import FailureThrottle
 from chappe.voice.bridge import Bridge
@@ -122,6 +123,7 @@ class CallRunner:
         self._queue_task: asyncio.Task | None = None
         self._queue_visits: list[QueueVisit] = []
         self._served = False
+        self._conversation: Path | None = None
         # A queue's overflow names the flow the call goes on in.
         self._switch_to: FlowDefinition | None = None
 
@@ -386,6 +388,8 @@ class CallRunner:
         self._queue_visits.append(result.visit)
         if result.leg is not None:
             self._legs.append(result.leg)
+        if result.recording is not None:
+            self._conversation = result.recording
         if result.served:
             self._served = True
             self.events.put_nowait(Event(QUEUE_SERVED))
@@ -501,7 +505,7 @@ class CallRunner:
         outcome = CallOutcome(target=target, caller=self.call.caller, log=self.log, state=state,
                               disposition=disposition, hangup_cause=cause,
                               recording=self._recording, media=stats, legs=self._legs,
-                              queues=self._queue_visits)
+                              queues=self._queue_visits, conversation=self._conversation)
         try:
             await self.directory.finish(outcome)
         except Exception:

@@ -154,6 +154,8 @@ urlpatterns = [
     path("voice/queues/<uuid:queue_id>/", agents.queue_edit, name="queue_edit"),
     path("voice/voicemails/", voice_calls.voicemail_list, name="voicemails"),
     path("voice/voicemails/alert/", voice_calls.voicemail_alert, name="voicemail_alert"),
+    path("voice/calls/<uuid:call_id>/recording/", voice_calls.call_recording_audio,
+         name="call_recording_audio"),
     path("voice/voicemails/<uuid:voicemail_id>/audio/", voice_calls.voicemail_audio,
          name="voicemail_audio"),
     path("voice/voicemails/<uuid:voicemail_id>/listened/", voice_calls.voicemail_listened,

@@ -4,15 +4,19 @@ engine rings, bridges, skips, overflows and logs as the queue says. Sockets of t
 stand for the RTP ports of the caller and of the agent's phone (named in the SIPp
 scenarios' SDP through -key) and see what the bridge relays each way."""
 
+import array
+import wave
 from datetime import timedelta
 
 from django.utils import timezone
 
+from chappe.accounts.roles import Role
 from chappe.agents.acd import State
 from chappe.agents.models import Agent, QueueEvent
 from chappe.agents.services.setup import MemberDraft, OverflowDraft, queue_create
 from chappe.agents.services.states import agent_state_set
-from chappe.callcenter.models import Voicemail
+from chappe.callcenter.models import CallRecording, Voicemail
+from chappe.voice.media.prompts import rms
 from tests.agents.conftest import actor_of
 from tests.ports import free_port
 from tests.voice.sipp_tools import (
@@ -60,6 +64,31 @@ def events(call_id=None, **filters):
     return [(e.kind, e.agent_id) for e in rows]
 
 
+def answered_call(account, agent, cwd, *, wait_ms="1500"):
+    """A SIPp caller keys 1 into the queue, waits `wait_ms`, talks for 7.3 s to the SIPp
+    phone `agent` registered, which echoes what it hears; the inbound call record, the
+    agent's leg and the RTP sinks of the caller and the phone."""
+    caller_rtp, agent_rtp = RtpSink(), RtpSink(echo=True)
+    with EngineThread() as engine:
+        phone_port = free_port()
+        register(engine, agent, cwd, phone_port)
+        phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
+                      str(agent_rtp.port), cwd=cwd, port=phone_port)
+        try:
+            result = sipp(engine.port, *scenario("queue_caller.xml", cwd, wait_ms=wait_ms,
+                                                 talk_ms="7300"),
+                          "-key", "caller_rtp", str(caller_rtp.port), cwd=cwd, timeout=40)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            inbound, leg = wait_for_records(account, 2)
+            status, output = phone.finish()
+            assert status == 0, output[-2000:]  # the agent's phone got BYE when the caller left
+        finally:
+            phone.stop()
+            caller_rtp.close()
+            agent_rtp.close()
+    return inbound, leg, caller_rtp, agent_rtp
+
+
 def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answers(
         number_with, data_dir, admin_actor, make_agent, licences):
     account = admin_actor.account
@@ -71,24 +100,7 @@ def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answer
     number_with(ivr_to(queue), account=account)
     log_in(idle, idle_for=600)  # free for ten minutes: longest idle
     log_in(busy, idle_for=5)
-    caller_rtp, agent_rtp = RtpSink(), RtpSink(echo=True)  # the agent echoes what it hears
-    with EngineThread() as engine:
-        phone_port = free_port()
-        register(engine, idle, data_dir, phone_port)
-        phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
-                      str(agent_rtp.port), cwd=data_dir, port=phone_port)
-        try:
-            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="1500",
-                                                 talk_ms="7300"),
-                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=30)
-            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-            inbound, leg = wait_for_records(account, 2)
-            status, output = phone.finish()
-            assert status == 0, output[-2000:]  # the agent's phone got BYE when the caller left
-        finally:
-            phone.stop()
-            caller_rtp.close()
-            agent_rtp.close()
+    inbound, leg, caller_rtp, agent_rtp = answered_call(account, idle, data_dir)
 
     # The caller's audio reached the agent's phone and what it sent back reached the caller.
     sent = pcap_payloads(PCAPS / "g711a.pcap")
@@ -175,3 +187,37 @@ def test_a_caller_who_hangs_up_while_waiting_is_logged_abandoned_with_the_wait(
     assert 2 <= abandoned.details["wait"] <= 5
     assert inbound.queue_wait_seconds == abandoned.details["wait"]
 
+
+
+def test_a_recording_queue_tells_the_caller_and_records_both_sides_in_stereo(
+        number_with, data_dir, admin_actor, make_agent, licences, api_for):
+    account = admin_actor.account
+    licences(1)
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "Recorded", "recording": True},
+                         members=[MemberDraft(agent.pk)])
+    number_with(ivr_to(queue), account=account)
+    log_in(agent)
+    # The notice plays before the caller waits: the caller talks once it is over.
+    inbound, _leg, caller_rtp, _agent_rtp = answered_call(account, agent, data_dir,
+                                                          wait_ms="7000")
+    recording = CallRecording.objects.get(call=inbound)
+    with wave.open(str(data_dir / recording.path)) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    caller_side, agent_side = samples[0::2], samples[1::2]
+    assert rms(caller_side.tobytes()) > 0.01
+    assert rms(agent_side.tobytes()) > 0.01
+    assert 6000 <= recording.duration_ms <= 10_000
+    # The caller heard the notice (TTS) before anyone answered.
+    assert len(caller_rtp.payloads(8)) > 50 * 3
+
+    api = api_for(account, Role.ADMINISTRATOR)
+    listed = api.get(f"/api/v1/calls/{inbound.pk}").json()
+    assert listed["recorded"] is True
+    audio = api.get(f"/api/v1/calls/{inbound.pk}/recording")
+    assert (audio.status_code, audio["Content-Type"]) == (200, "audio/wav")
+    assert api.delete(f"/api/v1/calls/{inbound.pk}/recording").status_code == 204
+    assert not CallRecording.objects.filter(call=inbound).exists()
+    assert api.get(f"/api/v1/calls/{inbound.pk}").json()["recorded"] is False

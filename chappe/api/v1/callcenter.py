@@ -12,7 +12,7 @@ from pydantic import Field
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import actor_of
-from chappe.callcenter import numbers, selectors, services, voicemails
+from chappe.callcenter import numbers, recordings, selectors, services, voicemails
 from chappe.callcenter.models import RentalStatus
 from chappe.common.csv_export import csv_response
 from chappe.voice.flows import FlowDefinition
@@ -145,6 +145,12 @@ class CallOut(Schema):
     queue_id: UUID | None = Field(description="The queue the call last waited in")
     agent_id: UUID | None = Field(description="The agent who answered it there")
     queue_wait_seconds: int | None = Field(description="How long the caller waited there")
+    recorded: bool = Field(description="The conversation was recorded: "
+                                       "GET /calls/{id}/recording")
+
+    @staticmethod
+    def resolve_recorded(obj) -> bool:
+        return hasattr(obj, "recording")
 
 
 class VoicemailOut(Schema):
@@ -373,6 +379,24 @@ def voicemail_delete(request: HttpRequest, voicemail_id: UUID):
     """Delete the recording; the call record stays (C-10)."""
     actor = actor_of(request)
     voicemails.voicemail_delete(actor=actor, account=actor.account, voicemail_id=voicemail_id)
+    return Status(204, None)
+
+
+@router.get("/calls/{call_id}/recording", response=None)
+def call_recording_audio(request: HttpRequest, call_id: UUID):
+    """The conversation, stereo 8 kHz WAV: the caller on the left, the agent on the
+    right (queues that record; kept six months)."""
+    actor = actor_of(request, Perm.CALLS_HANDLE)
+    recording = recordings.recording_get(account=actor.account, call_id=call_id)
+    return FileResponse(selectors.data_file(recording.path).open("rb"),
+                        content_type="audio/wav", filename=f"call-{call_id}.wav")
+
+
+@router.delete("/calls/{call_id}/recording", response={204: None})
+def call_recording_delete(request: HttpRequest, call_id: UUID):
+    """Delete the recording; the call record stays (C-10)."""
+    actor = actor_of(request, Perm.CALLS_HANDLE)
+    recordings.recording_delete(actor=actor, account=actor.account, call_id=call_id)
     return Status(204, None)
 
 

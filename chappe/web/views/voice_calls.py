@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
-from chappe.callcenter import selectors, voicemails
-from chappe.callcenter.models import CallRecord, Voicemail
+from chappe.callcenter import recordings, selectors, voicemails
+from chappe.callcenter.models import CallRecord, CallRecording, Voicemail
 from chappe.callcenter.services import CALLS_CSV_HEADER, calls_csv_rows
 from chappe.common.csv_export import csv_response
 from chappe.common.numbers import e164_or_as_typed
@@ -73,7 +73,16 @@ def call_detail(request: HttpRequest, actor: Actor, call_id: UUID) -> HttpRespon
         "call": record,
         "legs": record.legs.order_by("started_at"),
         "voicemail": Voicemail.objects.filter(call=record).first(),
+        "recording": CallRecording.objects.filter(call=record).first(),
     })
+
+
+@account_view(Perm.CALLS_HANDLE)
+def call_recording_audio(request: HttpRequest, actor: Actor, call_id: UUID) -> HttpResponse:
+    """The recorded conversation (stereo WAV) for the page's <audio> player."""
+    recording = recordings.recording_get(account=actor.account, call_id=call_id)
+    return FileResponse(selectors.data_file(recording.path).open("rb"),
+                        content_type="audio/wav", filename=f"call-{call_id}.wav")
 
 
 # --- voicemails -----------------------------------------------------------------------------------

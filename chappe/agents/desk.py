@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -59,6 +60,7 @@ from chappe.voice.directory import (
     QueueOffer,
     QueueTick,
     QueueVisit,
+    TransferTarget,
 )
 from chappe.voice.flows import FlowDefinition, OpeningHours, Prompt, flow_parse, is_open
 
@@ -86,6 +88,8 @@ class QueueDesk:
         self._stays: dict[str, _Stay] = {}
         # (call, agent) → queue of the calls agents answered, until they end.
         self._talking: dict[tuple[str, str], str] = {}
+        # (call, agent) → queue of the offers made straight to an agent (transfers).
+        self._direct: dict[tuple[str, str], str] = {}
 
     # --- callers --------------------------------------------------------------------------
 
@@ -186,7 +190,8 @@ class QueueDesk:
 
     def rang_out(self, offer: QueueOffer, *, withdrawn: bool) -> None:
         stay = self._stays.get(offer.call_id)
-        queue_id = stay.call.queue_id if stay else None
+        queue_id = (stay.call.queue_id if stay
+                    else self._direct.pop((offer.call_id, offer.agent_id), None))
         if stay is not None:
             self._ringing(queue_id=stay.call.queue_id, call_id=offer.call_id,
                           remove=offer.agent_id)
@@ -203,7 +208,8 @@ class QueueDesk:
     def connected(self, offer: QueueOffer) -> QueueVisit:
         now = self._clock()
         stay = self._stays.get(offer.call_id)
-        queue_id = stay.call.queue_id if stay else ""
+        queue_id = (stay.call.queue_id if stay
+                    else self._direct.pop((offer.call_id, offer.agent_id), ""))
         wait = _seconds(stay.caller, now) if stay else 0
         self._drop(offer.call_id)
         self._talking[(offer.call_id, offer.agent_id)] = queue_id
@@ -230,6 +236,40 @@ class QueueDesk:
         except Conflict:
             logger.warning("call %s: agent %s ended a call in state %s", offer.call_id,
                            offer.agent_id, agent.state)
+
+    # --- transfers (an agent's REFER) -----------------------------------------------------
+
+    def transfer_target(self, account_id: str, target: str) -> TransferTarget | None:
+        """An agent by extension, else a queue by name (case aside; %-escapes read)."""
+        name = unquote(target)
+        agent = Agent.objects.filter(account_id=account_id, extension=name).first()
+        if agent is not None:
+            return TransferTarget("agent", str(agent.pk), agent.extension)
+        queue = Queue.objects.filter(account_id=account_id, name__iexact=name).first()
+        if queue is not None:
+            return TransferTarget("queue", str(queue.pk), queue.name)
+        return None
+
+    def transferred(self, offer: QueueOffer, *, target: TransferTarget,
+                    talk_seconds: int) -> None:
+        queue_id = self._talking.get((offer.call_id, offer.agent_id))
+        queue = Queue.objects.filter(pk=queue_id).select_related("account").first() \
+            if queue_id else None
+        self.completed(offer, talk_seconds=talk_seconds)
+        if queue is not None:
+            queue_caller_event(account=queue.account, queue=queue,
+                               kind=QueueEventKind.TRANSFERRED, call_id=offer.call_id,
+                               now=self._clock(),
+                               details={"target": target.kind, "to": target.label,
+                                        "by_agent": offer.agent_id})
+
+    def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None:
+        queue = Queue.objects.filter(pk=call.queue_id, account_id=call.account_id) \
+            .select_related("account").first()
+        if queue is None or not self._offer(queue, call.call_id, agent_id, self._clock()):
+            return None
+        self._direct[(call.call_id, agent_id)] = str(queue.pk)
+        return QueueOffer(call.call_id, agent_id, queue.ring_timeout_seconds)
 
     # --- phones ---------------------------------------------------------------------------
 

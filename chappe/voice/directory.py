@@ -117,6 +117,16 @@ class QueueTick:
     announcements: dict[str, Prompt] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TransferTarget:
+    """Where an agent's REFER sends the caller: another agent (by extension) or a queue
+    (by name), of the caller's account."""
+
+    kind: str  # "agent" or "queue"
+    id: str
+    label: str  # the extension or the queue's name, as the queue log says it
+
+
 @dataclass
 class QueueVisit:
     """A call's stay in a queue, for its call record: who answered, after how long."""
@@ -246,6 +256,20 @@ class QueueDesk(Protocol):
         what the phone hears (the new state, or why nothing changed)."""
         ...
 
+    def transfer_target(self, account_id: str, target: str) -> TransferTarget | None:
+        """What a REFER's target names in the account (None: nothing)."""
+        ...
+
+    def transferred(self, offer: QueueOffer, *, target: TransferTarget,
+                    talk_seconds: int) -> None:
+        """The agent of `offer` handed the caller on to `target`: their call is over."""
+        ...
+
+    def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None:
+        """An offer of the caller to one agent (a transfer to them): the agent moves to
+        ringing; None when they are not free."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -293,6 +317,13 @@ class AsyncQueueDesk(Protocol):
     async def leave(self, call: QueueCall) -> None: ...
 
     async def feature_code(self, agent_id: str, code: str) -> Prompt: ...
+
+    async def transfer_target(self, account_id: str, target: str) -> TransferTarget | None: ...
+
+    async def transferred(self, offer: QueueOffer, *, target: TransferTarget,
+                          talk_seconds: int) -> None: ...
+
+    async def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

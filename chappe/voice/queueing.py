@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chappe.voice.bridge import Bridge
@@ -35,6 +35,7 @@ from chappe.voice.directory import (
     QueueLeaving,
     QueueOffer,
     QueueVisit,
+    TransferTarget,
 )
 from chappe.voice.flows import FlowDefinition, Prompt
 from chappe.voice.media.prompts import tone
@@ -57,13 +58,20 @@ class QueueResult:
     """How a caller's stay in a queue ended."""
 
     served: bool  # an agent answered; the call is over on the agent's side or the caller's
-    visit: QueueVisit
+    # The stays, in order (one, or more when an agent transferred the caller).
+    visits: list[QueueVisit]
     # Left unserved: the flow the call goes on in (None: the queue step's `next`).
     overflow: FlowDefinition | None = None
-    # The agent's leg, for a call record of its own.
-    leg: LegOutcome | None = None
+    # The agents' legs, for call records of their own.
+    legs: list[LegOutcome] = field(default_factory=list)
     # The conversation's recording (a stereo WAV file), when the queue records.
     recording: Path | None = None
+
+    def after(self, earlier: QueueResult) -> QueueResult:
+        """This result, following `earlier` (a transfer): their stays and legs joined."""
+        return replace(self, visits=[*earlier.visits, *self.visits],
+                       legs=[*earlier.legs, *self.legs],
+                       recording=earlier.recording or self.recording)
 
 
 @dataclass(eq=False)
@@ -103,7 +111,8 @@ class QueueRoom:
         either hangs up), the queue lets them go, or they hang up."""
         entry = await self.desk.enter(call)
         if not entry.admitted:
-            return QueueResult(False, QueueVisit(call.queue_id, outcome=f"refused:{entry.reason}"),
+            return QueueResult(False, [QueueVisit(call.queue_id,
+                                                  outcome=f"refused:{entry.reason}")],
                                overflow=entry.overflow)
         if entry.notice is not None:  # "this call may be recorded", before anything else
             await leg.play(await self.prompts(call.account_id, entry.notice))
@@ -128,10 +137,10 @@ class QueueRoom:
                                     record=entry.record)
         if waiter.leaving.done():
             leaving = waiter.leaving.result()
-            return QueueResult(False, QueueVisit(
+            return QueueResult(False, [QueueVisit(
                 call.queue_id, wait_seconds=round(time.monotonic() - entered),
-                outcome=f"overflowed:{leaving.reason}"), overflow=leaving.overflow)
-        return QueueResult(False, await self.desk.abandoned(call))
+                outcome=f"overflowed:{leaving.reason}")], overflow=leaving.overflow)
+        return QueueResult(False, [await self.desk.abandoned(call)])
 
     async def _forget(self, waiter: _Waiter, *tasks: asyncio.Task) -> None:
         """The caller waits no more: their hold stops, the phones still ringing for them
@@ -148,17 +157,32 @@ class QueueRoom:
                     offer: QueueOffer, agent_call: OutboundCall, log: CallLog, *,
                     record: bool) -> QueueResult:
         """Bridge the caller and the agent who answered until either hangs up (recording
-        the conversation when the queue records)."""
+        the conversation when the queue records) or the agent's phone transfers the
+        caller (REFER): to another agent or a queue of the account, answered 200 by
+        NOTIFY and the agent's leg hung up; a target that names nothing gets 404 and the
+        conversation goes on."""
         visit = await self.desk.connected(offer)
         recorder = CallRecorder() if record else None
         bridge = Bridge(leg, agent_call.leg, tap=recorder.frame if recorder else None)
-        recording = None
+        recording, target = None, None
         agent_gone = asyncio.create_task(agent_call.ended.wait())
         caller_gone = asyncio.create_task(ended.wait())
+        referred = asyncio.create_task(agent_call.referrals.get())
         try:
-            await asyncio.wait({agent_gone, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                await asyncio.wait({agent_gone, caller_gone, referred},
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not referred.done() or agent_gone.done() or caller_gone.done():
+                    break
+                referral = referred.result()
+                target = await self.desk.transfer_target(call.account_id, referral.target)
+                if target is not None:
+                    referral.answer(200, "OK")
+                    break
+                referral.answer(404, "Not Found")
+                referred = asyncio.create_task(agent_call.referrals.get())
         finally:
-            for task in (agent_gone, caller_gone):
+            for task in (agent_gone, caller_gone, referred):
                 task.cancel()
             bridge.stop()
             if recorder is not None:
@@ -167,16 +191,60 @@ class QueueRoom:
             media = {**agent_call.leg.stats(), **bridge.stats()}
             await agent_call.hangup()
             log.move(CallState.ENDED, f"peer {agent_call.end_reason or 'bye'}" if by_agent
+                     else f"we hung up: transferred to {target.label}" if target
                      else "we hung up: the caller hung up")
             talk = seconds_between(log.answered_at, log.ended_at)
-            await asyncio.shield(self.desk.completed(offer, talk_seconds=talk))
+            if target is not None:
+                await asyncio.shield(self.desk.transferred(offer, target=target,
+                                                           talk_seconds=talk))
+            else:
+                await asyncio.shield(self.desk.completed(offer, talk_seconds=talk))
             self._wake(call.queue_id)
         leg_outcome = LegOutcome(log, caller=call.caller, callee=f"agent:{offer.agent_id}",
                                  disposition="answered",
-                                 hangup_cause="agent_hangup" if by_agent else "caller_hangup",
-                                 media=media)
-        visit.outcome = "served"
-        return QueueResult(True, visit, leg=leg_outcome, recording=recording)
+                                 hangup_cause="agent_hangup" if by_agent else
+                                 "transferred" if target else "caller_hangup", media=media)
+        visit.outcome = f"transferred:{target.kind}" if target else "served"
+        result = QueueResult(True, [visit], legs=[leg_outcome], recording=recording)
+        if target is None or ended.is_set():
+            return result
+        return (await self._transfer(call, leg, ended, target, record=record)).after(result)
+
+    async def _transfer(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
+                        target: TransferTarget, *, record: bool) -> QueueResult:
+        """Hand the caller on: into another queue, or straight to one agent (their phones
+        rung with the caller on hold; not free or not answering, the caller goes back
+        into the queue they came from)."""
+        if target.kind == "queue":
+            return await self.serve(replace(call, queue_id=target.id, branch="transfer"),
+                                    leg, ended)
+        offer = await self.desk.offer_direct(call, target.id)
+        if offer is None:
+            return await self.serve(call, leg, ended)
+        log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
+        hold = asyncio.create_task(_loop(leg, HOLD_MUSIC))
+        ring = asyncio.create_task(ring_all(
+            self.originator, self.registrations.contacts_of_agent(offer.agent_id),
+            caller=call.caller.lstrip("+"), timeout=offer.ring_timeout_seconds))
+        hung_up = asyncio.create_task(ended.wait())
+        try:
+            await asyncio.wait({ring, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hold.cancel()
+            hung_up.cancel()
+            if not ring.done():
+                ring.cancel()
+            await asyncio.gather(hold, hung_up, ring, return_exceptions=True)
+        if ring.cancelled() or ring.exception() is not None:
+            log.move(CallState.ENDED, "the transfer's agent did not answer")
+            await self.desk.rang_out(offer, withdrawn=ring.cancelled())
+            if ended.is_set():
+                return QueueResult(False, [QueueVisit(call.queue_id, outcome="abandoned")])
+            return await self.serve(call, leg, ended)
+        agent_call = ring.result()
+        log.call_id = agent_call.call_id
+        log.move(CallState.ANSWERED, f"agent {offer.agent_id} answered a transfer")
+        return await self._talk(call, leg, ended, offer, agent_call, log, record=record)
 
     async def _hold(self, waiter: _Waiter, leg: MediaLeg, entry: QueueEntry) -> None:
         """Music on hold, the caller's position announced every `announce_seconds`."""
@@ -271,3 +339,9 @@ class QueueRoom:
         waiter.answered.set_result((offer, agent_call, log))
         for other in list(waiter.rings.values()):
             other.cancel()  # ring-all: the others stop ringing
+
+
+async def _loop(leg: MediaLeg, pcm: bytes) -> None:
+    """Play `pcm` again and again (music on hold) until cancelled."""
+    while True:
+        await leg.play(pcm)

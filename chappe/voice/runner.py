@@ -372,7 +372,8 @@ class CallRunner:
         assert target is not None
         assert leg is not None
         if self.queues is None:
-            self._queue_visits.append(QueueVisit(action.queue_id, outcome="refused:no_queues"))
+            self._queue_visits.append(QueueVisit(action.queue_id,
+                                                 outcome="refused:no_queues"))
             self.events.put_nowait(Event(QUEUE_LEFT))
             return
         call = QueueCall(call_id=self.call.call_id, account_id=target.account_id,
@@ -384,10 +385,9 @@ class CallRunner:
             raise
         except Exception:
             logger.exception("call %s: queue %s failed", self.call.call_id, action.queue_id)
-            result = QueueResult(False, QueueVisit(action.queue_id, outcome="error"))
-        self._queue_visits.append(result.visit)
-        if result.leg is not None:
-            self._legs.append(result.leg)
+            result = QueueResult(False, [QueueVisit(action.queue_id, outcome="error")])
+        self._queue_visits.extend(result.visits)
+        self._legs.extend(result.legs)
         if result.recording is not None:
             self._conversation = result.recording
         if result.served:

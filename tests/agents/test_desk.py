@@ -218,3 +218,18 @@ def test_opening_hours_are_checked_when_a_queue_is_saved(admin_actor):
         queue_create(actor=admin_actor, account=admin_actor.account, fields={
             "name": "Bad", "hours": {"timezone": "Mars/Olympus", "weekly": {}}})
     assert "timezone" in refused.value.details["hours"][0]
+
+
+def test_a_transfer_names_an_agent_by_extension_or_a_queue_by_name_of_the_same_account(
+        desk, admin_actor, make_agent, other_account):
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=admin_actor.account,
+                         fields={"name": "Sales Team"})
+    account_id = str(admin_actor.account.pk)
+    to_agent = desk.transfer_target(account_id, agent.extension)
+    assert (to_agent.kind, to_agent.id) == ("agent", str(agent.pk))
+    to_queue = desk.transfer_target(account_id, "sales%20team")
+    assert (to_queue.kind, to_queue.id, to_queue.label) == ("queue", str(queue.pk),
+                                                          "Sales Team")
+    assert desk.transfer_target(account_id, "999") is None
+    assert desk.transfer_target(str(other_account.pk), agent.extension) is None

@@ -221,3 +221,56 @@ def test_a_recording_queue_tells_the_caller_and_records_both_sides_in_stereo(
     assert api.delete(f"/api/v1/calls/{inbound.pk}/recording").status_code == 204
     assert not CallRecording.objects.filter(call=inbound).exists()
     assert api.get(f"/api/v1/calls/{inbound.pk}").json()["recorded"] is False
+
+
+def test_an_agent_transfers_the_caller_to_another_agent_by_refer(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    licences(2)
+    first, second = make_agent(), make_agent()
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "Support", "strategy": "linear"},
+                         members=[MemberDraft(first.pk, position=0)])
+    number_with(ivr_to(queue), account=account)
+    log_in(first)
+    log_in(second)
+    caller_rtp, second_rtp = RtpSink(), RtpSink(echo=True)
+    with EngineThread() as engine:
+        first_port, second_port = free_port(), free_port()
+        register(engine, first, data_dir, first_port)
+        register(engine, second, data_dir, second_port)
+        transferring = Phone(*scenario("refer_agent.xml", data_dir, talk_ms="1000",
+                                       target=second.extension),
+                             cwd=data_dir, port=first_port)
+        answering = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
+                          str(second_rtp.port), cwd=data_dir, port=second_port)
+        try:
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="4000",
+                                                 talk_ms="7300"),
+                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=40)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            inbound, *legs = wait_for_records(account, 3)
+            for phone in (transferring, answering):
+                status, output = phone.finish()
+                assert status == 0, output[-3000:]
+        finally:
+            transferring.stop()
+            answering.stop()
+            caller_rtp.close()
+            second_rtp.close()
+
+    # After the transfer the caller talked with the second agent, both ways.
+    sent = pcap_payloads(PCAPS / "g711a.pcap")
+    assert sum(p in set(second_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+    assert inbound.disposition == "answered"
+    assert inbound.agent_id == second.pk
+    assert sorted(leg.to_number for leg in legs) == sorted(
+        [f"agent:{first.pk}", f"agent:{second.pk}"])
+    call_id = inbound.sip_call_id
+    assert events(call_id) == [
+        ("entered", None), ("offered", first.pk), ("connected", first.pk),
+        ("completed", first.pk), ("transferred", None), ("offered", second.pk),
+        ("connected", second.pk), ("completed", second.pk)]
+    transferred = QueueEvent.objects.get(call_id=call_id, kind="transferred")
+    assert transferred.details == {"target": "agent", "to": second.extension,
+                                   "by_agent": str(first.pk)}

@@ -11,7 +11,9 @@ UPDATE) that keep the media running, INVITEs without an offer (ours goes in the 
 answer comes in the ACK), refusals of what cannot be served (no common codec: 488; a
 malformed SDP or a datagram shorter than its Content-Length: 400), the telephone-event
 payload type the caller offered, and RFC 4733 digits whose end packets never came. The
-media clock (chappe.voice.sip.pacing) sends every call's frames, silence included."""
+media clock (chappe.voice.sip.pacing) sends every call's frames, silence included. A
+REFER (aiosipua answers it 202 with the first NOTIFY) is queued on its call
+(`referrals`) for whoever handles transfers."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from aiosipua import (
 )
 from aiosipua.dialog import DialogState, _default_reason
 from aiosipua.message import SipRequest, SipResponse, missing_required_headers
+from aiosipua.refer import notify_refer
 from aiosipua.session_timer import parse_session_expires, peer_allows_update
 from aiosipua.transaction import T1, TransactionLayer
 from aiosipua.transport import TcpSipTransport, UdpSipTransport
@@ -48,6 +51,7 @@ from chappe.voice.sip.base import (
     CallHandler,
     MediaRefused,
     OutboundFailed,
+    Referral,
     RegisterHandler,
     RegisterReply,
     RegisterRequest,
@@ -333,6 +337,7 @@ class _Side:
         self.leg: AiortpLeg | None = None
         self.sdp: SdpMessage | None = None  # what we last told the far end
         self._rtp_port: int | None = None
+        self.referrals: asyncio.Queue[Referral] = asyncio.Queue()
 
     def peer_ended(self, reason: str) -> None:
         self.end_reason = reason
@@ -729,7 +734,20 @@ class AiosipuaEndpoint:
         uas._handlers["INFO"] = lambda req, addr: self._on_info(uas, req)
         uas._handlers["UPDATE"] = lambda req, addr: self._on_update(uas, req)
         uas._handlers["REGISTER"] = lambda req, addr: self._on_register(uas, req, addr)
+        uas.on_refer = self._on_refer
         return uas
+
+    def _on_refer(self, call, refer_to: str) -> None:
+        """A REFER (aiosipua answered 202 and NOTIFY 100): queued on the call for whoever
+        handles its transfers; a REFER to no user, or on a call we no longer hold, is
+        answered at once (NOTIFY 400, 481)."""
+        side = self._calls.get(call.call_id)
+        target = _user_of(refer_to)
+        if side is None or not target:
+            notify_refer(call, 481 if side is None else 400)
+            return
+        side.referrals.put_nowait(Referral(
+            target, lambda status, reason="": notify_refer(call, status, reason)))
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)

@@ -102,6 +102,16 @@ class OutboundFailed(RuntimeError):
         self.status, self.reason = status, reason
 
 
+@dataclass
+class Referral:
+    """A REFER the far end sent in the call (RFC 3515, a blind transfer): the user part
+    of its Refer-To, and `answer` to report how the transfer went (a NOTIFY with the
+    status; 2xx and above end the implicit subscription)."""
+
+    target: str
+    answer: Callable[[int, str], None]
+
+
 class OutboundCall(Protocol):
     """A call we placed and the far end answered."""
 
@@ -109,6 +119,8 @@ class OutboundCall(Protocol):
     leg: MediaLeg
     ended: asyncio.Event  # set when the far end ended the call
     end_reason: str       # "bye" | "session_expired" | ""
+    # The far end's REFERs, in the order they came (a transfer asked by an agent's phone).
+    referrals: asyncio.Queue[Referral]
 
     async def hangup(self) -> None:
         """Send BYE (unless the far end already ended) and release media."""

@@ -3,7 +3,7 @@ the one error shape."""
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
-from chappe.agents.models import QueueOverflow
+from chappe.agents.models import Queue, QueueOverflow
 from chappe.callcenter.models import CallFlow
 from chappe.callcenter.services import catalogue_number_add, number_buy
 
@@ -118,3 +118,21 @@ def test_a_queue_has_opening_hours_and_bad_ones_get_the_error_shape(api_for, acc
                     {"hours": {"weekly": {"mon": [["18:00", "09:00"]]}}})
     assert bad.status_code in (400, 422)
     assert bad.json()["error"]["code"] == "validation_error"
+
+
+def test_a_number_is_routed_straight_to_an_agent_through_a_queue_of_their_own(
+        api_for, account, make_agent):
+    agent = make_agent()
+    number = catalogue_number_add(e164="+33189000013", number_type="geographic",
+                                  monthly_price_micros=0)
+    rental = number_buy(actor=SYSTEM.on(account), account=account, number_id=number.pk)
+    api = api_for(account, Role.ADMINISTRATOR)
+    routed = api.post(f"/api/v1/agents/{agent.pk}/numbers", {"rental_id": str(rental.pk)})
+    assert routed.status_code == 200, routed.json()
+    queue = Queue.objects.get(account=account, name=f"Agent {agent.extension}")
+    assert [m.agent_id for m in queue.members.all()] == [agent.pk]
+    flow = CallFlow.objects.get(pk=routed.json()["flow_id"])
+    assert flow.current.definition["nodes"]["queue"]["queue_id"] == str(queue.pk)
+    again = api.post(f"/api/v1/agents/{agent.pk}/numbers", {"rental_id": str(rental.pk)})
+    assert again.json()["flow_id"] == str(flow.pk)
+    assert Queue.objects.filter(account=account).count() == 1

@@ -16,7 +16,7 @@ from pydantic import ValidationError as PydanticError
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, User
 from chappe.accounts.roles import Perm, role_allows
-from chappe.agents.acd import State
+from chappe.agents.acd import State, Strategy
 from chappe.agents.models import (
     Agent,
     AgentSkill,
@@ -396,3 +396,18 @@ def queue_number_route(*, actor: Actor, account: Account, queue: Queue,
             flow = flow_create(actor=actor, account=account, name=name, definition=definition)
         return number_assign(actor=actor, account=account, rental_id=rental_id,
                              flow_id=flow.pk)
+
+
+def agent_number_route(*, actor: Actor, account: Account, agent: Agent,
+                       rental_id: Any) -> NumberRental:
+    """Send a number's calls straight to one agent (C-1): through a queue of that agent
+    alone (named after them, made once), so the caller hears the music on hold while
+    the agent's phones ring, and the queue's overflows and log apply as to any queue."""
+    actor.require(Perm.AGENTS_SUPERVISE)
+    name = _("Agent %(extension)s") % {"extension": agent.extension}
+    queue = Queue.objects.filter(account=account, name=name).first()
+    if queue is None:
+        queue = queue_create(actor=actor, account=account,
+                             fields={"name": name, "strategy": Strategy.RING_ALL},
+                             members=[MemberDraft(agent.pk)])
+    return queue_number_route(actor=actor, account=account, queue=queue, rental_id=rental_id)

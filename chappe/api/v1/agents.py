@@ -406,6 +406,16 @@ def queue_number_route(request: HttpRequest, queue_id: UUID, payload: QueueNumbe
                                     rental_id=payload.rental_id)
 
 
+@router.post("/agents/{agent_id}/numbers", response=NumberOut)
+def agent_number_route(request: HttpRequest, agent_id: UUID, payload: QueueNumberIn):
+    """Send a number's calls straight to this agent, through a queue of them alone (named
+    "Agent <extension>"; its hold music, overflows and log apply)."""
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE, Perm.CALL_FLOWS_MANAGE)
+    agent = selectors.agent_get(account=actor.account, agent_id=agent_id)
+    return setup.agent_number_route(actor=actor, account=actor.account, agent=agent,
+                                    rental_id=payload.rental_id)
+
+
 class QueueEventOut(Schema):
     id: int
     at: datetime

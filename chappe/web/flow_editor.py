@@ -29,6 +29,7 @@ NODE_TYPES = [
     ("hours", gettext_lazy("Opening hours")),
     ("voicemail", gettext_lazy("Voicemail")),
     ("transfer", gettext_lazy("Transfer to a number")),
+    ("queue", gettext_lazy("Queue (agents answer)")),
     ("hangup", gettext_lazy("Hang up")),
 ]
 DAY_LABELS = dict(zip(DAYS, [gettext_lazy("Monday"), gettext_lazy("Tuesday"),
@@ -49,7 +50,8 @@ PROMPT_LABELS = {"prompt": gettext_lazy("Message played"),
 FIELDS = {"play": ["next"], "menu": ["timeout_seconds", "max_retries", "on_failure"],
           "hours": ["timezone", "holidays", "open", "closed"],
           "voicemail": ["beep", "max_seconds", "next"],
-          "transfer": ["number", "timeout_seconds", "on_failure"], "hangup": []}
+          "transfer": ["number", "timeout_seconds", "on_failure"],
+          "queue": ["queue_id", "next"], "hangup": []}
 TARGETS = {"next", "on_failure", "open", "closed"}
 # What a new step starts with (the validator's defaults).
 DEFAULTS = {"menu": {"timeout_seconds": "5", "max_retries": "2"},

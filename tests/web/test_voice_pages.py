@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.roles import Role
+from chappe.agents.services.setup import queue_create
 from chappe.billing.periods import local_date, month_end, zone
 from chappe.callcenter.models import (
     AudioPrompt,
@@ -578,3 +579,16 @@ def test_a_supervisor_manages_flows_but_cannot_buy_or_release_numbers(account, m
     api = api_for(account, Role.SUPERVISOR)
     assert api.post("/api/v1/numbers", {"number_id": 1}).status_code == 403
     assert api.get("/api/v1/numbers").status_code == 200
+
+
+def test_a_queue_step_sends_callers_to_one_of_the_accounts_queues(web, account):
+    queue = queue_create(actor=SYSTEM.on(account), account=account, fields={"name": "Support"})
+    form = {**BASE, "steps": [*BASE["steps"], "n5"], "n1-opt-2": "support",
+            "n5-type": "queue", "n5-name": "support", "n5-was": "support",
+            "n5-queue_id": str(queue.pk), "n5-next": "vm", "action": "save"}
+    assert web.post(reverse("web:flow_new"), form).status_code == 302
+    flow = CallFlow.objects.get()
+    assert flow.current.definition["nodes"]["support"] == {
+        "type": "queue", "queue_id": str(queue.pk), "next": "vm"}
+    page = web.get(reverse("web:flow_edit", args=[flow.pk])).content.decode()
+    assert f'<option value="{queue.pk}" selected>Support</option>' in page

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
+from chappe.agents.selectors import queue_list
 from chappe.callcenter import selectors, services
 from chappe.callcenter.models import RENTAL_HELD, CallFlow
 from chappe.common.errors import ChappeError, ValidationFailed
@@ -132,6 +133,7 @@ def _editor(request: HttpRequest, actor: Actor, flow: CallFlow | None) -> HttpRe
         "flow": flow, "form": form, "node_types": NODE_TYPES,
         "names": form.names(),
         "prompts": list(selectors.audio_prompt_list(account=actor.account)),
+        "queues": list(queue_list(account=actor.account)),
         "versions": list(flow.versions.all()) if flow else [],
         "numbers": (selectors.rental_list(account=actor.account).filter(
             flow=flow, status__in=RENTAL_HELD) if flow else []),

@@ -288,6 +288,9 @@ def choose(queue: QueueSpec, callers: WaitingCallers, agents: Sequence[Member],
             offers.append(Offer(caller.id, member.id, member.tier, timeout))
             if not ring_all:
                 break
+            # Ringing from now on: a higher tier waits for the escalation like any other.
+            ringing_tier = member.tier if ringing_tier is None else min(ringing_tier,
+                                                                          member.tier)
         if len(taken) == len(free):
             break
     return offers

@@ -245,7 +245,7 @@ class DjangoDirectory:
                 conversations.append((outcome, record))
             records.extend(CallRecord(
                 account_id=target.account_id, sip_call_id=leg.log.call_id, parent=record,
-                direction="outbound", from_number=leg.caller, to_number=leg.callee,
+                direction=leg.direction, from_number=leg.caller, to_number=leg.callee,
                 started_at=leg.log.started_at, answered_at=leg.log.answered_at,
                 ended_at=leg.log.ended_at,
                 duration_seconds=seconds_between(leg.log.answered_at, leg.log.ended_at),

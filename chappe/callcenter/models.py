@@ -216,6 +216,8 @@ class AudioPrompt(models.Model):
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
     OUTBOUND = "outbound", _("Outbound")
+    # A leg to an agent's registered phone (a queue's call): no carrier, never billed.
+    INTERNAL = "internal", _("Internal")
 
 
 class Disposition(models.TextChoices):

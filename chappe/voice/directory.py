@@ -56,6 +56,8 @@ class LegOutcome:
     disposition: str
     hangup_cause: str
     media: dict = field(default_factory=dict)
+    # "outbound" (through a carrier trunk: billed) or "internal" (an agent's phone).
+    direction: str = "outbound"
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,8 @@ class QueueRoom:
         leg_outcome = LegOutcome(log, caller=call.caller, callee=f"agent:{offer.agent_id}",
                                  disposition="answered",
                                  hangup_cause="agent_hangup" if by_agent else
-                                 "transferred" if target else "caller_hangup", media=media)
+                                 "transferred" if target else "caller_hangup", media=media,
+                                 direction="internal")
         visit.outcome = f"transferred:{target.kind}" if target else "served"
         result = QueueResult(True, [visit], legs=[leg_outcome], recording=recording)
         if target is None or ended.is_set():

@@ -138,6 +138,16 @@ def test_a_ringing_tier_escalates_after_its_seconds():
     assert offers_of(queue, later, agents) == [("x", "t2"), ("x", "t3")]
 
 
+def test_ring_all_rings_the_next_tier_only_after_the_escalation_even_when_it_is_free():
+    agents = [agent("t1", tier=1), agent("t2", tier=2)]
+    queue = q(Strategy.RING_ALL, escalation_seconds=30)
+    # Both free: the first tier rings alone (the second is not "busy lower tiers").
+    assert offers_of(queue, waiting(Caller("x", ago(0))), agents) == [("x", "t1")]
+    # A caller who already waited the escalation gets both tiers at once.
+    assert offers_of(queue, waiting(Caller("x", ago(30))), agents) == [("x", "t1"),
+                                                                       ("x", "t2")]
+
+
 def test_a_caller_already_ringing_gets_no_second_agent_outside_ring_all():
     agents = [agent("t1", State.RINGING), agent("free")]
     callers = waiting(Caller("x", ago(90), ringing=frozenset({"t1"})), Caller("y", ago(5)))

@@ -5,6 +5,7 @@ stand for the RTP ports of the caller and of the agent's phone (named in the SIP
 scenarios' SDP through -key) and see what the bridge relays each way."""
 
 import array
+import time
 import wave
 from datetime import timedelta
 
@@ -13,13 +14,19 @@ from django.utils import timezone
 from chappe.accounts.roles import Role
 from chappe.agents.acd import State
 from chappe.agents.models import Agent, QueueEvent
-from chappe.agents.services.setup import MemberDraft, OverflowDraft, queue_create
+from chappe.agents.services.setup import (
+    MemberDraft,
+    OverflowDraft,
+    PriorityRuleDraft,
+    queue_create,
+)
 from chappe.agents.services.states import agent_state_set
 from chappe.callcenter.models import CallRecording, Voicemail
 from chappe.voice.media.prompts import rms
 from tests.agents.conftest import actor_of
 from tests.ports import free_port
 from tests.voice.sipp_tools import (
+    NUMBER,
     PCAPS,
     SIPP_TESTS,
     EngineThread,
@@ -35,11 +42,12 @@ pytestmark = SIPP_TESTS
 
 
 def ivr_to(queue) -> dict:
-    """A menu whose key 1 leads to `queue`."""
+    """A menu whose keys 1 and 2 lead to `queue`, by the branches `support` and `vip`."""
     return {"start": "menu", "nodes": {
         "menu": {"type": "menu", "prompt": {"text": "Tapez 1.", "language": "fr"},
-                 "options": {"1": "support"}, "timeout_seconds": 10},
-        "support": {"type": "queue", "queue_id": str(queue.pk)}}}
+                 "options": {"1": "support", "2": "vip"}, "timeout_seconds": 10},
+        "support": {"type": "queue", "queue_id": str(queue.pk)},
+        "vip": {"type": "queue", "queue_id": str(queue.pk)}}}
 
 
 def register(engine, agent, cwd, port):
@@ -75,7 +83,7 @@ def answered_call(account, agent, cwd, *, wait_ms="1500"):
         phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
                       str(agent_rtp.port), cwd=cwd, port=phone_port)
         try:
-            result = sipp(engine.port, *scenario("queue_caller.xml", cwd, wait_ms=wait_ms,
+            result = sipp(engine.port, *scenario("queue_caller.xml", cwd, key="1", wait_ms=wait_ms,
                                                  talk_ms="7300"),
                           "-key", "caller_rtp", str(caller_rtp.port), cwd=cwd, timeout=40)
             assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -113,6 +121,8 @@ def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answer
     assert inbound.queue_wait_seconds <= 2
     assert leg.parent_id == inbound.pk
     assert (leg.disposition, leg.to_number) == ("answered", f"agent:{idle.pk}")
+    # An agent's leg goes to their phone, not through a carrier: never billed.
+    assert (leg.direction, leg.billed) == ("internal", False)
     assert 7 <= leg.duration_seconds <= 11  # the talk time
     call_id = inbound.sip_call_id
     assert events(call_id) == [("entered", None), ("offered", idle.pk),
@@ -144,8 +154,8 @@ def test_an_agent_who_lets_it_ring_is_paused_and_the_caller_overflows_to_voicema
         try:
             # Keys 1, waits 6 s (2 s ringing the agent, then the overflow at 4 s), then
             # talks 3 s to the voicemail, hangs up.
-            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="6000",
-                                                 talk_ms="3000"),
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
+                                                 wait_ms="6000", talk_ms="3000"),
                           "-key", "caller_rtp", "9", cwd=data_dir, timeout=30)
             assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
             [inbound] = wait_for_records(account, 1)
@@ -175,7 +185,7 @@ def test_a_caller_who_hangs_up_while_waiting_is_logged_abandoned_with_the_wait(
                          members=[MemberDraft(make_agent().pk)])  # logged out
     number_with(ivr_to(queue), account=account)
     with EngineThread() as engine:
-        result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="3000",
+        result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1", wait_ms="3000",
                                              talk_ms="0"),
                       "-key", "caller_rtp", "9", cwd=data_dir, timeout=30)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -245,8 +255,8 @@ def test_an_agent_transfers_the_caller_to_another_agent_by_refer(
         answering = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
                           str(second_rtp.port), cwd=data_dir, port=second_port)
         try:
-            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, wait_ms="4000",
-                                                 talk_ms="7300"),
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
+                                                 wait_ms="4000", talk_ms="7300"),
                           "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=40)
             assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
             inbound, *legs = wait_for_records(account, 3)
@@ -274,3 +284,100 @@ def test_an_agent_transfers_the_caller_to_another_agent_by_refer(
     transferred = QueueEvent.objects.get(call_id=call_id, kind="transferred")
     assert transferred.details == {"target": "agent", "to": second.extension,
                                    "by_agent": str(first.pk)}
+
+
+def test_ring_all_adds_the_next_tier_after_the_escalation_and_the_first_answer_wins(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    licences(2)
+    first_tier, second_tier = make_agent(), make_agent()
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "All", "strategy": "ring_all",
+                                 "escalation_seconds": 2, "ring_timeout_seconds": 15},
+                         members=[MemberDraft(first_tier.pk, tier=1),
+                                  MemberDraft(second_tier.pk, tier=2)])
+    number_with(ivr_to(queue), account=account)
+    log_in(first_tier)
+    log_in(second_tier)
+    with EngineThread() as engine:
+        ringing_port, answering_port = free_port(), free_port()
+        register(engine, first_tier, data_dir, ringing_port)
+        register(engine, second_tier, data_dir, answering_port)
+        ringing = Phone(*scenario("ring_only.xml"), cwd=data_dir, port=ringing_port)
+        answering = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp", "9",
+                          cwd=data_dir, port=answering_port)
+        try:
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
+                                                 wait_ms="5000", talk_ms="1000"),
+                          "-key", "caller_rtp", "9", cwd=data_dir, timeout=40)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            [inbound, _leg] = wait_for_records(account, 2)
+            for phone in (ringing, answering):  # the first tier's phone CANCELed
+                status, output = phone.finish()
+                assert status == 0, output[-3000:]
+        finally:
+            ringing.stop()
+            answering.stop()
+    call_id = inbound.sip_call_id
+    assert inbound.agent_id == second_tier.pk
+    offered = {e.agent_id: e.at for e in QueueEvent.objects.filter(call_id=call_id,
+                                                                   kind="offered")}
+    entered = QueueEvent.objects.get(call_id=call_id, kind="entered").at
+    assert (offered[first_tier.pk] - entered).total_seconds() < 1.5  # at once
+    assert (offered[second_tier.pk] - entered).total_seconds() >= 2  # after the escalation
+    # The first tier's ring was withdrawn, not let ring out: nothing counts against it.
+    assert not QueueEvent.objects.filter(agent=first_tier, kind="rang_out").exists()
+    first_tier.refresh_from_db()
+    assert (first_tier.state, first_tier.no_answer_streak) == (State.AVAILABLE, 0)
+
+
+def test_a_priority_caller_overtakes_one_who_waited_longer(
+        number_with, data_dir, admin_actor, make_agent, licences):
+    account = admin_actor.account
+    licences(1)
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=account, fields={"name": "Support"},
+                         members=[MemberDraft(agent.pk)],
+                         priority_rules=[PriorityRuleDraft("branch", "vip", 10)])
+    number_with(ivr_to(queue), account=account)
+
+    def wait_entered(count, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while QueueEvent.objects.filter(kind="entered").count() < count:
+            assert time.monotonic() < deadline, f"{count} callers never entered"
+            time.sleep(0.05)
+
+    with EngineThread() as engine:
+        phone_port = free_port()
+        register(engine, agent, data_dir, phone_port)
+        phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp", "9",
+                      cwd=data_dir, port=phone_port)
+        callers = []
+        try:
+            for key in ("1", "2"):  # the ordinary caller first, then the VIP branch
+                callers.append(sipp_started(engine.port, data_dir, key))
+                wait_entered(len(callers))
+            log_in(agent)  # the agent arrives: the VIP is offered first
+            for caller in callers:
+                code, output = caller.finish(timeout=40)
+                assert code == 0, output[-2000:]
+            status, output = phone.finish()
+            assert status == 0, output[-3000:]
+        finally:
+            for caller in callers:
+                caller.stop()
+            phone.stop()
+    ordinary, vip = (QueueEvent.objects.get(kind="entered", details__branch=branch)
+                     for branch in ("support", "vip"))
+    assert (ordinary.details["priority"], vip.details["priority"]) == (0, 10)
+    first_offer = QueueEvent.objects.filter(kind="offered").order_by("id").first()
+    assert first_offer.call_id == vip.call_id
+    assert QueueEvent.objects.get(kind="abandoned").call_id == ordinary.call_id
+
+
+def sipp_started(port, cwd, key):
+    """A SIPp caller keying `key` into the queue, waiting there 6 s, running beside the
+    test (its Phone-like handle)."""
+    return Phone(*scenario("queue_caller.xml", cwd, key=key, wait_ms="6000", talk_ms="500"),
+                 "-key", "caller_rtp", "9", "-s", NUMBER.lstrip("+"), f"127.0.0.1:{port}",
+                 cwd=cwd)

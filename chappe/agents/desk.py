@@ -120,7 +120,7 @@ class QueueDesk:
         queue_caller_event(account=queue.account, queue=queue, kind=QueueEventKind.ENTERED,
                            call_id=call.call_id, now=now,
                            details={"priority": priority, "position": position,
-                                    "caller": call.caller, "branch": call.branch})
+                                    "branch": call.branch})
         return QueueEntry(admitted=True, announce_seconds=queue.announce_seconds,
                           hold=Prompt(audio_id=str(queue.hold_audio_id))
                           if queue.hold_audio_id else None,

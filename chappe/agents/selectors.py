@@ -85,7 +85,9 @@ def licences_of(*, account: Account) -> int:
 
 
 def agents_logged_in(*, account: Account) -> int:
-    return Agent.objects.filter(account=account).exclude(state=State.LOGGED_OUT).count()
+    """The licences in use: agents logged in whose user is still active."""
+    return Agent.objects.filter(account=account, user__is_active=True) \
+        .exclude(state=State.LOGGED_OUT).count()
 
 
 def queue_events(*, account: Account, queue: Queue | None = None,
@@ -111,7 +113,9 @@ def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
         last_agent_id=str(queue.last_agent_id) if queue.last_agent_id else None,
         max_wait_seconds=queue.max_wait_seconds, max_length=queue.max_length,
         overflow_when_no_agent=queue.when_no_agent == NoAgentBehaviour.OVERFLOW)
-    members = (QueueMember.objects.filter(account_id=queue.account_id, queue=queue)
+    # A deactivated user is no member any more (their agent may still show a state).
+    members = (QueueMember.objects.filter(account_id=queue.account_id, queue=queue,
+                                          agent__user__is_active=True)
                .select_related("agent").prefetch_related(
                    Prefetch("agent__skills", AgentSkill.objects.select_related("skill"))))
     return spec, [Member(

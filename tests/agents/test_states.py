@@ -218,3 +218,17 @@ def test_the_queue_snapshot_is_what_choose_needs(make_agent, licences, admin_act
         (str(beginner.pk), 1, 2), (str(fluent.pk), 2, 8)}
     offers = choose(spec, WaitingCallers.of([Caller("c1", T0)]), members, T0)
     assert [o.agent_id for o in offers] == [str(fluent.pk)]
+
+
+def test_a_deactivated_users_agent_holds_no_licence_and_gets_no_call(make_agent, licences,
+                                                                      admin_actor):
+    licences(1)
+    leaving, staying = make_agent(), make_agent()
+    queue = queue_create(actor=admin_actor, account=leaving.account, fields={"name": "Q"},
+                         members=[MemberDraft(leaving.pk), MemberDraft(staying.pk)])
+    set_state(leaving, "available")
+    leaving.user.is_active = False
+    leaving.user.save()
+    _spec, members = queue_snapshot(queue=queue)
+    assert [m.id for m in members] == [str(staying.pk)]
+    assert set_state(staying, "available").state == State.AVAILABLE  # the licence is free

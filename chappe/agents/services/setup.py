@@ -38,7 +38,7 @@ from chappe.callcenter.services import flow_create, number_assign
 from chappe.common.changes import changes_apply
 from chappe.common.errors import Conflict, NotFound, ValidationFailed
 from chappe.common.lookup import get_or_404
-from chappe.common.numbers import InvalidNumber, normalize
+from chappe.common.numbers import InvalidNumber, normalize, written_forms
 from chappe.voice.flows import OpeningHours
 
 
@@ -411,3 +411,11 @@ def agent_number_route(*, actor: Actor, account: Account, agent: Agent,
                              fields={"name": name, "strategy": Strategy.RING_ALL},
                              members=[MemberDraft(agent.pk)])
     return queue_number_route(actor=actor, account=account, queue=queue, rental_id=rental_id)
+
+
+def priority_rules_erase_number(*, account: Account, number: str) -> int:
+    """A recipient's erasure (P-12): the caller-priority rules naming their number
+    (a `caller_prefix` that is the whole number, as written in any form) go."""
+    deleted, _detail = CallerPriorityRule.objects.filter(
+        account=account, kind="caller_prefix", value__in=written_forms(number)).delete()
+    return deleted

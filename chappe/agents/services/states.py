@@ -66,8 +66,9 @@ def _licence_take(account: Account, agent: Agent) -> None:
     """Called with the agent locked, before it leaves `logged_out`: serialises logins of
     the account on its licence row, then counts (C-8)."""
     pool = licence_pool_lock(account=account)
-    logged_in = Agent.objects.filter(account=account).exclude(state=S.LOGGED_OUT) \
-        .exclude(pk=agent.pk).count()
+    # A deactivated user's agent holds no licence (and is offered no call).
+    logged_in = Agent.objects.filter(account=account, user__is_active=True) \
+        .exclude(state=S.LOGGED_OUT).exclude(pk=agent.pk).count()
     if logged_in >= pool.licences:
         raise LicencesExhausted(
             _("All %(licences)d contact-center licences of this account are in use: an "

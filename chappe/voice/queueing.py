@@ -274,7 +274,12 @@ class QueueRoom:
         self._wakes[queue_id] = asyncio.Event()
         task = asyncio.create_task(self._turn_loop(queue_id))
         self._turns[queue_id] = task
-        task.add_done_callback(lambda _t: self._turns.pop(queue_id, None))
+
+        def forget(done: asyncio.Task) -> None:  # a loop that failed or was cancelled
+            if self._turns.get(queue_id) is done:
+                del self._turns[queue_id]
+
+        task.add_done_callback(forget)
 
     async def _turn_loop(self, queue_id: str) -> None:
         wake = self._wakes[queue_id]
@@ -288,8 +293,11 @@ class QueueRoom:
                 logger.exception("queue %s: a turn failed", queue_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.turn_every)
+        # Nobody waits: the loop is gone as of now (not when its task's callbacks run), so
+        # a caller entering next starts a new one.
         self._wakes.pop(queue_id, None)
         self._waiting.pop(queue_id, None)
+        self._turns.pop(queue_id, None)
 
     async def _turn(self, queue_id: str) -> None:
         tick = await self.desk.tick(queue_id)

@@ -1,5 +1,5 @@
 """Tenant data and path parameters of chappe.callcenter: a rented number on a flow, a call
-record with a voicemail."""
+record with a voicemail and a recorded conversation."""
 
 import wave
 
@@ -11,6 +11,7 @@ from chappe.callcenter.models import (
     CallFlow,
     CallFlowVersion,
     CallRecord,
+    CallRecording,
     NumberRental,
     NumberStatus,
     Voicemail,
@@ -48,6 +49,7 @@ def seed(t: Tenant) -> None:
         wav.writeframes(b"\0\0" * 800)
     voicemail = Voicemail.objects.create(account=t.account, call=call, path=relative,
                                          duration_ms=100)
+    CallRecording.objects.create(account=t.account, call=call, path=relative, duration_ms=100)
     prompt = AudioPrompt.objects.create(account=t.account, name=f"Prompt {t.tag}",
                                         path=f"voice/uploads/{t.tag}.wav")
     t.objects.update(rental=rental, flow=flow, call=call, voicemail=voicemail, prompt=prompt)

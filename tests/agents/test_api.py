@@ -49,8 +49,13 @@ def test_a_supervisor_sets_up_skills_agents_and_a_queue(api_for, account, make_u
 
 
 def test_login_beyond_the_licences_answers_409_with_a_clear_message(api_for, account,
-                                                                     make_agent):
+                                                                     make_agent, buy_credits):
     admin = api_for(account)
+    unfunded = admin.request("put", "/api/v1/licences", {"licences": 1})
+    assert (unfunded.status_code, unfunded.json()["error"]["code"]) == (
+        402, "insufficient_credit")
+    assert admin.get("/api/v1/licences").json()["licences"] == 0
+    buy_credits(account, "100")
     assert admin.request("put", "/api/v1/licences", {"licences": 1}).json() == \
         {"licences": 1, "logged_in": 0}
     first, second = make_agent(), make_agent()

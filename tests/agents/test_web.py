@@ -51,8 +51,10 @@ def test_an_agent_logs_in_from_their_page_within_the_licences(admin_actor, make_
     assert web.get(reverse("web:agents")).status_code == 403
 
 
-def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make_agent):
+def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make_agent,
+                                                               buy_credits):
     web = client_for(admin_actor.user)
+    buy_credits(admin_actor.account, "100")
     web.post(reverse("web:licences_update"), {"licences": 3})
     assert "0 of 3 licences in use" in web.get(reverse("web:agents")).content.decode()
     first, second = make_agent(), make_agent()

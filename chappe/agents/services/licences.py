@@ -2,11 +2,13 @@
 
 The client changes it any time (web app, API). With a contact-center subscription the
 subscription's `licences` follow in the same transaction, so the next monthly invoice
-bills the new count (billing.services.monthly, P-6). Lowering it below the agents logged
-in now is refused: they would hold licences the account no longer pays for.
+bills the new count (billing.services.monthly, P-6); without one, the licences added are
+paid from prepaid credit at once (licence_fees). Lowering it below the agents logged in
+now is refused: they would hold licences the account no longer pays for.
 """
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import SYSTEM, Actor
@@ -14,6 +16,7 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.agents.models import LicencePool
 from chappe.agents.selectors import agents_logged_in
+from chappe.agents.services.licence_fees import licences_pay
 from chappe.audit.services import audit_record
 from chappe.billing.selectors import subscription_live
 from chappe.billing.services.pricing import subscription_update
@@ -45,9 +48,12 @@ def licences_set(*, actor: Actor, account: Account, licences: int) -> LicencePoo
                          "%(licences)d licences.") % {"count": logged_in, "licences": licences},
                        details={"logged_in": logged_in})
     before = pool.licences
+    now = timezone.now()
+    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
+    if subscription is None and licences > before:
+        licences_pay(account=account, ranks=range(before + 1, licences + 1), now=now)
     pool.licences = licences
     pool.save(update_fields=["licences", "updated_at"])
-    subscription = subscription_live(account=account, service_kind=ServiceKind.CONTACT_CENTER)
     if subscription is not None:
         # The client's own decision, recorded below; the subscription follows it.
         subscription_update(actor=SYSTEM, subscription=subscription,

@@ -1,0 +1,12 @@
+"""Agents' jobs (thin: call a service)."""
+
+from datetime import timedelta
+
+from chappe.agents.services.licence_fees import licence_fees_run
+from chappe.queue.registry import job_handler
+
+
+@job_handler("agents.licence_fees", every=timedelta(hours=1))
+def licence_fees(payload: dict) -> None:
+    """Pay this month of the licences of accounts without a subscription."""
+    licence_fees_run()

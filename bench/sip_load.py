@@ -3,7 +3,7 @@
     .venv/bin/python bench/sip_load.py                # both benchmarks, default settings
     .venv/bin/python bench/sip_load.py --rates 50,100,200 --calls 2000
     .venv/bin/python bench/sip_load.py --concurrent 50,100,200,300 --hold 10
-    .venv/bin/python bench/sip_load.py --queue --agents 100 --queue-rate 20 --queue-calls 1000
+    .venv/bin/python bench/sip_load.py --queue --agents 100 --queue-rates 5,10,20 --queue-calls 1000
 
 (a) signalling rate: SIPp's built-in `uac` calls an IVR that answers, plays a short
     prompt and hangs up (the engine sends the BYE); for each rate, the failed-call share.
@@ -11,14 +11,14 @@
 (b) concurrent calls with media: N calls held open for --hold seconds while the engine
     streams a prompt to each; reports the engine's late RTP frames (a frame sent more
     than one packet time after its due time) per N.
-(c) queue (--queue, alone): SIPp callers call a number whose flow is one `queue` step;
-    --agents agents (wrap-up 0, logged in, members of the queue) have registered their
-    phones over SIP with their digest credentials, all from one SIPp (an injection file)
-    whose port one SIPp UAS then answers on: each offered call is answered at once, talked
-    over for --talk seconds and hung up by the agent, and the engine ends the caller's
-    call. Reports the callers connected to an agent per second, the most callers waiting
-    at once (from the queue log), their waits, and the failure share: callers that SIPp
-    saw fail, or that no agent talked to.
+(c) queue (--queue, alone; one run per rate of --queue-rates): SIPp callers call a number
+    whose flow is one `queue` step; --agents agents (wrap-up 0, logged in, members of the
+    queue) have registered their phones over SIP with their digest credentials, all from
+    one SIPp (an injection file) whose port one SIPp UAS then answers on: each offered
+    call is answered at once, talked over for --talk seconds and hung up by the agent,
+    and the engine ends the caller's call. Reports the callers connected to an agent per
+    second, the most callers waiting at once (from the queue log), their waits, and the
+    failure share: callers that SIPp saw fail, or that no agent talked to.
 
 The engine runs in a child process (`chappe voice`) on a throw-away SQLite data dir with
 a migrated database and one rented number, so the figures include the database work of
@@ -110,17 +110,23 @@ with open(credentials, "w") as out:
 print(queue.pk)
 """
 
-# After a queue run: what the queue log and the call records say, as JSON.
+# After a queue run: the queue log and the call records of the calls that entered the
+# queue after the time given (epoch seconds), as JSON.
 QUEUE_REPORT = """
-import django, json
+import django, json, sys
 django.setup()
 from collections import Counter
+from datetime import UTC, datetime
 from chappe.agents.models import QueueEvent
 from chappe.callcenter.models import CallRecord
+since = datetime.fromtimestamp(float(sys.argv[1]), UTC)
+calls = set(QueueEvent.objects.filter(kind="entered", at__gte=since)
+            .values_list("call_id", flat=True))
 events = [(e.call_id, e.kind, e.at.timestamp())
-          for e in QueueEvent.objects.order_by("at", "id")]
-records = Counter(r.disposition for r in CallRecord.objects.filter(parent=None))
-legs = Counter(r.disposition for r in CallRecord.objects.exclude(parent=None))
+          for e in QueueEvent.objects.filter(call_id__in=calls).order_by("at", "id")]
+records = Counter(r.disposition for r in CallRecord.objects.filter(parent=None,
+                                                                    sip_call_id__in=calls))
+legs = Counter(r.disposition for r in CallRecord.objects.filter(parent__sip_call_id__in=calls))
 print(json.dumps({"events": events, "records": records, "legs": legs}))
 """
 
@@ -147,7 +153,7 @@ class Engine:
         self.setup_output = seeded.stdout
         self.port_file = data_dir / "voice.port"
         self.log = data_dir / "voice.log"
-        self._log_offset = 0
+        self._log_offset = self._problems_offset = 0
         self.proc = subprocess.Popen(
             [PY, "-m", "chappe.runtime.cli", "voice", "--port", "0", "--answer-after", "0",
              "--port-file", str(self.port_file)], cwd=ROOT, env=self.env,
@@ -165,6 +171,12 @@ class Engine:
         self._log_offset += len(text)
         found = re.findall(r"rtp frames sent (\d+), late (\d+)", text)
         return (len(found), sum(int(a) for a, _ in found), sum(int(b) for _, b in found))
+
+    def problems_since_last(self) -> Counter:
+        """The warnings and errors logged since the previous call (_log_problems)."""
+        text = self.log.read_text(errors="replace")[self._problems_offset:]
+        self._problems_offset += len(text)
+        return _log_problems(text)
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -357,19 +369,27 @@ def _queue_log(events: list) -> dict:
             "wait_max": max(waits, default=0.0)}
 
 
-def bench_queue(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: int,
+def bench_queue(agents: int, rates: list[int], calls: int, talk_s: float, max_wait_s: int,
                 workdir: Path, keep_log: Path | None = None) -> None:
-    data_dir = workdir / "queue"
+    print(f"(c) queue: {agents} agents (wrap-up 0) registered over SIP, answering at once and "
+          f"hanging up after {talk_s:g} s, so at most {agents / talk_s:.1f} calls/s; "
+          f"{calls} callers to a number whose flow is one queue step (longest idle); a "
+          f"caller waiting more than {max_wait_s} s fails. A fresh engine and database for "
+          "each rate (agents paused for letting calls ring out stay paused).")
+    for rate in rates:
+        data_dir = workdir / f"queue-{rate}"
+        data_dir.mkdir()
+        _queue_run(agents, rate, calls, talk_s, max_wait_s, data_dir,
+                   keep_log.with_name(f"{keep_log.stem}-{rate}{keep_log.suffix}")
+                   if keep_log is not None else None)
+
+
+def _queue_run(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: int,
+               data_dir: Path, keep_log: Path | None) -> None:
     credentials = data_dir / "agents.csv"
     started = time.monotonic()
     engine = Engine(data_dir, setup=QUEUE_SETUP,
                     setup_args=[NUMBER, str(agents), str(credentials)])
-    print(f"(c) queue: {agents} agents (wrap-up 0) registered over SIP, answering at once and "
-          f"hanging up after {talk_s:g} s; {calls} callers at {rate}/s to a number whose flow "
-          f"is one queue step (longest idle) → engine on :{engine.port} "
-          f"(seeded in {time.monotonic() - started:.0f} s)")
-    print(f"    the agents can take at most {agents / talk_s:.1f} calls/s "
-          f"({agents} agents / {talk_s:g} s of talk)")
     taken: set[int] = set()
     phones_port = _free_ports(1, taken)
     phones = None
@@ -394,51 +414,63 @@ def bench_queue(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: i
         time.sleep(1)  # SIPp binds its port (nothing else takes it: see _SIPP_PORTS)
         if phones.poll() is not None:
             raise SystemExit("the agents' SIPp did not start")
-        print(f"    {agents} phones registered from :{phones_port}, answered there by one "
-              "SIPp UAS")
-        cpu = engine.cpu_seconds()
+        print(f"    --- {rate} callers/s: engine on :{engine.port} (seeded in "
+              f"{time.monotonic() - started:.0f} s), {agents} phones registered from "
+              f":{phones_port} and answered there by one SIPp UAS")
+        engine.problems_since_last()
+        since, cpu = time.time(), engine.cpu_seconds()
         result = sipp(engine.port, calls, rate, calls, data_dir,
                       timeout=int(calls / rate + talk_s + max_wait_s) + 30,
                       scenario=SIPP_DIR / "queue_caller.xml",
-                      recv_timeout_ms=(max_wait_s + int(talk_s) + 5) * 1000,
+                      recv_timeout_ms=int((max_wait_s + talk_s + 5) * 1000),
                       extra=("-p", str(_free_ports(1, taken)),
                              "-mp", str(_free_ports(4, taken))))
+        time.sleep(2)  # the last call records, the agents' last BYEs
         cpu = engine.cpu_seconds() - cpu
-        time.sleep(1)  # the last call records
+        _queue_print(rate, calls, result, cpu, _queue_report(engine, since),
+                     _stat_rows(agent_stats), engine.problems_since_last())
     finally:
         if phones is not None:
             phones.terminate()
             phones.wait(10)
         engine.stop()
-    answered = _stat_rows(data_dir / "agents_stats.csv")
-    agent_ok = int(answered[-1].get("SuccessfulCall(C)", 0)) if answered else 0
-    agent_failed = int(answered[-1].get("FailedCall(C)", 0)) if answered else 0
-    report = json.loads(subprocess.run([PY, "-c", QUEUE_REPORT], cwd=ROOT, env=engine.env,
-                                       capture_output=True, text=True, check=True).stdout)
-    log = _queue_log(report["events"])
+        if keep_log is not None:
+            shutil.copyfile(engine.log, keep_log)
+            print(f"    engine log kept in {keep_log}")
+
+
+def _queue_report(engine: Engine, since: float) -> dict:
+    """The queue log and the call records of the calls that entered after `since`."""
+    report = json.loads(subprocess.run([PY, "-c", QUEUE_REPORT, str(since)], cwd=ROOT,
+                                       env=engine.env, capture_output=True, text=True,
+                                       check=True).stdout)
+    return {**report, **_queue_log(report["events"])}
+
+
+def _queue_print(rate: int, calls: int, result: dict, cpu: float, log: dict,
+                 agent_rows: list[dict], problems: Counter) -> None:
     ended = result["successful"] + result["failed"]
     sipp_failed = result["failed"] + (calls - ended)
     completed = log["kinds"].get("completed", 0)
     failures = max(sipp_failed, calls - completed)
-    print(f"    placed {result['placed_rate']:.1f} calls/s; SIPp callers: {result['successful']}"
-          f" ok, {sipp_failed} failed; agents' SIPp: {agent_ok} calls ok, {agent_failed} failed"
-          f"; wall {result['elapsed']:.0f} s, engine CPU {cpu:.1f} s "
+    last = agent_rows[-1] if agent_rows else {}
+    agent_ok, agent_failed = (int(last.get(f"{k}Call(C)", 0)) for k in ("Successful", "Failed"))
+    print(f"    {calls} callers asked at {rate}/s, placed at {result['placed_rate']:.1f}/s "
+          f"by SIPp; wall {result['elapsed']:.0f} s; engine CPU {cpu:.1f} s "
           f"({cpu / max(result['elapsed'], 1e-9):.0%} of a core)")
+    print(f"    callers' SIPp: {result['successful']} ok, {sipp_failed} failed; agents' SIPp "
+          f"so far: {agent_ok} calls ok, {agent_failed} failed")
     print(f"    queue log: {log['kinds']}")
-    print(f"    call records: {report['records']}; agents' legs: {report['legs']}")
-    print(f"    connected to an agent: {log['connected_rate']:.1f} calls/s; "
-          f"most callers waiting at once: {log['peak_waiting']}, in the queue "
-          f"(waiting or talking): {log['peak_in_queue']}")
-    print(f"    wait before an agent answered: p50 {log['wait_p50'] * 1000:.0f} ms, "
+    print(f"    call records: {log['records']}; agents' legs: {log['legs']}")
+    print(f"    connected to an agent: {log['connected_rate']:.1f} calls/s; most callers "
+          f"waiting at once: {log['peak_waiting']}, in the queue (waiting or talking): "
+          f"{log['peak_in_queue']}")
+    print(f"    wait until an agent answered: p50 {log['wait_p50'] * 1000:.0f} ms, "
           f"p95 {log['wait_p95'] * 1000:.0f} ms, max {log['wait_max'] * 1000:.0f} ms")
     print(f"    failures (SIPp failed, or no agent completed the call): {failures} of {calls}"
           f" = {100 * failures / calls:.2f} % (goal < 0.1 %)")
-    problems = _log_problems(engine.log.read_text(errors="replace"))
     print(f"    engine log: {sum(problems.values())} warnings/errors"
           + "".join(f"\n      {count:6d}  {what}" for what, count in problems.most_common(8)))
-    if keep_log is not None:
-        shutil.copyfile(engine.log, keep_log)
-        print(f"    engine log kept in {keep_log}")
 
 
 def _log_problems(text: str) -> Counter:
@@ -468,7 +500,7 @@ def main() -> int:
     parser.add_argument("--only", choices=["rate", "media"])
     parser.add_argument("--queue", action="store_true", help="the queue scenario (c) alone")
     parser.add_argument("--agents", type=int, default=100)
-    parser.add_argument("--queue-rate", type=int, default=20)
+    parser.add_argument("--queue-rates", default="20", help="callers a second, one run each")
     parser.add_argument("--queue-calls", type=int, default=1000)
     parser.add_argument("--talk", type=float, default=3.0, help="seconds an agent talks")
     parser.add_argument("--max-wait", type=int, default=60,
@@ -480,10 +512,11 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="chappe-sip-bench-") as tmp:
         workdir = Path(tmp)
-        for sub in ("rate", "media", "queue"):
+        for sub in ("rate", "media"):
             (workdir / sub).mkdir()
         if args.queue:
-            bench_queue(args.agents, args.queue_rate, args.queue_calls, args.talk,
+            bench_queue(args.agents, [int(r) for r in args.queue_rates.split(",")],
+                        args.queue_calls, args.talk,
                         args.max_wait, workdir, args.keep_log)
             return 0
         if args.only in (None, "rate"):

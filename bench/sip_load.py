@@ -26,6 +26,7 @@ each call (number lookup, call record). Prints its figures; nothing is asserted.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -370,7 +371,7 @@ def _queue_log(events: list) -> dict:
 
 
 def bench_queue(agents: int, rates: list[int], calls: int, talk_s: float, max_wait_s: int,
-                workdir: Path, keep_log: Path | None = None) -> None:
+                workdir: Path) -> None:
     print(f"(c) queue: {agents} agents (wrap-up 0) registered over SIP, answering at once and "
           f"hanging up after {talk_s:g} s, so at most {agents / talk_s:.1f} calls/s; "
           f"{calls} callers to a number whose flow is one queue step (longest idle); a "
@@ -379,13 +380,11 @@ def bench_queue(agents: int, rates: list[int], calls: int, talk_s: float, max_wa
     for rate in rates:
         data_dir = workdir / f"queue-{rate}"
         data_dir.mkdir()
-        _queue_run(agents, rate, calls, talk_s, max_wait_s, data_dir,
-                   keep_log.with_name(f"{keep_log.stem}-{rate}{keep_log.suffix}")
-                   if keep_log is not None else None)
+        _queue_run(agents, rate, calls, talk_s, max_wait_s, data_dir)
 
 
 def _queue_run(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: int,
-               data_dir: Path, keep_log: Path | None) -> None:
+               data_dir: Path) -> None:
     credentials = data_dir / "agents.csv"
     started = time.monotonic()
     engine = Engine(data_dir, setup=QUEUE_SETUP,
@@ -424,7 +423,7 @@ def _queue_run(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: in
                       scenario=SIPP_DIR / "queue_caller.xml",
                       recv_timeout_ms=int((max_wait_s + talk_s + 5) * 1000),
                       extra=("-p", str(_free_ports(1, taken)),
-                             "-mp", str(_free_ports(4, taken))))
+                             "-mp", str(_free_ports(4, taken)), "-trace_err"))
         time.sleep(2)  # the last call records, the agents' last BYEs
         cpu = engine.cpu_seconds() - cpu
         _queue_print(rate, calls, result, cpu, _queue_report(engine, since),
@@ -434,9 +433,6 @@ def _queue_run(agents: int, rate: int, calls: int, talk_s: float, max_wait_s: in
             phones.terminate()
             phones.wait(10)
         engine.stop()
-        if keep_log is not None:
-            shutil.copyfile(engine.log, keep_log)
-            print(f"    engine log kept in {keep_log}")
 
 
 def _queue_report(engine: Engine, since: float) -> dict:
@@ -505,19 +501,23 @@ def main() -> int:
     parser.add_argument("--talk", type=float, default=3.0, help="seconds an agent talks")
     parser.add_argument("--max-wait", type=int, default=60,
                         help="seconds a caller waits for an agent before it counts as failed")
-    parser.add_argument("--keep-log", type=Path, help="copy the queue run's engine log here")
+    parser.add_argument("--keep", type=Path,
+                        help="a new directory to work in and keep (the queue runs' engine "
+                             "logs, databases, SIPp error logs), instead of a temporary one")
     args = parser.parse_args()
     if not shutil.which("sipp"):
         print("sipp not found: apt-get install sip-tester", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="chappe-sip-bench-") as tmp:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True)
+    with (contextlib.nullcontext(str(args.keep)) if args.keep is not None
+          else tempfile.TemporaryDirectory(prefix="chappe-sip-bench-")) as tmp:
         workdir = Path(tmp)
         for sub in ("rate", "media"):
             (workdir / sub).mkdir()
         if args.queue:
             bench_queue(args.agents, [int(r) for r in args.queue_rates.split(",")],
-                        args.queue_calls, args.talk,
-                        args.max_wait, workdir, args.keep_log)
+                        args.queue_calls, args.talk, args.max_wait, workdir)
             return 0
         if args.only in (None, "rate"):
             bench_rate([int(r) for r in args.rates.split(",")], args.calls, workdir)

@@ -82,7 +82,8 @@ from chappe.accounts.models import ServiceKind, User
 from chappe.accounts.roles import Role
 from chappe.accounts.services import account_create, service_order
 from chappe.agents.services.licences import licences_set
-from chappe.agents.services.setup import (MemberDraft, agent_create, queue_create,
+from chappe.agents.services.setup import (MemberDraft, agent_create,
+                                          agent_sip_password_reset, queue_create,
                                           queue_number_route)
 from chappe.agents.services.states import agent_state_set
 from chappe.callcenter.services import catalogue_number_add, number_buy
@@ -97,6 +98,8 @@ for i in range(count):
                                     role=Role.AGENT)  # no password: no hashing to wait for
     agent = agent_create(actor=actor, account=account, user_id=user.pk,
                          extension=str(1000 + i), wrap_up_seconds=0)
+    while agent.sip_password.lower().startswith("0x"):  # SIPp would read it as hex
+        agent = agent_sip_password_reset(actor=actor, account=account, agent=agent)
     agents.append(agent_state_set(actor=actor, account=account, agent=agent,
                                   state="available"))
 queue = queue_create(actor=actor, account=account, fields={"name": "Bench"},

@@ -40,7 +40,12 @@ from chappe.agents.models import (
     QueueEventKind,
     QueueOverflow,
 )
-from chappe.agents.selectors import priority_rules, queue_snapshot
+from chappe.agents.selectors import (
+    priority_rules,
+    queue_logged_in,
+    queue_snapshot,
+    queue_spec,
+)
 from chappe.agents.services.states import (
     agent_call_end,
     agent_connect,
@@ -105,9 +110,13 @@ class QueueDesk:
                                                    now):
             return QueueEntry(admitted=False, reason=CLOSED,
                               overflow=self._overflow(queue, call, CLOSED, now))
-        spec, members = queue_snapshot(queue=queue)
+        spec = queue_spec(queue=queue, with_skills=False)  # what `admit` reads
         waiting = self._waiting.setdefault(str(queue.pk), WaitingCallers())
-        refused = admit(spec, waiting=len(waiting), logged_in=_logged_in(members))
+        # Who is logged in matters only to a queue that overflows when nobody is: counted
+        # then (one COUNT), not otherwise.
+        refused = admit(spec, waiting=len(waiting),
+                        logged_in=queue_logged_in(queue=queue)
+                        if spec.overflow_when_no_agent else 1)
         if refused is not None:
             return QueueEntry(admitted=False, reason=refused.value,
                               overflow=self._overflow(queue, call, refused.value, now))

@@ -17,6 +17,7 @@ from chappe.agents.models import (
     Queue,
     QueueEvent,
     QueueMember,
+    QueueSkill,
     Skill,
 )
 from chappe.common.lookup import filtered, get_or_404
@@ -101,25 +102,46 @@ def priority_rules(*, queue: Queue) -> list[tuple[str, str, int]]:
             for r in CallerPriorityRule.objects.filter(account_id=queue.account_id, queue=queue)]
 
 
-def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
-    """The queue and its members as `acd.choose` takes them (one query for the members
-    and their skills)."""
-    spec = QueueSpec(
+def queue_spec(*, queue: Queue, with_skills: bool = True) -> QueueSpec:
+    """The queue as `acd` takes it (its required skills: one query, when asked)."""
+    skills = (tuple(sorted(QueueSkill.objects.filter(account_id=queue.account_id, queue=queue)
+                           .values_list("skill__name", "min_level")))
+              if with_skills else ())
+    return QueueSpec(
         id=str(queue.pk), strategy=Strategy(queue.strategy),
-        escalation_seconds=queue.escalation_seconds,
-        required_skills=tuple(sorted((qs.skill.name, qs.min_level)
-                                     for qs in queue.skills.select_related("skill"))),
+        escalation_seconds=queue.escalation_seconds, required_skills=skills,
         ring_timeout_seconds=queue.ring_timeout_seconds,
         last_agent_id=str(queue.last_agent_id) if queue.last_agent_id else None,
         max_wait_seconds=queue.max_wait_seconds, max_length=queue.max_length,
         overflow_when_no_agent=queue.when_no_agent == NoAgentBehaviour.OVERFLOW)
+
+
+def queue_logged_in(*, queue: Queue) -> int:
+    """How many of the queue's (active) members are logged in: one COUNT."""
+    return QueueMember.objects.filter(account_id=queue.account_id, queue=queue,
+                                      agent__user__is_active=True) \
+        .exclude(agent__state=State.LOGGED_OUT).count()
+
+
+def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
+    """The queue and its members as `acd.choose` takes them: plain rows, no model objects
+    (the voice engine asks on every turn of a busy queue), the members' skills in one
+    more query only when the queue requires some."""
+    spec = queue_spec(queue=queue)
     # A deactivated user is no member any more (their agent may still show a state).
-    members = (QueueMember.objects.filter(account_id=queue.account_id, queue=queue,
-                                          agent__user__is_active=True)
-               .select_related("agent").prefetch_related(
-                   Prefetch("agent__skills", AgentSkill.objects.select_related("skill"))))
-    return spec, [Member(
-        id=str(m.agent_id), state=State(m.agent.state), tier=m.tier, position=m.position,
-        skills={s.skill.name: s.level for s in m.agent.skills.all()},
-        idle_since=m.agent.idle_since, calls_taken=m.agent.calls_taken,
-        talk_seconds=m.agent.talk_seconds) for m in members]
+    rows = list(QueueMember.objects.filter(account_id=queue.account_id, queue=queue,
+                                           agent__user__is_active=True)
+                .values_list("agent_id", "tier", "position", "agent__state",
+                             "agent__idle_since", "agent__calls_taken",
+                             "agent__talk_seconds"))
+    skills: dict[Any, dict[str, int]] = {}
+    if spec.required_skills:
+        for agent_id, name, level in AgentSkill.objects.filter(
+                account_id=queue.account_id, agent_id__in=[r[0] for r in rows]) \
+                .values_list("agent_id", "skill__name", "level"):
+            skills.setdefault(agent_id, {})[name] = level
+    return spec, [Member(id=str(agent_id), state=State(state), tier=tier, position=position,
+                         skills=skills.get(agent_id, {}), idle_since=idle_since,
+                         calls_taken=calls_taken, talk_seconds=talk_seconds)
+                  for agent_id, tier, position, state, idle_since, calls_taken, talk_seconds
+                  in rows]

@@ -102,3 +102,29 @@ def test_an_unanswered_invite_is_retransmitted_over_udp_then_canceled():
                                               (503, "failed")])
 def test_final_responses_map_to_message_statuses(code, status):
     assert status_for(code) == status
+
+
+def test_an_engine_bound_to_any_port_names_the_port_it_got_in_via_and_contact():
+    """Bound with port 0 (tests, benchmarks), the INVITE says where to answer: the port the
+    engine got, never 0 (a phone following the Contact would send its BYE nowhere)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+
+    async def invite(endpoint):
+        placing = asyncio.ensure_future(endpoint.originate(
+            caller="33189000001", callee="33612345678", remote=sock.getsockname(),
+            timeout=2))
+        data = await asyncio.to_thread(sock.recv, 65535)
+        placing.cancel()
+        await asyncio.gather(placing, return_exceptions=True)
+        return data.decode(), endpoint.port
+
+    try:
+        text, port = run_with_endpoint(invite)
+    finally:
+        sock.close()
+    headers = {line.split(":", 1)[0].lower(): line for line in text.split("\r\n") if ":" in line}
+    assert port != 0
+    assert f"127.0.0.1:{port}" in headers["via"]
+    assert f"127.0.0.1:{port}" in headers["contact"]

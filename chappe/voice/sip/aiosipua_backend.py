@@ -695,6 +695,8 @@ class AiosipuaEndpoint:
         self._uases = [udp_uas]
         sockname = udp._udp_transport.get_extra_info("sockname")
         self.port = sockname[1]
+        # What our Via and Contact headers name: the port bound, not the 0 asked for.
+        udp.local_addr = (self.host, self.port)
         dispatch_udp = udp.on_message
 
         def whole(message, addr) -> None:

@@ -91,6 +91,13 @@ e164, count, credentials = "+" + sys.argv[1], int(sys.argv[2]), sys.argv[3]
 account = account_create(actor=SYSTEM, name="Bench")
 service_order(actor=SYSTEM, account=account, kind=ServiceKind.CONTACT_CENTER)
 actor = SYSTEM.on(account)
+# Licences of an account without a subscription are paid from credit: free ones here.
+from datetime import UTC, datetime
+from chappe.billing.services import price_list_create, price_list_version_create
+prices = price_list_create(actor=SYSTEM, code="bench", name="Bench", is_default=True)
+price_list_version_create(actor=SYSTEM, price_list=prices,
+                          prices=[{"product": "licence", "unit_price": "0"}],
+                          effective_from=datetime(2020, 1, 1, tzinfo=UTC))
 licences_set(actor=actor, account=account, licences=count)
 agents = []
 for i in range(count):

@@ -87,7 +87,7 @@ DEFAULT_PRICES = [
     {"product": "user", "unit_price": "5.00"},
     {"product": "plan_fee", "unit_price": "49.00"},
 ]
-DEMO_CREDIT = "50"
+DEMO_CREDIT = "200"  # the SMS, voice and campaign examples, and two licences a month
 
 
 def _demo_prices_and_credit(account: Account) -> None:

@@ -34,6 +34,10 @@ What it does, in one transaction:
 4. Writes one `UsageRecord` (the proof, kept 10 years — P-13, C-10) and, when prepaid,
    one ledger entry linked to the cause.
 
+Messages accepted in bulk take another way in (`usage_rate_new`, `usage_post_new`): the
+uses of one kind in one acceptance batch are one aggregate record, each message keeping
+its id; `usage_reverse_many` undoes one use of it at a time (`UseShare`, decision 0036).
+
 Individual usage charges are not written to the audit log: the usage record and its
 ledger entry are the record (millions of rows a day would drown the audit trail); every
 human or operator money action is audited.

@@ -464,10 +464,11 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     `send.sender`), red list (M-5), one message per number per call (M-6), marketing
     hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row per draft
     (its `initial_status` is its first history: no event rows), written without model
-    instances (`bulk_insert`), and one charge
-    for the billable ones (`usage_rate_new`, `usage_post_new`; `InsufficientCredit` rolls the caller
-    back). Answers per draft, in order. A TTS send's messages skip the SMS sender rules
-    (its sender is the number presented) and are billed one unit per call."""
+    instances (`bulk_insert`), and one charge for the billable ones (`usage_rate_new`,
+    `usage_post_new`: one usage record per kind of use, each message keeping its id;
+    `InsufficientCredit` rolls the caller back). Answers per draft, in order. A TTS
+    send's messages skip the SMS sender rules (its sender is the number presented) and
+    are billed one unit per call."""
     written = messages_write(account=account, parts=[(send, drafts)], product=product,
                              honour_red_list=honour_red_list,
                              authorised_senders=authorised_senders, max_segments=max_segments)

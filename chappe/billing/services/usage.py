@@ -246,13 +246,19 @@ def _rate_all(account: Account, items: Sequence[Any], occurred_at: datetime) -> 
     to one country at one length are rated once), with the account's prices from the
     per-process cache (`rating_context`)."""
     kinds: dict[tuple, RatedKind] = {}
+    # Callers may pass one object per kind for all its uses (`messages_write` does): its
+    # rating is then found by the object's identity, without building its signature.
+    by_object: dict[int, RatedKind] = {}
     rated: list[Rated] = []
     for item in items:
-        signature = (item.product, item.quantity, item.destination_country, item.operator,
-                     item.number_type, item.origin_country)
-        known = kinds.get(signature)
+        known = by_object.get(id(item))
         if known is None:
-            known = kinds[signature] = _rate_kind(account, item, occurred_at)
+            signature = (item.product, item.quantity, item.destination_country,
+                         item.operator, item.number_type, item.origin_country)
+            known = kinds.get(signature)
+            if known is None:
+                known = kinds[signature] = _rate_kind(account, item, occurred_at)
+            by_object[id(item)] = known
         rated.append((item, known))
     return rated
 

@@ -567,12 +567,18 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                    else ("messaging.sends", f"{len(parts)} sends"))
     # One usage record per kind of use of the call (decision 0036): each message keeps
     # its record's id and its own price.
+    kinds: dict[tuple, NewUse] = {}  # one NewUse per kind, shared by its messages
+    uses = []
+    for answer, draft in billable:
+        use = kinds.get((answer.segments, draft.country, draft.rate_operator))
+        if use is None:
+            use = kinds[(answer.segments, draft.country, draft.rate_operator)] = NewUse(
+                product=product, quantity=answer.segments, destination_country=draft.country,
+                operator=draft.rate_operator)
+        uses.append(use)
     charge = usage_rate_new(
         account=account, occurred_at=now, batch_cause_type=batch_cause[0],
-        batch_cause_id=batch_cause[1],
-        items=[NewUse(product=product, quantity=answer.segments,
-                      destination_country=draft.country, operator=draft.rate_operator)
-               for answer, draft in billable]) if billable else None
+        batch_cause_id=batch_cause[1], items=uses) if billable else None
     currencies, usages = {}, {}
     for (answer, _draft), price, usage_id in zip(
             billable, charge.prices if charge else (), charge.usage_ids if charge else (),

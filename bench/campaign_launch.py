@@ -23,6 +23,7 @@ waiting message canceled and its charge reversed, chunk by chunk).
 
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> None:
             "le magasin.")
     campaign = campaign_create(actor=actor, account=account, name="Soldes", sender="Boutique",
                                text=text, kind="marketing", all_contacts=True)
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     campaign = campaign_launch(actor=actor, campaign=campaign)
     requested = time.perf_counter()
@@ -131,6 +133,7 @@ def run(args: argparse.Namespace) -> None:
         if not jobs_run_due(worker="bench", limit=1):
             time.sleep(0.01)
     finished = time.perf_counter()
+    cpu = [after - before for before, after in zip(cpu, _cpu_seconds(), strict=True)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     campaign.refresh_from_db()
     accept = finished - started
@@ -138,6 +141,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"  launch job (snapshot + acceptance)       {finished - requested:6.2f} s")
     print(f"  accept time                              {accept:6.2f} s  "
           f"({campaign.processed / accept:,.0f} recipients/s)")
+    print(f"  CPU: this process {cpu[0]:.1f} s, its database backend "
+          + (f"{cpu[1]:.1f} s" if cpu[1] >= 0 else "unknown (not on this machine)")
+          + " (they take turns: the accept time is about their sum)")
     print(f"  peak memory (maxrss of this process)     {peak_mb:6.0f} MB")
     print(f"  messages {campaign.messages:,}  cost {campaign.cost_micros / 1e6:,.2f} "
           f"{campaign.currency}  ({'plain' if args.plain else 'personalised'} text)")
@@ -147,6 +153,26 @@ def run(args: argparse.Namespace) -> None:
     encodings = dict(made.values_list("encoding").annotate(n=Count("pk")).order_by())
     print(f"  encodings {json.dumps(encodings)}; one message per contact: checked")
     _afterwards(campaign, actor, cancel=args.cancel)
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process and by its PostgreSQL backend (read from
+    /proc: the server is on this machine; -1 when it is not, or on SQLite)."""
+    from django.db import connection
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    backend = -1.0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return usage.ru_utime + usage.ru_stime, backend
 
 
 def _timed(label: str, work) -> None:

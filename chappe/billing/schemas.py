@@ -70,6 +70,9 @@ class UsageRecordOut(Schema):
     occurred_at: datetime
     service_kind: str
     product: str
+    # How many identical uses the record stands for: the messages of one kind accepted
+    # together share one record (decision 0036); a reversal undoes one use.
+    uses: int
     quantity: str
     billed_quantity: int
     destination_country: str

@@ -62,6 +62,12 @@ def campaign_get(*, account: Account, id: Any) -> Campaign:
     return get_or_404(Campaign.objects.filter(account=account).prefetch_related("lists"), id)
 
 
+def campaigns_of_sends(*, account: Account, send_ids: Iterable[Any]) -> dict[str, Any]:
+    """{send id: campaign id} for the account's campaigns among `send_ids` (as strings)."""
+    return {str(send_id): pk for send_id, pk in Campaign.objects.filter(
+        account=account, send_id__in=list(send_ids)).values_list("send_id", "pk")}
+
+
 # --- what a campaign sends, to whom --------------------------------------------------------
 
 

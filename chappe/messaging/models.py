@@ -105,6 +105,14 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # Bumped when an edit re-rates the message: names its current usage charge.
     charge_version = models.PositiveSmallIntegerField(default=0)
+    # The usage record its acceptance charge is part of: one per kind of use per
+    # acceptance batch (decision 0036); its share is `price_micros` and the segments.
+    # None when it was not billed (red list), or was accepted before aggregates (its
+    # record is its own, keyed by `charge_key`). No database constraint and no index:
+    # usage records are never deleted, and a million messages a launch skip the checks.
+    usage = models.ForeignKey("billing.UsageRecord", null=True, blank=True,
+                              on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, related_name="+")
     # Where acceptance put it (queued, scheduled, opted_out). Acceptance writes no history
     # rows: `history()` shows `accepted` and this status at `created_at`, then the stored
     # events — two rows fewer per message, which is most of a campaign launch's writes.

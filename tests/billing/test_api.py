@@ -57,8 +57,8 @@ def test_ledger_pagination_filter_and_csv(api, funded):
 
 def test_usage_list_and_read(api, funded):
     items = api.get("/api/v1/billing/usage").json()["items"]
-    assert [(u["product"], u["billed_quantity"], u["amount"]) for u in items] == [
-        ("sms", 2, "0.090000")]
+    assert [(u["product"], u["uses"], u["billed_quantity"], u["amount"]) for u in items] == [
+        ("sms", 1, 2, "0.090000")]
     one = api.get(f"/api/v1/billing/usage/{items[0]['id']}")
     assert one.json()["cause_id"] == "m-1"
     assert api.get("/api/v1/billing/usage/not-a-uuid").status_code == 404

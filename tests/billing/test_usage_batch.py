@@ -343,31 +343,56 @@ def test_reversal_records_are_append_only(account, buy_credits):
     assert CreditLot.objects.get(account=account).remaining_micros == 1_000_000
 
 
-def test_fresh_batch_rates_once_per_kind_and_refuses_a_second_charge(account, buy_credits):
+def test_fresh_batch_rates_once_per_kind_and_records_one_aggregate_per_kind(
+        account, buy_credits):
     """usage_rate_new then usage_post_new (causes created in the caller's transaction):
-    one debit, one record per use, and the unique key still makes a repeated key fail
-    instead of charging twice."""
-    from django.db import IntegrityError, transaction
+    one debit, one record per kind of use with the quantities and amounts summed, each
+    use told its record and its own price (decision 0036)."""
+    from django.db import transaction
 
-    from chappe.billing.services.usage import usage_post_new, usage_rate_new
+    from chappe.billing.services.usage import NewUse, usage_post_new, usage_rate_new
 
     buy_credits(account, "10")
     before = credit(account)
+    fr1, fr2, be1 = (NewUse(product="sms", quantity=1, destination_country="FR"),
+                     NewUse(product="sms", quantity=2, destination_country="FR"),
+                     NewUse(product="sms", quantity=1, destination_country="BE"))
     with transaction.atomic():
         uses = usage_rate_new(account=account, batch_cause_type="messaging.send",
-                              batch_cause_id="s", items=[item("a"), item("b", 2),
-                                                         item("c", 1, "BE")])
+                              batch_cause_id="s", items=[fr1, fr2, fr1, be1, fr1])
         assert credit(account) == before  # rated, not yet debited
         usage_post_new(uses)
     assert [(p.amount_micros, p.currency) for p in uses.prices] == [
-        (45_000, "EUR"), (90_000, "EUR"), (70_000, "EUR")]
-    assert before - credit(account) == 205_000
-    assert usage_entries(account).count() == 1
-    assert UsageRecord.objects.filter(account=account).count() == 3
-    with pytest.raises(IntegrityError), transaction.atomic():
-        usage_post_new(usage_rate_new(account=account, items=[item("a")]))
-    assert before - credit(account) == 205_000
-    assert UsageRecord.objects.filter(account=account).count() == 3
+        (45_000, "EUR"), (90_000, "EUR"), (45_000, "EUR"), (70_000, "EUR"), (45_000, "EUR")]
+    assert before - credit(account) == 295_000
+    [entry] = usage_entries(account)
+    assert (entry.amount_micros, entry.cause_type, entry.cause_id) == (
+        -295_000, "messaging.send", "s")
+    records = {r.pk: r for r in UsageRecord.objects.filter(account=account)}
+    assert len(records) == 3
+    ids = uses.usage_ids
+    assert ids[0] == ids[2] == ids[4]
+    assert len({ids[0], ids[1], ids[3]}) == 3
+    assert [(records[i].uses, records[i].quantity, records[i].billed_quantity,
+             records[i].amount_micros, records[i].ledger_entry_id) for i in ids[:2]] == [
+        (3, "3", 3, 135_000, entry.pk), (1, "2", 2, 90_000, entry.pk)]
+    assert {r.cause_type for r in records.values()} == {"messaging.send"}
+    assert reconcile() == []
+
+
+def test_fresh_batch_refuses_a_kind_it_cannot_rate_and_writes_nothing(account, buy_credits):
+    from django.db import transaction
+
+    from chappe.billing.errors import NoPriceError
+    from chappe.billing.services.usage import NewUse, usage_rate_new
+
+    buy_credits(account, "10")
+    with pytest.raises(NoPriceError), transaction.atomic():
+        usage_rate_new(account=account, items=[NewUse(product="tts", quantity=1,
+                                                      destination_country="BE")])
+    with pytest.raises(ValidationFailed), transaction.atomic():
+        usage_rate_new(account=account, items=[NewUse(product="sms", quantity=1.0)])
+    assert not UsageRecord.objects.filter(account=account).exists()
 
 
 def test_batch_reversal_one_entry_per_debit_and_exactly_once(account, buy_credits):

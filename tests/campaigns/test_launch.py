@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from chappe.billing.errors import InsufficientCredit
+from chappe.billing.models import UsageRecord
+from chappe.billing.reconcile import reconcile
 from chappe.billing.selectors import ledger_sum
 from chappe.campaigns.models import Campaign, CampaignRecipient, CampaignSample
 from chappe.campaigns.selectors import campaign_progress
@@ -40,6 +42,7 @@ from tests.campaigns.conftest import (
     refreshed,
     run_jobs,
 )
+from tests.messaging.conftest import assert_billed_once
 
 MENTION = "STOP au 36034"
 
@@ -353,7 +356,8 @@ def test_pause_stops_what_waits_and_resume_goes_on(actor, make_contacts, make_ca
 
 
 def test_cancel_cancels_what_has_not_left_and_credits_it_back(
-        actor, funded_account, make_contacts, make_campaign, simulator):
+        actor, funded_account, make_contacts, make_campaign, simulator, settings):
+    settings.CHAPPE_CAMPAIGN_CHUNK = 15  # four chunks: four usage records
     make_contacts(50)
     before = credit(funded_account)
     campaign = campaign_launch(actor=actor, campaign=make_campaign())
@@ -368,6 +372,15 @@ def test_cancel_cancels_what_has_not_left_and_credits_it_back(
     assert statuses(campaign) == {"sent": 20, "canceled": 30}
     # Only the 20 messages handed to the carrier stay billed (M-8).
     assert before - credit(funded_account) == 20 * 45_000
+    # Each canceled message's share reversed once, against its own chunk's record.
+    canceled = Message.objects.filter(send_id=campaign.send_id, status="canceled")
+    assert sorted(UsageRecord.objects.filter(account=funded_account, billed_quantity__lt=0)
+                  .values_list("cause_id", "reverses_id")) == sorted(
+        (str(pk), usage_id) for pk, usage_id in canceled.values_list("pk", "usage_id"))
+    assert UsageRecord.objects.filter(account=funded_account,
+                                      idempotency_key__startswith="aggregate:").count() == 4
+    assert_billed_once(funded_account)
+    assert reconcile() == []
     progress = campaign_progress(campaign=campaign)
     assert (progress.canceled, progress.sent, progress.waiting) == (30, 20, 0)
 

@@ -84,7 +84,11 @@ def test_a_launch_killed_mid_way_resumes_with_one_message_per_contact(
     assert messages.count() == CONTACTS
     assert not messages.values("recipient").annotate(n=Count("pk")).filter(n__gt=1).exists()
     assert set(messages.values_list("recipient", flat=True)) == set(numbers)
-    # Billed once each: one usage record per message, and what the campaign says.
-    records = UsageRecord.objects.filter(account=account, cause_type="messaging.message")
-    assert records.count() == CONTACTS
-    assert sum(records.values_list("amount_micros", flat=True)) == campaign.cost_micros
+    # Billed once each: every message counted in exactly one usage record (one per kind
+    # of use and chunk, decision 0036) of the chunks committed, and what the campaign says.
+    records = {r.pk: r for r in UsageRecord.objects.filter(account=account)}
+    per_record = dict(messages.values("usage_id").annotate(n=Count("pk"))
+                      .values_list("usage_id", "n"))
+    assert {pk: r.uses for pk, r in records.items()} == per_record
+    assert sum(r.uses for r in records.values()) == CONTACTS
+    assert sum(r.amount_micros for r in records.values()) == campaign.cost_micros

@@ -150,3 +150,15 @@ def test_pages_speak_french(web, make_campaign):
     html = web.get(reverse("web:campaign", args=[campaign.pk])).content.decode()
     assert "Enregistrer et prévisualiser" in html
     assert "Lancer la campagne" in html
+
+
+def test_the_usage_page_links_a_campaigns_charge_to_the_campaign(web, clients_list,
+                                                                 make_campaign):
+    """The uses of a launch chunk are one usage record caused by the campaign's send
+    (decision 0036): the usage page links it to the campaign, not to the send's page."""
+    campaign = make_campaign()
+    web.post(reverse("web:campaign_launch", args=[campaign.pk]))
+    run_jobs()
+    html = web.get(reverse("web:usage")).content.decode()
+    assert reverse("web:campaign", args=[campaign.pk]) in html
+    assert reverse("web:sms_send_result", args=[refreshed(campaign).send_id]) not in html

@@ -59,10 +59,14 @@ def test_each_draft_keeps_its_own_text_encoding_and_price(funded_account):
                                       answer.segments, answer.price_micros, "EUR")
     assert messages[answers[1].message_id].text == "Bonjour Łukasz"
     assert before - credit(funded_account) == 230_000
-    # One usage record per message, keyed by it; one ledger entry for the call.
-    keys = set(UsageRecord.objects.filter(account=funded_account)
-               .values_list("idempotency_key", flat=True))
-    assert keys == {f"message:{a.message_id}" for a in answers}
+    # One usage record per kind of use (the two one-segment FR messages share one), each
+    # message naming its own; one ledger entry for the call (decision 0036).
+    records = {r.pk: r for r in UsageRecord.objects.filter(account=funded_account)}
+    assert sorted((r.destination_country, r.uses, r.billed_quantity, r.amount_micros)
+                  for r in records.values()) == [("BE", 1, 2, 140_000), ("FR", 2, 2, 90_000)]
+    for answer in answers:
+        record = records[messages[answer.message_id].usage_id]
+        assert record.amount_micros == answer.price_micros * record.uses
     assert LedgerEntry.objects.filter(account=funded_account, reason=EntryReason.USAGE).count() == 1
     # No history rows at acceptance: the first two statuses come from the row itself.
     assert not MessageEvent.objects.filter(message_id=answers[0].message_id).exists()

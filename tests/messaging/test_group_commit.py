@@ -19,6 +19,7 @@ from chappe.messaging.group_commit import SmsGroupCommit
 from chappe.messaging.models import Message, Send
 from chappe.messaging.services.accept import SmsRequest, sms_send
 from tests.concurrency import race
+from tests.messaging.conftest import assert_billed_once
 
 # JP: 0.10 EUR a message in tests/billing/conftest.py, so 1 EUR buys exactly 10.
 JP_PRICE = 100_000
@@ -106,6 +107,7 @@ def test_a_batch_beyond_the_credit_accepts_what_it_can_pay(account, buy_credits)
     assert all(isinstance(r, InsufficientCredit) for r in refused)
     assert Message.objects.filter(account=account).count() == 10
     assert credit(account) == 0
+    assert_billed_once(account)  # the failed batch's records rolled back with it
     assert reconcile() == []
 
 
@@ -155,6 +157,7 @@ def test_many_concurrent_senders_never_overdraw_nor_charge_twice(account, buy_cr
     assert len(accepted) == Message.objects.filter(account=account).count() == 10
     assert Send.objects.filter(account=account, report__gt="").count() == 10
     assert credit(account) == 0
+    assert_billed_once(account)
     assert reconcile() == []
 
 

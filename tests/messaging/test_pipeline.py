@@ -40,7 +40,9 @@ def test_message_reaches_each_final_status(funded_account, simulator):
     history = [event.status for event in undelivered.history()]
     assert history == ["accepted", "queued", "sent", "undelivered"]
     # Every accepted message is billed once, whatever its final status (M-8).
-    assert UsageRecord.objects.filter(account=funded_account).count() == 4
+    [usage] = UsageRecord.objects.filter(account=funded_account)  # one kind of use
+    assert usage.uses == 4
+    assert set(Message.objects.values_list("usage_id", flat=True)) == {usage.pk}
     assert len(outcome.recipients) == 4
 
 

@@ -54,7 +54,10 @@ def test_a_voice_message_is_charged_at_acceptance_called_and_delivered(
         # M-8: charged per call at acceptance, before anyone is called.
         [usage] = UsageRecord.objects.filter(account=account, product="tts")
         assert (usage.amount_micros, usage.destination_country) == (120_000, "FR")
-        assert (usage.cause_type, usage.cause_id) == ("messaging.message", queued["id"])
+        # One use of one call: its record is caused by the send, named by the message.
+        assert (usage.uses, usage.cause_type, usage.cause_id) == (1, "messaging.send",
+                                                                 sent["id"])
+        assert str(Message.objects.get(pk=queued["id"]).usage_id) == str(usage.pk)
         assert Decimal(str(queued["price"])) == Decimal("0.12")
         with EngineThread() as engine:
             engine.engine.dialer_poll = 0.2

@@ -215,7 +215,9 @@ def test_usage_and_ledger_show_an_sms_charge(web, account, buy_credits):
     [record] = usage.context["page"]
     assert (record.product, record.amount_micros) == ("sms", 45_000)
     assert "0.045\u00a0EUR" in html
-    assert reverse("web:sms_detail", args=[message.pk]) in html
+    # One record for the send's uses (decision 0036): it links to the send.
+    assert reverse("web:sms_send_result", args=[outcome.send.pk]) in html
+    assert message.usage_id == record.pk
     assert len(web.get(reverse("web:usage"), {"product": "tts"}).context["page"]) == 0
 
     ledger = web.get(reverse("web:ledger"))

@@ -20,7 +20,10 @@ class BillingMode(models.TextChoices):
 
 
 class UsageRecord(AppendOnly):
-    """One rated, billed use (a message's segments, a call, a session…).
+    """One rated, billed use (a call, a session…), or `uses` identical uses accepted
+    together (an aggregate: the messages of one acceptance batch of one kind of use —
+    product, quantity, destination, operator — with their quantity, billed quantity and
+    amount summed; each message keeps its aggregate's id, decision 0036).
 
     The proof between the parties (C-10), kept 10 years (RETENTION)."""
 
@@ -29,7 +32,11 @@ class UsageRecord(AppendOnly):
                                 related_name="usage_records")
     service_kind = models.CharField(max_length=32, choices=ServiceKind.choices)
     product = models.CharField(max_length=32, choices=Product.choices)
-    # As reported (seconds for voice, may be fractional); billed_quantity is what is billed.
+    # How many identical uses this record stands for: 1, or an aggregate's count (a
+    # reversal undoes one use of the record it `reverses`).
+    uses = models.PositiveIntegerField(default=1)
+    # As reported (seconds for voice, may be fractional), summed over the uses;
+    # billed_quantity is what is billed.
     quantity = models.CharField(max_length=32)
     billed_quantity = models.BigIntegerField()
     destination_country = models.CharField(max_length=2, blank=True)
@@ -49,6 +56,9 @@ class UsageRecord(AppendOnly):
     # together (one send) shares one entry.
     ledger_entry = models.ForeignKey(LedgerEntry, null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="usage_records")
+    # A reversal: the record (one use, or an aggregate) one of whose uses it undoes.
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="reversals")
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -50,7 +50,6 @@ from chappe.billing.rating import NoPrice, Product, UsageEvent, price_lookup, pr
 from chappe.billing.selectors import price_entries, price_version_at
 from chappe.billing.services.dunning import payment_days_default
 from chappe.billing.services.invoices import LineDraft, invoice_issue
-from chappe.billing.services.usage import REVERSAL_SUFFIX
 from chappe.common.errors import Conflict
 
 
@@ -111,12 +110,12 @@ def _reversals_of(account: Account, records: list[UsageRecord]) -> list[UsageRec
     """Reversals not invoiced yet of `records`, whenever they happened: a use canceled
     before its month was invoiced never appears on an invoice (it nets to nothing there)."""
     picked = {r.pk for r in records}
-    keys = [r.idempotency_key + REVERSAL_SUFFIX for r in records if r.billed_quantity >= 0]
+    originals = [r.pk for r in records if r.reverses_id is None]
     found = []
-    for start in range(0, len(keys), 900):
-        found += UsageRecord.objects.filter(
+    for start in range(0, len(originals), 900):
+        found += [reversal for reversal in UsageRecord.objects.filter(
             account=account, billing_mode=BillingMode.POSTPAID, invoiced__isnull=True,
-            idempotency_key__in=keys[start:start + 900]).exclude(pk__in=picked)
+            reverses_id__in=originals[start:start + 900]) if reversal.pk not in picked]
     return found
 
 

@@ -34,6 +34,10 @@ What it does, in one transaction:
 4. Writes one `UsageRecord` (the proof, kept 10 years — P-13, C-10) and, when prepaid,
    one ledger entry linked to the cause.
 
+Messages accepted in bulk take another way in (`usage_rate_new`, `usage_post_new`): the
+uses of one kind in one acceptance batch are one aggregate record, each message keeping
+its id; `usage_reverse_many` undoes one use of it at a time (`UseShare`, decision 0036).
+
 Individual usage charges are not written to the audit log: the usage record and its
 ledger entry are the record (millions of rows a day would drown the audit trail); every
 human or operator money action is audited.
@@ -46,8 +50,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from chappe.accounts.models import Account
@@ -105,7 +111,21 @@ class UsageItem:
     origin_country: str = ""
 
 
-def _validate(item: UsageItem) -> None:
+@dataclass(frozen=True)
+class NewUse:
+    """One billable use for `usage_rate_new`: only its kind. The uses of one kind rated
+    together share one usage record (an aggregate, decision 0036): the caller's own row
+    (the message) keeps that record's id, and is what names the use."""
+
+    product: str
+    quantity: int | Decimal
+    destination_country: str = ""
+    operator: str = ""
+    number_type: str = ""
+    origin_country: str = ""
+
+
+def _validate_kind(item: UsageItem | NewUse) -> None:
     if item.product not in USAGE_PRODUCTS:
         raise ValidationFailed(details={"product": ["not a usage product"]})
     quantity = item.quantity
@@ -113,6 +133,10 @@ def _validate(item: UsageItem) -> None:
         raise ValidationFailed(details={"quantity": ["int or Decimal"]})
     if quantity < 0:
         raise ValidationFailed(details={"quantity": ["must be >= 0"]})
+
+
+def _validate(item: UsageItem) -> None:
+    _validate_kind(item)
     if not item.idempotency_key or len(item.idempotency_key) > 150:
         raise ValidationFailed(details={"idempotency_key": ["1 to 150 characters"]})
 
@@ -217,23 +241,29 @@ class RatedKind:
 Rated = tuple[UsageItem, RatedKind]
 
 
-def _rate_all(account: Account, items: Sequence[UsageItem], occurred_at: datetime) -> list[Rated]:
+def _rate_all(account: Account, items: Sequence[Any], occurred_at: datetime) -> list[Rated]:
     """Each item with its rating: one rating per distinct kind of use (a million messages
     to one country at one length are rated once), with the account's prices from the
     per-process cache (`rating_context`)."""
     kinds: dict[tuple, RatedKind] = {}
+    # Callers may pass one object per kind for all its uses (`messages_write` does): its
+    # rating is then found by the object's identity, without building its signature.
+    by_object: dict[int, RatedKind] = {}
     rated: list[Rated] = []
     for item in items:
-        signature = (item.product, item.quantity, item.destination_country, item.operator,
-                     item.number_type, item.origin_country)
-        known = kinds.get(signature)
+        known = by_object.get(id(item))
         if known is None:
-            known = kinds[signature] = _rate_kind(account, item, occurred_at)
+            signature = (item.product, item.quantity, item.destination_country,
+                         item.operator, item.number_type, item.origin_country)
+            known = kinds.get(signature)
+            if known is None:
+                known = kinds[signature] = _rate_kind(account, item, occurred_at)
+            by_object[id(item)] = known
         rated.append((item, known))
     return rated
 
 
-def _rate_kind(account: Account, item: UsageItem, occurred_at: datetime) -> RatedKind:
+def _rate_kind(account: Account, item: UsageItem | NewUse, occurred_at: datetime) -> RatedKind:
     kind = service_kind_of(item.product)
     context = rating_context(account=account, service_kind=kind, at=occurred_at)
     event = UsageEvent(product=item.product, quantity=item.quantity,
@@ -299,11 +329,11 @@ def _entry_fields(account: Account, in_currency: list[Rated], batch_cause: tuple
 
 
 RECORD_ROW = RowShape(UsageRecord, (
-    "id", "account_id", "service_kind", "product", "quantity", "billed_quantity",
+    "id", "account_id", "service_kind", "product", "uses", "quantity", "billed_quantity",
     "destination_country", "operator", "number_type", "origin_country", "currency",
     "unit_price_micros", "amount_micros", "price_version_id", "billing_mode",
-    "ledger_entry_id", "cause_type", "cause_id", "idempotency_key", "occurred_at",
-    "created_at"))
+    "ledger_entry_id", "cause_type", "cause_id", "idempotency_key", "reverses_id",
+    "occurred_at", "created_at"))
 
 
 def _record_rows(account: Account, rated: list[Rated], entries: dict[str, LedgerEntry],
@@ -324,8 +354,8 @@ def _record_rows(account: Account, rated: list[Rated], entries: dict[str, Ledger
                 currency=kind.currency, unit_price_micros=kind.rating.unit_price_micros,
                 amount_micros=kind.rating.amount_micros, price_version_id=kind.version.pk,
                 billing_mode=BillingMode.POSTPAID if kind.postpaid else BillingMode.PREPAID,
-                ledger_entry_id=entry.pk if entry is not None else None,
-                occurred_at=occurred_at, created_at=now)
+                ledger_entry_id=entry.pk if entry is not None else None, uses=1,
+                reverses_id=None, occurred_at=occurred_at, created_at=now)
         yield row(id=record_id, cause_type=item.cause_type, cause_id=str(item.cause_id),
                   idempotency_key=item.idempotency_key)
 
@@ -357,6 +387,23 @@ class Priced:
     currency: str
 
 
+@dataclass
+class Aggregate:
+    """The uses of one kind in one `usage_rate_new` call: one usage record."""
+
+    id: UUID
+    kind: RatedKind
+    uses: int = 0
+
+    @property
+    def amount_micros(self) -> int:
+        return self.kind.rating.amount_micros * self.uses
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"aggregate:{self.id}"
+
+
 @dataclass(frozen=True)
 class NewUses:
     """Uses rated by `usage_rate_new` and not yet debited: `usage_post_new` debits them and
@@ -365,41 +412,76 @@ class NewUses:
     transaction (decision 0028)."""
 
     account: Account
-    rated: list[Rated]
+    # One per kind of use, in the order first met.
+    aggregates: list[Aggregate]
     occurred_at: datetime
     now: datetime
-    batch_cause: tuple[str, str]
+    cause: tuple[str, str]
     # Each item's price, in the order given.
     prices: list[Priced]
+    # Each item's usage record (its aggregate's id), in the order given.
+    usage_ids: list[UUID]
 
 
-def usage_rate_new(*, account: Account, items: Sequence[UsageItem],
+def usage_rate_new(*, account: Account, items: Sequence[NewUse],
                    occurred_at: datetime | None = None, batch_cause_type: str = "",
                    batch_cause_id: str = "") -> NewUses:
-    """Validate and rate uses whose causes were created in the caller's transaction
+    """Validate and rate uses whose causes are created in the caller's transaction
     (messages accepted just now, a million at a time for a campaign); nothing is locked
-    or written. Nothing can have charged such uses before, so `usage_post_new` needs no
-    replay lookup and no model instance per record, and writes the records with
-    `bulk_insert` (COPY on PostgreSQL); exactly once still holds: the unique (account,
-    idempotency_key) index refuses a second charge and rolls the caller back."""
+    or written. The uses of one kind (product, quantity, destination, operator…) become
+    one usage record, their quantity, billed quantity and amount summed (decision 0036),
+    caused by (`batch_cause_type`, `batch_cause_id`): the caller keeps, on each of its
+    rows, the record's id (`NewUses.usage_ids`) and the use's price (`NewUses.prices`).
+    Exactly once: each item is counted in one record, written once by `usage_post_new`
+    in the transaction that creates the caller's rows, so a use is never rated twice; a
+    reversal is per use (`usage_reverse_many` with `UseShare`s)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("usage_rate_new must run inside the caller's transaction")
     now = timezone.now()
     occurred_at = occurred_at or now
+    if occurred_at.tzinfo is None:
+        raise ValidationFailed(details={"occurred_at": ["time zone required"]})
     checked: set[tuple] = set()
-    for item in items:  # one full check per kind of use; keys are checked one by one
+    for item in items:  # one check per kind of use
         if (item.product, item.quantity) not in checked:
-            _validate(item)
+            _validate_kind(item)
             checked.add((item.product, item.quantity))
-        elif not 0 < len(item.idempotency_key) <= 150:
-            _validate(item)
     rated = _rate_all(account, items, occurred_at)
-    kinds = {id(kind): kind for _item, kind in rated}
-    prices = {key: Priced(kind.rating.amount_micros, kind.currency)  # one per kind of use
-              for key, kind in kinds.items()}
-    return NewUses(account=account, rated=rated, occurred_at=occurred_at, now=now,
-                   batch_cause=(batch_cause_type, batch_cause_id),
-                   prices=[prices[id(kind)] for _item, kind in rated])
+    aggregates: dict[int, Aggregate] = {}
+    ids = iter(uuid7_many(len({id(kind) for _item, kind in rated})))
+    prices: dict[int, Priced] = {}
+    usage_ids = []
+    for _item, kind in rated:
+        aggregate = aggregates.get(id(kind))
+        if aggregate is None:
+            aggregate = aggregates[id(kind)] = Aggregate(next(ids), kind)
+            prices[id(kind)] = Priced(kind.rating.amount_micros, kind.currency)
+        aggregate.uses += 1
+        usage_ids.append(aggregate.id)
+    return NewUses(account=account, aggregates=list(aggregates.values()),
+                   occurred_at=occurred_at, now=now, cause=(batch_cause_type, batch_cause_id),
+                   prices=[prices[id(kind)] for _item, kind in rated], usage_ids=usage_ids)
+
+
+def _aggregate_rows(uses: NewUses, entries: dict[str, LedgerEntry]) -> Iterator[tuple]:
+    row = RECORD_ROW.builder(account_id=uses.account.pk, cause_type=uses.cause[0] or
+                             "billing.usage", cause_id=uses.cause[1] or "batch",
+                             reverses_id=None, occurred_at=uses.occurred_at,
+                             created_at=uses.now)
+    for aggregate in uses.aggregates:
+        kind, event = aggregate.kind, aggregate.kind.event
+        entry = (None if kind.postpaid or not kind.rating.amount_micros
+                 else entries[kind.currency])
+        yield row(id=aggregate.id, service_kind=kind.service_kind, product=event.product,
+                  uses=aggregate.uses, quantity=str(event.quantity * aggregate.uses),
+                  billed_quantity=kind.rating.billed_quantity * aggregate.uses,
+                  destination_country=event.destination_country, operator=event.operator,
+                  number_type=event.number_type, origin_country=event.origin_country,
+                  currency=kind.currency, unit_price_micros=kind.rating.unit_price_micros,
+                  amount_micros=aggregate.amount_micros, price_version_id=kind.version.pk,
+                  billing_mode=BillingMode.POSTPAID if kind.postpaid else BillingMode.PREPAID,
+                  ledger_entry_id=entry.pk if entry is not None else None,
+                  idempotency_key=aggregate.idempotency_key)
 
 
 def usage_post_new(uses: NewUses) -> None:
@@ -410,17 +492,24 @@ def usage_post_new(uses: NewUses) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("usage_post_new must run inside the caller's transaction")
     account, now = uses.account, uses.now
-    prepaid = [r for r in uses.rated if not r[1].postpaid and r[1].rating.amount_micros]
+    prepaid = [a for a in uses.aggregates if not a.kind.postpaid and a.amount_micros]
     # The debit entries and the usage records are written before the lock: nothing
     # else can charge these new uses, and a refusal below rolls them back with the rest.
     entries: dict[str, LedgerEntry] = {}
-    for currency in sorted({kind.currency for _item, kind in prepaid}):
-        in_currency = [r for r in prepaid if r[1].currency == currency]
+    for currency in sorted({a.kind.currency for a in prepaid}):
+        in_currency = [a for a in prepaid if a.kind.currency == currency]
+        count = sum(a.uses for a in in_currency)
+        first = in_currency[0].kind.event
         entries[currency] = LedgerEntry.objects.create(
             account_id=account.pk, book=Book.CREDIT, currency=currency,
-            amount_micros=-sum(kind.rating.amount_micros for _item, kind in in_currency),
-            **_entry_fields(account, in_currency, uses.batch_cause, uses.occurred_at))
-    RECORD_ROW.insert(_record_rows(account, uses.rated, entries, uses.occurred_at, now))
+            amount_micros=-sum(a.amount_micros for a in in_currency),
+            reason=EntryReason.USAGE, cause_type=uses.cause[0] or "billing.usage",
+            cause_id=uses.cause[1] or "batch", occurred_at=uses.occurred_at,
+            idempotency_key=_entry_key(account, [a.idempotency_key for a in in_currency],
+                                       "batch"),
+            memo=(f"{first.product} {first.destination_country}" if count == 1
+                  else f"{count} uses"))
+    RECORD_ROW.insert(_aggregate_rows(uses, entries))
     if connection.vendor == "postgresql":
         # The foreign keys of every row of the transaction so far are checked here,
         # before the lock, instead of at commit while the balance row is locked; later
@@ -448,25 +537,45 @@ def usage_reverse(*, account: Account, idempotency_key: str, reason: str,
     return _existing(account, written)[written[0]] if written else None
 
 
-def usage_reverse_many(*, account: Account, idempotency_keys: Sequence[str], reason: str,
+@dataclass(frozen=True)
+class UseShare:
+    """One use inside a usage record (an aggregate, decision 0036), to reverse: the
+    record's id, and the use's own key and cause (the message's). Its reversal's key is
+    `idempotency_key` + ":reversal", so a use is reversed at most once."""
+
+    usage_id: Any
+    idempotency_key: str
+    cause_type: str
+    cause_id: str
+
+
+def usage_reverse_many(*, account: Account, idempotency_keys: Sequence[str] = (),
+                       shares: Sequence[UseShare] = (), reason: str,
                        now: datetime | None = None) -> list[str]:
     """Undo uses that did not happen (scheduled messages canceled before they left, a
-    whole campaign's remainder), in one transaction.
+    whole campaign's remainder), in one transaction: uses recorded alone, by their
+    `idempotency_keys`, and uses inside aggregate records, by their `shares`.
 
-    Writes a negative usage record per use (so a monthly invoice nets it out: the monthly
-    run bills a reversal together with its original when neither is invoiced yet, else on
-    the next invoice) and, where a use was debited from prepaid credit, gives that credit
-    back to the lots its debit came from, latest expiry first — one ledger entry per
-    debit; a part whose lot has expired meanwhile stays lost (P-5): the records still undo
-    the whole uses, the entry says what came back. Exactly once, even concurrently:
-    reversing twice, reversing what was never charged, or reversing a reversal writes
-    nothing for that key. Returns the idempotency keys of the reversal records written."""
+    Writes a negative usage record per use, linked to the record it undoes (`reverses`;
+    for a share: one use's part of its aggregate, exact since an aggregate's uses are
+    identical), so a monthly invoice nets it out: the monthly run bills a reversal
+    together with its original when neither is invoiced yet, else on the next invoice.
+    Where a use was debited from prepaid credit, gives that credit back to the lots its
+    debit came from, latest expiry first — one ledger entry per debit; a part whose lot
+    has expired meanwhile stays lost (P-5): the records still undo the whole uses, the
+    entry says what came back. Exactly once, even concurrently: reversing twice,
+    reversing what was never charged (or another account's record), reversing a
+    reversal, or reversing more uses of an aggregate than it holds writes nothing for
+    those. Returns the idempotency keys of the reversal records written."""
     now = now or timezone.now()
     keys = list(dict.fromkeys(k for k in idempotency_keys if not k.endswith(REVERSAL_SUFFIX)))
+    shares = list({share.idempotency_key: share for share in shares
+                   if not share.idempotency_key.endswith(REVERSAL_SUFFIX)}.values())
     for attempt in range(CONCURRENT_RETRIES):
         try:
             with transaction.atomic():
-                return _reverse(account=account, keys=keys, reason=reason, now=now)
+                return _reverse(account=account, keys=keys, shares=shares, reason=reason,
+                                now=now)
         except IntegrityError:
             # SQLite (no row lock) or a race on a unique key: a concurrent reversal of
             # some of these keys won. Those are done; reverse the rest again.
@@ -477,20 +586,82 @@ def usage_reverse_many(*, account: Account, idempotency_keys: Sequence[str], rea
 
 # What a reversal copies from its original (then negates or replaces some of it).
 _COPIED = tuple(column for column in RECORD_ROW.columns
-                if column not in ("id", "account_id", "occurred_at", "created_at"))
+                if column not in ("id", "account_id", "uses", "reverses_id", "occurred_at",
+                                  "created_at"))
 
 
 def _originals(account: Account, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The records of uses recorded alone, as the uses to reverse (`reverses_id` names
+    the record)."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), 900):
-        found += UsageRecord.objects.filter(
-            account=account, idempotency_key__in=keys[start:start + 900],
-            billed_quantity__gte=0, amount_micros__gte=0).values(*_COPIED)
+        for record in UsageRecord.objects.filter(
+                account=account, idempotency_key__in=keys[start:start + 900], uses=1,
+                reverses__isnull=True, billed_quantity__gte=0,
+                amount_micros__gte=0).values("id", *_COPIED):
+            record["reverses_id"] = record.pop("id")
+            found.append(record)
     return found
 
 
-def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -> list[str]:
-    originals = _originals(account, keys)
+def _one_use(total: str, uses: int) -> str:
+    """One use's quantity from an aggregate's sum of `uses` identical ones."""
+    each = Decimal(total) / uses
+    return str(each.to_integral_value() if each == each.to_integral_value()
+               else each.normalize())
+
+
+def _shared(account: Account, shares: Sequence[UseShare]) -> list[dict[str, Any]]:
+    """The uses `shares` name inside this account's aggregate records, each as one use's
+    part of its record (`reverses_id` names the record)."""
+    ids = list({share.usage_id for share in shares})
+    records: dict[Any, dict[str, Any]] = {}
+    for start in range(0, len(ids), 900):
+        for record in UsageRecord.objects.filter(
+                account=account, pk__in=ids[start:start + 900], reverses__isnull=True,
+                billed_quantity__gte=0, amount_micros__gte=0).values("id", "uses", *_COPIED):
+            records[str(record["id"])] = record
+    found = []
+    for share in shares:
+        record = records.get(str(share.usage_id))
+        if record is None:
+            continue  # not this account's, or not a use
+        uses = record["uses"]
+        billed, billed_left = divmod(record["billed_quantity"], uses)
+        amount, amount_left = divmod(record["amount_micros"], uses)
+        if billed_left or amount_left:
+            raise AssertionError(f"usage record {record['id']}: not {uses} identical uses")
+        found.append({**{column: record[column] for column in _COPIED},
+                      "quantity": _one_use(record["quantity"], uses),
+                      "billed_quantity": billed, "amount_micros": amount,
+                      "cause_type": share.cause_type, "cause_id": str(share.cause_id),
+                      "idempotency_key": share.idempotency_key, "reverses_id": record["id"],
+                      "_uses": uses})
+    return found
+
+
+def _within_uses(originals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the uses beyond what each record has left (its uses less those reversed)."""
+    targets = list({r["reverses_id"] for r in originals})
+    reversed_: dict[Any, int] = defaultdict(int)
+    for start in range(0, len(targets), 900):
+        for target, count in (UsageRecord.objects
+                              .filter(reverses_id__in=targets[start:start + 900])
+                              .values("reverses_id").annotate(n=Sum("uses"))
+                              .values_list("reverses_id", "n")):
+            reversed_[target] = count
+    kept = []
+    for record in originals:
+        target = record["reverses_id"]
+        if reversed_[target] < record.get("_uses", 1):
+            reversed_[target] += 1
+            kept.append(record)
+    return kept
+
+
+def _reverse(*, account: Account, keys: list[str], shares: list[UseShare], reason: str,
+             now: datetime) -> list[str]:
+    originals = _originals(account, keys) + _shared(account, shares)
     if not originals:
         return []
     # Serialize reversals (and charges) of this account's books, then look again: a
@@ -498,7 +669,8 @@ def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -
     balances = {currency: balance_lock(account=account, book=Book.CREDIT, currency=currency)
                 for currency in sorted({r["currency"] for r in originals})}
     done = _existing(account, [r["idempotency_key"] + REVERSAL_SUFFIX for r in originals])
-    originals = [r for r in originals if r["idempotency_key"] + REVERSAL_SUFFIX not in done]
+    originals = _within_uses([r for r in originals
+                              if r["idempotency_key"] + REVERSAL_SUFFIX not in done])
     by_debit: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for record in originals:
         if record["ledger_entry_id"] and record["amount_micros"]:
@@ -513,11 +685,12 @@ def _reverse(*, account: Account, keys: list[str], reason: str, now: datetime) -
             reason=reason, now=now)
     written = []
     rows = []
-    row = RECORD_ROW.builder(account_id=account.pk, occurred_at=now, created_at=now)
+    row = RECORD_ROW.builder(account_id=account.pk, uses=1, occurred_at=now, created_at=now)
     for record, record_id in zip(originals, uuid7_many(len(originals)), strict=True):
         entry = entries.get(record["ledger_entry_id"])
         key = record["idempotency_key"] + REVERSAL_SUFFIX
-        rows.append(row(**{**record, "billed_quantity": -record["billed_quantity"],
+        values = {column: record[column] for column in (*_COPIED, "reverses_id")}
+        rows.append(row(**{**values, "billed_quantity": -record["billed_quantity"],
                            "amount_micros": -record["amount_micros"], "idempotency_key": key,
                            "ledger_entry_id": entry.pk if entry is not None else None},
                         id=record_id))

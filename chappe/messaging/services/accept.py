@@ -26,7 +26,7 @@ from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
 from chappe.billing.rating import Product
-from chappe.billing.services.usage import NewUses, UsageItem, usage_post_new, usage_rate_new
+from chappe.billing.services.usage import NewUse, NewUses, usage_post_new, usage_rate_new
 from chappe.common.bulk import RowShape
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
@@ -431,8 +431,8 @@ MESSAGE_ROW = RowShape(Message, (
     "id", "account_id", "send_id", "kind", "recipient", "country", "operator", "sender",
     "sender_note", "text", "encoding", "segments", "price_micros", "currency", "status",
     "status_changed_at", "error_code", "due_at", "expires_at", "connector",
-    "carrier_message_id", "attempts", "charge_version", "initial_status", "locked_by",
-    "locked_until", "created_at", "sent_at", "channel"))
+    "carrier_message_id", "attempts", "charge_version", "usage_id", "initial_status",
+    "locked_by", "locked_until", "created_at", "sent_at", "channel"))
 # Unbilled messages (red list) carry the field's default currency.
 DEFAULT_CURRENCY = Message._meta.get_field("currency").default
 
@@ -464,10 +464,11 @@ def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
     `send.sender`), red list (M-5), one message per number per call (M-6), marketing
     hours (M-12, from `send.kind` and `send.send_at`), then one `Message` row per draft
     (its `initial_status` is its first history: no event rows), written without model
-    instances (`bulk_insert`), and one charge
-    for the billable ones (`usage_rate_new`, `usage_post_new`; `InsufficientCredit` rolls the caller
-    back). Answers per draft, in order. A TTS send's messages skip the SMS sender rules
-    (its sender is the number presented) and are billed one unit per call."""
+    instances (`bulk_insert`), and one charge for the billable ones (`usage_rate_new`,
+    `usage_post_new`: one usage record per kind of use, each message keeping its id;
+    `InsufficientCredit` rolls the caller back). Answers per draft, in order. A TTS
+    send's messages skip the SMS sender rules (its sender is the number presented) and
+    are billed one unit per call."""
     written = messages_write(account=account, parts=[(send, drafts)], product=product,
                              honour_red_list=honour_red_list,
                              authorised_senders=authorised_senders, max_segments=max_segments)
@@ -564,18 +565,27 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                 if answer.status != S.OPTED_OUT]
     batch_cause = (("messaging.send", str(parts[0][0].pk)) if len(parts) == 1
                    else ("messaging.sends", f"{len(parts)} sends"))
+    # One usage record per kind of use of the call (decision 0036): each message keeps
+    # its record's id and its own price.
+    kinds: dict[tuple, NewUse] = {}  # one NewUse per kind, shared by its messages
+    uses = []
+    for answer, draft in billable:
+        use = kinds.get((answer.segments, draft.country, draft.rate_operator))
+        if use is None:
+            use = kinds[(answer.segments, draft.country, draft.rate_operator)] = NewUse(
+                product=product, quantity=answer.segments, destination_country=draft.country,
+                operator=draft.rate_operator)
+        uses.append(use)
     charge = usage_rate_new(
         account=account, occurred_at=now, batch_cause_type=batch_cause[0],
-        batch_cause_id=batch_cause[1],
-        items=[UsageItem(product=product, quantity=answer.segments,
-                         destination_country=draft.country, operator=draft.rate_operator,
-                         cause_type="messaging.message", cause_id=str(answer.message_id),
-                         idempotency_key=f"message:{answer.message_id}")
-               for answer, draft in billable]) if billable else None
-    currencies = {}
-    for (answer, _draft), price in zip(billable, charge.prices if charge else (), strict=True):
+        batch_cause_id=batch_cause[1], items=uses) if billable else None
+    currencies, usages = {}, {}
+    for (answer, _draft), price, usage_id in zip(
+            billable, charge.prices if charge else (), charge.usage_ids if charge else (),
+            strict=True):
         answer.price_micros = price.amount_micros
         currencies[answer.message_id] = price.currency
+        usages[answer.message_id] = usage_id
     row = MESSAGE_ROW.builder(
         account_id=account.pk, status_changed_at=now, error_code="",
         connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
@@ -590,7 +600,8 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
             text=draft.text, encoding=answer.encoding, segments=answer.segments,
             price_micros=answer.price_micros,
-            currency=currencies.get(answer.message_id, DEFAULT_CURRENCY), status=answer.status,
+            currency=currencies.get(answer.message_id, DEFAULT_CURRENCY),
+            usage_id=usages.get(answer.message_id), status=answer.status,
             due_at=due, expires_at=due + valid_for, initial_status=answer.status)
         rows.append(answer.row)
     MESSAGE_ROW.insert(rows)

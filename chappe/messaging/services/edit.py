@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
-from chappe.accounts.models import ServiceKind
+from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
 from chappe.accounts.services import service_require
-from chappe.billing.services.usage import usage_charge, usage_reverse, usage_reverse_many
+from chappe.billing.services.usage import UseShare, usage_charge, usage_reverse_many
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, MessageEvent, Send
@@ -38,9 +38,24 @@ S = MessageStatus
 
 
 def charge_key(message: Message) -> str:
-    """The usage idempotency key of the message's current charge."""
+    """The usage idempotency key of the message's current charge: its reversal's key is
+    this + ":reversal" (a use of an aggregate record has no record of its own)."""
     version = message.charge_version
     return f"message:{message.id}" + (f":v{version}" if version else "")
+
+
+def _uncharge(account: Account, messages: list[Message], *, reason: str) -> None:
+    """Reverse the current charge of `messages` (one account's): a share of the
+    aggregate usage record its acceptance wrote (decision 0036), or, once edited (or
+    accepted before aggregates), a record of its own named by `charge_key`."""
+    keys, shares = [], []
+    for message in messages:
+        if message.usage_id is not None and not message.charge_version:
+            shares.append(UseShare(usage_id=message.usage_id, idempotency_key=charge_key(message),
+                                   cause_type="messaging.message", cause_id=str(message.id)))
+        else:
+            keys.append(charge_key(message))
+    usage_reverse_many(account=account, idempotency_keys=keys, shares=shares, reason=reason)
 
 
 def _cancel(messages: list[Message]) -> list[Message]:
@@ -59,8 +74,7 @@ def messages_uncharge(messages: list[Message], *, reason: str) -> None:
     for message in messages:
         by_account[message.account_id].append(message)
     for group in by_account.values():
-        usage_reverse_many(account=group[0].account, reason=reason,
-                           idempotency_keys=[charge_key(m) for m in group])
+        _uncharge(group[0].account, group, reason=reason)
 
 
 @transaction.atomic
@@ -130,8 +144,7 @@ def _apply_edit(message: Message, *, send_at: datetime | None, text: str | None,
                                    details={"segments": seg.segments,
                                             "max_segments": message.send.max_segments})
         if (seg.segments, seg.encoding) != (message.segments, message.encoding):
-            usage_reverse(account=message.account, idempotency_key=charge_key(message),
-                          reason="message edited")
+            _uncharge(message.account, [message], reason="message edited")
             message.charge_version += 1
             charge = usage_charge(
                 account=message.account, product="sms", quantity=seg.segments,

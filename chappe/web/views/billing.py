@@ -9,9 +9,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
+from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
 from chappe.billing import selectors
 from chappe.billing.documents import (
@@ -23,8 +25,9 @@ from chappe.billing.documents import (
 )
 from chappe.billing.errors import PaymentDeclined
 from chappe.billing.gateways import FakeGateway, payment_gateway
-from chappe.billing.models import CreditOrder, OrderStatus
+from chappe.billing.models import CreditOrder, OrderStatus, UsageRecord
 from chappe.billing.services import credit_order_create, credit_order_pay_card
+from chappe.campaigns.selectors import campaigns_of_sends
 from chappe.common.csv_export import csv_response
 from chappe.common.errors import ChappeError
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
@@ -203,7 +206,24 @@ def usage_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         filters = {"product": data["product"] or None, "since": since, "until": until}
     records = selectors.usage_record_list(account=actor.account, **filters)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    _link_causes(actor.account, page.object_list)
     return render(request, "web/billing_usage.html", {"form": form, "page": page})
+
+
+def _link_causes(account: Account, records: list[UsageRecord]) -> None:
+    """Each record's `cause_url`: its message, or for the uses of a send accepted together
+    (one record, decision 0036) that send — a campaign's: the campaign — or None."""
+    sends = {r.cause_id for r in records if r.cause_type == "messaging.send"}
+    campaigns = campaigns_of_sends(account=account, send_ids=sends) if sends else {}
+    for record in records:
+        record.cause_url = None
+        if record.cause_type == "messaging.message":
+            record.cause_url = reverse("web:sms_detail", args=[record.cause_id])
+        elif record.cause_type == "messaging.send":
+            campaign = campaigns.get(record.cause_id)
+            record.cause_url = (reverse("web:campaign", args=[campaign]) if campaign
+                                else reverse("web:sms_send_result", args=[record.cause_id]))
 
 
 def _ledger_filters(request: HttpRequest) -> tuple[LedgerFilterForm, dict[str, Any]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,7 @@ from chappe.agents.services.states import (
 )
 from chappe.common.errors import ChappeError, Conflict
 from chappe.common.lookup import is_uuid
+from chappe.common.numbers import dialled_e164
 from chappe.voice.directory import (
     QueueCall,
     QueueEntry,
@@ -249,7 +251,8 @@ class QueueDesk:
     # --- transfers (an agent's REFER) -----------------------------------------------------
 
     def transfer_target(self, account_id: str, target: str) -> TransferTarget | None:
-        """An agent by extension, else a queue by name (case aside; %-escapes read)."""
+        """An agent by extension, else a queue by name (case aside; %-escapes read), else
+        an outside number (dialled as a phone would: national or international)."""
         name = unquote(target)
         agent = Agent.objects.filter(account_id=account_id, extension=name).first()
         if agent is not None:
@@ -257,7 +260,8 @@ class QueueDesk:
         queue = Queue.objects.filter(account_id=account_id, name__iexact=name).first()
         if queue is not None:
             return TransferTarget("queue", str(queue.pk), queue.name)
-        return None
+        e164 = dialled_e164(name, default_country=settings.CHAPPE_DEFAULT_COUNTRY)
+        return TransferTarget("number", e164, e164) if e164 else None
 
     def transferred(self, offer: QueueOffer, *, target: TransferTarget,
                     talk_seconds: int) -> None:
@@ -269,7 +273,10 @@ class QueueDesk:
             queue_caller_event(account=queue.account, queue=queue,
                                kind=QueueEventKind.TRANSFERRED, call_id=offer.call_id,
                                now=self._clock(),
-                               details={"target": target.kind, "to": target.label,
+                               # An outside number stays out of the log (append-only: an
+                               # erasure could not reach it); the call record's leg has it.
+                               details={"target": target.kind,
+                                        "to": "" if target.kind == "number" else target.label,
                                         "by_agent": offer.agent_id})
 
     def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None:

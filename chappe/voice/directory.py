@@ -122,11 +122,11 @@ class QueueTick:
 @dataclass(frozen=True)
 class TransferTarget:
     """Where an agent's REFER sends the caller: another agent (by extension) or a queue
-    (by name), of the caller's account."""
+    (by name) of the caller's account, or an outside number."""
 
-    kind: str  # "agent" or "queue"
-    id: str
-    label: str  # the extension or the queue's name, as the queue log says it
+    kind: str  # "agent", "queue" or "number"
+    id: str    # the agent's or the queue's id, or the number (E.164)
+    label: str  # the extension, the queue's name or the number, as the queue log says it
 
 
 @dataclass

@@ -73,7 +73,8 @@ class VoiceEngine:
         self.endpoint.on_register = self.registrar.register
         desk = getattr(directory, "queues", None)
         self.queues = (QueueRoom(desk, self.endpoint, self.registrar.registrations,
-                                 prompts=self._account_prompt)
+                                 prompts=self._account_prompt, routes=directory.routes,
+                                 gate=self.gate)
                        if desk is not None else None)
         self.sweep_every = sweep_every
         self._loops: list[asyncio.Task] = []

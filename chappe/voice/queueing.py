@@ -39,15 +39,18 @@ from chappe.voice.directory import (
 )
 from chappe.voice.flows import FlowDefinition, Prompt
 from chappe.voice.media.prompts import tone
-from chappe.voice.outbound import ring_all, status_for
+from chappe.voice.outbound import dial, ring_all, status_for
 from chappe.voice.recording import CallRecorder
 from chappe.voice.registrations import Registrations
 from chappe.voice.sip.base import MediaLeg, Originator, OutboundCall, OutboundFailed
+from chappe.voice.trunking import TrunkGate, TrunkRoute
 
 logger = logging.getLogger("chappe.voice.queues")
 
 # Seconds between two turns of a queue when nothing happens in it.
 TURN_EVERY = 1.0
+# How long an outside number an agent transferred a caller to may ring.
+TRANSFER_RING_SECONDS = 30
 # The built-in music on hold: a soft arpeggio, then a rest, looped.
 HOLD_MUSIC = b"".join([*(tone(f, 350, amplitude=2500) for f in (262, 330, 392, 523, 392, 330)),
                        tone(0, 900, amplitude=0)])
@@ -85,6 +88,7 @@ class _Waiter:
 
 
 Prompts = Callable[[str, Prompt], Awaitable[bytes]]
+Routes = Callable[[str], Awaitable[list[TrunkRoute]]]
 
 
 class QueueRoom:
@@ -93,9 +97,14 @@ class QueueRoom:
 
     def __init__(self, desk: AsyncQueueDesk, originator: Originator,
                  registrations: Registrations, *, prompts: Prompts,
+                 routes: Routes | None = None, gate: TrunkGate | None = None,
                  turn_every: float = TURN_EVERY) -> None:
         self.desk = desk
         self.originator = originator
+        # The trunks an agent's transfer to an outside number goes through (none: such a
+        # transfer is refused), and the engine's caps on them.
+        self.routes = routes
+        self.gate = gate if gate is not None else TrunkGate()
         self.registrations = registrations
         self.prompts = prompts
         self.turn_every = turn_every
@@ -219,6 +228,8 @@ class QueueRoom:
         if target.kind == "queue":
             return await self.serve(replace(call, queue_id=target.id, branch="transfer"),
                                     leg, ended)
+        if target.kind == "number":
+            return await self._transfer_out(call, leg, ended, target.id)
         offer = await self.desk.offer_direct(call, target.id)
         if offer is None:
             return await self.serve(call, leg, ended)
@@ -246,6 +257,54 @@ class QueueRoom:
         log.call_id = agent_call.call_id
         log.move(CallState.ANSWERED, f"agent {offer.agent_id} answered a transfer")
         return await self._talk(call, leg, ended, offer, agent_call, log, record=record)
+
+    async def _transfer_out(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
+                            number: str) -> QueueResult:
+        """The caller handed to an outside number through the trunks (on hold while it
+        rings), bridged until either hangs up: an outbound leg, billed like a flow's
+        transfer. No answer: back into the queue they came from."""
+        log = CallLog(f"transfer:{number}", account_id=call.account_id)
+        outcome = LegOutcome(log, caller=call.dialled, callee=number, disposition="failed",
+                             hangup_cause="")
+        hold = asyncio.create_task(_loop(leg, HOLD_MUSIC))
+        placing = asyncio.create_task(dial(
+            self.originator, self.gate, await self.routes(number) if self.routes else [],
+            log=log, caller=call.dialled.lstrip("+"), callee=number.lstrip("+"),
+            timeout=TRANSFER_RING_SECONDS))
+        hung_up = asyncio.create_task(ended.wait())
+        try:
+            await asyncio.wait({placing, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hold.cancel()
+            hung_up.cancel()
+            if not placing.done():
+                placing.cancel()
+            await asyncio.gather(hold, hung_up, placing, return_exceptions=True)
+        dialed = None if placing.cancelled() or placing.exception() else placing.result()
+        if dialed is None or dialed.call is None:
+            if not log.is_over:
+                log.move(CallState.ENDED, "the caller hung up while it rang")
+            outcome.hangup_cause = dialed.cause if dialed is not None else "caller_cancel"
+            if ended.is_set():
+                return QueueResult(False, [QueueVisit(call.queue_id, outcome="abandoned")],
+                                   legs=[outcome])
+            return (await self.serve(call, leg, ended)).after(
+                QueueResult(False, [], legs=[outcome]))
+        bridge = Bridge(leg, dialed.call.leg)
+        outcome.disposition = "answered"
+        far_gone = asyncio.create_task(dialed.call.ended.wait())
+        caller_gone = asyncio.create_task(ended.wait())
+        try:
+            await asyncio.wait({far_gone, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (far_gone, caller_gone):
+                task.cancel()
+            bridge.stop()
+            outcome.media = {**dialed.call.leg.stats(), **bridge.stats()}
+            await dialed.end(self.gate, "the caller hung up")
+            outcome.hangup_cause = dialed.cause
+        return QueueResult(True, [QueueVisit(call.queue_id, outcome="transferred:number")],
+                           legs=[outcome])
 
     async def _hold(self, waiter: _Waiter, leg: MediaLeg, entry: QueueEntry) -> None:
         """Music on hold, the caller's position announced every `announce_seconds`."""

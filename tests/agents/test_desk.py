@@ -220,7 +220,7 @@ def test_opening_hours_are_checked_when_a_queue_is_saved(admin_actor):
     assert "timezone" in refused.value.details["hours"][0]
 
 
-def test_a_transfer_names_an_agent_by_extension_or_a_queue_by_name_of_the_same_account(
+def test_a_transfer_names_an_agent_by_extension_a_queue_by_name_or_an_outside_number(
         desk, admin_actor, make_agent, other_account):
     agent = make_agent()
     queue = queue_create(actor=admin_actor, account=admin_actor.account,
@@ -231,5 +231,8 @@ def test_a_transfer_names_an_agent_by_extension_or_a_queue_by_name_of_the_same_a
     to_queue = desk.transfer_target(account_id, "sales%20team")
     assert (to_queue.kind, to_queue.id, to_queue.label) == ("queue", str(queue.pk),
                                                           "Sales Team")
-    assert desk.transfer_target(account_id, "999") is None
+    assert desk.transfer_target(account_id, "999") is None  # no agent, queue nor number
+    outside = desk.transfer_target(account_id, "0145000000")
+    assert (outside.kind, outside.id) == ("number", "+33145000000")
+    # Another account's extension is no agent here (a number, if it were one).
     assert desk.transfer_target(str(other_account.pk), agent.extension) is None

@@ -21,7 +21,7 @@ from chappe.agents.services.setup import (
     queue_create,
 )
 from chappe.agents.services.states import agent_state_set
-from chappe.callcenter.models import CallRecording, Voicemail
+from chappe.callcenter.models import CallRecording, Trunk, Voicemail
 from chappe.voice.media.prompts import rms
 from tests.agents.conftest import actor_of
 from tests.ports import free_port
@@ -381,3 +381,50 @@ def sipp_started(port, cwd, key):
     return Phone(*scenario("queue_caller.xml", cwd, key=key, wait_ms="6000", talk_ms="500"),
                  "-key", "caller_rtp", "9", "-s", NUMBER.lstrip("+"), f"127.0.0.1:{port}",
                  cwd=cwd)
+
+
+def test_an_agent_transfers_the_caller_to_an_outside_number_through_a_trunk(
+        number_with, data_dir, admin_actor, make_agent, licences, buy_credits):
+    account = admin_actor.account
+    licences(1)
+    buy_credits(account, "10")
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=account, fields={"name": "Support"},
+                         members=[MemberDraft(agent.pk)])
+    number_with(ivr_to(queue), account=account)
+    log_in(agent)
+    caller_rtp, outside_rtp = RtpSink(), RtpSink(echo=True)
+    outside = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
+                    str(outside_rtp.port), cwd=data_dir)
+    Trunk.objects.create(name="carrier", host="127.0.0.1", port=outside.port,
+                         number_prefixes=["+33"])
+    with EngineThread() as engine:
+        agent_port = free_port()
+        register(engine, agent, data_dir, agent_port)
+        transferring = Phone(*scenario("refer_agent.xml", data_dir, talk_ms="1000",
+                                       target="0145000000"), cwd=data_dir, port=agent_port)
+        try:
+            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
+                                                 wait_ms="4000", talk_ms="7300"),
+                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=40)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            inbound, *legs = wait_for_records(account, 3)
+            for phone in (transferring, outside):
+                status, output = phone.finish()
+                assert status == 0, output[-3000:]
+        finally:
+            transferring.stop()
+            outside.stop()
+            caller_rtp.close()
+            outside_rtp.close()
+
+    sent = pcap_payloads(PCAPS / "g711a.pcap")
+    assert sum(p in set(outside_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+    assert inbound.disposition == "answered"
+    by_direction = {leg.direction: leg for leg in legs}
+    assert by_direction["internal"].to_number == f"agent:{agent.pk}"
+    outward = by_direction["outbound"]
+    assert (outward.to_number, outward.disposition) == ("+33145000000", "answered")
+    assert outward.billed  # through a carrier: charged like a flow's transfer
+    transferred = QueueEvent.objects.get(call_id=inbound.sip_call_id, kind="transferred")
+    assert transferred.details == {"target": "number", "to": "", "by_agent": str(agent.pk)}

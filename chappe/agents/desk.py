@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,7 @@ from chappe.agents.acd import (
 )
 from chappe.agents.models import (
     Agent,
+    CallbackRequest,
     OverflowTarget,
     OverflowWhen,
     Queue,
@@ -135,7 +137,9 @@ class QueueDesk:
         return QueueEntry(admitted=True, announce_seconds=queue.announce_seconds,
                           hold=Prompt(audio_id=str(queue.hold_audio_id))
                           if queue.hold_audio_id else None,
-                          record=queue.recording, notice=_recording_notice(queue))
+                          record=queue.recording, notice=_recording_notice(queue),
+                          callback_key=queue.callback_key,
+                          callback_goodbye=_callback_goodbye(queue))
 
     def tick(self, queue_id: str) -> QueueTick:
         waiting = self._waiting.get(queue_id)
@@ -167,6 +171,31 @@ class QueueDesk:
 
     def leave(self, call: QueueCall) -> None:
         self._abandon(call, cause="engine_stop")
+
+    def callback(self, call: QueueCall) -> QueueVisit:
+        now = self._clock()
+        stay = self._stays.get(call.call_id)
+        queue = Queue.objects.filter(pk=call.queue_id, account_id=call.account_id) \
+            .select_related("account").first()
+        if stay is None or queue is None:
+            return QueueVisit(call.queue_id, outcome="abandoned")
+        position = _position(self._waiting[call.queue_id], call.call_id)
+        self._drop(call.call_id)
+        wait = _seconds(stay.caller, now)
+        with transaction.atomic():
+            self._callback_write(queue, call, stay, now, position=position, wait=wait)
+        return QueueVisit(call.queue_id, wait_seconds=wait, outcome="callback")
+
+    @staticmethod
+    def _callback_write(queue: Queue, call: QueueCall, stay: _Stay, now: datetime, *,
+                        position: int, wait: int) -> None:
+        CallbackRequest.objects.create(
+            account_id=queue.account_id, queue=queue, call_id=call.call_id,
+            number=call.caller[:64], priority=stay.caller.priority,
+            entered_at=stay.caller.entered_at, requested_at=now)
+        queue_caller_event(account=queue.account, queue=queue, kind=QueueEventKind.CALLBACK,
+                           call_id=call.call_id, now=now,
+                           details={"position": position, "wait": wait})
 
     def _abandon(self, call: QueueCall, *, cause: str) -> QueueVisit:
         now = self._clock()
@@ -369,8 +398,10 @@ class QueueDesk:
         if not queue.announce_seconds:
             return {}
         with translation.override(queue.language):
+            offer = (" " + _("Press %(key)s to be called back.") % {"key": queue.callback_key}
+                     if queue.callback_key else "")
             return {caller.id: Prompt(text=_("You are number %(position)d in the queue.")
-                                      % {"position": at}, language=queue.language)
+                                      % {"position": at} + offer, language=queue.language)
                     for at, caller in enumerate(waiting, start=1)}
 
 
@@ -382,6 +413,14 @@ def _recording_notice(queue: Queue) -> Prompt | None:
     with translation.override(queue.language):
         return Prompt(text=_("This call may be recorded to improve our service. If you "
                              "object, tell the person who answers."), language=queue.language)
+
+
+def _callback_goodbye(queue: Queue) -> Prompt | None:
+    if not queue.callback_key:
+        return None
+    with translation.override(queue.language):
+        return Prompt(text=_("We will call you back as soon as an agent is free. Goodbye."),
+                      language=queue.language)
 
 
 def _logged_in(members) -> int:

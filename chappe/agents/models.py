@@ -153,6 +153,9 @@ class Queue(models.Model):
     # Opening hours (chappe.voice.flows.OpeningHours as JSON; none: always open). A
     # caller arriving while closed goes to the `closed` overflow.
     hours = models.JSONField(null=True, blank=True)
+    # The key a waiting caller presses to be called back instead of waiting ("": none).
+    callback_key = models.CharField(_("callback key"), max_length=1, blank=True,
+                                    choices=[(k, k) for k in "0123456789*#"])
     # Music on hold: an uploaded prompt (none: the built-in music).
     hold_audio = models.ForeignKey("callcenter.AudioPrompt", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -294,6 +297,7 @@ class QueueEventKind(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     TRANSFERRED = "transferred", _("Transferred")
     OVERFLOWED = "overflowed", _("Overflowed")
+    CALLBACK = "callback", _("Callback requested")
     # Agent side.
     LOGIN = "login", _("Agent logged in")
     LOGOUT = "logout", _("Agent logged out")
@@ -323,3 +327,28 @@ class QueueEvent(AppendOnly):
         indexes = [models.Index(fields=["account", "at"]),
                    models.Index(fields=["call_id"])]
 
+
+class CallbackRequest(models.Model):
+    """A caller who left a queue asking to be called back: kept in the queue's order (their
+    priority, then when they started waiting), shown to the queue's agents until one of
+    them marks it done."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = _account()
+    queue = models.ForeignKey(Queue, null=True, on_delete=models.SET_NULL,
+                              related_name="callbacks")
+    call_id = models.CharField(max_length=200)
+    number = models.CharField(max_length=64)  # as the caller presented it
+    priority = models.PositiveSmallIntegerField(default=0)
+    entered_at = models.DateTimeField()  # when they started waiting: their place
+    requested_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+
+    class Meta:
+        ordering = ["-priority", "entered_at"]
+        indexes = [models.Index(fields=["account", "queue", "done_at"])]
+
+    def __str__(self) -> str:
+        return f"callback {self.number}"

@@ -10,6 +10,7 @@ from chappe.agents.acd import Member, QueueSpec, State, Strategy
 from chappe.agents.models import (
     Agent,
     AgentSkill,
+    CallbackRequest,
     CallerPriorityRule,
     LicencePool,
     NoAgentBehaviour,
@@ -145,3 +146,16 @@ def queue_snapshot(*, queue: Queue) -> tuple[QueueSpec, list[Member]]:
                          calls_taken=calls_taken, talk_seconds=talk_seconds)
                   for agent_id, tier, position, state, idle_since, calls_taken, talk_seconds
                   in rows]
+
+
+def callback_list(*, account: Account, queue: Queue | None = None,
+                  done: bool | None = False) -> QuerySet[CallbackRequest]:
+    """The account's callback requests in queue order (open ones by default)."""
+    rows = filtered(CallbackRequest.objects.filter(account=account), queue=queue)
+    if done is not None:
+        rows = rows.filter(done_at__isnull=not done)
+    return rows.select_related("queue", "done_by")
+
+
+def callback_get(*, account: Account, callback_id: Any) -> CallbackRequest:
+    return get_or_404(CallbackRequest.objects.filter(account=account), callback_id)

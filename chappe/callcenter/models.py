@@ -230,6 +230,8 @@ class Disposition(models.TextChoices):
     NO_ANSWER = "no_answer", _("No answer")
     REJECTED = "rejected", _("Rejected")
     FAILED = "failed", _("Failed")
+    # The caller left a queue asking to be called back.
+    CALLBACK = "callback", _("Callback requested")
 
 
 class CallRecord(models.Model):

@@ -13,7 +13,7 @@ explicitly, in this order, so a reader sees every place a number lives:
    announces itself by webhook);
 4. the audit trail, redacted (after 2: a cancel may be audited);
 5. call records, voicemails and recorded conversations (`calls_erase_number`), and the
-   queues' caller-priority rules naming the number (`priority_rules_erase_number`);
+   queues' caller-priority rules and callback requests naming it (`agents_erase_number`);
 6. campaign audiences and launch snapshots (`campaigns_erase_number`, after 2: it checks
    that no launch committed a message to the number meanwhile).
 
@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
-from chappe.agents.services.setup import priority_rules_erase_number
+from chappe.agents.services.setup import agents_erase_number
 from chappe.audit.services import audit_entries_redact, audit_record
 from chappe.callcenter.retention import calls_erase_number
 from chappe.campaigns.services import campaigns_erase_number
@@ -88,7 +88,7 @@ def recipient_erase(*, actor: Actor, account: Account, number: str,
         personal_keys=WEBHOOK_PERSONAL_KEYS)
     report.audit_entries = audit_entries_redact(account=account, number=e164)
     calls_erase_number(account=account, number=e164)
-    priority_rules_erase_number(account=account, number=e164)
+    agents_erase_number(account=account, number=e164)
     campaigns_erase_number(account=account, number=e164)
     audit_record(actor=actor, account=account, action="recipient.erase",
                  details={**asdict(report), "keep_opt_out": keep_opt_out})

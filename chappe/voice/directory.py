@@ -87,6 +87,10 @@ class QueueEntry:
     # The queue records its calls: the caller is told first (`notice`).
     record: bool = False
     notice: Prompt | None = None
+    # The key that asks for a callback instead of waiting ("": none), and what the caller
+    # hears then before the call ends.
+    callback_key: str = ""
+    callback_goodbye: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,11 @@ class QueueDesk(Protocol):
         """The caller leaves without any of the above (the engine stops)."""
         ...
 
+    def callback(self, call: QueueCall) -> QueueVisit:
+        """The caller pressed the callback key: they leave the queue, and their callback
+        request takes their place in the queue's order."""
+        ...
+
     def feature_code(self, agent_id: str, code: str) -> Prompt:
         """A feature code dialled from the agent's phone (chappe.voice.features) applied:
         what the phone hears (the new state, or why nothing changed)."""
@@ -317,6 +326,8 @@ class AsyncQueueDesk(Protocol):
     async def abandoned(self, call: QueueCall) -> QueueVisit: ...
 
     async def leave(self, call: QueueCall) -> None: ...
+
+    async def callback(self, call: QueueCall) -> QueueVisit: ...
 
     async def feature_code(self, agent_id: str, code: str) -> Prompt: ...
 

@@ -69,6 +69,8 @@ class QueueResult:
     legs: list[LegOutcome] = field(default_factory=list)
     # The conversation's recording (a stereo WAV file), when the queue records.
     recording: Path | None = None
+    # The caller asked to be called back: the call is over for the queue.
+    callback: bool = False
 
     def after(self, earlier: QueueResult) -> QueueResult:
         """This result, following `earlier` (a transfer): their stays and legs joined."""
@@ -82,6 +84,7 @@ class _Waiter:
     call: QueueCall
     answered: asyncio.Future[tuple[QueueOffer, OutboundCall, CallLog]]
     leaving: asyncio.Future[QueueLeaving]
+    callback: asyncio.Event = field(default_factory=asyncio.Event)
     rings: dict[str, asyncio.Task] = field(default_factory=dict)
     announcement: Prompt | None = None
     gone: bool = False  # the caller hung up, or the stay ended otherwise
@@ -129,21 +132,30 @@ class QueueRoom:
         waiter = _Waiter(call, loop.create_future(), loop.create_future())
         self._waiting.setdefault(call.queue_id, {})[call.call_id] = waiter
         self._turn_start(call.queue_id)
+        if entry.callback_key:
+            leg.set_dtmf_handler(lambda digit, _ms: waiter.callback.set()
+                                 if digit == entry.callback_key else None)
         hold = asyncio.create_task(self._hold(waiter, leg, entry))
         hung_up = asyncio.create_task(ended.wait())
+        asked = asyncio.create_task(waiter.callback.wait())
         entered = time.monotonic()
         try:
-            await asyncio.wait({waiter.answered, waiter.leaving, hung_up},
+            await asyncio.wait({waiter.answered, waiter.leaving, hung_up, asked},
                                return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            await self._forget(waiter, hold, hung_up)
+            await self._forget(waiter, hold, hung_up, asked)
             await asyncio.shield(self.desk.leave(call))
             raise
-        await self._forget(waiter, hold, hung_up)
+        await self._forget(waiter, hold, hung_up, asked)
         if waiter.answered.done():
             offer, agent_call, log = waiter.answered.result()
             return await self._talk(call, leg, ended, offer, agent_call, log,
                                     record=entry.record)
+        if waiter.callback.is_set() and not ended.is_set():
+            visit = await self.desk.callback(call)
+            if entry.callback_goodbye is not None:
+                await leg.play(await self.prompts(call.account_id, entry.callback_goodbye))
+            return QueueResult(True, [visit], callback=True)
         if waiter.leaving.done():
             leaving = waiter.leaving.result()
             return QueueResult(False, [QueueVisit(

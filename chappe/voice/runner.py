@@ -123,6 +123,7 @@ class CallRunner:
         self._queue_task: asyncio.Task | None = None
         self._queue_visits: list[QueueVisit] = []
         self._served = False
+        self._callback = False
         self._conversation: Path | None = None
         # A queue's overflow names the flow the call goes on in.
         self._switch_to: FlowDefinition | None = None
@@ -239,8 +240,7 @@ class CallRunner:
 
     async def _walk(self, definition: FlowDefinition) -> FlowState:
         assert self.leg is not None
-        self.leg.set_dtmf_handler(
-            lambda digit, _ms: self.events.put_nowait(Event(DIGIT, digit)))
+        self.leg.set_dtmf_handler(self._on_digit)
         watcher = asyncio.create_task(self._watch_peer())
         try:
             state, actions = flow_start(definition, datetime.now(UTC))
@@ -275,6 +275,9 @@ class CallRunner:
             for task in (self._play_task, self._timer):
                 if task is not None:
                     task.cancel()
+
+    def _on_digit(self, digit: str, _duration_ms: int) -> None:
+        self.events.put_nowait(Event(DIGIT, digit))
 
     def _time_left(self) -> float:
         elapsed = (datetime.now(UTC) - self.log.started_at).total_seconds()
@@ -386,12 +389,15 @@ class CallRunner:
         except Exception:
             logger.exception("call %s: queue %s failed", self.call.call_id, action.queue_id)
             result = QueueResult(False, [QueueVisit(action.queue_id, outcome="error")])
+        finally:
+            leg.set_dtmf_handler(self._on_digit)  # the queue had the caller's keys
         self._queue_visits.extend(result.visits)
         self._legs.extend(result.legs)
         if result.recording is not None:
             self._conversation = result.recording
         if result.served:
             self._served = True
+            self._callback = result.callback
             self.events.put_nowait(Event(QUEUE_SERVED))
         elif not self.call.ended.is_set():
             self._switch_to = result.overflow
@@ -489,6 +495,8 @@ class CallRunner:
             return "voicemail"
         if self._transferred:
             return "transferred"
+        if self._callback:
+            return "callback"
         if self._served:
             return "answered"
         if not self._we_hung_up:

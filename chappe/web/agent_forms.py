@@ -100,6 +100,11 @@ class QueueForm(forms.Form):
                     "14:00-18:00”, “closed 2026-12-25”, “timezone Europe/Paris”. Empty: "
                     "always open. Callers arriving while closed go to the closed-hours "
                     "overflow."))
+    callback_key = forms.ChoiceField(
+        label=_("Callback key"), required=False,
+        choices=[("", _("No callback")), *((k, k) for k in "0123456789*#")],
+        help_text=_("A waiting caller who presses it leaves a callback request instead of "
+                    "waiting; the position announcements offer it."))
     hold_audio_id = forms.TypedChoiceField(
         label=_("Music on hold"), required=False, empty_value=None,
         help_text=_("An uploaded audio prompt, or the built-in music."))

@@ -148,6 +148,8 @@ urlpatterns = [
     path("voice/agents/", agents.agent_list, name="agents"),
     path("voice/agents/licences/", agents.licences_update, name="licences_update"),
     path("voice/agents/me/", agents.agent_me, name="agent_me"),
+    path("voice/callbacks/<uuid:callback_id>/done/", agents.callback_done,
+         name="callback_done"),
     path("voice/agents/<uuid:agent_id>/state/", agents.agent_state, name="agent_state"),
     path("voice/queues/", agents.queue_list, name="queues"),
     path("voice/queues/new/", agents.queue_new, name="queue_new"),

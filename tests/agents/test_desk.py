@@ -10,6 +10,7 @@ import pytest
 from chappe.agents.acd import State
 from chappe.agents.desk import QueueDesk
 from chappe.agents.models import QueueEvent
+from chappe.agents.selectors import callback_list
 from chappe.agents.services.setup import (
     MemberDraft,
     OverflowDraft,
@@ -236,3 +237,26 @@ def test_a_transfer_names_an_agent_by_extension_a_queue_by_name_or_an_outside_nu
     assert (outside.kind, outside.id) == ("number", "+33145000000")
     # Another account's extension is no agent here (a number, if it were one).
     assert desk.transfer_target(str(other_account.pk), agent.extension) is None
+
+
+def test_a_callback_request_takes_the_callers_place_and_leaves_the_queue(desk, clock,
+                                                                         admin_actor):
+    queue = queue_create(actor=admin_actor, account=admin_actor.account,
+                         fields={"name": "Busy", "callback_key": "*", "announce_seconds": 30,
+                                 "language": "en"},
+                         priority_rules=[PriorityRuleDraft("branch", "vip", 5)])
+    ordinary = caller(queue, "c1")
+    entry = desk.enter(ordinary)
+    assert (entry.callback_key, entry.callback_goodbye.language) == ("*", "en")
+    assert desk.tick(str(queue.pk)).announcements["c1"].text == \
+        "You are number 1 in the queue. Press * to be called back."
+    vip = QueueCall(call_id="c2", account_id=str(queue.account_id), queue_id=str(queue.pk),
+                    caller="+33700000000", dialled="+33189000077", branch="vip")
+    desk.enter(vip)
+    clock.now += timedelta(seconds=40)
+    visit = desk.callback(ordinary)
+    desk.callback(vip)
+    assert (visit.outcome, visit.wait_seconds) == ("callback", 40)
+    assert desk.tick(str(queue.pk)).announcements == {}  # nobody waits any more
+    numbers = [c.number for c in callback_list(account=admin_actor.account)]
+    assert numbers == ["+33700000000", "+33612345678"]  # the priority caller first

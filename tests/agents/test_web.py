@@ -1,10 +1,12 @@
 """Contact center → Agents, Queues and My agent status in the web app."""
 
 from django.urls import reverse
+from django.utils import timezone
 
 from chappe.accounts.roles import Role
 from chappe.agents.acd import State
-from chappe.agents.models import Agent, Queue
+from chappe.agents.models import Agent, CallbackRequest, Queue
+from chappe.agents.services.setup import MemberDraft, queue_create
 from tests.web.support import client_for
 
 
@@ -92,3 +94,26 @@ def test_the_administrator_changes_licences_and_builds_a_queue(admin_actor, make
     assert wrong.status_code == 200
     assert "is not a day" in wrong.content.decode()
     assert [m.agent_id for m in queue.members.all()] == [second.pk]
+
+
+def test_an_agent_sees_the_callers_to_call_back_of_their_queues_and_marks_one_done(
+        admin_actor, make_agent):
+    agent = make_agent()
+    ours = queue_create(actor=admin_actor, account=agent.account, fields={"name": "Ours"},
+                        members=[MemberDraft(agent.pk)])
+    other = queue_create(actor=admin_actor, account=agent.account, fields={"name": "Other"})
+    now = timezone.now()
+    mine = CallbackRequest.objects.create(account=agent.account, queue=ours, call_id="c1",
+                                          number="+33612345678", entered_at=now,
+                                          requested_at=now)
+    CallbackRequest.objects.create(account=agent.account, queue=other, call_id="c2",
+                                   number="+33698765432", entered_at=now, requested_at=now)
+    web = client_for(agent.user)
+    page = web.get(reverse("web:agent_me")).content.decode()
+    assert "+33612345678" in page
+    assert "+33698765432" not in page  # not a queue of theirs
+    assert "*50" in page
+    assert web.post(reverse("web:callback_done", args=[mine.pk])).status_code == 302
+    mine.refresh_from_db()
+    assert (mine.done_by, mine.done_at is not None) == (agent, True)
+    assert "+33612345678" not in web.get(reverse("web:agent_me")).content.decode()

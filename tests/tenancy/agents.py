@@ -1,5 +1,5 @@
 """Tenant data and path parameters of chappe.agents: a skill, a pause reason, an agent
-(logged in, with a queue event), a queue with that agent as member."""
+(logged in, with a queue event), a queue with that agent as member, a callback request."""
 
 from django.utils import timezone
 
@@ -8,6 +8,7 @@ from chappe.accounts.roles import Role
 from chappe.agents.models import (
     Agent,
     AgentSkill,
+    CallbackRequest,
     LicencePool,
     PauseReason,
     Queue,
@@ -34,8 +35,12 @@ def seed(t: Tenant) -> None:
     LicencePool.objects.create(account=t.account, licences=2)
     QueueEvent.objects.create(account=t.account, agent=agent, queue=queue, kind="login",
                               at=now, call_id=f"call-{t.tag}")
-    t.markers |= {f"sip-{t.tag}", f"call-{t.tag}"}
-    t.objects.update(skill=skill, pause_reason=reason, agent=agent, queue=queue)
+    callback = CallbackRequest.objects.create(
+        account=t.account, queue=queue, call_id=f"callback-{t.tag}",
+        number=f"+3361234{len(t.tag):04d}", entered_at=now, requested_at=now)
+    t.markers |= {f"sip-{t.tag}", f"call-{t.tag}", str(callback.pk)}
+    t.objects.update(skill=skill, pause_reason=reason, agent=agent, queue=queue,
+                     callback=callback)
 
 
 PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
@@ -43,6 +48,7 @@ PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
     "pause_reason_id": lambda t: [t.objects["pause_reason"].pk],
     "agent_id": lambda t: [t.objects["agent"].pk],
     "queue_id": lambda t: [t.objects["queue"].pk],
+    "callback_id": lambda t: [t.objects["callback"].pk],
 }
 
 LISTS_WITHOUT_TENANT_DATA = {

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chappe.accounts.roles import Role
 from chappe.agents.acd import State
-from chappe.agents.models import Agent, QueueEvent
+from chappe.agents.models import Agent, CallbackRequest, QueueEvent
 from chappe.agents.services.setup import (
     MemberDraft,
     OverflowDraft,
@@ -428,3 +428,31 @@ def test_an_agent_transfers_the_caller_to_an_outside_number_through_a_trunk(
     assert outward.billed  # through a carrier: charged like a flow's transfer
     transferred = QueueEvent.objects.get(call_id=inbound.sip_call_id, kind="transferred")
     assert transferred.details == {"target": "number", "to": "", "by_agent": str(agent.pk)}
+
+
+def test_a_caller_who_presses_the_callback_key_leaves_a_request_in_the_queues_order(
+        number_with, data_dir, admin_actor, make_agent, api_for):
+    account = admin_actor.account
+    queue = queue_create(actor=admin_actor, account=account,
+                         fields={"name": "Busy", "callback_key": "*"},
+                         members=[MemberDraft(make_agent().pk)])  # nobody logged in
+    number_with(ivr_to(queue), account=account)
+    with EngineThread() as engine:
+        result = sipp(engine.port, *scenario("callback_caller.xml"), "-key", "caller_rtp",
+                      "9", cwd=data_dir, timeout=30)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        [inbound] = wait_for_records(account, 1)
+    assert inbound.disposition == "callback"
+    assert inbound.hangup_cause.startswith("callee_bye")  # the engine said goodbye
+    [callback] = CallbackRequest.objects.filter(account=account)
+    assert (callback.number, callback.call_id, callback.queue_id) == (
+        "+33600000001", inbound.sip_call_id, queue.pk)
+    assert QueueEvent.objects.get(call_id=inbound.sip_call_id, kind="callback")
+    api = api_for(account, Role.AGENT)
+    [listed] = api.get("/api/v1/callbacks").json()["items"]
+    assert listed["number"] == "+33600000001"
+    done = api.post(f"/api/v1/callbacks/{callback.pk}/done")
+    assert done.status_code == 200
+    assert api.post(f"/api/v1/callbacks/{callback.pk}/done").json()["error"]["code"] == \
+        "already_done"
+    assert api.get("/api/v1/callbacks").json()["items"] == []

@@ -20,6 +20,7 @@ from chappe.agents.acd import State, Strategy
 from chappe.agents.models import (
     Agent,
     AgentSkill,
+    CallbackRequest,
     CallerPriorityRule,
     OverflowTarget,
     OverflowWhen,
@@ -191,7 +192,7 @@ def agent_delete(*, actor: Actor, account: Account, agent: Agent) -> None:
 
 QUEUE_FIELDS = ("name", "strategy", "ring_timeout_seconds", "escalation_seconds",
                 "max_wait_seconds", "max_length", "when_no_agent", "recording",
-                "announce_seconds", "language", "hold_audio_id", "hours")
+                "announce_seconds", "language", "hold_audio_id", "hours", "callback_key")
 
 
 def _checked(account: Account, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -413,9 +414,13 @@ def agent_number_route(*, actor: Actor, account: Account, agent: Agent,
     return queue_number_route(actor=actor, account=account, queue=queue, rental_id=rental_id)
 
 
-def priority_rules_erase_number(*, account: Account, number: str) -> int:
-    """A recipient's erasure (P-12): the caller-priority rules naming their number
-    (a `caller_prefix` that is the whole number, as written in any form) go."""
-    deleted, _detail = CallerPriorityRule.objects.filter(
-        account=account, kind="caller_prefix", value__in=written_forms(number)).delete()
-    return deleted
+def agents_erase_number(*, account: Account, number: str) -> int:
+    """A recipient's erasure (P-12): the caller-priority rules naming their number (a
+    `caller_prefix` that is the whole number, as written in any form) and their callback
+    requests go."""
+    forms = written_forms(number)
+    rules, _detail = CallerPriorityRule.objects.filter(
+        account=account, kind="caller_prefix", value__in=forms).delete()
+    callbacks, _detail = CallbackRequest.objects.filter(account=account,
+                                                        number__in=forms).delete()
+    return rules + callbacks

@@ -50,7 +50,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 # What a person may ask for; ringing, on call and wrap-up follow the calls.
 CHOSEN = frozenset({S.AVAILABLE, S.PAUSED, S.LOGGED_OUT})
 CALLER_EVENTS = frozenset({QueueEventKind.ENTERED, QueueEventKind.ABANDONED,
-                           QueueEventKind.OVERFLOWED, QueueEventKind.TRANSFERRED})
+                           QueueEventKind.OVERFLOWED, QueueEventKind.TRANSFERRED,
+                           QueueEventKind.CALLBACK})
 
 
 class LicencesExhausted(Conflict):
@@ -257,8 +258,9 @@ def agent_wrap_up_end(*, account: Account, agent: Agent, now: datetime | None = 
 @transaction.atomic
 def queue_caller_event(*, account: Account, queue: Queue, kind: str, call_id: str,
                        details: dict[str, Any], now: datetime | None = None) -> QueueEvent:
-    """The callers' side of the log: entered {priority, position}, abandoned {position,
-    original_position, wait}, overflowed {when, target}, transferred {target}."""
+    """The callers' side of the log: entered {priority, position, branch}, abandoned
+    {position, original_position, wait, cause}, overflowed {when, target, wait},
+    transferred {target, to, by_agent}, callback {position, wait}."""
     if kind not in CALLER_EVENTS:
         raise ValidationFailed(details={"kind": [kind]})
     return QueueEvent.objects.create(account=account, queue=queue, kind=kind,

@@ -21,7 +21,7 @@ from chappe.agents.models import (
     PriorityKind,
     QueueEventKind,
 )
-from chappe.agents.services import licences, setup, states
+from chappe.agents.services import callbacks, licences, setup, states
 from chappe.api.v1.base import actor_of
 from chappe.api.v1.callcenter import NumberOut
 from chappe.voice.flows import OpeningHours
@@ -278,6 +278,9 @@ class QueueSettings(Schema):
     hours: OpeningHours | None = Field(None, description="Opening hours (none: always "
                                                          "open); callers arriving while "
                                                          "closed go to the `closed` overflow")
+    callback_key: Literal["", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] = \
+        Field("", description="The key a waiting caller presses to be called back "
+                              "(\"\": none)")
 
 
 class QueueIn(QueueSettings):
@@ -301,6 +304,8 @@ class QueueUpdateIn(Schema):
     language: Literal["fr", "en"] | None = None
     hold_audio_id: UUID | None = None
     hours: OpeningHours | None = None
+    callback_key: Literal["", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] | None \
+        = None
     members: list[MemberIO] | None = None
     skills: list[RequiredSkill] | None = None
     overflows: list[OverflowIO] | None = None
@@ -436,6 +441,36 @@ def queue_event_list(request: HttpRequest, queue_id: str | None = None,
         account=actor.account,
         queue=selectors.queue_get(account=actor.account, queue_id=queue_id) if queue_id else None,
         agent=selectors.agent_get(account=actor.account, agent_id=agent_id) if agent_id else None)
+
+
+# --- callback requests ----------------------------------------------------------------------
+
+
+class CallbackOut(Schema):
+    id: UUID
+    queue_id: UUID | None
+    number: str
+    priority: int
+    entered_at: datetime = Field(description="When the caller started waiting: their place")
+    requested_at: datetime
+    done_at: datetime | None
+    done_by_agent_id: UUID | None = Field(alias="done_by_id")
+
+
+@router.get("/callbacks", response=list[CallbackOut])
+@paginate(LimitOffsetPagination)
+def callback_list(request: HttpRequest, queue_id: UUID | None = None, done: bool = False):
+    """Callers who asked to be called back, in the queue's order (open ones, or done)."""
+    actor = actor_of(request, Perm.CALLS_HANDLE)
+    queue = selectors.queue_get(account=actor.account, queue_id=queue_id) if queue_id else None
+    return selectors.callback_list(account=actor.account, queue=queue, done=done)
+
+
+@router.post("/callbacks/{callback_id}/done", response=CallbackOut)
+def callback_done(request: HttpRequest, callback_id: UUID):
+    """The caller was called back (409 `already_done` the second time)."""
+    actor = actor_of(request, Perm.CALLS_HANDLE)
+    return callbacks.callback_done(actor=actor, account=actor.account, callback_id=callback_id)
 
 
 # --- licences -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from chappe.accounts.models import User
 from chappe.accounts.roles import Perm
 from chappe.agents import selectors
 from chappe.agents.models import Agent
-from chappe.agents.services import licences, setup, states
+from chappe.agents.services import callbacks, licences, setup, states
 from chappe.callcenter.selectors import audio_prompt_list
 from chappe.common.errors import ChappeError
 from chappe.web.agent_forms import AgentForm, LicencesForm, QueueForm
@@ -99,8 +99,21 @@ def agent_state(request: HttpRequest, actor: Actor, agent_id: UUID) -> HttpRespo
 def agent_me(request: HttpRequest, actor: Actor) -> HttpResponse:
     """My agent status: state, SIP credentials for my phones, and the buttons."""
     agent: Agent | None = selectors.agent_of_user(account=actor.account, user=actor.user)
+    callbacks = (selectors.callback_list(account=actor.account).filter(
+        queue__members__agent=agent) if agent is not None else [])
     return render(request, "web/agent_me.html", {
-        "agent": agent, "pause_reasons": selectors.pause_reason_list(account=actor.account)})
+        "agent": agent, "pause_reasons": selectors.pause_reason_list(account=actor.account),
+        "callbacks": callbacks})
+
+
+@require_POST
+@account_view(Perm.CALLS_HANDLE)
+def callback_done(request: HttpRequest, actor: Actor, callback_id: UUID) -> HttpResponse:
+    try:
+        callbacks.callback_done(actor=actor, account=actor.account, callback_id=callback_id)
+    except ChappeError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:agent_me")
 
 
 # --- queues -------------------------------------------------------------------------------

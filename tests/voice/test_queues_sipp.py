@@ -97,6 +97,33 @@ def answered_call(account, agent, cwd, *, wait_ms="1500"):
     return inbound, leg, caller_rtp, agent_rtp
 
 
+def transferred_call(engine, account, cwd, caller_rtp, *phones):
+    """A SIPp caller keys 1 into the queue, waits 4 s (long enough for an agent to answer
+    and transfer it), then talks 7.3 s; the inbound call record and its two legs, once
+    `phones` (the transferring agent's, the one taking the call) ended well."""
+    try:
+        result = sipp(engine.port, *scenario("queue_caller.xml", cwd, key="1", wait_ms="4000",
+                                             talk_ms="7300"),
+                      "-key", "caller_rtp", str(caller_rtp.port), cwd=cwd, timeout=40)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        inbound, *legs = wait_for_records(account, 3)
+        for phone in phones:
+            status, output = phone.finish()
+            assert status == 0, output[-3000:]
+    finally:
+        for phone in phones:
+            phone.stop()
+        caller_rtp.close()
+    return inbound, legs
+
+
+def heard_most(sink, *, share: float) -> bool:
+    """Whether `sink` received at least `share` of the caller's recorded speech (PCMA)."""
+    sent = pcap_payloads(PCAPS / "g711a.pcap")
+    heard = set(sink.payloads(8))
+    return sum(p in heard for p in sent) >= share * len(sent)
+
+
 def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answers(
         number_with, data_dir, admin_actor, make_agent, licences):
     account = admin_actor.account
@@ -111,9 +138,8 @@ def test_a_caller_walks_the_ivr_into_the_queue_and_the_longest_idle_agent_answer
     inbound, leg, caller_rtp, agent_rtp = answered_call(account, idle, data_dir)
 
     # The caller's audio reached the agent's phone and what it sent back reached the caller.
-    sent = pcap_payloads(PCAPS / "g711a.pcap")
-    assert sum(p in set(agent_rtp.payloads(8)) for p in sent) >= 0.95 * len(sent)
-    assert sum(p in set(caller_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+    assert heard_most(agent_rtp, share=0.95)
+    assert heard_most(caller_rtp, share=0.9)
 
     assert inbound.disposition == "answered"
     assert inbound.flow_path == ["menu", "support"]
@@ -254,24 +280,11 @@ def test_an_agent_transfers_the_caller_to_another_agent_by_refer(
                              cwd=data_dir, port=first_port)
         answering = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp",
                           str(second_rtp.port), cwd=data_dir, port=second_port)
-        try:
-            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
-                                                 wait_ms="4000", talk_ms="7300"),
-                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=40)
-            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-            inbound, *legs = wait_for_records(account, 3)
-            for phone in (transferring, answering):
-                status, output = phone.finish()
-                assert status == 0, output[-3000:]
-        finally:
-            transferring.stop()
-            answering.stop()
-            caller_rtp.close()
-            second_rtp.close()
-
-    # After the transfer the caller talked with the second agent, both ways.
-    sent = pcap_payloads(PCAPS / "g711a.pcap")
-    assert sum(p in set(second_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+        inbound, legs = transferred_call(engine, account, data_dir, caller_rtp,
+                                         transferring, answering)
+    second_rtp.close()
+    # After the transfer the caller talked with the second agent.
+    assert heard_most(second_rtp, share=0.9)
     assert inbound.disposition == "answered"
     assert inbound.agent_id == second.pk
     assert sorted(leg.to_number for leg in legs) == sorted(
@@ -403,23 +416,10 @@ def test_an_agent_transfers_the_caller_to_an_outside_number_through_a_trunk(
         register(engine, agent, data_dir, agent_port)
         transferring = Phone(*scenario("refer_agent.xml", data_dir, talk_ms="1000",
                                        target="0145000000"), cwd=data_dir, port=agent_port)
-        try:
-            result = sipp(engine.port, *scenario("queue_caller.xml", data_dir, key="1",
-                                                 wait_ms="4000", talk_ms="7300"),
-                          "-key", "caller_rtp", str(caller_rtp.port), cwd=data_dir, timeout=40)
-            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-            inbound, *legs = wait_for_records(account, 3)
-            for phone in (transferring, outside):
-                status, output = phone.finish()
-                assert status == 0, output[-3000:]
-        finally:
-            transferring.stop()
-            outside.stop()
-            caller_rtp.close()
-            outside_rtp.close()
-
-    sent = pcap_payloads(PCAPS / "g711a.pcap")
-    assert sum(p in set(outside_rtp.payloads(8)) for p in sent) >= 0.9 * len(sent)
+        inbound, legs = transferred_call(engine, account, data_dir, caller_rtp,
+                                         transferring, outside)
+    outside_rtp.close()
+    assert heard_most(outside_rtp, share=0.9)
     assert inbound.disposition == "answered"
     by_direction = {leg.direction: leg for leg in legs}
     assert by_direction["internal"].to_number == f"agent:{agent.pk}"

@@ -335,3 +335,14 @@ def caller_priority(*, rules: Iterable[tuple[str, str, int]], caller_number: str
         if matched:
             best = max(best, priority)
     return best
+
+
+def expected_wait(*, position: int, handle_seconds: float, agents: int) -> int:
+    """Seconds a caller at `position` may expect to wait (what the announcements say):
+    the callers ahead of them and they themselves, served `agents` at a time, each call
+    taking `handle_seconds` (talk and wrap-up, the queue's recent average) — Asterisk's
+    holdtime estimate, spread over the agents logged in. 0 when there is nothing to
+    estimate from."""
+    if handle_seconds <= 0 or position <= 0:
+        return 0
+    return round(position * handle_seconds / max(agents, 1))

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chappe.agents.acd import (
     Caller,
@@ -32,6 +33,7 @@ from chappe.agents.acd import (
     admit,
     caller_priority,
     choose,
+    expected_wait,
     leaving,
 )
 from chappe.agents.models import (
@@ -40,6 +42,7 @@ from chappe.agents.models import (
     OverflowTarget,
     OverflowWhen,
     Queue,
+    QueueEvent,
     QueueEventKind,
     QueueOverflow,
 )
@@ -164,7 +167,8 @@ class QueueDesk:
                 offers.append(QueueOffer(offer.caller_id, offer.agent_id,
                                          offer.ring_timeout_seconds))
         return QueueTick(offers=offers, leaving=gone,
-                         announcements=self._announcements(queue, waiting))
+                         announcements=self._announcements(queue, waiting,
+                                                           agents=_logged_in(members)))
 
     def abandoned(self, call: QueueCall) -> QueueVisit:
         return self._abandon(call, cause="caller_hangup")
@@ -394,15 +398,37 @@ class QueueDesk:
             return flow_parse(version.definition) if version is not None else None
         return flow_parse({"start": "overflow", "nodes": {"overflow": node}})
 
-    def _announcements(self, queue: Queue, waiting: WaitingCallers) -> dict[str, Prompt]:
+    def _announcements(self, queue: Queue, waiting: WaitingCallers, *,
+                       agents: int) -> dict[str, Prompt]:
+        """What each waiting caller hears when it is time: their position, the wait to
+        expect (once the queue has served calls to estimate it from), the callback key."""
         if not queue.announce_seconds:
             return {}
+        handle = _handle_seconds(queue)
         with translation.override(queue.language):
             offer = (" " + _("Press %(key)s to be called back.") % {"key": queue.callback_key}
                      if queue.callback_key else "")
-            return {caller.id: Prompt(text=_("You are number %(position)d in the queue.")
-                                      % {"position": at} + offer, language=queue.language)
-                    for at, caller in enumerate(waiting, start=1)}
+            said = {}
+            for at, caller in enumerate(waiting, start=1):
+                text = _("You are number %(position)d in the queue.") % {"position": at}
+                wait = expected_wait(position=at, handle_seconds=handle, agents=agents)
+                if wait:
+                    minutes = max(1, -(-wait // 60))
+                    text += " " + ngettext("Your wait should be about %(minutes)d minute.",
+                                           "Your wait should be about %(minutes)d minutes.",
+                                           minutes) % {"minutes": minutes}
+                said[caller.id] = Prompt(text=text + offer, language=queue.language)
+            return said
+
+
+def _handle_seconds(queue: Queue, calls: int = 20) -> float:
+    """The average talk and wrap-up time of the queue's last `calls` calls (0: none yet)."""
+    done = list(QueueEvent.objects.filter(account_id=queue.account_id, queue=queue,
+                                          kind=QueueEventKind.COMPLETED)
+                .order_by("-id").values_list("details", flat=True)[:calls])
+    if not done:
+        return 0.0
+    return sum(int(d.get("talk", 0)) + int(d.get("wrap_up", 0)) for d in done) / len(done)
 
 
 def _recording_notice(queue: Queue) -> Prompt | None:

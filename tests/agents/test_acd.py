@@ -17,6 +17,7 @@ from chappe.agents.acd import (
     admit,
     caller_priority,
     choose,
+    expected_wait,
     leaving,
 )
 
@@ -292,3 +293,9 @@ def test_no_starvation_every_fitting_caller_is_offered_as_agents_free_up(scene):
                 served.add(offer.caller_id)
                 line.remove(next(c for c in line if c.id == offer.caller_id))
     assert served == fitting
+
+
+def test_the_expected_wait_spreads_the_callers_ahead_over_the_agents_logged_in():
+    assert expected_wait(position=3, handle_seconds=120, agents=2) == 180
+    assert expected_wait(position=1, handle_seconds=90, agents=0) == 90  # nobody yet: one
+    assert expected_wait(position=2, handle_seconds=0, agents=3) == 0  # nothing to go by

@@ -176,10 +176,18 @@ def test_waiting_callers_are_told_their_position_in_the_queues_language(desk, ad
     announcements = desk.tick(str(queue.pk)).announcements
     assert announcements["c2"].text == "You are number 2 in the queue."
     assert announcements["c2"].language == "en"
+    # Once the queue has served calls, the wait to expect is said too (150 s a call, no
+    # agent logged in: counted as one; the second caller, 300 s: 5 minutes).
+    for talk in (100, 140):
+        QueueEvent.objects.create(account=queue.account, queue=queue, kind="completed",
+                                  at=T0, details={"talk": talk, "wrap_up": 30})
+    assert desk.tick(str(queue.pk)).announcements["c2"].text == (
+        "You are number 2 in the queue. Your wait should be about 5 minutes.")
     queue.language = "fr"
     queue.save()
-    assert desk.tick(str(queue.pk)).announcements["c1"].text \
-        == "Vous êtes en position 1 dans la file d'attente."
+    assert desk.tick(str(queue.pk)).announcements["c1"].text == (
+        "Vous êtes en position 1 dans la file d'attente. "
+        "Votre attente devrait être d’environ 3 minutes.")
 
 
 def test_an_abandon_is_logged_with_its_position_and_wait(desk, clock, admin_actor):

@@ -128,7 +128,8 @@ ACTIONS: dict[str, Action] = {
                             audited=True),
     "pause_reasons.list": Action("get", lambda w: "/api/v1/pause-reasons"),
     "queue_events.read": Action("get", lambda w: "/api/v1/queue-events"),
-    "licences.update": Action("put", lambda w: "/api/v1/licences", lambda w: {"licences": 2},
+    # 0: no licence to pay for from credit (the permission is what this checks).
+    "licences.update": Action("put", lambda w: "/api/v1/licences", lambda w: {"licences": 0},
                               audited=True),
 }
 

@@ -459,7 +459,7 @@ class CallbackOut(Schema):
 
 @router.get("/callbacks", response=list[CallbackOut])
 @paginate(LimitOffsetPagination)
-def callback_list(request: HttpRequest, queue_id: UUID | None = None, done: bool = False):
+def callback_list(request: HttpRequest, queue_id: str | None = None, done: bool = False):
     """Callers who asked to be called back, in the queue's order (open ones, or done)."""
     actor = actor_of(request, Perm.CALLS_HANDLE)
     queue = selectors.queue_get(account=actor.account, queue_id=queue_id) if queue_id else None

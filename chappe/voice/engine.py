@@ -36,6 +36,8 @@ logger = logging.getLogger("chappe.voice")
 # Seconds between the heartbeats of the messages being called: well within their lease
 # (60 s, chappe.messaging.services.dispatch.LEASE), so no other engine takes them.
 MESSAGE_HEARTBEAT = 20.0
+# Tries at writing a voice message's outcome before leaving it to its lease.
+FINISH_ATTEMPTS = 5
 # Seconds between two sweeps of the expired registrations.
 REGISTRATIONS_SWEEP = 30.0
 
@@ -164,16 +166,28 @@ class VoiceEngine:
                 repeat=call.repeat)
         except Exception:
             logger.exception("voice message %s: the call failed", call.id)
+        end = MessageCallEnd(
+            status=result.status, sip_status=result.sip_status, started_at=started,
+            ended_at=result.log.ended_at or datetime.now(UTC),
+            answered_at=result.log.answered_at, sip_call_id=result.log.call_id,
+            plays=result.plays, trunk=result.trunk)
         try:
-            await self.directory.message_call_finish(call, MessageCallEnd(
-                status=result.status, sip_status=result.sip_status, started_at=started,
-                ended_at=result.log.ended_at or datetime.now(UTC),
-                answered_at=result.log.answered_at, sip_call_id=result.log.call_id,
-                plays=result.plays, trunk=result.trunk))
-        except Exception:
-            # Its lease runs out, and the message is called again (at least once).
-            logger.exception("voice message %s: the outcome %s was not recorded", call.id,
-                             result.status)
+            # The outcome is written in one transaction: a failed try wrote nothing, so it
+            # is tried again (a locked database passes) rather than leaving the message
+            # to be called a second time once its lease runs out.
+            for attempt in range(FINISH_ATTEMPTS):
+                try:
+                    await self.directory.message_call_finish(call, end)
+                    break
+                except Exception:
+                    if attempt == FINISH_ATTEMPTS - 1:
+                        # Its lease runs out, and it is called again (at least once).
+                        logger.exception("voice message %s: the outcome %s was not recorded",
+                                         call.id, result.status)
+                    else:
+                        logger.warning("voice message %s: recording the outcome failed, "
+                                       "trying again", call.id, exc_info=True)
+                        await asyncio.sleep(0.2 * (attempt + 1))
         finally:
             self._in_flight.pop(call.id, None)
 

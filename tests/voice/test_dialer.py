@@ -72,3 +72,31 @@ def test_calls_in_flight_get_heartbeats_and_their_outcome_is_handed_back():
         assert len(directory.extended) == beats  # no heartbeat once it is over
 
     asyncio.run(scenario())
+
+
+def test_an_outcome_that_could_not_be_written_is_written_again_not_left_to_the_lease():
+    class Locked(FakeDirectory):
+        failures = 2
+
+        async def message_call_finish(self, call, end):
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("database table is locked")
+            await super().message_call_finish(call, end)
+
+    async def scenario():
+        directory = Locked()
+        directory.release.set()
+        engine = VoiceEngine("127.0.0.1", 0, directory=directory, auth_secret=b"s",
+                             dialer_poll=0.01)
+        await engine.start()
+        try:
+            async with asyncio.timeout(5):
+                while not directory.finished:
+                    await asyncio.sleep(0.01)
+        finally:
+            await engine.stop()
+        assert directory.finished == [("m-1", outbound.NO_ROUTE)]  # once, after two failures
+        assert engine._in_flight == {}
+
+    asyncio.run(scenario())

@@ -187,7 +187,7 @@ def test_waiting_callers_are_told_their_position_in_the_queues_language(desk, ad
     queue.save()
     assert desk.tick(str(queue.pk)).announcements["c1"].text == (
         "Vous êtes en position 1 dans la file d'attente. "
-        "Votre attente devrait être d’environ 3 minutes.")
+        "Votre attente devrait être d\u2019environ 3 minutes.")
 
 
 def test_an_abandon_is_logged_with_its_position_and_wait(desk, clock, admin_actor):

@@ -105,10 +105,9 @@ class VoiceEngine:
 
     async def _on_call(self, call: InboundCall) -> None:
         self.calls_handled += 1
-        desk = getattr(self.directory, "queues", None)
-        if desk is not None and is_feature_code(call.callee):
-            await feature_call(call, self.directory, desk, secret=self.auth_secret,
-                               throttle=self.throttle)
+        if self.queues is not None and is_feature_code(call.callee):
+            await feature_call(call, self.directory, self.queues.desk,
+                               secret=self.auth_secret, throttle=self.throttle)
             return
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
                          auth_secret=self.auth_secret, throttle=self.throttle,

@@ -115,9 +115,6 @@ class QueueRoom:
         self._wakes: dict[str, asyncio.Event] = {}
         self._turns: dict[str, asyncio.Task] = {}
 
-    def waiting(self, queue_id: str) -> int:
-        return len(self._waiting.get(queue_id, {}))
-
     async def serve(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event) -> QueueResult:
         """Keep the caller in the queue until an agent answers (then bridge them until
         either hangs up), the queue lets them go, or they hang up."""

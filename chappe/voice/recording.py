@@ -61,11 +61,6 @@ class CallRecorder:
             for path in paths:
                 path.unlink(missing_ok=True)
 
-    def discard(self) -> None:
-        path = self.finish()
-        if path is not None:
-            path.unlink(missing_ok=True)
-
 
 def _interleaved(left: bytes, right: bytes) -> bytes:
     """Two mono chunks of 16-bit samples as one stereo chunk, the shorter padded with

@@ -21,12 +21,14 @@ import queue
 import threading
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 
 from django.db import close_old_connections
 from django.utils import translation
 
+from chappe.accounts.services import api_keys_current
+from chappe.common.errors import NotAuthenticated
 from chappe.messaging.services.accept import SendOutcome, SmsRequest, sms_send_many
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,8 @@ class SmsGroupCommit:
         try:
             for language, same in groupby(sorted(batch, key=lambda w: w.language),
                                           key=lambda w: w.language):
-                waiting = list(same)
                 with translation.override(language):
+                    waiting = _confirmed(list(same))
                     try:
                         results = sms_send_many(requests=[w.request for w in waiting])
                     except Exception as exc:  # not one request's error: all of them fail
@@ -112,3 +114,29 @@ class SmsGroupCommit:
         finally:
             # As at the end of a request: give back a broken or expired connection.
             close_old_connections()
+
+
+def _confirmed(batch: list[_Waiting]) -> list[_Waiting]:
+    """The requests whose API key is still active, with their key and account read again
+    now in one query for the batch, the others answered `NotAuthenticated`: a key the web
+    role kept in a per-process cache (decision 0038) stops working from the next batch
+    after it is revoked, and a suspension is seen on a fresh account row."""
+    current = api_keys_current(ids={w.request.actor.api_key.pk for w in batch
+                                     if w.request.actor.api_key is not None})
+    kept = []
+    for one in batch:
+        actor = one.request.actor
+        if actor.api_key is None:
+            kept.append(one)
+            continue
+        key = current.get(actor.api_key.pk)
+        if key is None:
+            one.future.set_exception(NotAuthenticated())
+            continue
+        if actor.account is not None and actor.account.pk == key.account_id:
+            actor = replace(actor, api_key=key, account=key.account)
+            one.request = replace(one.request, actor=actor, account=key.account)
+        else:  # on a sub-account it manages, read by the request itself
+            one.request = replace(one.request, actor=replace(actor, api_key=key))
+        kept.append(one)
+    return kept

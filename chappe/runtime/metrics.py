@@ -20,6 +20,12 @@ HTTP_LATENCY = Histogram(
 )
 
 
+def request_observe(method: str, status: int, seconds: float) -> None:
+    """Count one answer given outside Django's request cycle (decision 0038)."""
+    HTTP_LATENCY.labels(method).observe(seconds)
+    HTTP_REQUESTS.labels(method, str(status)).inc()
+
+
 class RequestMetricsMiddleware(MiddlewareMixin):
     """Counts and times requests. A `MiddlewareMixin` so that it serves async views
     without a thread of their own (an async hot path, decision 0028)."""
@@ -29,8 +35,7 @@ class RequestMetricsMiddleware(MiddlewareMixin):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         start = request._metrics_start  # type: ignore[attr-defined]
-        HTTP_LATENCY.labels(request.method).observe(time.perf_counter() - start)
-        HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
+        request_observe(request.method or "", response.status_code, time.perf_counter() - start)
         return response
 
 

@@ -19,6 +19,7 @@ from chappe.accounts.services.api_keys import (
     api_key_create,
     api_key_prefix,
     api_key_revoke,
+    api_keys_current,
 )
 from chappe.accounts.services.ordered import (
     service_order,
@@ -54,6 +55,7 @@ __all__ = [
     "api_key_create",
     "api_key_prefix",
     "api_key_revoke",
+    "api_keys_current",
     "invitation_accept",
     "invitation_find",
     "invitation_revoke",

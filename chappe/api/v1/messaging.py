@@ -38,7 +38,8 @@ router = Router(tags=["sms"])
 MICROS = Decimal(1_000_000)
 
 
-def _send_out(outcome: SendOutcome) -> dict:
+def send_answer(outcome: SendOutcome) -> dict:
+    """The `SendOut` of an outcome (also served by `single_send`, outside ninja)."""
     recipients, total, currency = [], 0, ""
     for result in outcome.recipients:
         row: dict = {"input": result.input, "status": result.status, "number": result.e164,
@@ -75,7 +76,7 @@ async def sms_create(request: HttpRequest, payload: SmsCreate,
         outcome = await group_commit.send(send, language=get_language())
     else:
         outcome = await sync_to_async(sms_send_one)(send)
-    return Status(200 if outcome.replayed else 201, _send_out(outcome))
+    return Status(200 if outcome.replayed else 201, send_answer(outcome))
 
 
 class MessageFilters(Schema):
@@ -118,7 +119,7 @@ def send_delete(request: HttpRequest, send_id: str):
     """Cancel every message of a send that has not left yet; their charge is reversed."""
     actor = actor_of(request)
     send = selectors.send_get(account=actor.account, id=send_id)
-    return _send_out(send_cancel(actor=actor, send=send))
+    return send_answer(send_cancel(actor=actor, send=send))
 
 
 @router.patch("/sms/sends/{send_id}", response=SendOut)
@@ -126,7 +127,7 @@ def send_patch(request: HttpRequest, send_id: str, payload: MessagePatch):
     """Change the send time or the text of every message of a send still scheduled."""
     actor = actor_of(request)
     send = selectors.send_get(account=actor.account, id=send_id)
-    return _send_out(send_edit(actor=actor, send=send, **payload.dict(exclude_unset=True)))
+    return send_answer(send_edit(actor=actor, send=send, **payload.dict(exclude_unset=True)))
 
 
 @router.get("/sms/{message_id}", response=MessageDetailOut)

@@ -79,7 +79,7 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str],
             with (connection.wrap_database_errors,
                   cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)")
                   as copy):
-                copy.set_types([_pg_type(f) for f in fields])
+                copy.set_types(_pg_types(model, tuple(columns)))
                 for row in rows:
                     copy.write_row(row)
                     count += 1
@@ -97,6 +97,13 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str],
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+@cache
+def _pg_types(model: type[models.Model], columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The COPY types of `columns`, worked out once per process (a fifth of the cost of
+    a one-message COPY)."""
+    return tuple(_pg_type(model._meta.get_field(name)) for name in columns)
 
 
 def _pg_type(field: models.Field) -> str:

@@ -40,11 +40,14 @@ _CHUNK = 900  # stays under SQLite's bound-parameter limit
 def _among(entries: QuerySet[OptOut], column: str, values: list[str]) -> Iterable[str]:
     """`column` of the `entries` whose `column` is one of `values`. On PostgreSQL one
     `= ANY(array)` parameter (a campaign checks 10,000 numbers per transaction: IN lists
-    of 900 cost more to plan than to run); elsewhere IN lists under SQLite's limit."""
+    of 900 cost more to plan than to run), sent as one comma-joined text that the server
+    splits (psycopg adapts a Python list of 10,000 strings in Python: 2 s of a
+    million-recipient launch); the values are E.164 numbers or hex digests, never a
+    comma. Elsewhere IN lists under SQLite's limit."""
     if connection.vendor == "postgresql":
         yield from entries.extra(  # noqa: S610 (a column of ours; the values are a parameter)
-            where=[f"{column} = ANY(%s)"], params=[values]).order_by().values_list(
-            column, flat=True)
+            where=[f"{column} = ANY(string_to_array(%s, ','))"],
+            params=[",".join(values)]).order_by().values_list(column, flat=True)
         return
     for start in range(0, len(values), _CHUNK):
         yield from entries.filter(**{f"{column}__in": values[start:start + _CHUNK]}) \

@@ -106,11 +106,12 @@ def comparable(headers: dict[str, str]) -> dict[str, str]:
 def test_a_valid_send_is_answered_without_django_as_django_answers_it(served, raw_key,
                                                                     funded_account):
     before = ledger_sum(account=funded_account, book="credit", currency="EUR")
-    status, headers, body = served.post(SMS, headers=json_headers(
+    status, _headers, body = served.post(SMS, headers=json_headers(
         raw_key, **{"Idempotency-Key": "k-1"}))
     assert (status, served.by_django) == (201, 0), body
     answer = json.loads(body)
-    assert answer["accepted"] == 1 and answer["replayed"] is False
+    assert answer["accepted"] == 1
+    assert answer["replayed"] is False
     [row] = answer["recipients"]
     message = Message.objects.get(pk=row["message_id"], account=funded_account)
     assert (message.recipient, message.text) == (DELIVERED, SMS["text"])
@@ -129,7 +130,7 @@ def test_a_valid_send_is_answered_without_django_as_django_answers_it(served, ra
     assert served.observed == [("POST", 201), ("POST", 200)]
 
 
-@pytest.mark.parametrize("headers, body, status, code", [
+@pytest.mark.parametrize(("headers", "body", "status", "code"), [
     ({"Content-Type": "application/json"}, SMS, 401, "not_authenticated"),
     (None, b'{"recipients": [', 400, "validation_error"),
     (None, {**SMS, "text": "nul\x00"}, 400, "validation_error"),

@@ -514,9 +514,9 @@ def usage_post_new(uses: NewUses) -> None:
         # The foreign keys of every row of the transaction so far are checked here,
         # before the lock, instead of at commit while the balance row is locked; later
         # statements are deferred again, as Django expects.
+        # One round trip: a statement without parameters may hold two.
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
     for currency, entry in entries.items():  # the account's lock, held to the commit
         balance = balance_lock(account=account, book=Book.CREDIT, currency=currency)
         plan = credit_plan(balance=balance, amount_micros=-entry.amount_micros, now=now)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
+from phonenumbers import timezone as number_zones
 
 # Countries (ISO 3166 alpha-2) whose numbering plans are known.
 REGIONS: frozenset[str] = frozenset(phonenumbers.SUPPORTED_REGIONS)
@@ -90,6 +91,20 @@ def number_facts(e164: str) -> ParsedNumber | None:
         return normalize(e164, default_country=INTERNATIONAL_ONLY)
     except InvalidNumber:
         return None
+
+
+def number_place(e164: str) -> tuple[str, tuple[str, ...]]:
+    """(ISO region, IANA time zones) of a number: the region phonenumbers places it in,
+    else its calling code's main one ("" when unparsable); the zones it knows for the
+    number's range (none when it does not)."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "", ()
+    region = (phonenumbers.region_code_for_number(number)
+              or phonenumbers.region_code_for_country_code(number.country_code))
+    zones = tuple(z for z in number_zones.time_zones_for_number(number) if z != "Etc/Unknown")
+    return (region if region != "ZZ" else ""), zones
 
 
 def e164_or_as_typed(raw: str, *, default_country: str) -> str:

@@ -84,6 +84,7 @@ def _contacts(account, count: int) -> float:
 def run(args: argparse.Namespace) -> None:
     from datetime import UTC, datetime
 
+    from django.conf import settings
     from django.db import connection
     from django.db.models import Count
 
@@ -141,9 +142,11 @@ def run(args: argparse.Namespace) -> None:
     print(f"  launch job (snapshot + acceptance)       {finished - requested:6.2f} s")
     print(f"  accept time                              {accept:6.2f} s  "
           f"({campaign.processed / accept:,.0f} recipients/s)")
-    print(f"  CPU: this process {cpu[0]:.1f} s, its database backend "
-          + (f"{cpu[1]:.1f} s" if cpu[1] >= 0 else "unknown (not on this machine)")
-          + " (they take turns: the accept time is about their sum)")
+    lanes = settings.CHAPPE_LAUNCH_LANES
+    print(f"  lanes {lanes} (CHAPPE_LAUNCH_LANES); CPU: this process {cpu[0]:.1f} s, "
+          + (f"its database backend {cpu[1]:.1f} s" if cpu[1] >= 0 and lanes == 1
+             else "the lanes' database backends not measured (one per lane thread)"
+             if lanes > 1 else "its database backend unknown (not on this machine)"))
     print(f"  peak memory (maxrss of this process)     {peak_mb:6.0f} MB")
     print(f"  messages {campaign.messages:,}  cost {campaign.cost_micros / 1e6:,.2f} "
           f"{campaign.currency}  ({'plain' if args.plain else 'personalised'} text)")

@@ -237,6 +237,10 @@ CHAPPE_SENDING_WINDOWS = json.loads(os.environ.get("CHAPPE_SENDING_WINDOWS", "nu
 # TICK seconds (a transactional message waits behind at most one wave); how often its
 # progress is counted (less often when counting is slow).
 CHAPPE_CAMPAIGN_CHUNK = int(os.environ.get("CHAPPE_CAMPAIGN_CHUNK", "10000"))
+# Lanes of a campaign launch accepted side by side (decision 0044): SQLite has one writer.
+CHAPPE_LAUNCH_LANES = int(os.environ.get(
+    "CHAPPE_LAUNCH_LANES",
+    "2" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "1"))
 CHAPPE_CAMPAIGN_RATE = float(os.environ.get("CHAPPE_CAMPAIGN_RATE", "200"))
 CHAPPE_CAMPAIGN_TICK_SECONDS = float(os.environ.get("CHAPPE_CAMPAIGN_TICK_SECONDS", "2"))
 CHAPPE_CAMPAIGN_SAMPLE_SECONDS = float(os.environ.get("CHAPPE_CAMPAIGN_SAMPLE_SECONDS", "5"))

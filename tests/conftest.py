@@ -111,6 +111,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _one_launch_lane(settings):
+    """A campaign launch in one lane, in the test's own thread and transaction: lanes in
+    threads of their own need committed data (`tests/campaigns/test_launch_lanes.py`
+    and the kill test of a real worker run them)."""
+    settings.CHAPPE_LAUNCH_LANES = 1
+
+
 @pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str = "Acme", parent: Account | None = None, **fields: Any) -> Account:

@@ -96,11 +96,10 @@ class Campaign(models.Model):
     send = models.OneToOneField("messaging.Send", null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="campaign")
 
-    # Launch: the audience snapshot, then its acceptance in number order.
+    # Launch: the audience snapshot, then its acceptance in number order, lane by lane.
     snapshot_taken = models.BooleanField(default=False)
     recipients = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
-    launch_cursor = models.CharField(max_length=20, blank=True)
     processed = models.PositiveIntegerField(default=0)
     # Outcomes of the processed recipients.
     messages = models.PositiveIntegerField(default=0)
@@ -150,6 +149,22 @@ class Campaign(models.Model):
         if self.launch_done:
             return 100
         return min(100, self.processed * 100 // self.recipients) if self.recipients else 0
+
+
+class LaunchLane(models.Model):
+    """A share of a launch's snapshot, the numbers in (`cursor`, `upper`] (`upper` ""
+    for no bound), accepted in transactions of its own beside the other lanes' (decision
+    0044). `cursor` is the last number accepted: a launch killed mid-way resumes from it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="lanes")
+    lane = models.PositiveSmallIntegerField()
+    cursor = models.CharField(max_length=20, blank=True)
+    upper = models.CharField(max_length=20, blank=True)
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "lane"],
+                                               name="launch_lane_unique")]
 
 
 class CampaignRecipient(models.Model):

@@ -389,8 +389,8 @@ def test_cancel_during_the_launch_stops_it(actor, make_contacts, make_campaign, 
     settings.CHAPPE_CAMPAIGN_CHUNK = 5
     make_contacts(20)
     campaign = campaign_launch(actor=actor, campaign=make_campaign())
-    assert launch_module._accept_chunk(campaign.pk, campaign.run)  # the snapshot
-    assert launch_module._accept_chunk(campaign.pk, campaign.run)  # five accepted
+    assert launch_module._snapshot_step(campaign.pk, campaign.run)
+    assert launch_module._accept_chunk(campaign.pk, campaign.run, 0)  # five accepted
     campaign_cancel(actor=actor, campaign=campaign)
     run_jobs()
     campaign = refreshed(campaign)
@@ -424,7 +424,7 @@ def test_erasure_removes_the_number_from_campaigns(actor, funded_account, make_c
     settings.CHAPPE_CAMPAIGN_CHUNK = 1
     launching = campaign_launch(actor=actor, campaign=make_campaign(
         numbers=["+33612345670", "+33612345671"], all_contacts=False))
-    assert launch_module._accept_chunk(launching.pk, launching.run)  # the snapshot
+    assert launch_module._snapshot_step(launching.pk, launching.run)
     with pytest.raises(Conflict) as error:
         recipient_erase(actor=actor, account=funded_account, number="+33612345671")
     assert error.value.code == "campaign_launching"

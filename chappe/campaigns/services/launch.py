@@ -9,22 +9,28 @@ job on the durable queue. The job
    into `CampaignRecipient` (primary key (campaign, number): one message per number,
    M-6), the pasted numbers added with ON CONFLICT DO NOTHING, numbers stored before
    their country was derived normalised one by one (rare), unusable numbers dropped;
-2. accepts it in number order, `CHAPPE_CAMPAIGN_CHUNK` recipients per transaction:
-   personalised drafts go through `messages_accept` (sender rules, red list, rating,
-   one prepaid debit per chunk), and the launch cursor and counters are written in the
-   same transaction. A job killed at any point resumes from the last committed cursor:
-   no recipient is lost or served twice.
+2. cuts it into `CHAPPE_LAUNCH_LANES` lanes by number (decision 0044) and accepts them
+   side by side, each in number order, `CHAPPE_CAMPAIGN_CHUNK` recipients per
+   transaction: personalised drafts go through `messages_accept` (sender rules, red
+   list, rating, one prepaid debit per chunk), and the lane's cursor and the campaign's
+   counters are written in the same transaction. While one lane's chunk is in
+   PostgreSQL (its COPY, index updates, commit), another lane's is built in Python: the
+   two took turns before. A job killed at any point resumes every lane from its last
+   committed cursor: no recipient is lost or served twice.
 
 Nothing per recipient is an ORM object or a phone-number parse: rows are tuples, the
 destination country and operator come from the contact's derived columns.
 """
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
+from django.db.models import F, UUIDField, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +45,7 @@ from chappe.campaigns.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
+    LaunchLane,
     check_campaign_transition,
 )
 from chappe.campaigns.personalize import TemplateError
@@ -69,6 +76,8 @@ from chappe.messaging.services.accept import Draft, messages_accept
 from chappe.queue.jobs import job_heartbeat
 
 C = CampaignStatus
+# How often the launch job tells the queue it is alive while its lanes run.
+HEARTBEAT_SECONDS = 5.0
 
 
 def _check(estimate: Estimate) -> None:
@@ -247,70 +256,166 @@ def _chunk_size() -> int:
     return settings.CHAPPE_CAMPAIGN_CHUNK
 
 
-def _accept_chunk(campaign_id: Any, run: int) -> bool:
-    """Accept the next chunk of the snapshot in one transaction with the cursor; False
-    when the launch is over or no longer this run's."""
+class _Overtaken(Exception):
+    """The campaign was paused, canceled or restarted while a lane wrote its chunk."""
+
+
+def _launching(campaign_id: Any, run: int) -> Campaign | None:
+    campaign = (Campaign.objects.select_related("account", "send")
+                .filter(pk=campaign_id).first())
+    if campaign is None or campaign.run != run or campaign.status != C.LAUNCHING:
+        return None
+    return campaign
+
+
+def _snapshot_step(campaign_id: Any, run: int) -> bool:
+    """Freeze the audience and cut it into lanes, once; False when the launch is no
+    longer this run's."""
     with transaction.atomic():
-        _commit_without_waiting_for_the_disk()
         campaign = (Campaign.objects.select_for_update(of=("self",))
                     .select_related("account", "send").filter(pk=campaign_id).first())
         if campaign is None or campaign.run != run or campaign.status != C.LAUNCHING:
             return False
         if not campaign.snapshot_taken:
             _snapshot(campaign)
-            return True
-        now = timezone.now()
-        template = template_for(account=campaign.account, text=campaign.text)
-        content = campaign_content(campaign)
-        columns = value_columns(template, prefix="contact__")
-        rows = list(CampaignRecipient.objects.filter(
-            campaign_id=campaign.pk, number__gt=campaign.launch_cursor).order_by("number")
-            .annotate(**columns).values_list("number", "country", "operator", *columns)
-            [:_chunk_size()])
-        if not rows:
-            campaign.status, campaign.launched_at = C.RUNNING, now
-            campaign.save(update_fields=["status", "launched_at", "updated_at"])
-            Send.objects.filter(pk=campaign.send_id).update(send_at=campaign.send_at)
-            sample_take(campaign, now=now)
-            return False
-        keys, pricing, texts = template.keys, campaign.operator_pricing, {}
-        drafts = []
-        for number, country, operator, *values in rows:
-            text = texts.get(tuple(values))
-            if text is None:
-                text = texts[tuple(values)] = content.final(
-                    template, {key: text_of(v) for key, v in zip(keys, values, strict=True)})
-            drafts.append(Draft(e164=number, country=country, operator=operator, text=text,
-                                rate_operator=pricing.get(country, {}).get(operator, "")))
-        try:
-            with transaction.atomic():
-                answers = messages_accept(account=campaign.account, send=campaign.send,
-                                          drafts=drafts, max_segments=campaign.max_segments)
-        except ChappeError as exc:  # no credit left, a price withdrawn…: stop, keep the rest
-            pause_locked(campaign, now=now, reason=exc.code)
-            return False
-        made = [a.message_id for a in answers if a.message_id is not None]
-        if made:
-            campaign.first_message_id = campaign.first_message_id or min(made)
-            campaign.last_message_id = max(made)
-        campaign.launch_cursor = rows[-1][0]
-        campaign.processed += len(rows)
-        campaign.messages += len(made)
-        campaign.opted_out += sum(1 for a in answers if a.status == "opted_out")
-        campaign.not_sent += len(answers) - len(made)
-        campaign.cost_micros += sum(a.price_micros for a in answers)
-        campaign.save(update_fields=[
-            "first_message_id", "last_message_id", "launch_cursor", "processed", "messages",
-            "opted_out", "not_sent", "cost_micros", "updated_at"])
+            _lanes_cut(campaign)
+        return True
+
+
+def _lanes_cut(campaign: Campaign) -> None:
+    """`CHAPPE_LAUNCH_LANES` lanes of about equal size, split at numbers of the snapshot
+    (one lane for a snapshot of a chunk or less)."""
+    count = max(1, min(settings.CHAPPE_LAUNCH_LANES, campaign.recipients // _chunk_size()))
+    mine = CampaignRecipient.objects.filter(campaign=campaign).order_by("number")
+    bounds = [mine.values_list("number", flat=True)[campaign.recipients * k // count - 1]
+              for k in range(1, count)]
+    LaunchLane.objects.bulk_create([
+        LaunchLane(campaign=campaign, lane=k, cursor=bounds[k - 1] if k else "",
+                   upper=bounds[k] if k < count - 1 else "") for k in range(count)])
+
+
+def _accept_chunk(campaign_id: Any, run: int, lane: int) -> bool:
+    """Accept the lane's next chunk in one transaction with its cursor and the campaign's
+    counters; False when the lane is over or the launch no longer this run's.
+
+    The campaign row is not locked while the chunk is written (the other lanes write
+    theirs meanwhile): its counters are added to by one conditional UPDATE at the end,
+    which finds no row — and rolls the chunk back — if the campaign was paused, canceled
+    or restarted in the meantime. A lane's own row is locked for the whole chunk."""
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_the_disk()
+            campaign = _launching(campaign_id, run)
+            if campaign is None:
+                return False
+            mine = (LaunchLane.objects.select_for_update()
+                    .filter(campaign_id=campaign.pk, lane=lane, done=False).first())
+            if mine is None:
+                return False
+            template = template_for(account=campaign.account, text=campaign.text)
+            content = campaign_content(campaign)
+            columns = value_columns(template, prefix="contact__")
+            todo = CampaignRecipient.objects.filter(campaign_id=campaign.pk,
+                                                    number__gt=mine.cursor)
+            if mine.upper:
+                todo = todo.filter(number__lte=mine.upper)
+            rows = list(todo.order_by("number").annotate(**columns)
+                        .values_list("number", "country", "operator", *columns)[:_chunk_size()])
+            if not rows:
+                mine.done = True
+                mine.save(update_fields=["done"])
+                return False
+            keys, pricing, texts = template.keys, campaign.operator_pricing, {}
+            drafts = []
+            for number, country, operator, *values in rows:
+                text = texts.get(tuple(values))
+                if text is None:
+                    text = texts[tuple(values)] = content.final(
+                        template, {key: text_of(v) for key, v in zip(keys, values, strict=True)})
+                drafts.append(Draft(e164=number, country=country, operator=operator, text=text,
+                                    rate_operator=pricing.get(country, {}).get(operator, "")))
+            try:
+                with transaction.atomic():
+                    answers = messages_accept(account=campaign.account, send=campaign.send,
+                                              drafts=drafts, max_segments=campaign.max_segments)
+            except ChappeError as exc:  # no credit left, a price withdrawn…: stop, keep the rest
+                locked = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign.pk)
+                if locked.run == run and locked.status == C.LAUNCHING:
+                    pause_locked(locked, now=timezone.now(), reason=exc.code)
+                return False
+            mine.cursor = rows[-1][0]
+            mine.save(update_fields=["cursor"])
+            _count(campaign, run, rows=len(rows), answers=answers)
+    except _Overtaken:
+        return False
     return True
 
 
-def campaign_launch_run(*, campaign_id: Any, run: int) -> None:
-    """The launch job: snapshot, then chunk after chunk (each committed with its cursor)
-    until the audience is accepted; the snapshot is emptied once the launch is over."""
+def _count(campaign: Campaign, run: int, *, rows: int, answers: list) -> None:
+    """Add a chunk's outcomes to the campaign's counters, if it is still this run's
+    launch (else `_Overtaken`, which rolls the chunk back)."""
+    made = [a.message_id for a in answers if a.message_id is not None]
+    changes: dict[str, Any] = {
+        "processed": F("processed") + rows, "messages": F("messages") + len(made),
+        "opted_out": F("opted_out") + sum(1 for a in answers if a.status == "opted_out"),
+        "not_sent": F("not_sent") + len(answers) - len(made),
+        "cost_micros": F("cost_micros") + sum(a.price_micros for a in answers),
+        "updated_at": timezone.now()}
+    if made:
+        first, last = (Value(min(made), output_field=UUIDField()),
+                       Value(max(made), output_field=UUIDField()))
+        changes["first_message_id"] = Least(Coalesce("first_message_id", first), first)
+        changes["last_message_id"] = Greatest(Coalesce("last_message_id", last), last)
+    if not Campaign.objects.filter(pk=campaign.pk, run=run,
+                                   status=C.LAUNCHING).update(**changes):
+        raise _Overtaken
+
+
+def _finish(campaign_id: Any, run: int) -> None:
+    """Once every lane is over: the campaign runs (its waves begin)."""
+    with transaction.atomic():
+        campaign = (Campaign.objects.select_for_update(of=("self",))
+                    .select_related("account", "send").filter(pk=campaign_id).first())
+        if (campaign is None or campaign.run != run or campaign.status != C.LAUNCHING
+                or campaign.lanes.filter(done=False).exists()):
+            return
+        now = timezone.now()
+        campaign.status, campaign.launched_at = C.RUNNING, now
+        campaign.save(update_fields=["status", "launched_at", "updated_at"])
+        Send.objects.filter(pk=campaign.send_id).update(send_at=campaign.send_at)
+        sample_take(campaign, now=now)
+
+
+def _lane_run(campaign_id: Any, run: int, lane: int) -> None:
+    """One lane's chunks until it is over, in a thread of its own (its own connection)."""
     try:
-        while _accept_chunk(campaign_id, run):
-            job_heartbeat()
+        while _accept_chunk(campaign_id, run, lane):
+            pass
+    finally:
+        connection.close()
+
+
+def campaign_launch_run(*, campaign_id: Any, run: int) -> None:
+    """The launch job: snapshot, then the lanes side by side (each chunk committed with
+    its lane's cursor) until the audience is accepted; the snapshot is emptied once the
+    launch is over."""
+    try:
+        if not _snapshot_step(campaign_id, run):
+            return
+        lanes = list(LaunchLane.objects.filter(campaign_id=campaign_id, done=False)
+                     .values_list("lane", flat=True))
+        if len(lanes) == 1:
+            while _accept_chunk(campaign_id, run, lanes[0]):
+                job_heartbeat()
+        elif lanes:
+            with ThreadPoolExecutor(len(lanes), thread_name_prefix="launch-lane") as pool:
+                pending = {pool.submit(_lane_run, campaign_id, run, lane) for lane in lanes}
+                while pending:
+                    done, pending = wait(pending, timeout=HEARTBEAT_SECONDS)
+                    for future in done:
+                        future.result()  # a lane's error is the job's
+                    job_heartbeat()
+        _finish(campaign_id, run)
     except TemplateError:
         # A custom field the template uses was deleted after the launch began: pause.
         with transaction.atomic():

@@ -166,6 +166,9 @@ class LaunchLane(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "lane"],
                                                name="launch_lane_unique")]
 
+    def __str__(self) -> str:
+        return f"lane {self.lane} of campaign {self.campaign_id}"
+
 
 class CampaignRecipient(models.Model):
     """One number of a launched campaign's audience, until the launch is over."""

@@ -69,8 +69,10 @@ def webhook_settings_for(*, account: Account) -> WebhookSettings:
 
 @transaction.atomic
 def webhook_settings_update(*, actor: Actor, account: Account, default_url: str | None = None,
-                            rotate_secret: bool = False) -> WebhookSettings:
-    """Set the default callback URL and/or draw a new signing secret (audited)."""
+                            rotate_secret: bool = False,
+                            twilio_sms_url: str | None = None) -> WebhookSettings:
+    """Set the default callback URL, the Twilio-compatible SMS URL and/or draw a new
+    signing secret (audited)."""
     actor.require(Perm.ACCOUNT_MANAGE)
     settings = webhook_settings_for(account=account)
     changed = []
@@ -79,6 +81,11 @@ def webhook_settings_update(*, actor: Actor, account: Account, default_url: str 
             raise ValidationFailed(details={"default_url": [problem]})
         settings.default_url = default_url
         changed.append("default_url")
+    if twilio_sms_url is not None and twilio_sms_url != settings.twilio_sms_url:
+        if twilio_sms_url and (problem := callback_url_problem(twilio_sms_url)):
+            raise ValidationFailed(details={"twilio_sms_url": [problem]})
+        settings.twilio_sms_url = twilio_sms_url
+        changed.append("twilio_sms_url")
     if rotate_secret:
         settings.secret = new_secret()
         changed.append("secret")

@@ -4,7 +4,7 @@ each protocol's words."""
 
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db import transaction
@@ -30,6 +30,21 @@ class BadInput(ValueError):
     def __init__(self, field: str, why: str) -> None:
         super().__init__(f"{field}: {why}")
         self.field, self.why = field, why
+
+
+def parse_form(raw: bytes) -> list[tuple[bytes, bytes]]:
+    """`application/x-www-form-urlencoded` pairs as bytes (percent escapes undone, not
+    decoded: the caller decodes in the encoding the protocol says)."""
+    pairs = []
+    for field in raw.replace(b";", b"&").split(b"&") if raw else []:
+        if not field:
+            continue
+        name, _sep, value = field.partition(b"=")
+        pairs.append((unquote_to_bytes(name.replace(b"+", b" ")),
+                      unquote_to_bytes(value.replace(b"+", b" "))))
+        if len(pairs) > MAX_FIELDS:
+            raise BadInput("", "too many fields")
+    return pairs
 
 
 def _decoded(pairs: list[tuple[bytes, bytes]], encoding: str) -> dict[str, str]:
@@ -65,7 +80,7 @@ def form_params(request: HttpRequest, *, encoding: str = "utf-8",
     value that is not valid in it is refused, never guessed), NUL and oversize refused."""
     pairs: list[tuple[bytes, bytes]] = []
     if query:
-        pairs += parse_qsl(raw_query(request), keep_blank_values=True)
+        pairs += parse_form(raw_query(request))
     if body and request.method in ("POST", "PUT", "PATCH"):
         content_type = request.content_type or ""
         if content_type in ("application/x-www-form-urlencoded", "text/plain", ""):
@@ -73,7 +88,7 @@ def form_params(request: HttpRequest, *, encoding: str = "utf-8",
                 raw = request.body
             except (RequestDataTooBig, TooManyFieldsSent, SuspiciousOperation) as exc:
                 raise BadInput("", "request body too large") from exc
-            pairs += parse_qsl(raw, keep_blank_values=True)
+            pairs += parse_form(raw)
     return _decoded(pairs, encoding)
 
 

@@ -41,6 +41,7 @@ from chappe.contacts.services import contact_create, contact_list_create
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Channel, Message, MessageKind, Reply, Send
 from chappe.messaging.services.edit import message_cancel, send_cancel
+from chappe.messaging.services.replies import stop_code
 from chappe.messaging.services.tts import tts_send
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def _send(request: HttpRequest, actor: Actor, params: dict[str, str]) -> HttpRes
         raise Answer(35, _("Invalid parameter stop"))
     outcome = sms_send_compat(
         actor=actor, recipients=recipients, text=message,
-        sender=params.get("emetteur", "").strip(), callback_format="smsmode_http",
+        # Without `emetteur` smsmode sends from its short number: here the platform's.
+        sender=params.get("emetteur", "").strip() or stop_code(), callback_format="smsmode_http",
         callback_url=url_param(params, "notification_url"),
         reply_url=url_param(params, "notification_url_reponse"),
         send_at=_date_envoi(params, actor), reference=ref,

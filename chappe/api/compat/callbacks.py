@@ -23,6 +23,7 @@ import hmac
 import json
 import logging
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -61,6 +62,16 @@ def _message(event: WebhookEvent) -> Message:
     if message is None:
         raise DeliveryFailed("message gone")
     return message
+
+
+def _status(event: WebhookEvent, message: Message) -> MessageStatus:
+    """The status the event announces (the message may have moved on since)."""
+    return MessageStatus(event.payload.get("status") or message.status)
+
+
+def _at(event: WebhookEvent, message: Message) -> datetime:
+    at = event.payload.get("at")
+    return datetime.fromisoformat(at) if at else message.status_changed_at
 
 
 def _reply(event: WebhookEvent) -> Reply | None:
@@ -105,9 +116,8 @@ def render_smsmode_http(event: WebhookEvent) -> Outbound:
     zone = ZoneInfo(message.account.timezone)
     params = {
         "numero": _digits(message.recipient),
-        "date_reception": message.status_changed_at.astimezone(zone).strftime(
-            "%Y-%m-%d %H:%M:%S"),
-        "statut": str(SMSMODE_HTTP_STATUS[MessageStatus(message.status)]),
+        "date_reception": _at(event, message).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        "statut": str(SMSMODE_HTTP_STATUS[_status(event, message)]),
         "smsID": message.send_id.hex, "refClient": message.send.reference,
         "cost": f"{message.price_micros / MICROS:.4f}", "mcc_mnc": "",
     }
@@ -129,14 +139,14 @@ def render_smsmode_rest(event: WebhookEvent) -> Outbound:
             "body": {"type": "TEXT", "text": event.payload.get("text", "")}}
     else:
         message = _message(event)
-        status = MessageStatus(message.status)
+        status = _status(event, message)
         body = {
             "messageId": str(message.id), "channel": {"channelId": None, "type": "SMS"},
             "recipient": {"to": message.recipient}, "from": message.sender,
             "refClient": message.send.reference,
             "status": {"value": SMSMODE_REST_STATUS[status],
                        "detail": SMSMODE_REST_DETAIL.get(status, message.error_code or ""),
-                       "deliveryDate": message.status_changed_at.isoformat()},
+                       "deliveryDate": _at(event, message).isoformat()},
             "price": {"amount": message.price_micros / MICROS, "currency": message.currency}}
     return Outbound("POST", event.url, json.dumps(body).encode(),
                     {"Content-Type": "application/json"})
@@ -167,7 +177,7 @@ def render_twilio(event: WebhookEvent) -> Outbound:
     if not message.send.callback_secret:
         # The token is sealed onto the send right after its acceptance: not yet there.
         raise DeliveryFailed("signing token not recorded yet")
-    status = MessageStatus(message.status)
+    status = _status(event, message)
     params = {
         "AccountSid": message.account.twilio_account_sid, "ApiVersion": "2010-04-01",
         "From": message.sender, "To": message.recipient,
@@ -177,7 +187,7 @@ def render_twilio(event: WebhookEvent) -> Outbound:
     if (error := TWILIO_ERROR.get(status)) is not None:
         params["ErrorCode"] = str(error)
     if status in (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED):
-        params["RawDlrDoneDate"] = message.status_changed_at.strftime("%y%m%d%H%M")
+        params["RawDlrDoneDate"] = _at(event, message).astimezone(UTC).strftime("%y%m%d%H%M")
     return _signed_form(event.url, params, message.send.callback_secret)
 
 

@@ -89,6 +89,17 @@ def form_params(request: HttpRequest, *, encoding: str = "utf-8",
             except (RequestDataTooBig, TooManyFieldsSent, SuspiciousOperation) as exc:
                 raise BadInput("", "request body too large") from exc
             pairs += parse_form(raw)
+        elif content_type == "multipart/form-data":
+            try:
+                fields = request.POST  # files stay in request.FILES
+            except (RequestDataTooBig, TooManyFieldsSent, SuspiciousOperation) as exc:
+                raise BadInput("", "request body too large") from exc
+            # Django decoded the fields (UTF-8); the query string keeps `encoding`.
+            decoded = _decoded(pairs, encoding)
+            for name, value in _decoded([(n.encode(), v.encode()) for n in fields
+                                         for v in fields.getlist(n)[:1]], "utf-8").items():
+                decoded.setdefault(name, value)
+            return decoded
     return _decoded(pairs, encoding)
 
 

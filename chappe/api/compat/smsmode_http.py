@@ -10,6 +10,8 @@ Codes: 0 accepted, 31 internal error, 32 authentication error, 33 insufficient c
 35 missing (or invalid) parameter, 50 temporarily unavailable, 61 not found.
 """
 
+import csv
+import io
 import logging
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -25,6 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
+from chappe.accounts.selectors import managed_account_get
+from chappe.accounts.services import account_create, api_key_create
 from chappe.api.compat.auth import Refused, authenticate
 from chappe.api.compat.core import (
     SMSMODE_HTTP_STATUS,
@@ -35,11 +40,13 @@ from chappe.api.compat.core import (
     url_param,
 )
 from chappe.billing.selectors import usable_credit
+from chappe.billing.services.credits import credit_transfer
 from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
 from chappe.contacts.models import ContactList
 from chappe.contacts.services import contact_create, contact_list_create
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Channel, Message, MessageKind, Reply, Send
+from chappe.messaging.services.accept import SmsRequest, sms_send_many
 from chappe.messaging.services.edit import message_cancel, send_cancel
 from chappe.messaging.services.replies import stop_code
 from chappe.messaging.services.tts import tts_send
@@ -50,6 +57,8 @@ GET_MAX_RECIPIENTS = 300
 MICROS = Decimal(1_000_000)
 TTS_LANGUAGES = {"fr-FR": "fr", "en-GB": "en", "de-DE": "de", "es-ES": "es"}
 PAGE = 50
+BATCH_MAX_BYTES = 5 * 1024 * 1024
+BATCH_MAX_LINES = 10_000
 
 
 class Answer(Exception):
@@ -279,10 +288,104 @@ def _voice(request: HttpRequest, actor: Actor, params: dict[str, str]) -> HttpRe
     return _line(0, _("Accepted"), outcome.send.id.hex)
 
 
+def _create_sub_account(request: HttpRequest, actor: Actor, params: dict[str, str],
+                        ) -> HttpResponse:
+    """A sub-account (P-2) named after `societe` (else `prenom nom`, else `newPseudo`),
+    with an API key of its own: `0 | Sub-account created | <id> | <its accessToken>`."""
+    actor.require(Perm.SUBACCOUNTS_MANAGE)
+    name = (params.get("societe", "").strip()
+            or f"{params.get('prenom', '')} {params.get('nom', '')}".strip()
+            or _required(params, "newPseudo"))
+    sub = account_create(actor=actor, name=name[:200], parent=actor.account)
+    _key, raw = api_key_create(actor=actor.on(sub), account=sub,
+                               name=_("smsmode access token"))
+    return _line(0, _("Sub-account created"), sub.id.hex, raw)
+
+
+def _credit_transfer(request: HttpRequest, actor: Actor, params: dict[str, str],
+                     ) -> HttpResponse:
+    """Move credit (EUR) to a sub-account, `targetPseudo` = its id; a negative
+    `creditAmount` takes credit back from it."""
+    target = _required(params, "targetPseudo")
+    try:
+        amount = Decimal(_required(params, "creditAmount").replace(",", "."))
+    except InvalidOperation:
+        raise Answer(35, _("Invalid parameter creditAmount")) from None
+    if not amount.is_finite() or amount == 0 or abs(amount) >= 10 ** 9:
+        raise Answer(35, _("Invalid parameter creditAmount"))
+    try:
+        sub = managed_account_get(account=actor.account, id=target)
+    except ChappeError:
+        raise Answer(35, _("Invalid parameter targetPseudo")) from None
+    if sub == actor.account:
+        raise Answer(35, _("Invalid parameter targetPseudo"))
+    source, destination = (actor.account, sub) if amount > 0 else (sub, actor.account)
+    credit_transfer(actor=actor, from_account=source, to_account=destination,
+                    amount=abs(amount), memo=params.get("reference", "")[:200])
+    return _line(0, _("Transfer done"))
+
+
+def _batch(request: HttpRequest, actor: Actor, params: dict[str, str]) -> HttpResponse:
+    """A CSV file (`numero,message,emetteur[,ref]`, ISO-8859-15) in a multipart POST:
+    each line one send through the acceptance core's batch entry (`sms_send_many`), one
+    answer line per CSV line (`code | description | smsID`)."""
+    if request.method != "POST":
+        raise Answer(35, _("Missing parameter: file (multipart POST)"))
+    try:
+        upload = next(iter(request.FILES.values()), None)
+    except (RequestDataTooBig, SuspiciousOperation):
+        raise Answer(35, _("Invalid parameter: file too large")) from None
+    if upload is None:
+        raise Answer(35, _("Missing parameter: file"))
+    if upload.size > BATCH_MAX_BYTES:
+        raise Answer(35, _("Invalid parameter: file too large"))
+    try:
+        text = upload.read().decode("iso-8859-15")
+    except UnicodeDecodeError:
+        raise Answer(35, _("Invalid parameter: file is not ISO-8859-15")) from None
+    if "\x00" in text:
+        raise Answer(35, _("Invalid parameter: file contains the NUL character"))
+    rows = [row for row in csv.reader(io.StringIO(text)) if row and any(c.strip() for c in row)]
+    if not rows:
+        raise Answer(35, _("Missing parameter: file is empty"))
+    if len(rows) > BATCH_MAX_LINES:
+        raise Answer(35, _("Invalid parameter: at most %(n)d lines") % {"n": BATCH_MAX_LINES})
+    requests: list[SmsRequest | None] = []
+    for row in rows:
+        numero, message, sender, ref = [*row, "", "", "", ""][:4]
+        if not numero.strip() or not message.strip():
+            requests.append(None)
+            continue
+        requests.append(SmsRequest(
+            actor=actor, account=actor.account, recipients=[numero.strip()], text=message,
+            sender=sender.strip() or stop_code(), reference=ref.strip()[:40],
+            channel_fields={"callback_format": "smsmode_http", "reply_url": ""}))
+    results = iter(sms_send_many(requests=[r for r in requests if r is not None]))
+    lines = []
+    for request_ in requests:
+        if request_ is None:
+            lines.append(" | ".join(["35", _("Missing parameter: numero or message")]))
+            continue
+        result = next(results)
+        if isinstance(result, Exception):
+            if isinstance(result, ChappeError):
+                lines.append(_chappe_answer(result).content.decode("iso-8859-15", "replace"))
+            else:
+                log.error("smsmode batch line refused: %r", result)
+                lines.append(" | ".join(["31", _("Internal error")]))
+        elif not any(r.message is not None for r in result.recipients):
+            lines.append(" | ".join(["35", _("Invalid parameter numero: no valid recipient")]))
+        else:
+            lines.append(" | ".join(["0", _("Accepted"), result.send.id.hex]))
+    return _text("\n".join(lines))
+
+
 OPERATIONS: dict[str, Callable[[HttpRequest, Actor, dict[str, str]], HttpResponse]] = {
     "sendSMS.do": _send, "compteRendu.do": _report, "credit.do": _credit,
     "deleteSMS.do": _delete, "smsList.do": _sms_list, "responseList.do": _response_list,
     "addContact.do": _add_contact, "sendVoiceMessage.do": _voice,
+    "createSubAccount.do": _create_sub_account, "creditTransfert.do": _credit_transfer,
+    "sendSMSBatch.do": _batch,
 }
 
 

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from chappe.carriers.simulator.connector import simulator_inject_mo
 from chappe.messaging.models import Message, Send
 from tests.api.compat.conftest import DELIVERED, UNDELIVERED, run_until
 
@@ -164,3 +166,62 @@ def test_delivery_reports_pushed_as_smsmode_get(raw_key, receiver, simulator):
     report = Client().get(f"/http/1.6/compteRendu.do?accessToken={raw_key}&smsID={sms_id}")
     assert answer(report) == ["33600000001 11", "33600000002 35"]
     assert Message.objects.get(recipient=UNDELIVERED).status == "undelivered"
+
+
+def test_replies_pushed_to_notification_url_reponse_and_listed(raw_key, receiver, simulator):
+    hook = receiver()
+    query = urlencode({"accessToken": raw_key, "message": "Venez-vous ?", "classe_msg": "4",
+                       "numero": "0600000001", "emetteur": "Chappe", "refClient": "inv-3",
+                       "notification_url_reponse": hook.url("/mo")})
+    _code, _d, sms_id = answer(sms(query))
+    run_until(lambda: Message.objects.filter(status="delivered").exists(), simulator,
+              "the message delivered")
+    simulator_inject_mo(connector="simulator", from_number=DELIVERED, to="Chappe",
+                        text="Oui, à 20 € près")
+    mo = run_until(lambda: next((r for r in hook.requests if r.path == "/mo"), None),
+                   simulator, "the reply pushed")
+    assert mo.method == "GET"
+    assert set(mo.query) == {"numero", "message", "emetteur", "date_reception", "smsID",
+                             "refClient", "responseID"}
+    assert (mo.query["emetteur"], mo.query["numero"]) == ("33600000001", "Chappe")
+    assert mo.query["message"] == "Oui, à 20 € près"  # ISO-8859-15 on the wire
+    assert "%A4" in mo.raw_query
+    assert (mo.query["smsID"], mo.query["refClient"]) == (sms_id, "inv-3")
+    assert mo.query["date_reception"] == "17032026-100000"
+    listed = Client().get(f"/http/1.6/responseList.do?accessToken={raw_key}")
+    [line] = listed.content.decode("iso-8859-15").splitlines()
+    assert line.split(" | ")[2:6] == ["33600000001", "Oui, à 20 € près", "Chappe", sms_id]
+
+
+def test_batch_csv_in_iso_8859_15(raw_key):
+    csv_text = "0600000001,Été à 5 €,Chappe,b-1\n0600000002,Second,Chappe\n,empty,Chappe\n"
+    upload = SimpleUploadedFile("batch.csv", csv_text.encode("iso-8859-15"), "text/csv")
+    response = Client().post(f"/http/1.6/sendSMSBatch.do?accessToken={raw_key}",
+                             {"file": upload})
+    lines = response.content.decode("iso-8859-15").splitlines()
+    assert [line.split(" | ")[0] for line in lines] == ["0", "0", "35"]
+    first = Send.objects.get(pk=lines[0].split(" | ")[2])
+    assert (first.text, first.reference) == ("Été à 5 €", "b-1")
+
+
+def test_contacts_groups_sub_accounts_and_credit_transfer(raw_key, funded):
+    added = Client().get("/http/1.6/addContact.do?" + urlencode({
+        "accessToken": raw_key, "nom": "Martin", "prenom": "Zoé", "mobile": "0600000001",
+        "groupes": "Clients"}))
+    assert answer(added) == ["0", "Contact added"]
+    to_group = sms(urlencode({"accessToken": raw_key, "message": "Hi", "groupe": "Clients",
+                              "emetteur": "Chappe"}))
+    assert answer(to_group)[0] == "0"
+    assert Message.objects.get().recipient == DELIVERED
+    created = answer(Client().get("/http/1.6/createSubAccount.do?" + urlencode(
+        {"accessToken": raw_key, "societe": "Filiale"})))
+    assert created[:2] == ["0", "Sub-account created"]
+    sub_id, sub_token = created[2], created[3]
+    moved = Client().get("/http/1.6/creditTransfert.do?" + urlencode(
+        {"accessToken": raw_key, "targetPseudo": sub_id, "creditAmount": "10"}))
+    assert answer(moved) == ["0", "Transfer done"]
+    assert answer(Client().get(f"/http/1.6/credit.do?accessToken={sub_token}")) == ["10.00"]
+    assert answer(Client().get(f"/http/1.6/credit.do?accessToken={raw_key}"))[0] == "89.96"
+    stranger = Client().get("/http/1.6/creditTransfert.do?" + urlencode(
+        {"accessToken": sub_token, "targetPseudo": funded.pk.hex, "creditAmount": "5"}))
+    assert answer(stranger)[0] == "35"

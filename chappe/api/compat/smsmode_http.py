@@ -431,3 +431,6 @@ def operation_view(request: HttpRequest, operation: str) -> HttpResponse:
     except (InvalidOperation, ValueError):
         log.exception("smsmode %s: unexpected input", operation)
         return _line(35, _("Invalid parameter"))
+    except Exception:
+        log.exception("smsmode %s: internal error", operation)
+        return _line(31, _("Internal error"))

@@ -4,6 +4,7 @@ Errors read `{"title", "message", "detail", "errorCode"}` with the HTTP status.
 """
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from chappe.messaging.models import Channel, Message
 from chappe.messaging.services.edit import message_cancel, message_edit
 from chappe.webhooks.services import callback_url_problem
 
+log = logging.getLogger(__name__)
 MICROS = 1_000_000
 TITLES = {400: "Bad Request", 401: "Unauthorized", 402: "Payment Required",
           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
@@ -196,6 +198,9 @@ def _guarded(handler):
                                for k, v in exc.details.items())
             return rest_error(exc.status if exc.status < 500 else 500, exc.message, detail,
                               exc.code.upper())
+        except Exception:
+            log.exception("smsmode REST: %s %s", request.method, request.path)
+            return rest_error(500, _("Internal error"), "", "INTERNAL_ERROR")
 
     return view
 

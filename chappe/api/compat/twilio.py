@@ -10,6 +10,7 @@ Twilio's codes. See docs/decisions/0039-compat-apis.md for what maps to what.
 import base64
 import binascii
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -41,6 +42,7 @@ from chappe.messaging.services.edit import message_cancel
 from chappe.messaging.services.erasure import message_redact
 from chappe.webhooks.models import WebhookSettings
 
+log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 MICROS = 1_000_000
 MAX_PAGE_SIZE = 1000
@@ -352,6 +354,9 @@ def _guarded(handler):
                                 % {"path": request.path})
         except ChappeError as exc:
             return _chappe_error(exc)
+        except Exception:
+            log.exception("Twilio-compatible API: %s %s", request.method, request.path)
+            return twilio_error(500, 20500, _("Internal Server Error"))
 
     return view
 

@@ -208,11 +208,11 @@ def _create(request: HttpRequest, actor: Actor, account_sid: str) -> HttpRespons
     if len(body) > MAX_BODY:
         return twilio_error(400, 21617, _("The concatenated message body exceeds the 1600 "
                                           "character limit."))
-    if len(to) > 32 or len(sender) > 20:
-        return twilio_error(400, 21211 if len(to) > 32 else 21606,
-                            _("The 'To' number %(to)s is not a valid phone number.")
-                            % {"to": to[:32]} if len(to) > 32
-                            else _("The 'From' number is not a valid sender."))
+    if len(to) > 32:
+        return twilio_error(400, 21211, _("The 'To' number %(to)s is not a valid phone "
+                                          "number.") % {"to": to[:32]})
+    if len(sender) > 20:
+        return twilio_error(400, 21606, _("The 'From' number is not a valid sender."))
     int_param(params, "ValidityPeriod", low=1, high=36000)  # validity is the platform's (M-7)
     send_at = None
     if params.get("ScheduleType") or params.get("SendAt"):
@@ -265,14 +265,14 @@ def _list(request: HttpRequest, actor: Actor, account_sid: str) -> HttpResponse:
         messages = messages.filter(recipient=to)
     if sender := params.get("From", "").strip():
         messages = messages.filter(sender=sender)
+    # When it was handed to the operator (Twilio's date_sent), a UTC day.
     for name, lookup in (("DateSent", "exact"), ("DateSent<", "lt"), ("DateSent>", "gte")):
         if value := params.get(name, "").strip():
             day = _date_param(value, name)
             if lookup == "exact":
-                messages = messages.filter(created_at__gte=day,
-                                           created_at__lt=day + timedelta(days=1))
+                messages = messages.filter(sent_at__gte=day, sent_at__lt=day + timedelta(days=1))
             else:
-                messages = messages.filter(**{f"created_at__{lookup}": day})
+                messages = messages.filter(**{f"sent_at__{lookup}": day})
     messages = messages.order_by("-created_at", "-id")
     token = params.get("PageToken", "").strip()
     if token:

@@ -1,0 +1,55 @@
+"""Twilio list filters (To, From, DateSent and its bounds) and the redaction and delete of
+a message that has left, through the Django test client."""
+
+import base64
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.test import Client
+
+from chappe.messaging.models import Message
+from tests.messaging.test_pipeline import run_gateway_once
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(datetime(2026, 3, 17, 9, 0, tzinfo=UTC), tick=True):
+        yield
+
+
+@pytest.fixture
+def twilio(funded, raw_key):
+    headers = {"Authorization": "Basic " + base64.b64encode(
+        f"{funded.twilio_account_sid}:{raw_key}".encode()).decode()}
+    base = f"/2010-04-01/Accounts/{funded.twilio_account_sid}/Messages"
+
+    def call(method: str, path: str = ".json", data=None):
+        return Client().generic(method, base + path, data or "",
+                                "application/x-www-form-urlencoded", headers=headers)
+
+    return call
+
+
+def sids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [m["sid"] for m in response.json()["messages"]]
+
+
+def test_filters_and_redaction(twilio, simulator):
+    first = twilio("POST", data="To=%2B33600000001&From=Chappe&Body=One").json()["sid"]
+    second = twilio("POST", data="To=%2B33600000002&From=Other&Body=Two").json()["sid"]
+    assert sids(twilio("GET", ".json?DateSent=2026-03-17")) == []  # not sent yet
+    run_gateway_once(simulator)
+    assert sids(twilio("GET", ".json?DateSent=2026-03-17")) == [second, first]
+    assert sids(twilio("GET", ".json?DateSent=2026-03-16")) == []
+    assert sids(twilio("GET", ".json?DateSent%3E=2026-03-17")) == [second, first]
+    assert sids(twilio("GET", ".json?DateSent%3C=2026-03-17")) == []
+    assert sids(twilio("GET", ".json?To=%2B33600000001")) == [first]
+    assert sids(twilio("GET", ".json?From=Other")) == [second]
+    redacted = twilio("POST", f"/{first}.json", "Body=")
+    assert redacted.status_code == 200
+    assert redacted.json()["body"] == ""
+    assert twilio("DELETE", f"/{second}.json").status_code == 204
+    assert set(Message.objects.values_list("text", flat=True)) == {""}
+    assert twilio("GET", f"/{second}.json").json()["body"] == ""

@@ -23,6 +23,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from chappe.accounts.actor import Actor
+from chappe.accounts.models import Account
+from chappe.accounts.roles import Perm
+from chappe.accounts.selectors import account_descendant_ids
 from chappe.api.compat.auth import Refused, authenticate
 from chappe.api.compat.core import (
     TWILIO_ERROR,
@@ -131,11 +134,18 @@ def _authenticated(request: HttpRequest, account_sid: str) -> Actor | HttpRespon
             return twilio_error(429, 20429, _("Too Many Requests"),
                                 {"Retry-After": str(result.retry_after)})
         return unauthorized
-    if account_sid != user:
-        # Another account's SID in the path: as if it did not exist (tenancy).
-        return twilio_error(404, 20404, _("The requested resource %(path)s was not found")
-                            % {"path": request.path})
     _remember_token(result, token)
+    if account_sid != user:
+        # A sub-account's SID in the path acts on it, as Twilio's subaccounts (P-2: for a
+        # role that manages sub-accounts); any other SID is as if it did not exist.
+        sub = Account.objects.filter(
+            twilio_account_sid=account_sid,
+            pk__in=account_descendant_ids(account=result.account)).first()
+        if sub is None:
+            return twilio_error(404, 20404, _("The requested resource %(path)s was not "
+                                              "found") % {"path": request.path})
+        result.require(Perm.SUBACCOUNTS_MANAGE)
+        result = result.on(sub)
     return result
 
 

@@ -53,3 +53,26 @@ def test_filters_and_redaction(twilio, simulator):
     assert twilio("DELETE", f"/{second}.json").status_code == 204
     assert set(Message.objects.values_list("text", flat=True)) == {""}
     assert twilio("GET", f"/{second}.json").json()["body"] == ""
+
+
+def test_a_parent_acts_on_its_sub_account_by_its_sid(funded, raw_key, make_account,
+                                                     buy_credits):
+    sub = make_account("Sub", parent=funded)
+    buy_credits(sub, "10")
+    headers = {"Authorization": "Basic " + base64.b64encode(
+        f"{funded.twilio_account_sid}:{raw_key}".encode()).decode()}
+    path = f"/2010-04-01/Accounts/{sub.twilio_account_sid}/Messages.json"
+    created = Client().post(path, {"To": "+33600000001", "From": "Chappe", "Body": "Hi"},
+                            headers=headers)
+    assert created.status_code == 201, created.content
+    assert created.json()["account_sid"] == sub.twilio_account_sid
+    assert Message.objects.get().account == sub
+    # Not the other way round: the sub-account's key on its parent's SID.
+    from chappe.accounts.actor import SYSTEM
+    from chappe.accounts.services import api_key_create
+
+    _key, sub_raw = api_key_create(actor=SYSTEM, account=sub, name="sub")
+    upward = Client().get(f"/2010-04-01/Accounts/{funded.twilio_account_sid}/Messages.json",
+                          headers={"Authorization": "Basic " + base64.b64encode(
+                              f"{sub.twilio_account_sid}:{sub_raw}".encode()).decode()})
+    assert upward.status_code == 404

@@ -225,3 +225,30 @@ def test_contacts_groups_sub_accounts_and_credit_transfer(raw_key, funded):
     stranger = Client().get("/http/1.6/creditTransfert.do?" + urlencode(
         {"accessToken": sub_token, "targetPseudo": funded.pk.hex, "creditAmount": "5"}))
     assert answer(stranger)[0] == "35"
+
+
+def test_voice_message_and_sms_list(raw_key):
+    voice = Client().get("/http/1.6/sendVoiceMessage.do?" + urlencode({
+        "accessToken": raw_key, "message": "Votre code est 1 2 3", "numero": "0600000101",
+        "language": "fr-FR", "title": "code"}))
+    code, description, sms_id = answer(voice)
+    assert (code, description) == ("0", "Accepted")
+    send = Send.objects.get(pk=sms_id)
+    assert (send.channel, send.tts_language, send.text) == ("tts", "fr", "Votre code est 1 2 3")
+    too_long = Client().get("/http/1.6/sendVoiceMessage.do?" + urlencode({
+        "accessToken": raw_key, "message": "x" * 161, "numero": "0600000101"}))
+    assert answer(too_long)[0] == "35"
+    bad_language = Client().get("/http/1.6/sendVoiceMessage.do?" + urlencode({
+        "accessToken": raw_key, "message": "Bonjour", "numero": "0600000101",
+        "language": "it-IT"}))
+    assert answer(bad_language)[0] == "35"
+    _c, _d, sent_id = answer(sms(urlencode({"accessToken": raw_key, "message": "A | B",
+                                            "numero": "0600000001", "emetteur": "Chappe",
+                                            "refClient": "l-1"})))
+    listed = Client().get(f"/http/1.6/smsList.do?accessToken={raw_key}")
+    [line] = listed.content.decode("iso-8859-15").splitlines()  # SMS only, not the TTS
+    fields = line.split(" | ")
+    assert fields[0] == sent_id
+    assert fields[1] == "17032026-10:00"
+    assert fields[2:4] == ["A / B", "33600000001"]
+    assert fields[5] == "l-1"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0008_message_usage_aggregate'),
+        ('messaging', '0009_message_keys_unchecked'),
     ]
 
     operations = [

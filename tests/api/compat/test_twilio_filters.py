@@ -24,9 +24,11 @@ def twilio(funded, raw_key):
         f"{funded.twilio_account_sid}:{raw_key}".encode()).decode()}
     base = f"/2010-04-01/Accounts/{funded.twilio_account_sid}/Messages"
 
-    def call(method: str, path: str = ".json", data=None):
+    def call(method: str, path: str = ".json", data=None, idempotency: str = ""):
+        extra = {"I-Twilio-Idempotency-Token": idempotency} if idempotency else {}
         return Client().generic(method, base + path, data or "",
-                                "application/x-www-form-urlencoded", headers=headers)
+                                "application/x-www-form-urlencoded",
+                                headers={**headers, **extra})
 
     return call
 
@@ -76,3 +78,18 @@ def test_a_parent_acts_on_its_sub_account_by_its_sid(funded, raw_key, make_accou
                           headers={"Authorization": "Basic " + base64.b64encode(
                               f"{sub.twilio_account_sid}:{sub_raw}".encode()).decode()})
     assert upward.status_code == 404
+
+
+def test_the_idempotency_token_replays_the_create(twilio):
+    body = "To=%2B33600000001&From=Chappe&Body=Once"
+
+    def create(data: str, token: str):
+        return twilio("POST", ".json", data, token)
+
+    first, again = create(body, "tok-1"), create(body, "tok-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["sid"] == again.json()["sid"]
+    assert Message.objects.count() == 1
+    other = create("To=%2B33600000001&From=Chappe&Body=Different", "tok-1")
+    assert (other.status_code, other.json()["code"]) == (409, 20409)
+    assert Message.objects.count() == 1

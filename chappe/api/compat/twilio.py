@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -40,7 +40,7 @@ from chappe.billing.errors import InsufficientCredit
 from chappe.common.errors import ChappeError, NotFound, PermissionDenied
 from chappe.common.sealing import seal
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
-from chappe.messaging.models import Channel, Message
+from chappe.messaging.models import Channel, Message, Reply
 from chappe.messaging.services.edit import message_cancel
 from chappe.messaging.services.erasure import message_redact
 from chappe.webhooks.models import WebhookSettings
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 MICROS = 1_000_000
 MAX_PAGE_SIZE = 1000
+MAX_PAGE_OFFSET = 50_000  # `Page` beyond this: follow `next_page_uri` (a PageToken)
 MAX_BODY = 1600
 WAITING = frozenset({MessageStatus.ACCEPTED, MessageStatus.SCHEDULED, MessageStatus.QUEUED})
 
@@ -104,6 +105,21 @@ def message_resource(message: Message, account_sid: str) -> dict[str, Any]:
         "price_unit": message.currency, "sid": message_sid(message.id),
         "status": TWILIO_STATUS[status],
         "subresource_uris": {"media": f"{uri}/Media.json"}, "to": message.recipient,
+        "uri": f"{uri}.json",
+    }
+
+
+def inbound_resource(reply: Reply, account_sid: str) -> dict[str, Any]:
+    """An incoming message (a reply, M-16) as Twilio shows one."""
+    uri = f"{_base(account_sid)}/Messages/{message_sid(reply.id)}"
+    return {
+        "account_sid": account_sid, "api_version": API_VERSION, "body": reply.text,
+        "date_created": _date(reply.received_at), "date_sent": _date(reply.received_at),
+        "date_updated": _date(reply.received_at), "direction": "inbound",
+        "error_code": None, "error_message": None, "from": reply.from_number,
+        "messaging_service_sid": None, "num_media": "0", "num_segments": "1", "price": None,
+        "price_unit": "EUR", "sid": message_sid(reply.id), "status": "received",
+        "subresource_uris": {"media": f"{uri}/Media.json"}, "to": reply.to,
         "uri": f"{uri}.json",
     }
 
@@ -266,24 +282,46 @@ def _date_param(value: str, name: str) -> datetime:
     return day.replace(tzinfo=UTC)
 
 
-def _list(request: HttpRequest, actor: Actor, account_sid: str) -> HttpResponse:
-    params = form_params(request, body=False)
-    size = int_param(params, "PageSize", low=1, high=MAX_PAGE_SIZE) or 50
-    page = int_param(params, "Page", low=0, high=1_000_000) or 0
-    messages = Message.objects.filter(account=actor.account, channel=Channel.SMS)
+def _filtered(params: dict[str, str], actor: Actor) -> tuple[QuerySet, QuerySet]:
+    """The account's outbound SMS and its inbound messages (replies) the filters keep:
+    `To`, `From`, `DateSent` (a UTC day; `<` before it, `>` from it on) — when a message
+    was handed to the operator, or received."""
+    outbound = Message.objects.filter(account=actor.account, channel=Channel.SMS)
+    inbound = Reply.objects.filter(account=actor.account)
     if to := params.get("To", "").strip():
-        messages = messages.filter(recipient=to)
+        outbound, inbound = outbound.filter(recipient=to), inbound.filter(to=to)
     if sender := params.get("From", "").strip():
-        messages = messages.filter(sender=sender)
-    # When it was handed to the operator (Twilio's date_sent), a UTC day.
+        outbound, inbound = outbound.filter(sender=sender), inbound.filter(from_number=sender)
     for name, lookup in (("DateSent", "exact"), ("DateSent<", "lt"), ("DateSent>", "gte")):
         if value := params.get(name, "").strip():
             day = _date_param(value, name)
             if lookup == "exact":
-                messages = messages.filter(sent_at__gte=day, sent_at__lt=day + timedelta(days=1))
+                outbound = outbound.filter(sent_at__gte=day, sent_at__lt=day + timedelta(days=1))
+                inbound = inbound.filter(received_at__gte=day,
+                                         received_at__lt=day + timedelta(days=1))
             else:
-                messages = messages.filter(**{f"sent_at__{lookup}": day})
-    messages = messages.order_by("-created_at", "-id")
+                outbound = outbound.filter(**{f"sent_at__{lookup}": day})
+                inbound = inbound.filter(**{f"received_at__{lookup}": day})
+    return (outbound.order_by("-created_at", "-id"),
+            inbound.select_related("message").order_by("-received_at", "-id"))
+
+
+def _when(row: Message | Reply) -> tuple[datetime, uuid.UUID]:
+    return (row.created_at, row.id) if isinstance(row, Message) else (row.received_at, row.id)
+
+
+def _resource(row: Message | Reply, account_sid: str) -> dict[str, Any]:
+    return message_resource(row, account_sid) if isinstance(row, Message) \
+        else inbound_resource(row, account_sid)
+
+
+def _list(request: HttpRequest, actor: Actor, account_sid: str) -> HttpResponse:
+    """Newest first, outbound and inbound merged; paged by `PageToken` (the last row's
+    id: what twilio-python follows) or by `Page` for the first pages."""
+    params = form_params(request, body=False)
+    size = int_param(params, "PageSize", low=1, high=MAX_PAGE_SIZE) or 50
+    page = int_param(params, "Page", low=0, high=1_000_000) or 0
+    outbound, inbound = _filtered(params, actor)
     token = params.get("PageToken", "").strip()
     if token:
         try:
@@ -291,18 +329,27 @@ def _list(request: HttpRequest, actor: Actor, account_sid: str) -> HttpResponse:
                 else None
         except ValueError:
             last = None
-        anchor = Message.objects.filter(account=actor.account, pk=last).first() if last else None
+        anchor: Message | Reply | None = None
+        if last is not None:
+            anchor = (Message.objects.filter(account=actor.account, pk=last).first()
+                      or Reply.objects.filter(account=actor.account, pk=last).first())
         if anchor is None:
             return twilio_error(400, 20001, _("Invalid PageToken."))
-        messages = messages.filter(Q(created_at__lt=anchor.created_at) | Q(
-            created_at=anchor.created_at, id__lt=anchor.id))
-        rows = list(messages[:size + 1])
+        at, anchor_id = _when(anchor)
+        outbound = outbound.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=anchor_id))
+        inbound = inbound.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=anchor_id))
+        skip = 0
     else:
-        rows = list(messages[page * size:page * size + size + 1])
+        if page * size > MAX_PAGE_OFFSET:
+            return twilio_error(400, 20001, _("Page too far: follow next_page_uri."))
+        skip = page * size
+    wanted = skip + size + 1
+    merged = sorted([*outbound[:wanted], *inbound[:wanted]], key=_when, reverse=True)
+    rows = merged[skip:skip + size + 1]
     more, rows = len(rows) > size, rows[:size]
     start = page * size
     body = {
-        "messages": [message_resource(m, account_sid) for m in rows],
+        "messages": [_resource(row, account_sid) for row in rows],
         "end": start + len(rows) - 1 if rows else start,
         "first_page_uri": _page_uri(account_sid, params, Page=0, PageSize=size),
         "next_page_uri": _page_uri(account_sid, params, Page=page + 1, PageSize=size,
@@ -383,6 +430,9 @@ def _messages(request: HttpRequest, actor: Actor, account_sid: str) -> HttpRespo
 @_guarded
 def _message(request: HttpRequest, actor: Actor, account_sid: str, sid: str) -> HttpResponse:
     if request.method == "GET":
+        reply = Reply.objects.filter(account=actor.account, pk=_message_id(sid)).first()
+        if reply is not None:
+            return _json(inbound_resource(reply, account_sid))
         return _json(message_resource(_one(actor, sid), account_sid))
     if request.method == "POST":
         return _update(request, actor, account_sid, sid)

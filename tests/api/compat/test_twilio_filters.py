@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import timezone
 
+from chappe.carriers.base import Inbound
 from chappe.messaging.models import Message
+from chappe.messaging.services.replies import inbound_receive
 from tests.messaging.test_pipeline import run_gateway_once
 
 
@@ -93,3 +96,22 @@ def test_the_idempotency_token_replays_the_create(twilio):
     other = create("To=%2B33600000001&From=Chappe&Body=Different", "tok-1")
     assert (other.status_code, other.json()["code"]) == (409, 20409)
     assert Message.objects.count() == 1
+
+
+def test_incoming_messages_are_listed_and_fetched(twilio, funded, simulator):
+    sent = twilio("POST", data="To=%2B33600000001&From=Chappe&Body=Question").json()["sid"]
+    run_gateway_once(simulator)
+    inbound_receive(connector="test", inbound=[Inbound(
+        carrier_id="mo-1", from_number="+33600000001", to="Chappe", text="Answer",
+        received_at=timezone.now())])
+    listed = twilio("GET", ".json").json()["messages"]
+    assert [(m["direction"], m["status"]) for m in listed] == [
+        ("inbound", "received"), ("outbound-api", "delivered")]
+    reply_sid = listed[0]["sid"]
+    assert listed[1]["sid"] == sent
+    fetched = twilio("GET", f"/{reply_sid}.json").json()
+    assert (fetched["from"], fetched["to"], fetched["body"]) == ("+33600000001", "Chappe",
+                                                                "Answer")
+    assert sids(twilio("GET", ".json?From=%2B33600000001")) == [reply_sid]
+    page = twilio("GET", ".json?PageSize=1").json()
+    assert sids(twilio("GET", page["next_page_uri"].split("/Messages", 1)[1])) == [sent]

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -162,9 +162,7 @@ def _one(actor: Actor, message_id: str) -> Message:
     try:
         return Message.objects.select_related("send").get(
             account=actor.account, channel=Channel.SMS, pk=message_id)
-    except (Message.DoesNotExist, ValueError) as exc:
-        raise NotFound() from exc
-    except Exception as exc:  # a malformed UUID is a ValidationError
+    except (Message.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id too
         raise NotFound() from exc
 
 

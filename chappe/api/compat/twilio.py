@@ -318,6 +318,7 @@ def _resource(row: Message | Reply, account_sid: str) -> dict[str, Any]:
 def _list(request: HttpRequest, actor: Actor, account_sid: str) -> HttpResponse:
     """Newest first, outbound and inbound merged; paged by `PageToken` (the last row's
     id: what twilio-python follows) or by `Page` for the first pages."""
+    actor.require(Perm.MESSAGING_VIEW)
     params = form_params(request, body=False)
     size = int_param(params, "PageSize", low=1, high=MAX_PAGE_SIZE) or 50
     page = int_param(params, "Page", low=0, high=1_000_000) or 0
@@ -430,6 +431,7 @@ def _messages(request: HttpRequest, actor: Actor, account_sid: str) -> HttpRespo
 @_guarded
 def _message(request: HttpRequest, actor: Actor, account_sid: str, sid: str) -> HttpResponse:
     if request.method == "GET":
+        actor.require(Perm.MESSAGING_VIEW)
         reply = Reply.objects.filter(account=actor.account, pk=_message_id(sid)).first()
         if reply is not None:
             return _json(inbound_resource(reply, account_sid))

@@ -115,3 +115,25 @@ def test_incoming_messages_are_listed_and_fetched(twilio, funded, simulator):
     assert sids(twilio("GET", ".json?From=%2B33600000001")) == [reply_sid]
     page = twilio("GET", ".json?PageSize=1").json()
     assert sids(twilio("GET", page["next_page_uri"].split("/Messages", 1)[1])) == [sent]
+
+
+def test_a_key_whose_role_may_not_send_or_read(funded):
+    from chappe.accounts.actor import SYSTEM
+    from chappe.accounts.roles import Role
+    from chappe.accounts.services import api_key_create
+
+    _key, agent = api_key_create(actor=SYSTEM, account=funded, name="agent", role=Role.AGENT)
+    headers = {"Authorization": "Basic " + base64.b64encode(
+        f"{funded.twilio_account_sid}:{agent}".encode()).decode()}
+    base = f"/2010-04-01/Accounts/{funded.twilio_account_sid}/Messages.json"
+    listed = Client().get(base, headers=headers)
+    assert (listed.status_code, listed.json()["code"]) == (403, 20403)
+    created = Client().post(base, {"To": "+33600000001", "From": "Chappe", "Body": "Hi"},
+                            headers=headers)
+    assert (created.status_code, created.json()["code"]) == (403, 20403)
+    smsmode = Client().get(f"/http/1.6/sendSMS.do?accessToken={agent}&message=Hi"
+                           "&numero=0600000001")
+    assert smsmode.content.decode().startswith("32 | ")
+    rest = Client().get("/sms/v1/messages", headers={"X-Api-Key": agent})
+    assert rest.status_code == 403
+    assert not Message.objects.exists()

@@ -226,6 +226,8 @@ def _create(request: HttpRequest, actor: Actor, account_sid: str) -> HttpRespons
                         params.get("Body"))
     if not to:
         return twilio_error(400, 21604, _("A 'To' phone number is required."))
+    if params.get("MediaUrl"):
+        return twilio_error(400, 21620, _("Media (MMS) is not supported: send text only."))
     if not sender:
         # No sender pools are modelled: a MessagingServiceSid alone names no sender.
         return twilio_error(400, 21603, _("A 'From' phone number is required."))

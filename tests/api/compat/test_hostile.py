@@ -43,6 +43,8 @@ def test_twilio_hostile_input(twilio_path, funded, raw_key, settings):
         (b"To=%2B33600000001&From=Chappe&Body=Hi&StatusCallback=http://169.254.169.254/x",
          400, 21600),
         (b"&".join(b"f%d=1" % n for n in range(500)), 400, 20001),
+        (b"To=%2B33600000001&From=Chappe&Body=Hi&MediaUrl=https://example.com/a.png", 400,
+         21620),
     ]
     for body, status, code in cases:
         twilio_error(client.generic("POST", twilio_path, body, form, headers=auth_),

@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "chappe.callcenter",
     "chappe.agents",
     "chappe.web",
+    # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
+    # callback formats are registered when the app is ready (issue 17).
+    "chappe.api.compat",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from chappe.api.compat.urls import urlpatterns as compat_urls
 from chappe.api.v1 import api
 from chappe.runtime.metrics import healthz_view, metrics_view
 
@@ -14,6 +15,8 @@ admin.site.site_title = "Chappe"
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    # smsmode HTTP 1.6, smsmode REST v1 and Twilio 2010-04-01 at their own paths (M-17).
+    *compat_urls,
     path("api/docs", RedirectView.as_view(url="/api/v1/docs"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),

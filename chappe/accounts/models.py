@@ -35,6 +35,10 @@ class SuspensionReason(models.TextChoices):
     DOCUMENTS_REQUIRED = "documents_required", _("Supporting documents required")
 
 
+def new_twilio_account_sid() -> str:
+    return "AC" + uuid.uuid4().hex
+
+
 class Account(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     parent = models.ForeignKey(
@@ -63,6 +67,10 @@ class Account(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
+    # The account's identity on the Twilio-compatible API (`/2010-04-01/Accounts/{sid}`,
+    # issue 17): "AC" + 32 hex, drawn once, never changed. Not a secret (the API key is).
+    twilio_account_sid = models.CharField(max_length=34, unique=True,
+                                          default=new_twilio_account_sid, editable=False)
 
     class Meta:
         ordering = ["name"]

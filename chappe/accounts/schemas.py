@@ -54,6 +54,8 @@ class AccountOut(Schema):
     suspension_reason: str
     status_note: str
     created_at: datetime
+    # The Account SID of the Twilio-compatible API (issue 17): its Basic-auth user name.
+    twilio_account_sid: str
 
 
 class ServiceOut(Schema):

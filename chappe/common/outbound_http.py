@@ -41,6 +41,8 @@ class Outcome:
 
     status_code: int | None
     failure: str = ""
+    # The first bytes of the answer's body, when the caller asked for them.
+    body: bytes = b""
 
 
 def allowed_networks() -> list[IPNetwork]:
@@ -100,6 +102,13 @@ def url_check(url: str) -> None:
 
 def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> Outcome:
     """POST to `url` through the checked address; never raises for a network failure."""
+    return send("POST", url, content=content, headers=headers, timeout=timeout)
+
+
+def send(method: str, url: str, *, content: bytes = b"", headers: dict[str, str],
+         timeout: float, read_body: int = 0) -> Outcome:
+    """`method` to `url` through the checked address, keeping at most `read_body` bytes
+    of the answer; never raises for a network failure."""
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".")
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -115,16 +124,26 @@ def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -
     netloc = f"[{address}]" if address.version == 6 else str(address)
     target = urlunsplit((parts.scheme, f"{netloc}:{port}", parts.path or "/", parts.query, ""))
     host_header = host if parts.port is None else f"{host}:{parts.port}"
+    body = b""
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            request = client.build_request("POST", target, content=content,
+            request = client.build_request(method, target, content=content or None,
                                            headers={**headers, "Host": host_header},
                                            extensions={"sni_hostname": host})
-            response = client.send(request)
+            response = client.send(request, stream=True)
+            try:
+                if read_body:
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) >= read_body:
+                            body = body[:read_body]
+                            break
+            finally:
+                response.close()
     except httpx.TimeoutException:
         return Outcome(None, "timeout")
     except httpx.ConnectError:
         return Outcome(None, "connection_failed")
     except httpx.HTTPError:
         return Outcome(None, "protocol_error")
-    return Outcome(response.status_code)
+    return Outcome(response.status_code, body=body)

@@ -61,6 +61,13 @@ class Send(models.Model):
     tts_language = models.CharField(max_length=2, blank=True)
     tts_voice = models.CharField(max_length=50, blank=True)
     tts_repeat = models.PositiveSmallIntegerField(default=1)
+    # Sends made through a compatibility API (issue 17): the form its callbacks take
+    # ("smsmode_http", "smsmode_rest", "twilio"; "" = Chappe's signed JSON webhooks),
+    # where replies go (smsmode's notification_url_reponse / callbackUrlMo), and the
+    # Twilio auth token its status callbacks are signed with, sealed (common.sealing).
+    callback_format = models.CharField(max_length=16, blank=True)
+    reply_url = models.URLField(max_length=500, blank=True)
+    callback_secret = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,12 +8,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
+# The APIs refuse a NUL themselves, in their own error shape: `/api/v1/` and the
+# compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio 2010-04-01; issue 17).
+API_PREFIXES = ("/api/", "/http/1.6/", "/sms/v1/", "/2010-04-01/")
+
 
 class RefuseNulMiddleware(MiddlewareMixin):
     """A `MiddlewareMixin`: it serves async views as well (decision 0028)."""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(API_PREFIXES):
             fields = [request.GET]
             if request.method == "POST" and not request.content_type.startswith("application/"):
                 fields.append(request.POST)

@@ -20,6 +20,14 @@ class WebhookSettings(models.Model):
                                    related_name="webhook_settings")
     # Used when a message has no callback_url of its own.
     default_url = models.URLField(max_length=500, blank=True)
+    # Twilio-compatible API (issue 17): where incoming messages are POSTed in Twilio's
+    # form (a number's "SMS URL"); a TwiML <Message> in the answer is sent as the reply.
+    twilio_sms_url = models.URLField(max_length=500, blank=True)
+    # The auth token (an API key) the account last used on that API, sealed
+    # (common.sealing), with its prefix: incoming messages are signed with it, as Twilio
+    # signs with the account's auth token.
+    twilio_token_prefix = models.CharField(max_length=20, blank=True)
+    twilio_token_sealed = models.TextField(blank=True)
     secret = models.CharField(max_length=64, default=new_secret)
 
     def __str__(self) -> str:
@@ -39,6 +47,9 @@ class WebhookEvent(models.Model):
     type = models.CharField(max_length=64)
     url = models.URLField(max_length=500)
     payload = models.JSONField()
+    # How it is sent: "" = Chappe's signed JSON; else a compatibility format registered
+    # in `webhooks.formats` (smsmode's GET, Twilio's signed form post…, issue 17).
+    format = models.CharField(max_length=16, blank=True)
     # What caused it, e.g. ("messaging.message", id) — for listing per message.
     subject_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=WebhookStatus.choices,

@@ -33,3 +33,9 @@ def webhook_urls(*, targets: Sequence[tuple[Any, str]]) -> list[str]:
 def webhook_url(*, account_id: Any, callback_url: str) -> str:
     """`webhook_urls` for one event."""
     return webhook_urls(targets=[(account_id, callback_url)])[0]
+
+
+def twilio_sms_url(*, account_id: Any) -> str:
+    """Where the Twilio-compatible API POSTs the account's incoming messages ("" = none)."""
+    return WebhookSettings.objects.filter(account_id=account_id).values_list(
+        "twilio_sms_url", flat=True).first() or ""

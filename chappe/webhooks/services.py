@@ -20,8 +20,9 @@ from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.common.erasure import mentioning, number_variants, scrub
 from chappe.common.errors import ValidationFailed
-from chappe.common.outbound_http import UnsafeTarget, post, url_check
+from chappe.common.outbound_http import UnsafeTarget, post, send, url_check
 from chappe.queue.jobs import job_enqueue
+from chappe.webhooks.formats import webhook_format
 from chappe.webhooks.models import (
     WebhookAttempt,
     WebhookEvent,
@@ -44,6 +45,7 @@ class EventDraft:
     type: str
     payload: dict[str, Any]
     subject_id: str = ""
+    format: str = ""  # "" = Chappe's signed JSON; else `webhooks.formats`
 
 
 def callback_url_problem(url: str) -> str | None:
@@ -67,8 +69,10 @@ def webhook_settings_for(*, account: Account) -> WebhookSettings:
 
 @transaction.atomic
 def webhook_settings_update(*, actor: Actor, account: Account, default_url: str | None = None,
-                            rotate_secret: bool = False) -> WebhookSettings:
-    """Set the default callback URL and/or draw a new signing secret (audited)."""
+                            rotate_secret: bool = False,
+                            twilio_sms_url: str | None = None) -> WebhookSettings:
+    """Set the default callback URL, the Twilio-compatible SMS URL and/or draw a new
+    signing secret (audited)."""
     actor.require(Perm.ACCOUNT_MANAGE)
     settings = webhook_settings_for(account=account)
     changed = []
@@ -77,6 +81,11 @@ def webhook_settings_update(*, actor: Actor, account: Account, default_url: str 
             raise ValidationFailed(details={"default_url": [problem]})
         settings.default_url = default_url
         changed.append("default_url")
+    if twilio_sms_url is not None and twilio_sms_url != settings.twilio_sms_url:
+        if twilio_sms_url and (problem := callback_url_problem(twilio_sms_url)):
+            raise ValidationFailed(details={"twilio_sms_url": [problem]})
+        settings.twilio_sms_url = twilio_sms_url
+        changed.append("twilio_sms_url")
     if rotate_secret:
         settings.secret = new_secret()
         changed.append("secret")
@@ -102,7 +111,8 @@ def webhook_redeliver(*, actor: Actor, event: WebhookEvent) -> WebhookEvent:
 def webhooks_emit(drafts: Iterable[EventDraft]) -> list[WebhookEvent]:
     """Write events and their delivery jobs in the caller's transaction (outbox)."""
     events = [WebhookEvent(account_id=d.account_id, url=d.url, type=d.type, payload=d.payload,
-                           subject_id=d.subject_id) for d in drafts if d.url]
+                           subject_id=d.subject_id, format=d.format)
+              for d in drafts if d.url]
     if not events:
         return []
     WebhookEvent.objects.bulk_create(events)
@@ -143,15 +153,26 @@ def webhook_deliver(*, event_id: str) -> None:
     event = WebhookEvent.objects.select_related("account").get(pk=event_id)
     if event.status != WebhookStatus.PENDING:
         return
-    secret = webhook_settings_for(account=event.account).secret
-    body = _body(event)
-    headers = {"Content-Type": "application/json", EVENT_HEADER: str(event.id),
-               HEADER: sign(secret, body, int(time.time())), "User-Agent": "Chappe-Webhooks/1"}
+    fmt = webhook_format(event.format) if event.format else None
+    if event.format and fmt is None:
+        raise DeliveryFailed(f"unknown webhook format {event.format!r}")
     start = time.monotonic()
     # Checked again now (the name may resolve elsewhere than when it was saved), sent to the
     # checked address; the attempt log keeps a status code or a failure class, never the
     # text of an exception (which would map the network behind the receiver).
-    outcome = post(event.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    if fmt is not None:
+        # A compatibility format (issue 17): the protocol's own request, same guard.
+        request = fmt.render(event)
+        outcome = send(request.method, request.url, content=request.content,
+                       headers={"User-Agent": "Chappe-Webhooks/1", **request.headers},
+                       timeout=TIMEOUT_SECONDS, read_body=fmt.answer_limit)
+    else:
+        secret = webhook_settings_for(account=event.account).secret
+        body = _body(event)
+        headers = {"Content-Type": "application/json", EVENT_HEADER: str(event.id),
+                   HEADER: sign(secret, body, int(time.time())),
+                   "User-Agent": "Chappe-Webhooks/1"}
+        outcome = post(event.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
     status_code, error = outcome.status_code, outcome.failure
     if status_code is not None and not 200 <= status_code < 300:
         error = f"HTTP {status_code}"
@@ -161,6 +182,8 @@ def webhook_deliver(*, event_id: str) -> None:
         event.attempts += 1
         if not error:
             event.status, event.delivered_at = WebhookStatus.DELIVERED, timezone.now()
+            if fmt is not None and fmt.answered is not None:
+                fmt.answered(event, outcome.body)
         elif timezone.now() - event.created_at >= RETRY_WINDOW or event.attempts >= MAX_ATTEMPTS:
             event.status = WebhookStatus.FAILED
         event.save(update_fields=["attempts", "status", "delivered_at"])

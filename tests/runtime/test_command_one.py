@@ -32,7 +32,8 @@ def readme_examples() -> list[tuple[str, str]]:
 def test_the_readme_examples_are_found_and_named_once():
     names = [name for name, _code in readme_examples()]
     assert len(names) == len(set(names))
-    assert {"account", "sms", "stop", "campaign", "tts", "voicemail", "smpp"} <= set(names)
+    assert {"account", "sms", "stop", "campaign", "tts", "voicemail", "smpp", "smsmode-http",
+            "smsmode-rest", "twilio"} <= set(names)
 
 
 def _wait_for(condition, timeout: float, what: str):
@@ -189,6 +190,11 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
             lambda: _api(port, auth, "/voicemails")["count"] >= 1, 90, "a voicemail"),
         "queue": lambda out: (lambda call: call["disposition"] == "answered"
                               and call["agent_id"] is not None)(json.loads(out)),
+        # The compatibility APIs (issue 17; also run against a live server, each
+        # outcome checked, by tests/api/compat/test_readme.py).
+        "smsmode-http": lambda out: re.fullmatch(r"33600000001 (0|13|11)", out.strip()),
+        "smsmode-rest": lambda out: '"messageId"' in out,
+        "twilio": lambda out: re.match(r"SM[0-9a-f]{32} queued", out) is not None,
         "campaign": lambda out: _wait_for(
             lambda: (lambda p: p["recipients"] == 2
                      and p["delivered"] + p["failed"] + p["opted_out"] == 2)(

@@ -20,11 +20,15 @@ class WebhookSettingsOut(Schema):
     default_url: str
     secret: str = Field(description="Signs every request: see Chappe-Signature")
     signature_header: str = "Chappe-Signature"
+    twilio_sms_url: str = Field(description="Twilio-compatible API: where incoming "
+                                "messages are POSTed in Twilio's form (a TwiML <Message> "
+                                "answer is sent back)")
 
 
 class WebhookSettingsIn(Schema):
     default_url: str | None = Field(None, max_length=500)
     rotate_secret: bool = False
+    twilio_sms_url: str | None = Field(None, max_length=500)
 
 
 class AttemptOut(Schema):
@@ -61,11 +65,13 @@ def settings_read(request: HttpRequest):
 
 @router.patch("/webhooks/settings", response=WebhookSettingsOut)
 def settings_update(request: HttpRequest, payload: WebhookSettingsIn):
-    """Set the default callback URL, or draw a new signing secret (`rotate_secret`)."""
+    """Set the default callback URL, or draw a new signing secret (`rotate_secret`), or the
+    Twilio-compatible API's SMS URL for incoming messages (`twilio_sms_url`)."""
     actor = actor_of(request)
     return services.webhook_settings_update(actor=actor, account=actor.account,
                                             default_url=payload.default_url,
-                                            rotate_secret=payload.rotate_secret)
+                                            rotate_secret=payload.rotate_secret,
+                                            twilio_sms_url=payload.twilio_sms_url)
 
 
 @router.get("/webhooks/events", response=list[EventOut])

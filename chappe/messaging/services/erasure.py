@@ -12,11 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
+from chappe.accounts.roles import Perm
+from chappe.audit.services import audit_record
 from chappe.common.erasure import ERASED, number_variants, scrub
 from chappe.common.errors import Conflict
 from chappe.messaging.lifecycle import MessageStatus
@@ -67,3 +70,21 @@ def messages_erase_number(*, actor: Actor, account: Account, number: str) -> Mes
         send.save(update_fields=["report", "text"])
         erased.sends += 1
     return erased
+
+
+@transaction.atomic
+def message_redact(*, actor: Actor, message: Message) -> Message:
+    """Erase the text of a message that has left (Twilio's redaction and delete, issue
+    17): the record stays, its usage the billing proof (P-13); the send's text goes too
+    when the send had this one message. Audited."""
+    actor.require(Perm.MESSAGING_SEND)
+    if message.status in (MessageStatus.ACCEPTED, MessageStatus.SCHEDULED,
+                          MessageStatus.QUEUED):
+        raise Conflict(_("A message that has not left cannot be redacted; cancel it."))
+    Message.objects.filter(pk=message.pk).update(text="")
+    if not Message.objects.filter(send_id=message.send_id).exclude(pk=message.pk).exists():
+        Send.objects.filter(pk=message.send_id).update(text="")
+    audit_record(actor=actor, account=message.account, action="message.redact",
+                 target=message, details={})
+    message.text = ""
+    return message

@@ -29,7 +29,7 @@ from chappe.contacts.services import opt_out_add
 from chappe.messaging.keywords import is_stop
 from chappe.messaging.models import Message, Reply, UnattributedReply
 from chappe.messaging.services.accept import sms_send, stop_mention
-from chappe.webhooks.selectors import webhook_url
+from chappe.webhooks.selectors import twilio_sms_url, webhook_url
 from chappe.webhooks.services import EventDraft, webhooks_emit
 
 log = logging.getLogger(__name__)
@@ -123,14 +123,25 @@ def inbound_receive(*, connector: str, inbound: list[Inbound],
                 send = message.send if message is not None else None
                 url = webhook_url(account_id=account_id,
                                   callback_url=send.callback_url if send else "")
-                webhooks_emit([EventDraft(
-                    account_id=account_id, url=url, type="message.reply",
-                    subject_id=str(message.id) if message else str(reply.id),
-                    payload={"reply_id": str(reply.id),
-                             "message_id": str(message.id) if message else None,
-                             "from": from_number, "to": mo.to, "text": mo.text, "stop": stop,
-                             "reference": send.reference if send else "",
-                             "received_at": mo.received_at.isoformat()})])
+                payload = {"reply_id": str(reply.id),
+                           "message_id": str(message.id) if message else None,
+                           "from": from_number, "to": mo.to, "text": mo.text, "stop": stop,
+                           "reference": send.reference if send else "",
+                           "received_at": mo.received_at.isoformat()}
+                subject = str(message.id) if message else str(reply.id)
+                drafts = [EventDraft(account_id=account_id, url=url, type="message.reply",
+                                     subject_id=subject, payload=payload)]
+                if send is not None and send.callback_format and send.reply_url:
+                    # A compatibility API's own reply callback, in its form (issue 17).
+                    drafts = [EventDraft(account_id=account_id, url=send.reply_url,
+                                         type="message.reply", subject_id=subject,
+                                         payload=payload, format=send.callback_format)]
+                if twilio_url := twilio_sms_url(account_id=account_id):
+                    # The Twilio-compatible API's "SMS URL": every incoming message.
+                    drafts.append(EventDraft(account_id=account_id, url=twilio_url,
+                                             type="message.reply", subject_id=subject,
+                                             payload=payload, format="twilio_mo"))
+                webhooks_emit(drafts)
         except IntegrityError:
             continue  # the same MO delivered twice: already stored
         stored.append(reply)

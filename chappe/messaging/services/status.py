@@ -108,7 +108,10 @@ def messages_transition(
         bulk_insert(MessageEvent, ("message_id", "status", "at", "error_code", "detail"),
                     ((m.id, new.value, at, error_code, detail) for m in changed))
         urls = webhook_urls(targets=[(m.account_id, m.send.callback_url) for m in changed])
+        # A send made through a compatibility API calls its own callback in that API's
+        # form (issue 17); without one, the account's default webhook as for any send.
         webhooks_emit(EventDraft(account_id=m.account_id, url=url, type="message.status",
-                                 payload=message_webhook_payload(m), subject_id=str(m.id))
+                                 payload=message_webhook_payload(m), subject_id=str(m.id),
+                                 format=m.send.callback_format if m.send.callback_url else "")
                       for m, url in zip(changed, urls, strict=True))
     return changed

@@ -44,6 +44,7 @@ def api_key_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "form": form,
         "created_key": created[0] if created else None,
         "created_secret": created[1] if created else "",
+        "twilio_account_sid": actor.account.twilio_account_sid,
     })
 
 

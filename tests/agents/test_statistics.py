@@ -200,3 +200,73 @@ def test_api_returns_the_same_figures(account, queue, api_for, make_agent):
     bad = api_for(account).get("/api/v1/statistics/queues",
                                {**query, "start": "2026-03-03"})
     assert bad.status_code == 400
+
+
+@pytest.mark.django_db
+def test_one_queue_dashboard_matches_the_separate_cuts(account, queue, make_agent):
+    agent = make_agent()
+    _write(account, queue, agent, sequence(str(agent.pk)))
+    _write(account, queue, agent, sequence(str(agent.pk)), base=T0 + timedelta(hours=30))
+    period = st.period_of_days(date(2026, 3, 2), date(2026, 3, 8), PARIS)
+    board = st.queue_dashboard(account_id=account.pk, queue_id=queue.pk, period=period,
+                               threshold=T, short_abandon=S)
+    for group in st.GROUPS:
+        separate = st.queue_counts(account_id=account.pk, period=period, queue_ids=[queue.pk],
+                                   group=group, threshold=T, short_abandon=S)
+        assert [(rest[0] if rest else None, c) for (_q, *rest), c in separate] == board[group]
+    assert [(b, c.offered) for b, c in board["hour"]] == [(9, 6), (15, 6)]
+    assert st.figures(board["total"][0][1]).longest_wait == 40
+
+
+# --- the web page ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_figures_charts_and_exports(account, queue, make_user, make_agent):
+    import io
+
+    from django.urls import reverse
+    from openpyxl import load_workbook
+
+    from tests.web.support import client_for
+
+    _write(account, queue, make_agent(), sequence())
+    web = client_for(make_user(account, role=Role.SUPERVISOR))
+    url = reverse("web:statistics")
+    query = {"start": "2026-03-02", "end": "2026-03-02", "subject": "queues",
+             "group": "total", "threshold": T, "short_abandon": S, "queue": str(queue.pk)}
+    page = web.get(url, query).content.decode()
+    table = page[page.index('id="statistics-table"'):]
+    # Offered 6, answered 2, SL 50 %, SL2 50 %, abandon rate 40 %, ASA 20.5 → "20 s"…
+    for cell in ("<td>Support</td>", "<td>6</td>", "<td>50.0 %</td>", "<td>40.0 %</td>",
+                 "<td>162 s</td>", "<td>40 s</td>"):
+        assert cell in table, cell
+    assert page.count("<svg") == 3  # per day, per hour, per day of the week: no script
+    assert "<script" not in page[page.index("<svg"):page.rindex("</svg>")]
+    csv = web.get(url, {**query, "format": "csv"})
+    lines = csv.content.decode().splitlines()
+    assert lines[0].startswith("key,label,bucket,offered,answered,abandoned")
+    assert lines[1].startswith(f"{queue.pk},Support,,6,2,2,1,0.4,0.5,0.5,20.5,20.0,40,")
+    xlsx = web.get(url, {**query, "format": "xlsx", "group": "hour"})
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:5] == (str(queue.pk), "Support", 9, 6, 2)
+    # Agents and messaging users are refused; an end before the start is an error.
+    assert client_for(make_user(account, role=Role.AGENT)).get(url, query).status_code == 403
+    assert web.get(url, {**query, "end": "2026-03-01"}).context["form"].errors["end"]
+
+
+@pytest.mark.django_db
+def test_another_accounts_queue_is_not_charted(account, other_account, queue, make_user):
+    other = Queue.objects.create(account=other_account, name="Theirs")
+    _write(other_account, other, None, sequence())
+    from django.urls import reverse
+
+    from tests.web.support import client_for
+
+    web = client_for(make_user(account, role=Role.ADMINISTRATOR))
+    response = web.get(reverse("web:statistics"), {
+        "start": "2026-03-02", "end": "2026-03-02", "threshold": T, "short_abandon": S,
+        "queue": str(other.pk)})
+    assert response.context["form"].errors["queue"]  # not one of the account's choices
+    assert "Theirs" not in response.content.decode()

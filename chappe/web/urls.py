@@ -156,6 +156,8 @@ urlpatterns = [
     path("voice/queues/new/", agents.queue_new, name="queue_new"),
     path("voice/queues/<uuid:queue_id>/", agents.queue_edit, name="queue_edit"),
     path("voice/statistics/", statistics.statistics_page, name="statistics"),
+    path("voice/wallboard/", statistics.wallboard_page, name="wallboard"),
+    path("voice/wallboard/stream/", statistics.wallboard_stream, name="wallboard_stream"),
     path("voice/voicemails/", voice_calls.voicemail_list, name="voicemails"),
     path("voice/voicemails/alert/", voice_calls.voicemail_alert, name="voicemail_alert"),
     path("voice/calls/<uuid:call_id>/recording/", voice_calls.call_recording_audio,

@@ -2,6 +2,7 @@
 queue, agent or number and period, as tables, server-drawn SVG charts of one queue's
 period, and CSV or XLSX downloads of the table. Administrators and Supervisors."""
 
+import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -138,3 +139,108 @@ def statistics_page(request: HttpRequest, actor: Actor) -> HttpResponse:
         "form": form, "rows": table, "subject": subject, "charts": charts,
         "query": query.urlencode(), "period_days": (data["end"] - data["start"] +
                                                     timedelta(days=1)).days if data else 0})
+
+
+# --- the live wallboard ---------------------------------------------------------------------
+
+# How often an open wallboard asks the database whether anything moved (decision 0042):
+# an event written by the engine reaches the page within this plus one snapshot's read.
+POLL_SECONDS = 0.2
+HEARTBEAT_SECONDS = 15.0
+# A stream ends after this long; the browser's EventSource opens the next one by itself
+# (a WSGI thread or ASGI task is not held for ever by a forgotten tab).
+STREAM_SECONDS = 600.0
+# Open sync streams in this process, and a condition notified when one ends (a test
+# waits on it for its own stream to end).
+ACTIVE_STREAMS = [0]
+STREAM_ENDED = threading.Condition()
+
+
+@account_view(Perm.STATISTICS_VIEW)
+def wallboard_page(request: HttpRequest, actor: Actor) -> HttpResponse:
+    from chappe.agents import wallboard
+    from chappe.agents.models import STATE_LABELS
+
+    board = wallboard.snapshot(account=actor.account, now=timezone.now())
+    return render(request, "web/wallboard.html", {
+        "board": board, "state_labels": {s.value: str(label)
+                                         for s, label in STATE_LABELS.items()}})
+
+
+def _frame(event: str, data: Any) -> str:
+    import json
+
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def wallboard_frames(account: Any, *, clock: Any = None, sleep: Any = None, now: Any = None,
+                     limit: float = STREAM_SECONDS) -> Any:
+    """The server-sent events of one open wallboard (sync: the WSGI server's thread):
+    a `snapshot` first, then one each time `version` moves, a comment as heartbeat."""
+    import time
+
+    from chappe.agents import wallboard
+
+    clock, sleep, now = clock or time.monotonic, sleep or time.sleep, now or timezone.now
+    started = beat = clock()
+    last = None
+    with STREAM_ENDED:
+        ACTIVE_STREAMS[0] += 1
+    try:
+        yield "retry: 1000\n\n"
+        while clock() - started < limit:
+            seen = wallboard.version(account_id=account.pk)
+            if seen != last:
+                last = seen
+                beat = clock()
+                yield _frame("snapshot", wallboard.snapshot(account=account, now=now()))
+            elif clock() - beat >= HEARTBEAT_SECONDS:
+                beat = clock()
+                yield ": still here\n\n"
+            sleep(POLL_SECONDS)
+    finally:
+        with STREAM_ENDED:
+            ACTIVE_STREAMS[0] -= 1
+            STREAM_ENDED.notify_all()
+
+
+async def wallboard_frames_async(account: Any, *, limit: float = STREAM_SECONDS) -> Any:
+    """The same under ASGI (the web role's uvicorn): reads in a thread, waits with asyncio."""
+    import asyncio
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    from chappe.agents import wallboard
+
+    started = beat = time.monotonic()
+    last = None
+    yield "retry: 1000\n\n"
+    while time.monotonic() - started < limit:
+        seen = await sync_to_async(wallboard.version)(account_id=account.pk)
+        if seen != last:
+            last = seen
+            beat = time.monotonic()
+            board = await sync_to_async(wallboard.snapshot)(account=account,
+                                                            now=timezone.now())
+            yield _frame("snapshot", board)
+        elif time.monotonic() - beat >= HEARTBEAT_SECONDS:
+            beat = time.monotonic()
+            yield ": still here\n\n"
+        await asyncio.sleep(POLL_SECONDS)
+
+
+@account_view(Perm.STATISTICS_VIEW)
+def wallboard_stream(request: HttpRequest, actor: Actor) -> HttpResponse:
+    from django.conf import settings
+    from django.core.handlers.asgi import ASGIRequest
+    from django.http import StreamingHttpResponse
+
+    limit = getattr(settings, "CHAPPE_WALLBOARD_STREAM_SECONDS", STREAM_SECONDS)
+    frames = (wallboard_frames_async(actor.account, limit=limit)
+              if isinstance(request, ASGIRequest) else wallboard_frames(actor.account,
+                                                                        limit=limit))
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy must not hold the events back
+    return response

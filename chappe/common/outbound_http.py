@@ -41,6 +41,7 @@ class Outcome:
 
     status_code: int | None
     failure: str = ""
+    body: bytes = b""  # `get` only, at most its `max_bytes`
 
 
 def allowed_networks() -> list[IPNetwork]:
@@ -100,6 +101,19 @@ def url_check(url: str) -> None:
 
 def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -> Outcome:
     """POST to `url` through the checked address; never raises for a network failure."""
+    return _send("POST", url, content=content, headers=headers, timeout=timeout)
+
+
+def get(url: str, *, headers: dict[str, str], timeout: float,
+        max_bytes: int = 64 * 1024) -> Outcome:
+    """GET `url` (its query included) through the checked address, the body read up to
+    `max_bytes` (more: failure "too_large"); never raises for a network failure."""
+    return _send("GET", url, content=b"", headers=headers, timeout=timeout,
+                 max_bytes=max_bytes)
+
+
+def _send(method: str, url: str, *, content: bytes, headers: dict[str, str], timeout: float,
+          max_bytes: int = 0) -> Outcome:
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".")
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -117,14 +131,24 @@ def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -
     host_header = host if parts.port is None else f"{host}:{parts.port}"
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            request = client.build_request("POST", target, content=content,
+            body_out = content if method == "POST" else None
+            request = client.build_request(method, target, content=body_out,
                                            headers={**headers, "Host": host_header},
                                            extensions={"sni_hostname": host})
-            response = client.send(request)
+            response = client.send(request, stream=bool(max_bytes))
+            body = b""
+            if max_bytes:
+                try:
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > max_bytes:
+                            return Outcome(response.status_code, "too_large")
+                finally:
+                    response.close()
     except httpx.TimeoutException:
         return Outcome(None, "timeout")
     except httpx.ConnectError:
         return Outcome(None, "connection_failed")
     except httpx.HTTPError:
         return Outcome(None, "protocol_error")
-    return Outcome(response.status_code)
+    return Outcome(response.status_code, body=body)

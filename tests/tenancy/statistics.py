@@ -22,3 +22,17 @@ def seed(t: Tenant) -> None:
                               direction="outbound", from_number=number,
                               to_number="+33600000009", started_at=noon)
     t.markers.add(number)
+    _crm(t)
+
+
+def _crm(t: Tenant) -> list:
+    from chappe.agents.models import CrmEndpoint
+
+    endpoint = CrmEndpoint.objects.filter(account=t.account).first() or \
+        CrmEndpoint.objects.create(account=t.account, url=f"https://crm.example/{t.tag}")
+    t.markers.add(f"https://crm.example/{t.tag}")
+    return [endpoint.pk]
+
+
+PATH_PARAMS = {"crm_endpoint_id": _crm}
+BODY_OVERRIDES = {"PUT /api/v1/crm-endpoints": {"url": "https://crm.example/lookup"}}

@@ -77,3 +77,59 @@ def number_statistics(request: HttpRequest, filters: Query[StatisticsFilters]):
     """Per number (and period), from the call records: inbound calls, answered, talk
     seconds; outbound attempts, connected, talk seconds."""
     return _report(request, "numbers", filters)
+
+
+# --- the CRM web service asked on inbound calls (C-11) ---------------------------------
+
+
+class CrmEndpointIn(Schema):
+    url: str = Field(max_length=500, description="asked with GET ?remote_number=&"
+                                                 "local_number=&apikey=, signed as webhooks")
+    number: str = Field("", max_length=20, description="one of the account's numbers; "
+                                                       "empty: every number")
+    api_key: str = Field("", max_length=200, description="sent as `apikey`")
+    timeout_ms: int = Field(1500, ge=100, le=5000)
+
+
+class CrmEndpointOut(Schema):
+    id: UUID
+    url: str
+    number: str
+    timeout_ms: int
+
+
+@router.get("/crm-endpoints", response=list[CrmEndpointOut])
+def crm_endpoint_list(request: HttpRequest):
+    """The CRM web services asked on each inbound call: the account's, and numbers' own."""
+    from chappe.agents.models import CrmEndpoint
+
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    return list(CrmEndpoint.objects.filter(account=actor.account).order_by("number"))
+
+
+@router.put("/crm-endpoints", response=CrmEndpointOut)
+def crm_endpoint_set(request: HttpRequest, payload: CrmEndpointIn):
+    """Set the account's (no number) or a number's CRM web service. On each inbound call
+    the engine asks it (within `timeout_ms`, then the call goes on): the JSON answer may
+    carry `caller_info` {full_name, caller_profile_url}, `priority` (0-100) and `redirect`
+    {"queue"|"flow"|"agent": id or name}. Private and loopback addresses are refused."""
+    from chappe.agents import crm
+
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    return crm.crm_endpoint_set(actor=actor, account=actor.account, url=payload.url,
+                                number=payload.number, api_key=payload.api_key,
+                                timeout_ms=payload.timeout_ms)
+
+
+@router.delete("/crm-endpoints/{crm_endpoint_id}", response={204: None})
+def crm_endpoint_delete(request: HttpRequest, crm_endpoint_id: UUID):
+    from ninja import Status
+
+    from chappe.agents import crm
+    from chappe.agents.models import CrmEndpoint
+    from chappe.common.lookup import get_or_404
+
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    endpoint = get_or_404(CrmEndpoint.objects.filter(account=actor.account), crm_endpoint_id)
+    crm.crm_endpoint_delete(actor=actor, endpoint=endpoint)
+    return Status(204, None)

@@ -94,3 +94,30 @@ def snapshot(*, account: Any, now: datetime, threshold: int = st.DEFAULT_THRESHO
             "call_seconds": _since(now, call.at) if call else None,
             "handled_today": handled.get(agent.pk, 0)})
     return {"at": now.isoformat(), "queues": queues, "agents": agents}
+
+
+def live_calls(*, account: Any, now: datetime) -> list[dict[str, Any]]:
+    """The account's queue calls going on now, from the log: callers waiting (an `entered`
+    not yet followed by a leaving event in its queue) and calls an agent is on (a
+    `connected` not yet followed by the agent's `completed`). Calls that never reach a
+    queue (a flow's menu, a voicemail) are in the engine only: not listed here."""
+    left = QueueEvent.objects.filter(account_id=account.pk, queue_id=OuterRef("queue_id"),
+                                     call_id=OuterRef("call_id"), kind__in=LEFT,
+                                     at__gte=OuterRef("at"))
+    done = QueueEvent.objects.filter(account_id=account.pk, agent_id=OuterRef("agent_id"),
+                                     call_id=OuterRef("call_id"), kind=K.COMPLETED,
+                                     at__gte=OuterRef("at"))
+    since = now - LONGEST_STAY
+    calls = [{"call_id": e.call_id, "state": "waiting", "queue_id": str(e.queue_id),
+              "agent_id": None, "since": e.at.isoformat(), "seconds": _since(now, e.at)}
+             for e in QueueEvent.objects.filter(account_id=account.pk, kind=K.ENTERED,
+                                                at__gte=since, queue__isnull=False)
+             .exclude(Exists(left)).order_by("at", "id")]
+    calls += [{"call_id": e.call_id, "state": "talking",
+               "queue_id": str(e.queue_id) if e.queue_id else None,
+               "agent_id": str(e.agent_id), "since": e.at.isoformat(),
+               "seconds": _since(now, e.at)}
+              for e in QueueEvent.objects.filter(account_id=account.pk, kind=K.CONNECTED,
+                                                 at__gte=since, agent__isnull=False)
+              .exclude(Exists(done)).order_by("at", "id")]
+    return calls

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from chappe.accounts.roles import Role
 from chappe.agents import wallboard
@@ -104,3 +105,21 @@ def test_another_account_sees_nothing_of_it(other_account, make_user, board_setu
     board = wallboard.snapshot(account=other_account, now=NOW)
     assert board["queues"] == []
     assert board["agents"] == []
+
+
+@pytest.mark.django_db
+def test_live_calls_waiting_and_talking(account, board_setup):
+    _queue, busy, _free = board_setup
+    calls = wallboard.live_calls(account=account, now=NOW)
+    assert [(c["call_id"], c["state"], c["seconds"]) for c in calls] == [
+        ("w1", "waiting", 45), ("w2", "waiting", 12), ("a", "talking", 90)]
+    assert calls[2]["agent_id"] == str(busy.pk)
+
+
+@pytest.mark.django_db
+def test_live_calls_api(account, api_for, board_setup):
+    _queue, _busy, _free = board_setup
+    QueueEvent.objects.filter(account=account).update(at=timezone.now())  # the API's clock
+    calls = api_for(account, Role.SUPERVISOR).get("/api/v1/live-calls").json()
+    assert sorted(c["call_id"] for c in calls) == ["a", "w1", "w2"]
+    assert api_for(account, Role.AGENT).get("/api/v1/live-calls").status_code == 403

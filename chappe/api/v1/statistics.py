@@ -133,3 +133,27 @@ def crm_endpoint_delete(request: HttpRequest, crm_endpoint_id: UUID):
     endpoint = get_or_404(CrmEndpoint.objects.filter(account=actor.account), crm_endpoint_id)
     crm.crm_endpoint_delete(actor=actor, endpoint=endpoint)
     return Status(204, None)
+
+
+# --- live calls ----------------------------------------------------------------------------
+
+
+class LiveCallOut(Schema):
+    call_id: str
+    state: Literal["waiting", "talking"]
+    queue_id: UUID | None
+    agent_id: UUID | None
+    since: str
+    seconds: int
+
+
+@router.get("/live-calls", response=list[LiveCallOut])
+def live_call_list(request: HttpRequest):
+    """The queue calls going on now: callers waiting in a queue, and calls an agent is on
+    (read from the queue log, as the wallboard; calls still in a flow's menu are not)."""
+    from django.utils import timezone
+
+    from chappe.agents import wallboard
+
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    return wallboard.live_calls(account=actor.account, now=timezone.now())

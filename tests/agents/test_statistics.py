@@ -251,6 +251,8 @@ def test_the_page_shows_the_figures_charts_and_exports(account, queue, make_user
     sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:5] == (str(queue.pk), "Support", 9, 6, 2)
+    # The first visit (no filters: this month up to today) answers too.
+    assert web.get(url).status_code == 200
     # Agents and messaging users are refused; an end before the start is an error.
     assert client_for(make_user(account, role=Role.AGENT)).get(url, query).status_code == 403
     assert web.get(url, {**query, "end": "2026-03-01"}).context["form"].errors["end"]

@@ -123,3 +123,20 @@ def test_live_calls_api(account, api_for, board_setup):
     calls = api_for(account, Role.SUPERVISOR).get("/api/v1/live-calls").json()
     assert sorted(c["call_id"] for c in calls) == ["a", "w1", "w2"]
     assert api_for(account, Role.AGENT).get("/api/v1/live-calls").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asgi_stream_pushes_the_same_snapshot(account):
+    import asyncio
+
+    from chappe.web.views.statistics import wallboard_frames_async
+
+    Queue.objects.create(account=account, name="Support")
+
+    async def collect():
+        return [frame async for frame in wallboard_frames_async(account, limit=0.1)]
+
+    frames = asyncio.run(collect())
+    assert frames[0] == "retry: 1000\n\n"
+    [snapshot] = [f for f in frames if f.startswith("event: snapshot")]
+    assert '"name":"Support"' in snapshot

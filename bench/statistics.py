@@ -31,8 +31,8 @@ def _write(account_id, queue_ids: list[str], calls: int) -> float:
     queues = "ARRAY[" + ",".join(f"'{q}'::uuid" for q in queue_ids) + "]"
     n = len(queue_ids)
     started = time.perf_counter()
-    call = (f"SELECT i,  "  # noqa: S608 (numbers and uuids of this script only)
-            f" (%(start)s::timestamptz + make_interval(secs => i::float8 * "
+    call = (f"SELECT i, "  # noqa: S608 (numbers and uuids of this script only)
+            f"(%(start)s::timestamptz + make_interval(secs => i::float8 * "
             f"{MONTH_SECONDS} / {calls})) AS t, ({queues})[1 + i %% {n}] AS q, "
             f"(i::bigint * 7919 %% 1000003) %% 120 AS w, "
             f"(i::bigint * 2654435761 %% 1000003) %% 20 AS o "

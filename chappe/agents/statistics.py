@@ -5,7 +5,8 @@ Two layers:
 
 * `Counts` — sums and maxima over a set of events. Built either by `fold` (pure Python over
   events, what the tests check by hand) or by `queue_counts` (the same sums as one SQL
-  aggregate, computed in the database; the agents' table uses the same aggregate). Tests hold both to the same answer.
+  aggregate, computed in the database; the agents' table uses the same aggregate). Tests
+  hold both to the same answer.
 * `Figures` — the KPIs, pure functions of `Counts` (`figures`).
 
 Definitions (T = service-level threshold, S = short-abandon threshold, both in seconds;

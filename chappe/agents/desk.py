@@ -127,8 +127,9 @@ class QueueDesk:
         if refused is not None:
             return QueueEntry(admitted=False, reason=refused.value,
                               overflow=self._overflow(queue, call, refused.value, now))
-        priority = caller_priority(rules=priority_rules(queue=queue), caller_number=call.caller,
-                                   dialled_number=call.dialled, branch=call.branch)
+        priority = call.priority if call.priority is not None else caller_priority(
+            rules=priority_rules(queue=queue), caller_number=call.caller,
+            dialled_number=call.dialled, branch=call.branch)  # the CRM's first (0042)
         caller = Caller(id=call.call_id, entered_at=now, priority=priority)
         waiting.add(caller)
         position = _position(waiting, call.call_id)

@@ -325,7 +325,9 @@ class QueueEvent(AppendOnly):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["account", "at"]),
-                   models.Index(fields=["call_id"])]
+                   models.Index(fields=["call_id"]),
+                   # One queue's period: what the statistics aggregate reads (decision 0042).
+                   models.Index(fields=["queue", "at"], name="queue_event_queue_at")]
 
 
 class CallbackRequest(models.Model):
@@ -352,3 +354,44 @@ class CallbackRequest(models.Model):
 
     def __str__(self) -> str:
         return f"callback {self.number}"
+
+
+class CrmEndpoint(models.Model):
+    """The client's CRM web service asked on each inbound call (C-11; decision 0042): for
+    the whole account (no number), or for one of its numbers (the number's wins)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = _account()
+    number = models.CharField(_("number (E.164, empty: every number)"), max_length=16,
+                              blank=True)
+    url = models.URLField(_("URL"), max_length=500)
+    # Sent as `apikey` (Graam's parameter): the client's key for their own CRM.
+    api_key = models.CharField(_("key sent to the CRM"), max_length=200, blank=True)
+    timeout_ms = models.PositiveIntegerField(_("timeout (ms)"), default=1500,
+                                             validators=[MinValueValidator(100),
+                                                         MaxValueValidator(5000)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "number"],
+                                               name="crm_endpoint_per_number")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class CrmLookupRecord(AppendOnly):
+    """One CRM lookup: when, how it went and how long it took (no caller data)."""
+
+    id = models.BigAutoField(primary_key=True)
+    account = _account()
+    at = models.DateTimeField()
+    call_number = models.CharField(max_length=16)  # the account's number called
+    outcome = models.CharField(max_length=20)  # ok, timeout, garbage, refused_address…
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    redirected = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["account", "at"])]

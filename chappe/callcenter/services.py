@@ -24,6 +24,7 @@ from chappe.accounts.services import service_require
 from chappe.audit.services import audit_record
 from chappe.billing.rating import Product
 from chappe.billing.services import usage_charge
+from chappe.callcenter.call_events import calls_ended
 from chappe.callcenter.models import (
     RENTAL_HELD,
     AudioPrompt,
@@ -264,6 +265,7 @@ def call_records_store(*, records: Sequence[CallRecord],
     with transaction.atomic():
         CallRecord.objects.bulk_create(records)
         Voicemail.objects.bulk_create(voicemails)
+        calls_ended(records)  # call.ended webhooks (decision 0042)
         for voicemail in voicemails:
             voicemail_announce(voicemail=voicemail)
         for record in records:

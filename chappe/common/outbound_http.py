@@ -105,6 +105,16 @@ def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float) -
     return send("POST", url, content=content, headers=headers, timeout=timeout)
 
 
+def get(url: str, *, headers: dict[str, str], timeout: float,
+        max_bytes: int = 64 * 1024) -> Outcome:
+    """GET `url` (its query included) through the checked address, the body read up to
+    `max_bytes` (more: failure "too_large"); never raises for a network failure."""
+    outcome = send("GET", url, headers=headers, timeout=timeout, read_body=max_bytes + 1)
+    if len(outcome.body) > max_bytes:
+        return Outcome(outcome.status_code, "too_large")
+    return outcome
+
+
 def send(method: str, url: str, *, content: bytes = b"", headers: dict[str, str],
          timeout: float, read_body: int = 0) -> Outcome:
     """`method` to `url` through the checked address, keeping at most `read_body` bytes

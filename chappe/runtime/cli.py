@@ -174,6 +174,7 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     messaging (the voice messages it calls) and the agents app's phones and queues, wired
     here explicitly."""
     # After django.setup() in main(): the directory's models need the app registry.
+    from chappe.agents.crm import DatabaseCrm
     from chappe.agents.desk import QueueDesk
     from chappe.agents.selectors import agent_sip_credentials
     from chappe.callcenter.directory import DjangoDirectory
@@ -188,6 +189,8 @@ def _cmd_voice(args: argparse.Namespace) -> int:
                                 message_calls=TtsCalls(worker=f"voice:{worker_id()}"),
                                 phone_users=agent_sip_credentials,
                                 queue_desk=QueueDesk())
+    # The accounts' CRM web services, asked on each inbound call (decision 0042).
+    directory.crm = DatabaseCrm()  # type: ignore[attr-defined]
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up)

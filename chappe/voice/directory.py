@@ -70,6 +70,8 @@ class QueueCall:
     caller: str   # E.164, or what the caller presented
     dialled: str  # the number called (E.164)
     branch: str   # the flow node it came through
+    # The account's CRM's priority for this caller (chappe.voice.crm): over the rules.
+    priority: int | None = None
 
 
 @dataclass(frozen=True)

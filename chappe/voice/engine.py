@@ -111,7 +111,8 @@ class VoiceEngine:
             return
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
                          auth_secret=self.auth_secret, throttle=self.throttle,
-                         answer_after=self.answer_after, queues=self.queues).run()
+                         answer_after=self.answer_after, queues=self.queues,
+                         crm=getattr(self.directory, "crm", None)).run()
 
     async def _account_prompt(self, account_id: str, prompt: Prompt) -> bytes:
         return await self.directory.prompt_pcm(

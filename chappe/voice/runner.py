@@ -28,6 +28,7 @@ from pathlib import Path
 from chappe.common.throttle import FailureThrottle
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, hangup_cause
+from chappe.voice.crm import CrmAnswer, CrmLookup, consult, route
 from chappe.voice.directory import (
     CallOutcome,
     CallTarget,
@@ -87,9 +88,12 @@ class CallRunner:
                  originator: Originator | None = None, gate: TrunkGate | None = None,
                  auth_secret: bytes = b"", throttle: FailureThrottle | None = None,
                  answer_after: float = 0.0, queues: QueueRoom | None = None,
-                 max_call_seconds: float = 4 * 3600,
+                 max_call_seconds: float = 4 * 3600, crm: CrmLookup | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.call = call
+        # The account's CRM, asked before the flow starts (chappe.voice.crm).
+        self.crm = crm
+        self.crm_answer: CrmAnswer | None = None
         # A flow whose prompts loop forever still ends (the caller may never hang up).
         self.max_call_seconds = max_call_seconds
         self.directory = directory
@@ -153,6 +157,9 @@ class CallRunner:
                 self.log.move(CallState.ENDED, f"rejected 503: trunk at its {refused} cap")
                 await self._finish(target, FlowState(), "rejected", "rejected_503")
                 return
+            if self.crm is not None:
+                self.crm_answer = await consult(self.crm, target, self.call.caller)
+                target = route(target, self.crm_answer)
             try:
                 await self._serve(target)
             finally:
@@ -381,7 +388,8 @@ class CallRunner:
             return
         call = QueueCall(call_id=self.call.call_id, account_id=target.account_id,
                          queue_id=action.queue_id, caller=self.call.caller,
-                         dialled=target.e164, branch=action.branch)
+                         dialled=target.e164, branch=action.branch,
+                         priority=self.crm_answer.reply.priority if self.crm_answer else None)
         try:
             result = await self.queues.serve(call, leg, self.call.ended)
         except asyncio.CancelledError:

@@ -268,3 +268,20 @@ def test_a_callback_request_takes_the_callers_place_and_leaves_the_queue(desk, c
     assert desk.tick(str(queue.pk)).announcements == {}  # nobody waits any more
     numbers = [c.number for c in callback_list(account=admin_actor.account)]
     assert numbers == ["+33700000000", "+33612345678"]  # the priority caller first
+
+
+def test_the_crms_priority_passes_over_the_rules(desk, admin_actor):
+    from chappe.agents.models import QueueEvent
+
+    queue = queue_create(actor=admin_actor, account=admin_actor.account,
+                         fields={"name": "Crm"},
+                         priority_rules=[PriorityRuleDraft("branch", "support", 5)])
+    desk.enter(caller(queue, "ruled"))
+    named = QueueCall(call_id="named", account_id=str(queue.account_id),
+                      queue_id=str(queue.pk), caller="+33700000001", dialled="+33189000077",
+                      branch="support", priority=40)
+    desk.enter(named)
+    entered = dict(QueueEvent.objects.filter(queue=queue, kind="entered")
+                   .values_list("call_id", "details__priority"))
+    assert entered == {"ruled": 5, "named": 40}
+    assert desk.tick(str(queue.pk)).leaving == []

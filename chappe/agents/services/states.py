@@ -35,6 +35,7 @@ from chappe.agents.acd import State
 from chappe.agents.models import Agent, Queue, QueueEvent, QueueEventKind
 from chappe.agents.selectors import pause_reason_get
 from chappe.agents.services.licences import licence_pool_lock
+from chappe.callcenter.call_events import call_event
 from chappe.common.errors import Conflict, ValidationFailed
 
 S = State
@@ -84,6 +85,20 @@ def _event(agent: Agent, kind: str, at: datetime, *, queue: Queue | None = None,
                               queue=queue, call_id=call_id, details=details or {})
 
 
+def _announce(agent: Agent, was: State, to: State, at: datetime, *, queue: Queue | None,
+              call_id: str) -> None:
+    """agent.state on every move; call.ringing and call.answered when the move is an
+    agent's phone ringing with, or answering, a queue's call (decision 0042)."""
+    base = {"agent_id": str(agent.pk), "extension": agent.extension, "at": at.isoformat()}
+    call_event(account_id=agent.account_id, type="agent.state", subject_id=str(agent.pk),
+               payload={**base, "from": was.value, "to": to.value})
+    kind = {S.RINGING: "call.ringing", S.ON_CALL: "call.answered"}.get(to)
+    if kind and call_id:
+        call_event(account_id=agent.account_id, type=kind, subject_id=call_id,
+                   payload={**base, "call_id": call_id,
+                            "queue_id": str(queue.pk) if queue is not None else None})
+
+
 def _move(agent: Agent, to: State, at: datetime, *, reason=None, queue: Queue | None = None,
           call_id: str = "", cause: str = "") -> Agent:
     """The one place a state changes (agent locked by the caller)."""
@@ -107,6 +122,7 @@ def _move(agent: Agent, to: State, at: datetime, *, reason=None, queue: Queue | 
         _event(agent, QueueEventKind.LOGOUT, at)
     agent.state = to
     agent.state_changed_at = at
+    _announce(agent, was, to, at, queue=queue, call_id=call_id)
     agent.pause_reason = reason if to == S.PAUSED else None
     agent.paused_for_no_answer = cause == "no_answer"
     agent.save()
@@ -222,7 +238,7 @@ def agent_connect(*, account: Account, agent: Agent, queue: Queue, call_id: str,
     at = now or timezone.now()
     agent = _locked(account, agent)
     agent.no_answer_streak = 0
-    _move(agent, S.ON_CALL, at)
+    _move(agent, S.ON_CALL, at, queue=queue, call_id=call_id)
     _event(agent, QueueEventKind.CONNECTED, at, queue=queue, call_id=call_id,
            details={"wait": wait_seconds})
     return agent
@@ -263,6 +279,13 @@ def queue_caller_event(*, account: Account, queue: Queue, kind: str, call_id: st
     transferred {target, to, by_agent}, callback {position, wait}."""
     if kind not in CALLER_EVENTS:
         raise ValidationFailed(details={"kind": [kind]})
-    return QueueEvent.objects.create(account=account, queue=queue, kind=kind,
-                                     at=now or timezone.now(), call_id=call_id,
-                                     details=details)
+    event = QueueEvent.objects.create(account=account, queue=queue, kind=kind,
+                                      at=now or timezone.now(), call_id=call_id,
+                                      details=details)
+    if kind in (QueueEventKind.ENTERED, QueueEventKind.ABANDONED):
+        call_event(account_id=account.pk, type=f"queue.{kind}", subject_id=call_id,
+                   payload={"call_id": call_id, "queue_id": str(queue.pk),
+                            "queue": queue.name, "at": event.at.isoformat(),
+                            **{k: v for k, v in details.items()
+                               if k in ("position", "wait", "priority", "cause")}})
+    return event

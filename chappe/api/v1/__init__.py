@@ -12,12 +12,13 @@ from chappe.api.v1 import (
     contacts,
     messaging,
     smpp,
+    statistics,
     webhooks,
 )
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents):
+               smpp, callcenter, agents, statistics):
     api.add_router("", module.router)
 
 __all__ = ["api"]

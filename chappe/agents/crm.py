@@ -1,0 +1,181 @@
+"""The CRM lookup on the database (C-11; decision 0042): the `CrmLookup` the voice role
+hands the engine. For a call to one of an account's numbers: the number's CRM endpoint,
+else the account's; a GET of its URL with `remote_number`, `local_number` and `apikey`
+(Graam's custom-CRM parameters), signed as webhooks are (`Chappe-Signature`, HMAC-SHA256
+with the account's webhook secret over "<t>.<query string>"), sent only where webhooks
+may go (chappe.common.outbound_http: no private or loopback address unless the operator
+opens it), within the endpoint's timeout. A redirect names a queue, an agent or a flow of
+the account (by id or name); it becomes the flow the call runs. Every lookup is written
+(`CrmLookupRecord`: outcome, status, latency — no caller data) and counted (Prometheus)."""
+
+import asyncio
+import logging
+import time
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.db import close_old_connections
+from django.utils import timezone
+from prometheus_client import Counter, Histogram
+
+from chappe.agents.models import CrmEndpoint, CrmLookupRecord, Queue
+from chappe.callcenter.models import CallFlow
+from chappe.common.outbound_http import get
+from chappe.voice.crm import DEFAULT_TIMEOUT, CrmAnswer, CrmGarbage, CrmReply, parse_reply
+from chappe.voice.directory import CallTarget
+from chappe.voice.flows import FlowDefinition, flow_parse
+from chappe.webhooks.models import WebhookSettings
+from chappe.webhooks.signing import HEADER, sign
+
+logger = logging.getLogger(__name__)
+
+LOOKUPS = Counter("chappe_crm_lookups_total", "CRM lookups on inbound calls", ["outcome"])
+LATENCY = Histogram("chappe_crm_lookup_seconds", "CRM lookup latency",
+                    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0))
+
+
+class CrmFailed(RuntimeError):
+    def __init__(self, outcome: str, status_code: int | None = None) -> None:
+        super().__init__(outcome)
+        self.outcome, self.status_code = outcome, status_code
+
+
+def endpoint_for(*, account_id: str, number: str) -> CrmEndpoint | None:
+    """The number's endpoint, else the account's (None: no lookup)."""
+    found = {e.number: e for e in CrmEndpoint.objects.filter(account_id=account_id,
+                                                             number__in=[number, ""])}
+    return found.get(number) or found.get("")
+
+
+def signed_url(endpoint: CrmEndpoint, *, remote: str, local: str,
+               now: float) -> tuple[str, dict[str, str]]:
+    query = urlencode({"remote_number": remote, "local_number": local,
+                       "apikey": endpoint.api_key})
+    parts = urlsplit(endpoint.url)
+    full_query = f"{parts.query}&{query}" if parts.query else query
+    settings, _created = WebhookSettings.objects.get_or_create(account_id=endpoint.account_id)
+    headers = {HEADER: sign(settings.secret, full_query.encode(), int(now)),
+               "Accept": "application/json", "User-Agent": "Chappe-CRM/1"}
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, full_query, "")), headers
+
+
+def redirect_flow(*, account_id: str, reply: CrmReply) -> FlowDefinition | None:
+    """The flow a reply's redirect means (None: no redirect, or nothing of that name)."""
+    if reply.redirect_kind == "queue":
+        queue = _by_id_or_name(Queue.objects.filter(account_id=account_id), reply.redirect_to)
+        if queue is not None:
+            return flow_parse({"start": "crm", "nodes": {
+                "crm": {"type": "queue", "queue_id": str(queue.pk)}}})
+    elif reply.redirect_kind == "flow":
+        flow = _by_id_or_name(CallFlow.objects.filter(account_id=account_id),
+                              reply.redirect_to)
+        version = flow.current if flow is not None else None
+        if version is not None:
+            return flow_parse(version.definition)
+    # An agent: no flow step offers one agent a call yet (decision 0042): logged, ignored.
+    elif reply.redirect_kind == "agent":
+        logger.info("CRM redirect to an agent is not supported yet: the call goes on")
+    return None
+
+
+def _by_id_or_name(rows, value: str):
+    import uuid
+
+    try:
+        return rows.filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        return rows.filter(name__iexact=value).first()
+
+
+class DatabaseCrm:
+    """`chappe.voice.crm.CrmLookup` on the database and the network (blocking work in a
+    thread: the engine's loop never waits on it)."""
+
+    def __init__(self, *, clock=time.time) -> None:
+        self._clock = clock
+        self._timeouts: dict[str, float] = {}
+
+    def timeout_for(self, target: CallTarget) -> float:
+        # The endpoint's timeout as last read, plus the thread's start (small), else the
+        # default: known after the first lookup of the number.
+        return self._timeouts.get(target.e164, DEFAULT_TIMEOUT) + 0.05
+
+    async def lookup(self, target: CallTarget, remote_number: str) -> CrmAnswer | None:
+        return await asyncio.to_thread(self.lookup_now, target, remote_number)
+
+    def lookup_now(self, target: CallTarget, remote_number: str) -> CrmAnswer | None:
+        close_old_connections()
+        endpoint = endpoint_for(account_id=target.account_id, number=target.e164)
+        if endpoint is None:
+            return None
+        timeout = endpoint.timeout_ms / 1000
+        self._timeouts[target.e164] = timeout
+        url, headers = signed_url(endpoint, remote=remote_number, local=target.e164,
+                                  now=self._clock())
+        outcome = get(url, headers=headers, timeout=timeout)
+        if outcome.failure:
+            raise CrmFailed(outcome.failure, outcome.status_code)
+        if not 200 <= (outcome.status_code or 0) < 300:
+            raise CrmFailed(f"http_{outcome.status_code}", outcome.status_code)
+        reply = parse_reply(outcome.body)
+        return CrmAnswer(reply, redirect_flow(account_id=target.account_id, reply=reply))
+
+    async def observe(self, target: CallTarget, outcome: str, seconds: float,
+                      redirected: bool) -> None:
+        LOOKUPS.labels(outcome).inc()
+        LATENCY.observe(seconds)
+        logger.info("CRM lookup for %s: %s in %.0f ms%s", target.e164, outcome,
+                    seconds * 1000, " (redirected)" if redirected else "")
+        if outcome != "none":
+            await asyncio.to_thread(self.record, target, outcome, seconds, redirected)
+
+    @staticmethod
+    def record(target: CallTarget, outcome: str, seconds: float, redirected: bool) -> None:
+        close_old_connections()
+        CrmLookupRecord.objects.create(
+            account_id=target.account_id, at=timezone.now(), call_number=target.e164[:16],
+            outcome=outcome[:20], latency_ms=int(seconds * 1000), redirected=redirected)
+
+
+__all__ = ["CrmFailed", "CrmGarbage", "DatabaseCrm"]
+
+
+# --- setting the endpoints (API) ------------------------------------------------------------
+
+
+def crm_endpoint_set(*, actor, account, url: str, number: str = "", api_key: str = "",
+                     timeout_ms: int = 1500) -> CrmEndpoint:
+    """Set the account's (or one number's) CRM endpoint, replacing the one before."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from chappe.audit.services import audit_record
+    from chappe.common.errors import ValidationFailed
+    from chappe.common.numbers import InvalidNumber, normalize
+    from chappe.webhooks.services import callback_url_problem
+
+    problem = callback_url_problem(url)
+    if problem:
+        raise ValidationFailed(details={"url": [problem]})
+    if number:
+        try:
+            number = normalize(number, default_country=settings.CHAPPE_DEFAULT_COUNTRY).e164
+        except InvalidNumber as exc:
+            raise ValidationFailed(details={"number": [str(exc)]}) from exc
+    with transaction.atomic():
+        endpoint, _created = CrmEndpoint.objects.update_or_create(
+            account=account, number=number,
+            defaults={"url": url, "api_key": api_key, "timeout_ms": timeout_ms})
+        audit_record(actor=actor, account=account, action="agents.crm_endpoint.set",
+                     target=endpoint, details={"url": url, "number": number})
+    return endpoint
+
+
+def crm_endpoint_delete(*, actor, endpoint: CrmEndpoint) -> None:
+    from django.db import transaction
+
+    from chappe.audit.services import audit_record
+
+    with transaction.atomic():
+        audit_record(actor=actor, account=endpoint.account, action="agents.crm_endpoint.delete",
+                     target=endpoint, details={"url": endpoint.url})
+        endpoint.delete()

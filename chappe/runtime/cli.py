@@ -190,7 +190,8 @@ def _cmd_voice(args: argparse.Namespace) -> int:
                                 queue_desk=QueueDesk())
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
-              stay_up=args.stay_up)
+              stay_up=args.stay_up,
+              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT))
     return 0
 
 

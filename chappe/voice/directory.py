@@ -281,6 +281,11 @@ class QueueDesk(Protocol):
         ringing; None when they are not free."""
         ...
 
+    def phone_lost(self, agent_id: str, reason: str) -> None:
+        """The agent's last phone is gone (their browser closed or unreachable): they are
+        offered no call until they come back (paused)."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -337,6 +342,8 @@ class AsyncQueueDesk(Protocol):
                           talk_seconds: int) -> None: ...
 
     async def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None: ...
+
+    async def phone_lost(self, agent_id: str, reason: str) -> None: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

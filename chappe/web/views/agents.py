@@ -20,6 +20,7 @@ from chappe.agents.models import Agent
 from chappe.agents.services import callbacks, licences, setup, states
 from chappe.callcenter.selectors import audio_prompt_list
 from chappe.common.errors import ChappeError
+from chappe.web import softphone
 from chappe.web.agent_forms import AgentForm, LicencesForm, QueueForm
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
 
@@ -103,7 +104,7 @@ def agent_me(request: HttpRequest, actor: Actor) -> HttpResponse:
         queue__members__agent=agent) if agent is not None else [])
     return render(request, "web/agent_me.html", {
         "agent": agent, "pause_reasons": selectors.pause_reason_list(account=actor.account),
-        "callbacks": callbacks})
+        "callbacks": callbacks, "softphone_socket": softphone.PATH})
 
 
 @require_POST

@@ -1,0 +1,250 @@
+"""The agent's browser softphone end to end (issue 15): Debian's Chromium with fake media
+devices logs in as an agent, starts the browser phone (WebRTC to the voice engine, the
+signalling over the web app's WebSocket), and a SIPp caller walks the IVR into a queue
+that rings it. The web app runs under uvicorn (the web role's ASGI application, so its
+WebSocket too) in a thread of the test; the engine in another (tests.voice.sipp_tools),
+its control port on loopback where the web app relays the browser."""
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+from chappe.agents.acd import State
+from chappe.agents.models import Agent, QueueEvent
+from chappe.agents.services.setup import MemberDraft, queue_create
+from chappe.contacts.services import contact_create
+from tests.browser import logged_in_page
+from tests.conftest import require_tools
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, orm
+from tests.ports import free_port, free_port_block
+from tests.voice.sipp_tools import SIPP, EngineThread, RtpSink, wait_for_records
+from tests.voice.test_queues_sipp import ivr_to, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.tools("sipp", "espeak-ng", "sox", "chromium")]
+
+SCENARIO = Path(__file__).parent / "sipp" / "browser_caller.xml"
+CALLER = "+33600000001"
+FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# The browser's inbound RTP packets (getStats), in the page.
+INBOUND_PACKETS = """async () => {
+  const pc = window.chappePhone && window.chappePhone.pc;
+  if (!pc) return 0;
+  let packets = 0;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp") packets += r.packetsReceived;
+  });
+  return packets;
+}"""
+
+
+class WebServer:
+    """The web role's ASGI application (config.asgi) under uvicorn, in a thread."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from config.asgi import application
+
+        static = ASGIStaticFilesHandler(application)
+
+        async def app(scope, receive, send):
+            if scope["type"] == "http" and scope["path"].startswith("/static/"):
+                return await static(scope, receive, send)
+            return await application(scope, receive, send)
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    lifespan="off", log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            self.thread.join(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def media_browser():
+    require_tools("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=[*CHROMIUM_ARGS, *FAKE_MEDIA])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def contact_center(number_with, data_dir, admin_actor, make_agent, licences, settings):
+    """An account whose number's IVR leads to a queue of one agent, logged in; the
+    caller is in the address book; the engine and the web app serving."""
+    account = admin_actor.account
+    licences(1)
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=account, fields={"name": "Support"},
+                         members=[MemberDraft(agent.pk)])
+    number_with(ivr_to(queue), account=account)
+    contact_create(actor=admin_actor, account=account, mobile=CALLER,
+                   values={"first_name": "Ada", "last_name": "Lovelace"})
+    log_in(agent)
+    with EngineThread(control=("127.0.0.1", 0)) as engine:
+        settings.CHAPPE_VOICE_CONTROL_PORT = engine.engine.control[1]
+        with WebServer() as web:
+            yield account, agent, engine, web
+
+
+def caller(engine, cwd, rtp: RtpSink) -> subprocess.Popen:
+    """SIPp calling the number (browser_caller.xml), in the background."""
+    return subprocess.Popen(
+        [SIPP, f"127.0.0.1:{engine.port}", "-i", "127.0.0.1", "-p", str(free_port()),
+         "-mp", str(free_port_block()), "-m", "1", "-t", "u1", "-s", "33189000077",
+         "-timeout", "60", "-timeout_error", "-nostdin", "-trace_err",
+         "-sf", str(SCENARIO), "-key", "caller_rtp", str(rtp.port)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def browser_call(engine, agent):
+    """The browser leg of the agent's call in the engine (None: no call)."""
+    sessions = engine.engine.browsers.of_agent(str(agent.pk))
+    return sessions[0].call if sessions and sessions[0].call else None
+
+
+def agent_page(browser, web, agent):
+    page = logged_in_page(browser, web.url, agent.user.email, PASSWORD)
+    page.goto(f"{web.url}/voice/agents/me/")
+    page.get_by_role("button", name="Use this browser as my phone").click()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#softphone-status")).to_contain_text("Browser phone ready")
+    return page
+
+
+def answered(page, engine, agent, data_dir, caller_rtp):
+    """A SIPp caller rings the browser, which shows who calls and answers."""
+    from playwright.sync_api import expect
+
+    sipp = caller(engine, data_dir, caller_rtp)
+    expect(page.locator("#softphone-panel-title")).to_have_text("Incoming call",
+                                                                timeout=20_000)
+    expect(page.locator("#softphone-caller")).to_contain_text(CALLER)
+    expect(page.locator("#softphone-contact")).to_have_text("Ada Lovelace")
+    page.get_by_role("button", name="Answer").click()
+    expect(page.locator("#softphone-panel-title")).to_have_text("On call")
+    assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
+    return sipp
+
+
+def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
+        contact_center, media_browser, data_dir):
+    from playwright.sync_api import expect
+
+    account, agent, engine, web = contact_center
+    page = agent_page(media_browser, web, agent)
+    caller_rtp = RtpSink()
+    sipp = answered(page, engine, agent, data_dir, caller_rtp)
+    try:
+        # Audio both ways: the browser receives RTP (its packet count grows), and the
+        # engine relays the browser's microphone to the caller (PCMA at the caller's port).
+        first = page.evaluate(INBOUND_PACKETS)
+        page.wait_for_function(f"async () => ({INBOUND_PACKETS})().then(n => n > {first} + 50)")
+        call = browser_call(engine, agent)
+        assert engine.wait_until(lambda: call.leg.frames_in > 50 and call.leg.frames_out > 50)
+        sent_to_caller = len(caller_rtp.payloads(8))
+        assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > sent_to_caller + 50)
+
+        # Hold: the caller hears music on hold, nothing from the browser; resume.
+        page.get_by_role("button", name="Hold").click()
+        expect(page.get_by_role("button", name="Resume")).to_be_visible()
+        assert call.leg.held
+        held_at = call.leg.frames_in
+        assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > sent_to_caller + 150)
+        assert call.leg.frames_in == held_at
+        page.get_by_role("button", name="Resume").click()
+        expect(page.get_by_role("button", name="Hold")).to_be_visible()
+        assert engine.wait_until(lambda: call.leg.frames_in > held_at + 20)
+
+        # The keypad: RFC 4733 telephone-events to the caller.
+        page.locator("#softphone-oncall [data-key='5']").click()
+        page.locator("#softphone-oncall [data-key='#']").click()
+        assert engine.wait_until(lambda: {5, 11} <= caller_rtp.events())
+        assert call.leg.digits_in == "5#"
+
+        page.get_by_role("button", name="Hang up").click()
+        expect(page.locator("#softphone-status")).to_contain_text("Call ended")
+        output, _ = sipp.communicate(timeout=30)
+        assert sipp.returncode == 0, output[-3000:]
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+        caller_rtp.close()
+    inbound, leg = orm(lambda: wait_for_records(account, 2))
+    assert (inbound.disposition, inbound.agent_id) == ("answered", agent.pk)
+    assert leg.to_number == f"agent:{agent.pk}"
+    assert (leg.disposition, leg.hangup_cause) == ("answered", "agent_hangup")
+    agent_state = orm(lambda: Agent.objects.get(pk=agent.pk).state)
+    assert agent_state == State.WRAP_UP
+
+
+def test_closing_the_tab_mid_call_ends_the_call_and_frees_the_agent(
+        contact_center, media_browser, data_dir):
+    account, agent, engine, web = contact_center
+    page = agent_page(media_browser, web, agent)
+    caller_rtp = RtpSink()
+    sipp = answered(page, engine, agent, data_dir, caller_rtp)
+    try:
+        page.context.close()
+        output, _ = sipp.communicate(timeout=30)  # the caller got BYE
+        assert sipp.returncode == 0, output[-3000:]
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+        caller_rtp.close()
+    assert engine.wait_until(lambda: not engine.engine.browsers.of_agent(str(agent.pk)))
+    assert not engine.engine.registrar.registrations.contacts_of_agent(str(agent.pk))
+
+    def paused():
+        return Agent.objects.get(pk=agent.pk).state == State.PAUSED
+
+    assert engine.wait_until(lambda: orm(paused))
+    pause = orm(lambda: QueueEvent.objects.filter(agent=agent, kind="pause").last())
+    assert pause.details["cause"] == "phone_lost"
+    [_inbound, leg] = orm(lambda: wait_for_records(account, 2))
+    assert leg.hangup_cause == "agent_hangup"
+
+
+def test_a_refused_microphone_says_so(contact_center):
+    require_tools("chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    _account, agent, _engine, web = contact_center
+    with sync_playwright() as playwright:
+        # Fake devices, but no automatic consent: headless Chromium refuses the prompt.
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"])
+        try:
+            page = logged_in_page(browser, web.url, agent.user.email, PASSWORD)
+            page.goto(f"{web.url}/voice/agents/me/")
+            page.get_by_role("button", name="Use this browser as my phone").click()
+            expect(page.locator("#softphone-status")).to_contain_text(
+                "The browser refused the microphone")
+            expect(page.get_by_role("button", name="Use this browser as my phone")) \
+                .to_be_visible()
+        finally:
+            browser.close()
+

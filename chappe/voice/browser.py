@@ -40,6 +40,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from chappe.voice.bridge import Bridge
+from chappe.voice.directory import TransferTarget
+from chappe.voice.outbound import ring_all
 from chappe.voice.registrations import Binding, Registrations
 from chappe.voice.sip.base import (
     FRAME_BYTES,
@@ -239,12 +242,40 @@ class BrowserCall:
         self.ended.set()
 
 
+@dataclass(eq=False)
+class Consult:
+    """An attended transfer under way: the target named, the call placed to them."""
+
+    target: str
+    leg: BrowserLeg  # the browser's side of the consultation
+    label: str = ""
+    call: OutboundCall | None = None
+    ringing: asyncio.Future | None = None
+    bridge: Bridge | None = None
+    over: asyncio.Event = field(default_factory=asyncio.Event)
+    handed: bool = False
+
+    def cancel(self) -> None:
+        if self.ringing is not None and not self.ringing.done():
+            self.ringing.cancel()
+        self.over.set()
+
+    def hand_over(self) -> None:
+        """The transfer completes: the consulted call leaves the browser for the caller."""
+        self.handed = True
+        if self.bridge is not None:
+            self.bridge.stop()
+        self.leg.close()
+        self.over.set()
+
+
 class BrowserSession:
     """One browser's connection (control line, peer connection, binding)."""
 
     def __init__(self, phones: BrowserPhones, agent_id: str, account_id: str,
-                 writer: asyncio.StreamWriter) -> None:
+                 writer: asyncio.StreamWriter, label: str = "") -> None:
         self.phones = phones
+        self.label = label  # the agent's extension: what a consulted agent sees
         self.id = uuid.uuid4().hex
         self.agent_id, self.account_id = agent_id, account_id
         self.writer = writer
@@ -254,6 +285,7 @@ class BrowserSession:
         self.gone = asyncio.Event()
         self.gone_reason = ""
         self.call: BrowserCall | None = None
+        self.consult: Consult | None = None  # the call of an attended transfer
         self.ringing: dict[str, asyncio.Future[str]] = {}
         self.last_heard = time.monotonic()
         self.packets_in = 0  # audio frames received from the browser, calls or not
@@ -335,7 +367,9 @@ class BrowserSession:
                 pending += bytes(out.planes[0])[:out.samples * 2]
             while len(pending) >= FRAME_BYTES:
                 pcm, pending = pending[:FRAME_BYTES], pending[FRAME_BYTES:]
-                if self.call is not None:
+                if self.consult is not None and self.consult.bridge is not None:
+                    self.consult.leg.heard(pcm)
+                elif self.call is not None:
                     self.call.leg.heard(pcm)
 
     async def ring(self, caller: str, timeout: float) -> BrowserCall:
@@ -398,9 +432,76 @@ class BrowserSession:
                            "reason": reason})
 
             call.referrals.put_nowait(Referral(target, answer))
+        elif kind == "consult" and call is not None and self.consult is None:
+            self.consult = Consult(str(message.get("target", ""))[:64], BrowserLeg(self))
+            self.spawn(self._consult(call, self.consult))
+        elif kind == "consult_cancel" and self.consult is not None:
+            self.consult.cancel()
+        elif kind == "consult_complete" and call is not None and self.consult is not None \
+                and self.consult.call is not None:
+            consult, self.consult = self.consult, None
+            consult.hand_over()
+
+            def done(status: int, reason: str, call_id: str = call.call_id) -> None:
+                self.send({"type": "transfer", "call": call_id, "status": status,
+                           "reason": reason})
+
+            call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
         elif kind == "stats":
             self.send({"type": "stats", "packets_in": self.packets_in,
                        "call": call.leg.stats() if call is not None else None})
+
+    async def _consult(self, call: BrowserCall, consult: Consult) -> None:
+        """An attended transfer's first half: the caller on hold (music), the target
+        agent's phones rung; once they answer, the browser talks to them until it
+        completes the transfer (`consult_complete`: the caller is handed to that call),
+        cancels it, or either side hangs up (back to the caller)."""
+        phones = self.phones
+        target = (await phones.resolve(self.account_id, consult.target)
+                  if phones.resolve is not None else None)
+        if target is None or target.kind != "agent" or target.id == self.agent_id:
+            self.consult = None
+            self.send({"type": "consult_failed", "reason": "not an agent"})
+            return
+        consult.label = target.label
+        call.leg.hold(True, phones.hold_music)
+        self.send({"type": "held", "on": True})
+        self.send({"type": "consulting", "target": target.label})
+        ring = asyncio.ensure_future(ring_all(
+            phones.originator, self.phones.registrations.contacts_of_agent(target.id),
+            caller=self.label or "agent", timeout=30))
+        consult.ringing = ring
+        try:
+            consult.call = await ring
+        except (OutboundFailed, asyncio.CancelledError):
+            if self.consult is consult:
+                self.consult = None
+            call.leg.hold(False, b"")
+            self.send({"type": "consult_failed", "reason": "no answer"})
+            self.send({"type": "held", "on": False})
+            return
+        if self.consult is not consult or call.ended.is_set():
+            await consult.call.hangup()
+            return
+        consult.bridge = Bridge(consult.leg, consult.call.leg)
+        self.send({"type": "consult_connected", "target": target.label})
+        waits = [asyncio.ensure_future(e.wait())
+                 for e in (consult.over, consult.call.ended, call.ended)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if consult.handed:
+            return
+        consult.bridge.stop()
+        await consult.call.hangup()
+        if self.consult is consult:
+            self.consult = None
+        if not call.ended.is_set():
+            call.leg.hold(False, b"")
+            self.send({"type": "held", "on": False})
+        self.send({"type": "consult_ended"})
 
     def lose(self, reason: str) -> None:
         if self.gone.is_set():
@@ -409,6 +510,8 @@ class BrowserSession:
         self.gone.set()
         if self.call is not None:
             self.call.end("browser_gone")
+        if self.consult is not None:
+            self.consult.cancel()
         for future in self.ringing.values():
             if not future.done():
                 future.set_result("gone")
@@ -441,6 +544,10 @@ class BrowserPhones:
         self.heartbeat_timeout = heartbeat_timeout
         self.wall = wall
         self.sessions: dict[str, BrowserSession] = {}  # by session id
+        # What attended transfers use (the engine sets them): the phones' originator and
+        # the desk's reading of a transfer target.
+        self.originator: Originator | None = None
+        self.resolve: Callable[[str, str], Awaitable[TransferTarget | None]] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
 
@@ -516,10 +623,11 @@ class BrowserPhones:
             agent_id, account_id = str(hello["agent_id"]), str(hello["account_id"])
             issued, signature = int(hello["issued"]), str(hello["sig"])
             nonce = str(hello["session"])
+            label = str(hello.get("label", ""))[:32]
         except (KeyError, TypeError, ValueError):
             return None
         expected = hello_sign(self.secret, agent_id=agent_id, account_id=account_id,
-                              session=nonce, issued=issued)
+                              session=f"{nonce}|{label}", issued=issued)
         if not hmac.compare_digest(expected, signature) or \
                 abs(self.wall() - issued) > HELLO_TTL:
             logger.warning("browser hello for agent %s refused: bad signature", agent_id)
@@ -528,7 +636,7 @@ class BrowserPhones:
             earlier.send({"type": "replaced"})
             earlier.gone_reason = "replaced"
             earlier.lose("replaced")
-        session = BrowserSession(self, agent_id, account_id, writer)
+        session = BrowserSession(self, agent_id, account_id, writer, label)
         self.sessions[session.id] = session
         session.send({"type": "welcome", "session": session.id})
         logger.info("browser %s: agent %s connected", session.id, agent_id)

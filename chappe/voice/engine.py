@@ -82,6 +82,9 @@ class VoiceEngine:
         self.browsers = BrowserPhones(self.registrar.registrations, secret=auth_secret,
                                       on_lost=self._browser_lost, hold_music=HOLD_MUSIC)
         phones = PhoneOriginator(self.endpoint, self.browsers)
+        self.browsers.originator = phones
+        if desk is not None:
+            self.browsers.resolve = desk.transfer_target
         self.queues = (QueueRoom(desk, phones, self.registrar.registrations,
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)

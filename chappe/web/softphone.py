@@ -108,10 +108,10 @@ async def softphone_socket(scope, receive, send) -> None:
     await send({"type": "websocket.accept"})
     issued, nonce = int(time.time()), uuid.uuid4().hex
     hello = {"type": "hello", "agent_id": str(agent.pk), "account_id": str(agent.account_id),
-             "session": nonce, "issued": issued,
+             "session": nonce, "issued": issued, "label": agent.extension,
              "sig": hello_sign(settings.SECRET_KEY.encode(), agent_id=str(agent.pk),
-                               account_id=str(agent.account_id), session=nonce,
-                               issued=issued)}
+                               account_id=str(agent.account_id),
+                               session=f"{nonce}|{agent.extension}", issued=issued)}
     writer.write(json.dumps(hello).encode() + b"\n")
     account_id = str(agent.account_id)
 

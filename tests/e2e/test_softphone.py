@@ -248,3 +248,114 @@ def test_a_refused_microphone_says_so(contact_center):
         finally:
             browser.close()
 
+
+
+@pytest.fixture
+def two_queues(number_with, data_dir, admin_actor, make_agent, licences, settings):
+    """Agent A answers the queue Support (the number's IVR leads there), agent B the
+    queue Sales; both logged in; the engine and the web app serving."""
+    account = admin_actor.account
+    licences(2)
+    first, second = make_agent(), make_agent()
+    support = queue_create(actor=admin_actor, account=account, fields={"name": "Support"},
+                           members=[MemberDraft(first.pk)])
+    queue_create(actor=admin_actor, account=account, fields={"name": "Sales"},
+                 members=[MemberDraft(second.pk)])
+    number_with(ivr_to(support), account=account)
+    contact_create(actor=admin_actor, account=account, mobile=CALLER,
+                   values={"first_name": "Ada", "last_name": "Lovelace"})
+    log_in(first)
+    log_in(second)
+    with EngineThread(control=("127.0.0.1", 0)) as engine:
+        settings.CHAPPE_VOICE_CONTROL_PORT = engine.engine.control[1]
+        with WebServer() as web:
+            yield account, first, second, engine, web
+
+
+def b_answers(page, engine, agent, *, caller_shown: str):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#softphone-panel-title")).to_have_text("Incoming call",
+                                                                timeout=20_000)
+    expect(page.locator("#softphone-caller")).to_contain_text(caller_shown)
+    page.get_by_role("button", name="Answer").click()
+    expect(page.locator("#softphone-panel-title")).to_have_text("On call")
+    assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
+    return browser_call(engine, agent)
+
+
+def test_a_blind_transfer_to_a_queue_rings_its_agent_in_another_browser(
+        two_queues, media_browser, data_dir):
+    from playwright.sync_api import expect
+
+    account, first, second, engine, web = two_queues
+    page_a = agent_page(media_browser, web, first)
+    page_b = agent_page(media_browser, web, second)
+    caller_rtp = RtpSink()
+    sipp = answered(page_a, engine, first, data_dir, caller_rtp)
+    try:
+        page_a.get_by_label("Transfer to (extension, queue or number)").fill("sales")
+        page_a.get_by_role("button", name="Transfer", exact=True).click()
+        expect(page_a.locator("#softphone-status")).to_contain_text("Call ended")
+        taken = b_answers(page_b, engine, second, caller_shown=CALLER)
+        expect(page_b.locator("#softphone-contact")).to_have_text("Ada Lovelace")
+        # The caller and the second agent hear each other.
+        heard = len(caller_rtp.payloads(8))
+        assert engine.wait_until(lambda: taken.leg.frames_out > 50 and taken.leg.frames_in > 50)
+        assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > heard + 50)
+        page_b.get_by_role("button", name="Hang up").click()
+        output, _ = sipp.communicate(timeout=30)
+        assert sipp.returncode == 0, output[-3000:]
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+        caller_rtp.close()
+    _inbound, *legs = orm(lambda: wait_for_records(account, 3))
+    assert [(leg.to_number, leg.hangup_cause) for leg in legs] == [
+        (f"agent:{first.pk}", "transferred"), (f"agent:{second.pk}", "agent_hangup")]
+    transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
+    assert (transferred.details["target"], transferred.details["to"]) == ("queue", "Sales")
+
+
+def test_an_attended_transfer_from_one_browser_agent_to_another(
+        two_queues, media_browser, data_dir):
+    from playwright.sync_api import expect
+
+    account, first, second, engine, web = two_queues
+    page_a = agent_page(media_browser, web, first)
+    page_b = agent_page(media_browser, web, second)
+    caller_rtp = RtpSink()
+    sipp = answered(page_a, engine, first, data_dir, caller_rtp)
+    try:
+        held = browser_call(engine, first)
+        page_a.get_by_label("Transfer to (extension, queue or number)").fill(second.extension)
+        page_a.get_by_role("button", name="Consult first").click()
+        # B's browser rings with A's extension; the caller waits on hold meanwhile.
+        consulted = b_answers(page_b, engine, second, caller_shown=first.extension)
+        expect(page_a.locator("#softphone-status")).to_contain_text(
+            f"Talking to {second.extension}")
+        assert held.leg.held
+        # A and B talk: each one's microphone reaches the other.
+        session_a = engine.engine.browsers.of_agent(str(first.pk))[0]
+        assert engine.wait_until(lambda: session_a.consult.leg.frames_in > 50
+                                 and consulted.leg.frames_in > 50)
+        page_a.get_by_role("button", name="Complete the transfer").click()
+        expect(page_a.locator("#softphone-status")).to_contain_text("Call ended")
+        # The caller is now B's: B hears the caller and the caller B.
+        out_before, heard = consulted.leg.frames_out, len(caller_rtp.payloads(8))
+        assert engine.wait_until(lambda: consulted.leg.frames_out > out_before + 50)
+        assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > heard + 50)
+        page_b.get_by_role("button", name="Hang up").click()
+        output, _ = sipp.communicate(timeout=30)
+        assert sipp.returncode == 0, output[-3000:]
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+        caller_rtp.close()
+    _inbound, *legs = orm(lambda: wait_for_records(account, 3))
+    assert [(leg.to_number, leg.hangup_cause) for leg in legs] == [
+        (f"agent:{first.pk}", "transferred"), (f"agent:{second.pk}", "agent_hangup")]
+    assert legs[1].sip_call_id == consulted.call_id  # the consultation's call, kept
+    transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
+    assert (transferred.details["target"], transferred.details["to"]) == (
+        "agent", second.extension)

@@ -105,6 +105,7 @@
     state.muted = state.held = false;
     show("softphone-incoming", false);
     show("softphone-oncall", false);
+    show("softphone-consult-actions", false);
     $("softphone-mute").textContent = msg("mute");
     $("softphone-hold").textContent = msg("hold");
     if (state.mic) for (const track of state.mic.getAudioTracks()) track.enabled = true;
@@ -150,6 +151,21 @@
         status(msg("otherTab"), "warning");
         show("softphone-start", true);
         break;
+      case "consulting":
+        status(msg("consulting") + " " + message.target, "info");
+        show("softphone-consult-actions", true);
+        $("softphone-complete").hidden = true;
+        break;
+      case "consult_connected":
+        status(msg("consultConnected") + " " + message.target, "info");
+        $("softphone-complete").hidden = false;
+        break;
+      case "consult_failed":
+      case "consult_ended":
+        show("softphone-consult-actions", false);
+        status(message.type === "consult_failed" ? msg("consultFailed") : msg("consultEnded"),
+               message.type === "consult_failed" ? "error" : "info");
+        break;
       case "stats": state.lastStats = message; break;
       default: break;
     }
@@ -172,9 +188,12 @@
       button.textContent = state.muted ? msg("unmute") : msg("mute");
     } else if (action === "hold") send({ type: "hold", on: !state.held });
     else if (action === "key") send({ type: "dtmf", digits: button.dataset.key });
-    else if (action === "transfer") {
+    else if (action === "transfer" || action === "consult") {
       const target = $("softphone-transfer-target").value.trim();
-      if (target) send({ type: "transfer", target });
+      if (target) send({ type: action, target });
+    } else if (action === "consult_complete" || action === "consult_cancel") {
+      send({ type: action });
+      show("softphone-consult-actions", false);
     }
   });
   window.addEventListener("beforeunload", () => { state.stopped = true; });

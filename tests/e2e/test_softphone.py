@@ -13,8 +13,9 @@ import pytest
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from chappe.agents.acd import State
-from chappe.agents.models import Agent, QueueEvent
+from chappe.agents.models import Agent, QueueEvent, WrapUpCode
 from chappe.agents.services.setup import MemberDraft, queue_create
+from chappe.callcenter.models import CallRecord
 from chappe.contacts.services import contact_create
 from tests.browser import logged_in_page
 from tests.conftest import require_tools
@@ -101,6 +102,8 @@ def contact_center(number_with, data_dir, admin_actor, make_agent, licences, set
     number_with(ivr_to(queue), account=account)
     contact_create(actor=admin_actor, account=account, mobile=CALLER,
                    values={"first_name": "Ada", "last_name": "Lovelace"})
+    for name in ("Sale", "Complaint"):
+        WrapUpCode.objects.create(account=account, name=name)
     log_in(agent)
     with EngineThread(control=("127.0.0.1", 0)) as engine:
         settings.CHAPPE_VOICE_CONTROL_PORT = engine.engine.control[1]
@@ -196,8 +199,24 @@ def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
     assert (inbound.disposition, inbound.agent_id) == ("answered", agent.pk)
     assert leg.to_number == f"agent:{agent.pk}"
     assert (leg.disposition, leg.hangup_cause) == ("answered", "agent_hangup")
+
+    # The wrap-up form: a disposition code of the account's list and a note, saved on
+    # the call's record.
+    wrap_up = page.locator("#softphone-wrap-up")
+    expect(wrap_up).to_be_visible()
+    wrap_up.get_by_label("Disposition").select_option(label="Sale")
+    wrap_up.get_by_label("Note").fill("Wants the yearly plan.")
+    wrap_up.get_by_role("button", name="Save the wrap-up").click()
+    expect(page.locator("#softphone-status")).to_contain_text("Wrap-up saved.")
+    expect(wrap_up).to_be_hidden()
+    inbound = orm(lambda: CallRecord.objects.get(pk=inbound.pk))
+    assert (inbound.wrap_up_code, inbound.wrap_up_note) == ("Sale", "Wants the yearly plan.")
     agent_state = orm(lambda: Agent.objects.get(pk=agent.pk).state)
     assert agent_state == State.WRAP_UP
+    # The agent's own history lists it.
+    page.reload()
+    expect(page.locator("#my-calls")).to_contain_text("Wants the yearly plan.")
+    expect(page.locator("#my-calls")).to_contain_text("Sale")
 
 
 def test_closing_the_tab_mid_call_ends_the_call_and_frees_the_agent(

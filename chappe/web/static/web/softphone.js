@@ -127,7 +127,7 @@
         if (state.call === message.call) callOver();
         break;
       case "connected":
-        state.call = message.call;
+        state.call = state.talking = message.call;
         caller(message.caller_info, message.caller);
         $("softphone-panel-title").textContent = msg("onCall");
         show("softphone-incoming", true);
@@ -135,6 +135,7 @@
         show("softphone-oncall", true);
         break;
       case "ended":
+        if (state.talking === message.call) wrapUp(message.call);
         callOver();
         status(msg("ended"), "info");
         break;
@@ -170,6 +171,27 @@
       default: break;
     }
   }
+
+  // After a call: the wrap-up form (disposition code, note), saved on the call's record.
+  function wrapUp(call) {
+    const form = $("softphone-wrap-up");
+    form.reset();
+    form.elements.call.value = call;
+    form.hidden = false;
+  }
+  $("softphone-wrap-up").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const response = await fetch(form.action, { method: "POST", body: new FormData(form),
+                                                headers: { "X-Requested-With": "fetch" } });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      form.hidden = true;
+      status(msg("wrapUpSaved"), "success");
+    } else {
+      status(msg("wrapUpFailed") + " " + (body.message || response.status), "error");
+    }
+  });
 
   root.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");

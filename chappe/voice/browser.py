@@ -41,8 +41,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chappe.voice.bridge import Bridge
-from chappe.voice.directory import TransferTarget
-from chappe.voice.outbound import ring_all
+from chappe.voice.callstate import CallLog, CallState
+from chappe.voice.directory import CallOutcome, CallTarget, TransferTarget
+from chappe.voice.flows import FlowState
+from chappe.voice.outbound import dial, ring_all, status_for
 from chappe.voice.registrations import Binding, Registrations
 from chappe.voice.sip.base import (
     FRAME_BYTES,
@@ -52,6 +54,7 @@ from chappe.voice.sip.base import (
     OutboundFailed,
     Referral,
 )
+from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice.browser")
 
@@ -447,6 +450,11 @@ class BrowserSession:
                            "reason": reason})
 
             call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
+        elif kind == "dial" and call is None and self.consult is None \
+                and self.phones.dialer is not None:
+            number, caller_id = str(message.get("number", "")), str(message.get("caller_id", ""))
+            if number.startswith("+") and number[1:].isdigit() and caller_id:
+                self.spawn(self.phones.dialer(self, number, caller_id))
         elif kind == "stats":
             self.send({"type": "stats", "packets_in": self.packets_in,
                        "call": call.leg.stats() if call is not None else None})
@@ -548,6 +556,8 @@ class BrowserPhones:
         # the desk's reading of a transfer target.
         self.originator: Originator | None = None
         self.resolve: Callable[[str, str], Awaitable[TransferTarget | None]] | None = None
+        # Places the calls agents dial (`agent_dial`, wired by the engine).
+        self.dialer: Callable[[BrowserSession, str, str], Awaitable[None]] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
 
@@ -687,3 +697,73 @@ class PhoneOriginator:
         return await self.sip.originate(caller=caller, callee=callee, remote=remote,
                                         transport=transport, auth=auth, timeout=timeout,
                                         uri=uri)
+
+
+# --- calls the agent places from the browser (the dial pad, click-to-call) ----------------
+
+Routes = Callable[[str], Awaitable[list]]
+Finish = Callable[[CallOutcome], Awaitable[None]]
+
+
+async def agent_dial(session: BrowserSession, *, number: str, caller_id: str,
+                     originator: Originator, gate: TrunkGate, routes: Routes,
+                     finish: Finish, ring_timeout: float = 60.0) -> None:
+    """Call `number` (E.164) through the trunks for the agent of `session`, presenting
+    `caller_id` (one of the account's numbers: the web role checked both), bridge the
+    browser to it until either side hangs up, and store the call's record (an outbound
+    call of the agent, charged per second like any outbound leg)."""
+    call = session.call = BrowserCall(f"webrtc-{uuid.uuid4().hex}", BrowserLeg(session),
+                                      session)
+    session.send({"type": "dialing", "call": call.call_id, "number": number})
+    log = CallLog(f"agent-out:{number}", account_id=session.account_id)
+    placing = asyncio.ensure_future(dial(
+        originator, gate, await routes(number), log=log, caller=caller_id.lstrip("+"),
+        callee=number.lstrip("+"), timeout=ring_timeout))
+    hung_up = asyncio.ensure_future(call.ended.wait())
+    try:
+        await asyncio.wait({placing, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hung_up.cancel()
+        if not placing.done():
+            placing.cancel()
+        await asyncio.gather(placing, hung_up, return_exceptions=True)
+    if placing.cancelled() or placing.exception() is not None:
+        if placing.done() and not placing.cancelled():
+            logger.error("agent %s: dialling %s failed", session.agent_id, number,
+                         exc_info=placing.exception())
+        if log.state != CallState.ENDED:
+            log.move(CallState.ENDED, "canceled by the agent")
+        await call.hangup()
+        await finish(_outcome(session, number, caller_id, log, "canceled", "caller_cancel"))
+        return
+    dialed = placing.result()
+    if dialed.call is None:
+        await call.hangup()
+        await finish(_outcome(session, number, caller_id, log, status_for(dialed.status)
+                              if dialed.invited else "failed", dialed.cause))
+        return
+    session.send({"type": "connected", "call": call.call_id, "caller": number,
+                  "outbound": True})
+    bridge = Bridge(call.leg, dialed.call.leg)
+    waits = [asyncio.ensure_future(e.wait()) for e in (call.ended, dialed.call.ended)]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        bridge.stop()
+        media = {**call.leg.stats(), **bridge.stats()}
+        await dialed.end(gate, "the agent hung up")
+        await call.hangup()
+    outcome = _outcome(session, number, caller_id, dialed.log, "answered", dialed.cause)
+    outcome.media = media
+    await finish(outcome)
+
+
+def _outcome(session: BrowserSession, number: str, caller_id: str, log: CallLog,
+             disposition: str, cause: str) -> CallOutcome:
+    return CallOutcome(target=CallTarget(account_id=session.account_id, e164=number,
+                                         definition=None),
+                       caller=caller_id, log=log, state=FlowState(path=("agent_dial",)),
+                       disposition=disposition, hangup_cause=cause, direction="outbound",
+                       agent_id=session.agent_id)

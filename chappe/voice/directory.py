@@ -160,6 +160,10 @@ class CallOutcome:
     # The recording of a conversation with an agent (a stereo WAV file the directory
     # takes over), when their queue records.
     conversation: Path | None = None
+    # "outbound": a call an agent placed from their browser (issue 15): `caller` is the
+    # account's number presented, `target.e164` the number called, `agent_id` theirs.
+    direction: str = "inbound"
+    agent_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
-from chappe.voice.browser import BrowserPhones, PhoneOriginator
+from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
@@ -83,6 +83,7 @@ class VoiceEngine:
                                       on_lost=self._browser_lost, hold_music=HOLD_MUSIC)
         phones = PhoneOriginator(self.endpoint, self.browsers)
         self.browsers.originator = phones
+        self.browsers.dialer = self._agent_dial
         if desk is not None:
             self.browsers.resolve = desk.transfer_target
         self.queues = (QueueRoom(desk, phones, self.registrar.registrations,
@@ -126,6 +127,12 @@ class VoiceEngine:
         await CallRunner(call, self.directory, originator=self.endpoint, gate=self.gate,
                          auth_secret=self.auth_secret, throttle=self.throttle,
                          answer_after=self.answer_after, queues=self.queues).run()
+
+    async def _agent_dial(self, session: BrowserSession, number: str, caller_id: str) -> None:
+        """A call an agent places from their browser, through the trunks."""
+        await agent_dial(session, number=number, caller_id=caller_id, originator=self.endpoint,
+                         gate=self.gate, routes=self.directory.routes,
+                         finish=self.directory.finish)
 
     async def _browser_lost(self, agent_id: str, reason: str) -> None:
         """An agent's browser is gone and they have no other phone: no call must be

@@ -82,6 +82,39 @@ def _screen_pop(account_id: str, caller: str) -> dict:
             "link": reverse("web:contact_edit", args=[contact.pk])}
 
 
+def caller_ids(account_id: str) -> list[str]:
+    """The account's numbers an agent's call may present (its active rentals)."""
+    from chappe.accounts.models import Account
+    from chappe.callcenter.models import RentalStatus
+    from chappe.callcenter.selectors import rental_list
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return []
+    return [r.number.e164 for r in rental_list(account=account, status=RentalStatus.ACTIVE)]
+
+
+def _dial_check(account_id: str, number: str, caller_id: str) -> dict:
+    """A dial request of the browser, checked: the number read as a phone would (national
+    or international), the caller ID one of the account's numbers (the first when none is
+    chosen). The engine gets only what passes here."""
+    from django.utils.translation import gettext as _
+
+    from chappe.common.numbers import dialled_e164
+
+    e164 = dialled_e164(number.strip(), default_country=settings.CHAPPE_DEFAULT_COUNTRY)
+    if not e164:
+        return {"type": "dial_refused", "message": str(_("This is not a phone number."))}
+    numbers = caller_ids(account_id)
+    if not numbers:
+        return {"type": "dial_refused",
+                "message": str(_("The account has no number to call from."))}
+    if caller_id and caller_id not in numbers:
+        return {"type": "dial_refused",
+                "message": str(_("Call from one of the account's numbers."))}
+    return {"type": "dial", "number": e164, "caller_id": caller_id or numbers[0]}
+
+
 async def softphone_socket(scope, receive, send) -> None:
     """One browser's softphone connection (module doc)."""
     message = await receive()
@@ -123,6 +156,20 @@ async def softphone_socket(scope, receive, send) -> None:
             text = event.get("text")
             if text is None or len(text) > MAX_LINE:
                 continue
+            try:
+                asked = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(asked, dict):
+                continue
+            if asked.get("type") == "dial":  # checked here: the engine trusts this line
+                asked = await sync_to_async(_dial_check)(
+                    account_id, str(asked.get("number", ""))[:40],
+                    str(asked.get("caller_id", ""))[:40])
+                if asked["type"] != "dial":
+                    await send({"type": "websocket.send", "text": json.dumps(asked)})
+                    continue
+            text = json.dumps(asked)
             writer.write(text.replace("\n", " ").encode() + b"\n")
             await writer.drain()
 

@@ -12,16 +12,19 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+from chappe.accounts.actor import SYSTEM
+from chappe.accounts.models import User
+from chappe.accounts.roles import Role
 from chappe.agents.acd import State
 from chappe.agents.models import Agent, QueueEvent, WrapUpCode
 from chappe.agents.services.setup import MemberDraft, queue_create
-from chappe.callcenter.models import CallRecord
+from chappe.callcenter.models import CallRecord, Trunk
 from chappe.contacts.services import contact_create
 from tests.browser import logged_in_page
 from tests.conftest import require_tools
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, orm
 from tests.ports import free_port, free_port_block
-from tests.voice.sipp_tools import SIPP, EngineThread, RtpSink, wait_for_records
+from tests.voice.sipp_tools import SIPP, EngineThread, Phone, RtpSink, wait_for_records
 from tests.voice.test_queues_sipp import ivr_to, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -378,3 +381,46 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
     transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
     assert (transferred.details["target"], transferred.details["to"]) == (
         "agent", second.extension)
+
+
+def test_click_to_call_from_a_contact_reaches_the_number_with_the_account_number_shown(
+        contact_center, media_browser, data_dir):
+    from playwright.sync_api import expect
+
+    account, agent, engine, web = contact_center
+    callee_rtp = RtpSink(echo=True)  # the called party says back what it hears
+    callee = Phone("-sf", str(Path(__file__).parent / "sipp" / "caller_id_callee.xml"),
+                   "-key", "callee_rtp", str(callee_rtp.port), cwd=data_dir)
+    orm(lambda: Trunk.objects.create(name="carrier", host="127.0.0.1", port=callee.port,
+                                     number_prefixes=["+33"]))
+    orm(lambda: contact_create(actor=SYSTEM.on(account), account=account,
+                               mobile="+33612345678",
+                               values={"first_name": "Grace", "last_name": "Hopper"}))
+    # The contacts pages are the administrators' and messaging users' (C-7): this agent
+    # is also the account's administrator.
+    orm(lambda: User.objects.filter(pk=agent.user_id).update(role=Role.ADMINISTRATOR))
+    try:
+        page = logged_in_page(media_browser, web.url, agent.user.email, PASSWORD)
+        page.goto(f"{web.url}/contacts/")
+        page.get_by_role("link", name="+33612345678").click()
+        # The workspace opens, starts the browser phone and dials.
+        expect(page.locator("#softphone-panel-title")).to_have_text("Outgoing call",
+                                                                    timeout=20_000)
+        assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
+        call = browser_call(engine, agent)
+        # Both ways: the browser's microphone reaches the called party, which echoes it.
+        assert engine.wait_until(lambda: len(callee_rtp.payloads(8)) > 50)
+        assert engine.wait_until(lambda: call.leg.frames_out > 50 and call.leg.frames_in > 50)
+        page.get_by_role("button", name="Hang up").click()
+        expect(page.locator("#softphone-status")).to_contain_text("Call ended")
+        expect(page.locator("#softphone-wrap-up")).to_be_hidden()
+        status, output = callee.finish()
+        assert status == 0, output[-3000:]  # the right From and number, then our BYE
+    finally:
+        callee.stop()
+        callee_rtp.close()
+    [record] = orm(lambda: wait_for_records(account, 1))
+    assert (record.direction, record.from_number, record.to_number) == (
+        "outbound", "+33189000077", "+33612345678")
+    assert (record.disposition, record.agent_id) == ("answered", agent.pk)
+    assert record.flow_path == ["agent_dial"]

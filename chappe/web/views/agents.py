@@ -106,6 +106,8 @@ def agent_me(request: HttpRequest, actor: Actor) -> HttpResponse:
         "agent": agent, "pause_reasons": selectors.pause_reason_list(account=actor.account),
         "callbacks": callbacks, "softphone_socket": softphone.PATH,
         "wrap_up_codes": selectors.wrap_up_code_list(account=actor.account),
+        "caller_ids": softphone.caller_ids(str(actor.account.pk)),
+        "dial": request.GET.get("dial", "")[:40],
         "history": selectors.agent_call_history(account=actor.account, agent=agent)
         if agent is not None else []})
 

@@ -115,7 +115,24 @@
     switch (message.type) {
       case "welcome": negotiate(); break;
       case "answer": state.pc && state.pc.setRemoteDescription({ type: "answer", sdp: message.sdp }); break;
-      case "ready": status(msg("ready"), "success"); break;
+      case "ready":
+        status(msg("ready"), "success");
+        show("softphone-dial", true);
+        if (root.dataset.dial) {  // click-to-call: dial once the phone is up
+          const number = root.dataset.dial;
+          root.dataset.dial = "";
+          dial(number);
+        }
+        break;
+      case "dialing":
+        state.call = message.call;
+        caller(null, message.number);
+        $("softphone-panel-title").textContent = msg("dialing");
+        show("softphone-incoming", true);
+        show("softphone-ringing", false);
+        show("softphone-oncall", true);
+        break;
+      case "dial_refused": status(message.message, "error"); break;
       case "incoming":
         state.call = message.call;
         caller(message.caller_info, message.caller);
@@ -127,9 +144,10 @@
         if (state.call === message.call) callOver();
         break;
       case "connected":
-        state.call = state.talking = message.call;
+        state.call = message.call;
+        state.talking = message.outbound ? null : message.call;  // wrap-up: queue calls
         caller(message.caller_info, message.caller);
-        $("softphone-panel-title").textContent = msg("onCall");
+        $("softphone-panel-title").textContent = message.outbound ? msg("outbound") : msg("onCall");
         show("softphone-incoming", true);
         show("softphone-ringing", false);
         show("softphone-oncall", true);
@@ -171,6 +189,17 @@
       default: break;
     }
   }
+
+  function dial(number) {
+    const form = $("softphone-dial");
+    send({ type: "dial", number, caller_id: form.elements.caller_id.value });
+  }
+  $("softphone-dial").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const number = event.target.elements.number.value.trim();
+    if (number) dial(number);
+  });
+  if (root.dataset.dial) start();  // click-to-call opened the workspace: start the phone
 
   // After a call: the wrap-up form (disposition code, note), saved on the call's record.
   function wrapUp(call) {

@@ -98,7 +98,12 @@ class VoiceEngine:
     async def start(self) -> tuple[str, int]:
         bound = await self.endpoint.start()
         if self.control is not None:
-            self.control = await self.browsers.start(*self.control)
+            try:
+                self.control = await self.browsers.start(*self.control)
+            except OSError as exc:  # the SIP side serves on: only browsers cannot connect
+                logger.error("browser phones' control port %s:%s not opened: %s",
+                             *self.control, exc)
+                self.control = None
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._sweep_loop())]
         if self.dialer:

@@ -68,6 +68,9 @@ MAX_QUEUED_FRAMES = 10
 SILENCE = bytes(FRAME_BYTES)
 # A hello signed longer ago than this is refused.
 HELLO_TTL = 60
+# A browser whose page closed (or reloaded: the state buttons post a form) has this long
+# to come back before its agent is paused.
+RECONNECT_GRACE = 5.0
 
 
 def hello_sign(secret: bytes, *, agent_id: str, account_id: str, session: str,
@@ -230,6 +233,7 @@ class BrowserCall:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str = ""
     referrals: asyncio.Queue[Referral] = field(default_factory=asyncio.Queue)
+    caller: str = ""  # the number the call came from (or went to)
 
     def end(self, reason: str) -> None:
         """The browser's side ended it (hang-up button, tab closed)."""
@@ -400,7 +404,7 @@ class BrowserSession:
                                  "browser gone" if self.gone.is_set() else "no answer")
         if answer.result() != "answer" or self.call is not None:
             raise OutboundFailed(603, "Decline")
-        call = self.call = BrowserCall(call_id, BrowserLeg(self), self)
+        call = self.call = BrowserCall(call_id, BrowserLeg(self), self, caller=caller)
         self.send({"type": "connected", "call": call_id, "caller": caller})
         return call
 
@@ -450,6 +454,10 @@ class BrowserSession:
                            "reason": reason})
 
             call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
+            if isinstance(consult.call, BrowserCall):  # its screen shows the caller now
+                consult.call.caller = call.caller
+                consult.call.session.send({"type": "connected", "call": consult.call.call_id,
+                                           "caller": call.caller})
         elif kind == "dial" and call is None and self.consult is None \
                 and self.phones.dialer is not None:
             number, caller_id = str(message.get("number", "")), str(message.get("caller_id", ""))
@@ -544,12 +552,14 @@ class BrowserPhones:
     def __init__(self, registrations: Registrations, *, secret: bytes,
                  on_lost: LostHandler | None = None, hold_music: bytes = b"",
                  heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+                 reconnect_grace: float = RECONNECT_GRACE,
                  wall: Callable[[], float] = time.time) -> None:
         self.registrations = registrations
         self.secret = secret
         self.on_lost = on_lost
         self.hold_music = hold_music
         self.heartbeat_timeout = heartbeat_timeout
+        self.reconnect_grace = reconnect_grace
         self.wall = wall
         self.sessions: dict[str, BrowserSession] = {}  # by session id
         # What attended transfers use (the engine sets them): the phones' originator and
@@ -560,6 +570,7 @@ class BrowserPhones:
         self.dialer: Callable[[BrowserSession, str, str], Awaitable[None]] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
+        self._serving: set[asyncio.Task] = set()  # one per control connection
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_LINE)
@@ -574,6 +585,10 @@ class BrowserPhones:
         for session in list(self.sessions.values()):
             session.lose("engine stopping")
             await session.close()
+        serving = list(self._serving)
+        for task in serving:
+            task.cancel()
+        await asyncio.gather(*serving, return_exceptions=True)
 
     def of_agent(self, agent_id: str) -> list[BrowserSession]:
         return [s for s in self.sessions.values() if s.agent_id == agent_id]
@@ -590,6 +605,10 @@ class BrowserPhones:
     async def _serve(self, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
         session = None
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         try:
             hello = json.loads(await asyncio.wait_for(reader.readline(), 10) or b"{}")
             session = self._welcome(hello, writer)
@@ -664,6 +683,9 @@ class BrowserPhones:
                     session.gone_reason)
         if session.gone_reason == "replaced" or self.on_lost is None:
             return
+        deadline = time.monotonic() + self.reconnect_grace
+        while not self.of_agent(session.agent_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # the page reloading connects again
         if self.of_agent(session.agent_id) or \
                 self.registrations.contacts_of_agent(session.agent_id):
             return  # the agent still has a phone

@@ -73,7 +73,8 @@ def _screen_pop(account_id: str, caller: str) -> dict:
     from chappe.contacts.selectors import contact_by_number
 
     account = Account.objects.filter(pk=account_id).first()
-    number = caller if caller.startswith("+") else f"+{caller}"
+    # A caller's number without its "+" (as SIP carries it); an extension stays as is.
+    number = f"+{caller}" if caller.isdigit() and len(caller) > 6 else caller
     contact = contact_by_number(account=account, number=number) if account else None
     if contact is None:
         return {"number": number}

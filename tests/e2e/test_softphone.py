@@ -216,10 +216,16 @@ def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
     assert (inbound.wrap_up_code, inbound.wrap_up_note) == ("Sale", "Wants the yearly plan.")
     agent_state = orm(lambda: Agent.objects.get(pk=agent.pk).state)
     assert agent_state == State.WRAP_UP
-    # The agent's own history lists it.
+    # The agent's own history lists it. Reloading the page (as the state buttons do)
+    # starts the phone again at once: the agent is not taken for gone.
     page.reload()
     expect(page.locator("#my-calls")).to_contain_text("Wants the yearly plan.")
     expect(page.locator("#my-calls")).to_contain_text("Sale")
+    expect(page.locator("#softphone-status")).to_contain_text("Browser phone ready")
+    assert engine.wait_until(lambda: any(s.connected.is_set() for s in
+                                         engine.engine.browsers.of_agent(str(agent.pk))))
+    assert orm(lambda: Agent.objects.get(pk=agent.pk).state) == State.WRAP_UP
+    assert not orm(lambda: QueueEvent.objects.filter(agent=agent, kind="pause").exists())
 
 
 def test_closing_the_tab_mid_call_ends_the_call_and_frees_the_agent(
@@ -363,6 +369,9 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
                                  and consulted.leg.frames_in > 50)
         page_a.get_by_role("button", name="Complete the transfer").click()
         expect(page_a.locator("#softphone-status")).to_contain_text("Call ended")
+        # B's screen now shows the caller, from the address book.
+        expect(page_b.locator("#softphone-contact")).to_have_text("Ada Lovelace")
+        expect(page_b.locator("#softphone-caller")).to_contain_text(CALLER)
         # The caller is now B's: B hears the caller and the caller B.
         out_before, heard = consulted.leg.frames_out, len(caller_rtp.payloads(8))
         assert engine.wait_until(lambda: consulted.leg.frames_out > out_before + 50)

@@ -81,7 +81,7 @@ def test_a_second_tab_takes_over_without_pausing_and_silence_loses_the_browser()
         first_w.close()
         second_w.close()
 
-    run(scenario, heartbeat_timeout=0.4)
+    run(scenario, heartbeat_timeout=0.4, reconnect_grace=0)
 
 
 def test_the_originator_rings_browser_bindings_in_the_engine_and_the_rest_over_sip():

@@ -24,6 +24,7 @@
 
   async function start() {
     state.stopped = false;
+    sessionStorage.setItem("chappe-phone", "on");  // a reload starts it again
     show("softphone-start", false);
     try {
       state.mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
@@ -167,6 +168,7 @@
         break;
       case "replaced":
         state.stopped = true;
+        sessionStorage.removeItem("chappe-phone");
         status(msg("otherTab"), "warning");
         show("softphone-start", true);
         break;
@@ -199,7 +201,9 @@
     const number = event.target.elements.number.value.trim();
     if (number) dial(number);
   });
-  if (root.dataset.dial) start();  // click-to-call opened the workspace: start the phone
+  // Click-to-call opened the workspace, or the page reloaded (a state button): start the
+  // phone (the microphone's permission is already given).
+  if (root.dataset.dial || sessionStorage.getItem("chappe-phone") === "on") start();
 
   // After a call: the wrap-up form (disposition code, note), saved on the call's record.
   function wrapUp(call) {

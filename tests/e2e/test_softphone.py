@@ -5,6 +5,7 @@ that rings it. The web app runs under uvicorn (the web role's ASGI application, 
 WebSocket too) in a thread of the test; the engine in another (tests.voice.sipp_tools),
 its control port on loopback where the web app relays the browser."""
 
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -207,6 +208,8 @@ def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
     # the call's record.
     wrap_up = page.locator("#softphone-wrap-up")
     expect(wrap_up).to_be_visible()
+    expect(page.locator("#softphone-countdown")).to_contain_text(
+        re.compile(r"Wrap-up: calls come again in \d+ s\.|Wrap-up time is over"))
     wrap_up.get_by_label("Disposition").select_option(label="Sale")
     wrap_up.get_by_label("Note").fill("Wants the yearly plan.")
     wrap_up.get_by_role("button", name="Save the wrap-up").click()
@@ -433,3 +436,20 @@ def test_click_to_call_from_a_contact_reaches_the_number_with_the_account_number
         "outbound", "+33189000077", "+33612345678")
     assert (record.disposition, record.agent_id) == ("answered", agent.pk)
     assert record.flow_path == ["agent_dial"]
+
+
+def test_a_second_tab_takes_the_phone_over_and_the_first_says_so(contact_center, media_browser):
+    from playwright.sync_api import expect
+
+    _account, agent, engine, web = contact_center
+    first = agent_page(media_browser, web, agent)
+    [before] = engine.engine.browsers.of_agent(str(agent.pk))
+    second = agent_page(media_browser, web, agent)
+    expect(first.locator("#softphone-status")).to_contain_text(
+        "The browser phone is now open in another tab or window")
+    expect(first.get_by_role("button", name="Use this browser as my phone")).to_be_visible()
+    assert engine.wait_until(lambda: [s for s in engine.engine.browsers.of_agent(str(agent.pk))
+                                      if s is not before and s.connected.is_set()]
+                             == engine.engine.browsers.of_agent(str(agent.pk)))
+    expect(second.locator("#softphone-status")).to_contain_text("Browser phone ready")
+    assert orm(lambda: Agent.objects.get(pk=agent.pk).state) == State.AVAILABLE

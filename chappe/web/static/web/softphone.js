@@ -211,6 +211,16 @@
     form.reset();
     form.elements.call.value = call;
     form.hidden = false;
+    // The wrap-up countdown: the agent's wrap-up time, after which calls are offered again.
+    clearInterval(state.countdown);
+    let left = parseInt(root.dataset.wrapUpSeconds || "0", 10);
+    const tick = () => {
+      $("softphone-countdown").textContent = left > 0
+        ? msg("wrapUpLeft").replace("%(seconds)s", left) : msg("wrapUpOver");
+      if (left-- <= 0) clearInterval(state.countdown);
+    };
+    tick();
+    state.countdown = setInterval(tick, 1000);
   }
   $("softphone-wrap-up").addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -35,6 +35,20 @@ CLOSE_NOT_AGENT = 4403
 CLOSE_ENGINE = 4503
 
 
+def _db(func):
+    """`func` on Django's thread for sync code, its database connection closed after (as
+    after a request: a WebSocket lasts hours, its few queries must not hold one)."""
+    from django.db import connections
+
+    def run(*args):
+        try:
+            return func(*args)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(run)
+
+
 def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
@@ -126,7 +140,7 @@ async def softphone_socket(scope, receive, send) -> None:
     morsel = cookie.get(settings.SESSION_COOKIE_NAME)
     agent = None
     if morsel is not None and _same_origin(headers):
-        agent = await sync_to_async(_agent_of_session)(morsel.value)
+        agent = await _db(_agent_of_session)(morsel.value)
     if agent is None:
         await send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
         return
@@ -164,7 +178,7 @@ async def softphone_socket(scope, receive, send) -> None:
             if not isinstance(asked, dict):
                 continue
             if asked.get("type") == "dial":  # checked here: the engine trusts this line
-                asked = await sync_to_async(_dial_check)(
+                asked = await _db(_dial_check)(
                     account_id, str(asked.get("number", ""))[:40],
                     str(asked.get("caller_id", ""))[:40])
                 if asked["type"] != "dial":
@@ -181,7 +195,7 @@ async def softphone_socket(scope, receive, send) -> None:
             except ValueError:
                 continue
             if out.get("type") in ("incoming", "connected"):
-                out["caller_info"] = await sync_to_async(_screen_pop)(
+                out["caller_info"] = await _db(_screen_pop)(
                     account_id, str(out.get("caller", "")))
             await send({"type": "websocket.send", "text": json.dumps(out)})
 

@@ -15,6 +15,7 @@ from django.urls import get_resolver  # noqa: E402 (after setup)
 from chappe.api.v1.single_send import SingleSendPath  # noqa: E402
 from chappe.messaging.group_commit import SCOPE_KEY, SmsGroupCommit  # noqa: E402
 from chappe.runtime.metrics import request_observe  # noqa: E402
+from chappe.web import softphone  # noqa: E402
 
 # Import every view now, not in the first requests (measured: ~2 s of CPU a process,
 # seen as a p99 of 600 ms in the first seconds of `bench/api_single.py`).
@@ -23,6 +24,9 @@ sms_group_commit = SmsGroupCommit().start()
 
 
 async def _django(scope, receive, send):
+    if scope["type"] == "websocket" and scope["path"] == softphone.PATH:
+        await softphone.softphone_socket(scope, receive, send)  # the browser softphone
+        return
     if scope["type"] == "http":
         scope = {**scope, SCOPE_KEY: sms_group_commit}
     await django_application(scope, receive, send)

@@ -58,6 +58,7 @@ from chappe.agents.services.states import (
     agent_feature_code,
     agent_offer,
     agent_offer_withdrawn,
+    agent_phone_lost,
     agent_rang_out,
     agent_wrap_up_end,
     queue_caller_event,
@@ -336,6 +337,12 @@ class QueueDesk:
                 except ChappeError as exc:
                     text = str(exc.message)
         return Prompt(text=text, language=language)
+
+    def phone_lost(self, agent_id: str, reason: str) -> None:
+        agent = Agent.objects.filter(pk=agent_id).select_related("account").first()
+        if agent is not None:
+            agent_phone_lost(account=agent.account, agent=agent, reason=reason,
+                             now=self._clock())
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -62,6 +62,15 @@ class Skill(_AccountName):
                                                name="skill_name_per_account")]
 
 
+class WrapUpCode(_AccountName):
+    """How a call ended for the business (sale, callback, complaint…): the account's list
+    of disposition codes an agent picks in the wrap-up form (issue 15)."""
+
+    class Meta(_AccountName.Meta):
+        constraints = [models.UniqueConstraint(fields=["account", "name"],
+                                               name="wrap_up_code_name_per_account")]
+
+
 class PauseReason(_AccountName):
     """Why an agent pauses (lunch, training, back-office…): the account's list."""
 

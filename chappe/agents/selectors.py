@@ -20,7 +20,9 @@ from chappe.agents.models import (
     QueueMember,
     QueueSkill,
     Skill,
+    WrapUpCode,
 )
+from chappe.callcenter.models import CallRecord
 from chappe.common.lookup import filtered, get_or_404
 from chappe.voice.directory import SipCredentials
 
@@ -35,6 +37,17 @@ def skill_get(*, account: Account, skill_id: Any) -> Skill:
 
 def pause_reason_list(*, account: Account) -> QuerySet[PauseReason]:
     return PauseReason.objects.filter(account=account)
+
+
+def wrap_up_code_list(*, account: Account) -> QuerySet[WrapUpCode]:
+    return WrapUpCode.objects.filter(account=account)
+
+
+def agent_call_history(*, account: Account, agent: Agent, limit: int = 20) -> list:
+    """The agent's own last calls (their legs' records, with the call each belongs to),
+    newest first."""
+    return list(CallRecord.objects.filter(account=account, to_number=f"agent:{agent.pk}")
+                .select_related("parent").order_by("-started_at")[:limit])
 
 
 def pause_reason_get(*, account: Account, pause_reason_id: Any) -> PauseReason:

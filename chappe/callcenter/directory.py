@@ -231,7 +231,8 @@ class DjangoDirectory:
         for outcome in outcomes:
             log, target = outcome.log, outcome.target
             record = CallRecord(
-                account_id=target.account_id, sip_call_id=log.call_id, direction="inbound",
+                account_id=target.account_id, sip_call_id=log.call_id,
+                direction=outcome.direction,
                 from_number=outcome.caller[:64], to_number=target.e164,
                 rental_id=target.rental_id, flow_version_id=target.flow_version_id,
                 started_at=log.started_at, answered_at=log.answered_at,
@@ -239,7 +240,9 @@ class DjangoDirectory:
                 duration_seconds=seconds_between(log.answered_at, log.ended_at),
                 disposition=outcome.disposition, hangup_cause=outcome.hangup_cause,
                 flow_path=list(outcome.state.path), digits=outcome.state.digits[:64],
-                transitions=log.transitions, **_queue_fields(outcome))
+                transitions=log.transitions,
+                **(_queue_fields(outcome) or ({"agent_id": outcome.agent_id}
+                                              if outcome.agent_id else {})))
             records.append(record)
             if outcome.conversation is not None:
                 conversations.append((outcome, record))

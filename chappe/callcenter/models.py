@@ -270,6 +270,10 @@ class CallRecord(models.Model):
     # Charged: an outbound leg per started second (`call_charge`), or the call of a TTS
     # voice message, charged as its message at acceptance (flow_path ["voice_message"]).
     billed = models.BooleanField(default=False)
+    # The agent's wrap-up (issue 15): a disposition code of the account's list (its name
+    # when chosen) and a note, on the inbound leg of a call an agent took.
+    wrap_up_code = models.CharField(max_length=60, blank=True)
+    wrap_up_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]

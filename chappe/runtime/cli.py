@@ -57,6 +57,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     base = f"http://{args.host}:{args.port}"
+    logins = " or ".join(email for _extension, email in demo.agent_logins)
+    browser_lines = (f"  browser phone   log in as {logins} / {demo.agent_password} (a private"
+                     " window for the second), then My agent status → Use this browser as my"
+                     " phone\n") if logins else ""
     agent_lines = "".join(
         f"  agent {extension}       SIP username {username} / password {password} (a softphone"
         " registers with them at the SIP address above)\n"
@@ -75,6 +79,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         f"  SIP carrier     {args.host}:{settings.CHAPPE_SIP_SIM_PORT} (the built-in simulator"
         " the demo trunk calls: voice messages to +33600000101 are answered)\n"
         f"{agent_lines}"
+        f"{browser_lines}"
         "Send a first SMS (delivered by the built-in carrier simulator):\n"
         f"  curl -H 'Authorization: Bearer {demo.api_key}' -H 'Content-Type: application/json'"
         f" -d '{{\"recipients\": [\"+33600000001\"], \"text\": \"Hello\", "
@@ -193,7 +198,8 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     directory.crm = DatabaseCrm()  # type: ignore[attr-defined]
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
-              stay_up=args.stay_up)
+              stay_up=args.stay_up,
+              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT))
     return 0
 
 

@@ -22,7 +22,7 @@ from chappe.accounts.services import (
     api_key_prefix,
     service_order,
 )
-from chappe.agents.models import Agent
+from chappe.agents.models import Agent, WrapUpCode
 from chappe.agents.selectors import licences_of
 from chappe.agents.services.licences import licences_set
 from chappe.agents.services.setup import agent_create
@@ -61,6 +61,10 @@ class Demo:
     smpp_password: str
     # (extension, SIP username, SIP password) of each demo agent's phones.
     agents: list[tuple[str, str, str]]
+    # (extension, e-mail) of each demo agent, who logs in to the web app (the browser
+    # softphone) with `agent_password`.
+    agent_logins: list[tuple[str, str]] = ()
+    agent_password: str = ""
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -114,6 +118,7 @@ def demo_setup() -> Demo:
     creds.setdefault("operator_password", secrets.token_urlsafe(12))
     creds.setdefault("client_password", secrets.token_urlsafe(12))
     creds.setdefault("smpp_password", secrets.token_urlsafe(6)[:8])  # SMPP 3.4: ≤ 8
+    creds.setdefault("agent_password", secrets.token_urlsafe(12))
 
     operator = User.objects.filter(email=OPERATOR_EMAIL).first()
     if operator is None:
@@ -140,7 +145,8 @@ def demo_setup() -> Demo:
     simulator_trunk_ensure(host="127.0.0.1", port=settings.CHAPPE_SIP_SIM_PORT)
     number = demo_voice_setup(account=account)
     _demo_smpp(account=account, password=creds["smpp_password"])
-    agents = _demo_agents(account=account)
+    agents = _demo_agents(account=account, password=creds["agent_password"])
+    _demo_wrap_up_codes(account=account)
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
     prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
@@ -153,6 +159,8 @@ def demo_setup() -> Demo:
         api_key=raw_key, api_key_file=key_file, phone_number=number.number.e164,
         smpp_system_id=DEMO_SMPP_SYSTEM_ID, smpp_password=creds["smpp_password"],
         agents=[(a.extension, a.sip_username, a.sip_password) for a in agents],
+        agent_logins=[(a.extension, a.user.email) for a in agents],
+        agent_password=creds["agent_password"],
     )
 
 
@@ -172,17 +180,30 @@ def _demo_smpp(*, account: Account, password: str) -> None:
         existing.save(update_fields=["password_hash"])
 
 
-def _demo_agents(*, account: Account) -> list[Agent]:
+def _demo_agents(*, account: Account, password: str) -> list[Agent]:
     """Two agents (users with the Agent role, logged out), so that a newcomer can build a
-    queue and register two softphones at once; their passwords to log in to the web app
-    are random and unused (supervisors log them in, or their phones do: *50)."""
+    queue and register two softphones at once, or log in to the web app as each (the
+    browser softphone, issue 15) with the demo's agent password."""
     for email, first_name, extension in DEMO_AGENTS:
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email, password, account=account, role=Role.AGENT,
+            first_name=first_name, last_name="Agent")
+        if not user.check_password(password):  # a demo made before the password was kept
+            user.set_password(password)
+            user.save(update_fields=["password"])
         if Agent.objects.filter(account=account, extension=extension).exists():
             continue
-        user = User.objects.filter(email=email).first() or User.objects.create_user(
-            email, secrets.token_urlsafe(12), account=account, role=Role.AGENT,
-            first_name=first_name, last_name="Agent")
         agent_create(actor=SYSTEM.on(account), account=account, user_id=user.pk,
                      extension=extension, wrap_up_seconds=5)
     return list(Agent.objects.filter(account=account, extension__in=[
-        extension for _email, _name, extension in DEMO_AGENTS]).order_by("extension"))
+        extension for _email, _name, extension in DEMO_AGENTS]).select_related("user")
+        .order_by("extension"))
+
+
+DEMO_WRAP_UP_CODES = ("Sale", "Information", "Complaint")
+
+
+def _demo_wrap_up_codes(*, account: Account) -> None:
+    """The disposition codes the demo agents pick after a call (idempotent)."""
+    for name in DEMO_WRAP_UP_CODES:
+        WrapUpCode.objects.get_or_create(account=account, name=name)

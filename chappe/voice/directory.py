@@ -162,6 +162,10 @@ class CallOutcome:
     # The recording of a conversation with an agent (a stereo WAV file the directory
     # takes over), when their queue records.
     conversation: Path | None = None
+    # "outbound": a call an agent placed from their browser (issue 15): `caller` is the
+    # account's number presented, `target.e164` the number called, `agent_id` theirs.
+    direction: str = "inbound"
+    agent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,11 @@ class QueueDesk(Protocol):
         ringing; None when they are not free."""
         ...
 
+    def phone_lost(self, agent_id: str, reason: str) -> None:
+        """The agent's last phone is gone (their browser closed or unreachable): they are
+        offered no call until they come back (paused)."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -339,6 +348,8 @@ class AsyncQueueDesk(Protocol):
                           talk_seconds: int) -> None: ...
 
     async def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None: ...
+
+    async def phone_lost(self, agent_id: str, reason: str) -> None: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

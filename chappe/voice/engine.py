@@ -20,10 +20,11 @@ from pathlib import Path
 
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
+from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
-from chappe.voice.queueing import QueueRoom
+from chappe.voice.queueing import HOLD_MUSIC, QueueRoom
 from chappe.voice.registrar import Registrar
 from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
@@ -56,7 +57,8 @@ class VoiceEngine:
                  message_heartbeat: float = MESSAGE_HEARTBEAT,
                  registrations: Registrations | None = None,
                  throttle: FailureThrottle | None = None,
-                 sweep_every: float = REGISTRATIONS_SWEEP) -> None:
+                 sweep_every: float = REGISTRATIONS_SWEEP,
+                 control: tuple[str, int] | None = None) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
         self.endpoint.on_call = self._on_call
@@ -74,7 +76,17 @@ class VoiceEngine:
                                    secret=auth_secret, throttle=self.throttle)
         self.endpoint.on_register = self.registrar.register
         desk = getattr(directory, "queues", None)
-        self.queues = (QueueRoom(desk, self.endpoint, self.registrar.registrations,
+        # Agents' browsers as phones, through the control port the web role relays them
+        # to (chappe.voice.browser; None: no browser phones).
+        self.control = control
+        self.browsers = BrowserPhones(self.registrar.registrations, secret=auth_secret,
+                                      on_lost=self._browser_lost, hold_music=HOLD_MUSIC)
+        phones = PhoneOriginator(self.endpoint, self.browsers)
+        self.browsers.originator = phones
+        self.browsers.dialer = self._agent_dial
+        if desk is not None:
+            self.browsers.resolve = desk.transfer_target
+        self.queues = (QueueRoom(desk, phones, self.registrar.registrations,
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)
                        if desk is not None else None)
@@ -85,6 +97,13 @@ class VoiceEngine:
 
     async def start(self) -> tuple[str, int]:
         bound = await self.endpoint.start()
+        if self.control is not None:
+            try:
+                self.control = await self.browsers.start(*self.control)
+            except OSError as exc:  # the SIP side serves on: only browsers cannot connect
+                logger.error("browser phones' control port %s:%s not opened: %s",
+                             *self.control, exc)
+                self.control = None
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._sweep_loop())]
         if self.dialer:
@@ -100,6 +119,7 @@ class VoiceEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.browsers.stop()
         await self.endpoint.stop()
         await self.directory.close()
 
@@ -113,6 +133,18 @@ class VoiceEngine:
                          auth_secret=self.auth_secret, throttle=self.throttle,
                          answer_after=self.answer_after, queues=self.queues,
                          crm=getattr(self.directory, "crm", None)).run()
+
+    async def _agent_dial(self, session: BrowserSession, number: str, caller_id: str) -> None:
+        """A call an agent places from their browser, through the trunks."""
+        await agent_dial(session, number=number, caller_id=caller_id, originator=self.endpoint,
+                         gate=self.gate, routes=self.directory.routes,
+                         finish=self.directory.finish)
+
+    async def _browser_lost(self, agent_id: str, reason: str) -> None:
+        """An agent's browser is gone and they have no other phone: no call must be
+        offered to them (the desk pauses them)."""
+        if self.queues is not None:
+            await self.queues.desk.phone_lost(agent_id, reason)
 
     async def _account_prompt(self, account_id: str, prompt: Prompt) -> bytes:
         return await self.directory.prompt_pcm(
@@ -194,7 +226,7 @@ class VoiceEngine:
 
 def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port: int,
               answer_after: float = 0.0, port_file: str | None = None,
-              stay_up: bool = False) -> None:
+              stay_up: bool = False, control: tuple[str, int] | None = None) -> None:
     """Serve on `directory` until SIGINT/SIGTERM (the engine closes it when it stops).
     With `stay_up` (under `chappe up`), a port already in use is logged and the role
     idles instead of crashing the other roles' supervisor."""
@@ -205,7 +237,7 @@ def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         engine = VoiceEngine(host, port, directory=directory, auth_secret=auth_secret,
-                             answer_after=answer_after)
+                             answer_after=answer_after, control=control)
         try:
             bound = await engine.start()
         except OSError as exc:

@@ -182,7 +182,7 @@ class QueueRoom:
         visit = await self.desk.connected(offer)
         recorder = CallRecorder() if record else None
         bridge = Bridge(leg, agent_call.leg, tap=recorder.frame if recorder else None)
-        recording, target = None, None
+        recording, target, consulted = None, None, None
         agent_gone = asyncio.create_task(agent_call.ended.wait())
         caller_gone = asyncio.create_task(ended.wait())
         referred = asyncio.create_task(agent_call.referrals.get())
@@ -196,6 +196,7 @@ class QueueRoom:
                 target = await self.desk.transfer_target(call.account_id, referral.target)
                 if target is not None:
                     referral.answer(200, "OK")
+                    consulted = referral.call
                     break
                 referral.answer(404, "Not Found")
                 referred = asyncio.create_task(agent_call.referrals.get())
@@ -225,15 +226,23 @@ class QueueRoom:
                                  direction="internal")
         visit.outcome = f"transferred:{target.kind}" if target else "served"
         result = QueueResult(True, [visit], legs=[leg_outcome], recording=recording)
+        if consulted is not None and (target is None or target.kind != "agent"
+                                      or ended.is_set()):
+            await consulted.hangup()  # attended transfers go to an agent only
+            consulted = None
         if target is None or ended.is_set():
             return result
-        return (await self._transfer(call, leg, ended, target, record=record)).after(result)
+        return (await self._transfer(call, leg, ended, target, record=record,
+                                     consulted=consulted)).after(result)
 
     async def _transfer(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
-                        target: TransferTarget, *, record: bool) -> QueueResult:
+                        target: TransferTarget, *, record: bool,
+                        consulted: OutboundCall | None = None) -> QueueResult:
         """Hand the caller on: into another queue, or straight to one agent (their phones
         rung with the caller on hold; not free or not answering, the caller goes back
-        into the queue they came from)."""
+        into the queue they came from). `consulted`: the call the transferring agent
+        placed to that agent and talked to first (an attended transfer), bridged to the
+        caller at once."""
         if target.kind == "queue":
             return await self.serve(replace(call, queue_id=target.id, branch="transfer"),
                                     leg, ended)
@@ -241,8 +250,14 @@ class QueueRoom:
             return await self._transfer_out(call, leg, ended, target.id)
         offer = await self.desk.offer_direct(call, target.id)
         if offer is None:
+            if consulted is not None:
+                await consulted.hangup()
             return await self.serve(call, leg, ended)
         log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
+        if consulted is not None:
+            log.call_id = consulted.call_id
+            log.move(CallState.ANSWERED, f"agent {offer.agent_id} took an attended transfer")
+            return await self._talk(call, leg, ended, offer, consulted, log, record=record)
         hold = asyncio.create_task(_loop(leg, HOLD_MUSIC))
         ring = asyncio.create_task(ring_all(
             self.originator, self.registrations.contacts_of_agent(offer.agent_id),

@@ -175,6 +175,15 @@ class Registrations:
         else:
             self._users.pop(username, None)
 
+    def attach(self, binding: Binding) -> None:
+        """Hold `binding` as its username's only one, outside any REGISTER: an agent's
+        browser (chappe.voice.browser), bound while its connection lasts."""
+        self._users[binding.username] = {binding.uri: binding}
+
+    def detach(self, username: str) -> None:
+        """Forget every binding of `username` (an agent's browser gone)."""
+        self._users.pop(username, None)
+
     def sweep(self) -> int:
         """Forget the expired bindings; how many were."""
         now, dropped = self.clock(), 0

@@ -149,6 +149,7 @@ urlpatterns = [
     path("voice/agents/", agents.agent_list, name="agents"),
     path("voice/agents/licences/", agents.licences_update, name="licences_update"),
     path("voice/agents/me/", agents.agent_me, name="agent_me"),
+    path("voice/agents/me/wrap-up/", agents.agent_wrap_up, name="agent_wrap_up"),
     path("voice/callbacks/<uuid:callback_id>/done/", agents.callback_done,
          name="callback_done"),
     path("voice/agents/<uuid:agent_id>/state/", agents.agent_state, name="agent_state"),

@@ -188,6 +188,19 @@ def agent_feature_code(*, account: Account, agent: Agent, code: str,
     return FeatureResult(agent, messages[State(agent.state)])
 
 
+@transaction.atomic
+def agent_phone_lost(*, account: Account, agent: Agent, reason: str,
+                     now: datetime | None = None) -> Agent:
+    """The agent's last phone is gone (their browser's tab closed, its network lost: the
+    voice engine calls this): available or in wrap-up, they are paused (cause
+    `phone_lost`) so that no call is offered to them; ringing or on a call, the call's
+    end moves them first (the engine calls this once it is over)."""
+    agent = _locked(account, agent)
+    if agent.state in (S.AVAILABLE, S.WRAP_UP):
+        _move(agent, S.PAUSED, now or timezone.now(), cause="phone_lost")
+    return agent
+
+
 # --- the engine: calls offered, answered, ended -------------------------------------------
 
 

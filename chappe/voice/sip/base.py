@@ -110,6 +110,9 @@ class Referral:
 
     target: str
     answer: Callable[[int, str], None]
+    # An attended transfer: the call the transferring agent placed to the target and
+    # talked to first (the caller is handed to it rather than ringing the target again).
+    call: OutboundCall | None = None
 
 
 class OutboundCall(Protocol):

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,9 +17,10 @@ from chappe.accounts.models import User
 from chappe.accounts.roles import Perm
 from chappe.agents import selectors
 from chappe.agents.models import Agent
-from chappe.agents.services import callbacks, licences, setup, states
+from chappe.agents.services import callbacks, licences, setup, states, wrap_up
 from chappe.callcenter.selectors import audio_prompt_list
 from chappe.common.errors import ChappeError
+from chappe.web import softphone
 from chappe.web.agent_forms import AgentForm, LicencesForm, QueueForm
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
 
@@ -103,7 +104,31 @@ def agent_me(request: HttpRequest, actor: Actor) -> HttpResponse:
         queue__members__agent=agent) if agent is not None else [])
     return render(request, "web/agent_me.html", {
         "agent": agent, "pause_reasons": selectors.pause_reason_list(account=actor.account),
-        "callbacks": callbacks})
+        "callbacks": callbacks, "softphone_socket": softphone.PATH,
+        "wrap_up_codes": selectors.wrap_up_code_list(account=actor.account),
+        "caller_ids": softphone.caller_ids(str(actor.account.pk)),
+        "dial": request.GET.get("dial", "")[:40],
+        "history": selectors.agent_call_history(account=actor.account, agent=agent)
+        if agent is not None else []})
+
+
+@require_POST
+@account_view(Perm.CALLS_HANDLE)
+def agent_wrap_up(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The softphone's wrap-up form (issue 15): a disposition code and a note on the call
+    just taken; JSON in and out (the page stays on)."""
+    try:
+        record = wrap_up.call_wrap_up(actor=actor, account=actor.account,
+                                      call_ref=request.POST.get("call", ""),
+                                      code_id=request.POST.get("code") or None,
+                                      note=request.POST.get("note", ""))
+    except REFUSALS:
+        raise
+    except ChappeError as exc:
+        return JsonResponse({"error": exc.code, "message": str(exc.message),
+                             "details": getattr(exc, "details", {})}, status=409
+                            if exc.code == "call_not_recorded" else 400)
+    return JsonResponse({"call": str(record.pk), "message": str(_("Wrap-up saved."))})
 
 
 @require_POST

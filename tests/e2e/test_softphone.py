@@ -5,6 +5,7 @@ that rings it. The web app runs under uvicorn (the web role's ASGI application, 
 WebSocket too) in a thread of the test; the engine in another (tests.voice.sipp_tools),
 its control port on loopback where the web app relays the browser."""
 
+import contextlib
 import re
 import subprocess
 import threading
@@ -141,19 +142,49 @@ def agent_page(browser, web, agent):
     return page
 
 
-def answered(page, engine, agent, data_dir, caller_rtp):
-    """A SIPp caller rings the browser, which shows who calls and answers."""
+@contextlib.contextmanager
+def answered(page, engine, agent, data_dir):
+    """A SIPp caller rings the browser, which shows who calls and answers: yields the
+    SIPp process and the caller's RTP sink, both ended when the block is left."""
+    caller_rtp = RtpSink()
+    sipp = caller(engine, data_dir, caller_rtp)
+    try:
+        answer(page, engine, agent, caller_shown=CALLER, contact="Ada Lovelace")
+        yield sipp, caller_rtp
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+        caller_rtp.close()
+
+
+def answer(page, engine, agent, *, caller_shown: str, contact: str | None = None):
+    """The agent's browser rings with `caller_shown` (and the address book's `contact`)
+    and answers: the browser's leg of the call in the engine."""
     from playwright.sync_api import expect
 
-    sipp = caller(engine, data_dir, caller_rtp)
     expect(page.locator("#softphone-panel-title")).to_have_text("Incoming call",
                                                                 timeout=20_000)
-    expect(page.locator("#softphone-caller")).to_contain_text(CALLER)
-    expect(page.locator("#softphone-contact")).to_have_text("Ada Lovelace")
+    expect(page.locator("#softphone-caller")).to_contain_text(caller_shown)
+    if contact is not None:
+        expect(page.locator("#softphone-contact")).to_have_text(contact)
     page.get_by_role("button", name="Answer").click()
     expect(page.locator("#softphone-panel-title")).to_have_text("On call")
     assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
-    return sipp
+    return browser_call(engine, agent)
+
+
+def caller_done(sipp) -> None:
+    """The SIPp caller's scenario ended as written (it got its BYE)."""
+    output, _ = sipp.communicate(timeout=30)
+    assert sipp.returncode == 0, output[-3000:]
+
+
+def transferred_legs(account, first, second) -> list:
+    """The two agent legs of a call `first` transferred to `second`."""
+    _inbound, *legs = orm(lambda: wait_for_records(account, 3))
+    assert [(leg.to_number, leg.hangup_cause) for leg in legs] == [
+        (f"agent:{first.pk}", "transferred"), (f"agent:{second.pk}", "agent_hangup")]
+    return legs
 
 
 def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
@@ -162,9 +193,7 @@ def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
 
     account, agent, engine, web = contact_center
     page = agent_page(media_browser, web, agent)
-    caller_rtp = RtpSink()
-    sipp = answered(page, engine, agent, data_dir, caller_rtp)
-    try:
+    with answered(page, engine, agent, data_dir) as (sipp, caller_rtp):
         # Audio both ways: the browser receives RTP (its packet count grows), and the
         # engine relays the browser's microphone to the caller (PCMA at the caller's port).
         first = page.evaluate(INBOUND_PACKETS)
@@ -193,12 +222,7 @@ def test_a_queue_call_rings_the_browser_which_talks_holds_keys_and_hangs_up(
 
         page.get_by_role("button", name="Hang up").click()
         expect(page.locator("#softphone-status")).to_contain_text("Call ended")
-        output, _ = sipp.communicate(timeout=30)
-        assert sipp.returncode == 0, output[-3000:]
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-        caller_rtp.close()
+        caller_done(sipp)
     inbound, leg = orm(lambda: wait_for_records(account, 2))
     assert (inbound.disposition, inbound.agent_id) == ("answered", agent.pk)
     assert leg.to_number == f"agent:{agent.pk}"
@@ -235,16 +259,9 @@ def test_closing_the_tab_mid_call_ends_the_call_and_frees_the_agent(
         contact_center, media_browser, data_dir):
     account, agent, engine, web = contact_center
     page = agent_page(media_browser, web, agent)
-    caller_rtp = RtpSink()
-    sipp = answered(page, engine, agent, data_dir, caller_rtp)
-    try:
+    with answered(page, engine, agent, data_dir) as (sipp, _caller_rtp):
         page.context.close()
-        output, _ = sipp.communicate(timeout=30)  # the caller got BYE
-        assert sipp.returncode == 0, output[-3000:]
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-        caller_rtp.close()
+        caller_done(sipp)  # the caller got BYE
     assert engine.wait_until(lambda: not engine.engine.browsers.of_agent(str(agent.pk)))
     assert not engine.engine.registrar.registrations.contacts_of_agent(str(agent.pk))
 
@@ -303,18 +320,6 @@ def two_queues(number_with, data_dir, admin_actor, make_agent, licences, setting
             yield account, first, second, engine, web
 
 
-def b_answers(page, engine, agent, *, caller_shown: str):
-    from playwright.sync_api import expect
-
-    expect(page.locator("#softphone-panel-title")).to_have_text("Incoming call",
-                                                                timeout=20_000)
-    expect(page.locator("#softphone-caller")).to_contain_text(caller_shown)
-    page.get_by_role("button", name="Answer").click()
-    expect(page.locator("#softphone-panel-title")).to_have_text("On call")
-    assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
-    return browser_call(engine, agent)
-
-
 def test_a_blind_transfer_to_a_queue_rings_its_agent_in_another_browser(
         two_queues, media_browser, data_dir):
     from playwright.sync_api import expect
@@ -322,28 +327,19 @@ def test_a_blind_transfer_to_a_queue_rings_its_agent_in_another_browser(
     account, first, second, engine, web = two_queues
     page_a = agent_page(media_browser, web, first)
     page_b = agent_page(media_browser, web, second)
-    caller_rtp = RtpSink()
-    sipp = answered(page_a, engine, first, data_dir, caller_rtp)
-    try:
+    with answered(page_a, engine, first, data_dir) as (sipp, caller_rtp):
         page_a.get_by_label("Transfer to (extension, queue or number)").fill("sales")
         page_a.get_by_role("button", name="Transfer", exact=True).click()
         expect(page_a.locator("#softphone-status")).to_contain_text("Call ended")
-        taken = b_answers(page_b, engine, second, caller_shown=CALLER)
+        taken = answer(page_b, engine, second, caller_shown=CALLER)
         expect(page_b.locator("#softphone-contact")).to_have_text("Ada Lovelace")
         # The caller and the second agent hear each other.
         heard = len(caller_rtp.payloads(8))
         assert engine.wait_until(lambda: taken.leg.frames_out > 50 and taken.leg.frames_in > 50)
         assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > heard + 50)
         page_b.get_by_role("button", name="Hang up").click()
-        output, _ = sipp.communicate(timeout=30)
-        assert sipp.returncode == 0, output[-3000:]
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-        caller_rtp.close()
-    _inbound, *legs = orm(lambda: wait_for_records(account, 3))
-    assert [(leg.to_number, leg.hangup_cause) for leg in legs] == [
-        (f"agent:{first.pk}", "transferred"), (f"agent:{second.pk}", "agent_hangup")]
+        caller_done(sipp)
+    transferred_legs(account, first, second)
     transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
     assert (transferred.details["target"], transferred.details["to"]) == ("queue", "Sales")
 
@@ -355,14 +351,12 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
     account, first, second, engine, web = two_queues
     page_a = agent_page(media_browser, web, first)
     page_b = agent_page(media_browser, web, second)
-    caller_rtp = RtpSink()
-    sipp = answered(page_a, engine, first, data_dir, caller_rtp)
-    try:
+    with answered(page_a, engine, first, data_dir) as (sipp, caller_rtp):
         held = browser_call(engine, first)
         page_a.get_by_label("Transfer to (extension, queue or number)").fill(second.extension)
         page_a.get_by_role("button", name="Consult first").click()
         # B's browser rings with A's extension; the caller waits on hold meanwhile.
-        consulted = b_answers(page_b, engine, second, caller_shown=first.extension)
+        consulted = answer(page_b, engine, second, caller_shown=first.extension)
         expect(page_a.locator("#softphone-status")).to_contain_text(
             f"Talking to {second.extension}")
         assert held.leg.held
@@ -380,15 +374,8 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
         assert engine.wait_until(lambda: consulted.leg.frames_out > out_before + 50)
         assert engine.wait_until(lambda: len(caller_rtp.payloads(8)) > heard + 50)
         page_b.get_by_role("button", name="Hang up").click()
-        output, _ = sipp.communicate(timeout=30)
-        assert sipp.returncode == 0, output[-3000:]
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-        caller_rtp.close()
-    _inbound, *legs = orm(lambda: wait_for_records(account, 3))
-    assert [(leg.to_number, leg.hangup_cause) for leg in legs] == [
-        (f"agent:{first.pk}", "transferred"), (f"agent:{second.pk}", "agent_hangup")]
+        caller_done(sipp)
+    legs = transferred_legs(account, first, second)
     assert legs[1].sip_call_id == consulted.call_id  # the consultation's call, kept
     transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
     assert (transferred.details["target"], transferred.details["to"]) == (

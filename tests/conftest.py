@@ -120,6 +120,21 @@ def _one_launch_lane(settings):
 
 
 @pytest.fixture
+def tenant_a(db):
+    """The first of two accounts the tenant-isolation tests set against each other."""
+    from tests.tenancy import build_tenant
+
+    return build_tenant("a")
+
+
+@pytest.fixture
+def tenant_b(db):
+    from tests.tenancy import build_tenant
+
+    return build_tenant("b")
+
+
+@pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str = "Acme", parent: Account | None = None, **fields: Any) -> Account:
         if parent is None:

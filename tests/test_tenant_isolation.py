@@ -38,22 +38,11 @@ from tests.tenancy import (
     IdFactory,
     NotTenantScoped,
     Tenant,
-    build_tenant,
     tenant_rows,
 )
 
 API_PREFIX = "/api/v1"
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
-
-
-@pytest.fixture
-def tenant_a(db) -> Tenant:
-    return build_tenant("a")
-
-
-@pytest.fixture
-def tenant_b(db) -> Tenant:
-    return build_tenant("b")
 
 
 # --- discovering the API ---------------------------------------------------------------

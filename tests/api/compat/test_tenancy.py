@@ -10,24 +10,13 @@ for these APIs)."""
 import base64
 import json
 
-import pytest
 from django.test import Client
 
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.services import api_key_create
-from tests.tenancy import Tenant, build_tenant, tenant_rows
+from tests.tenancy import Tenant, tenant_rows
 
 TWILIO = "/2010-04-01/Accounts/{sid}"
-
-
-@pytest.fixture
-def tenant_a(db) -> Tenant:
-    return build_tenant("a")
-
-
-@pytest.fixture
-def tenant_b(db) -> Tenant:
-    return build_tenant("b")
 
 
 def _key(t: Tenant) -> str:

@@ -112,6 +112,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_key_throttle(monkeypatch):
+    """Each test starts with no failed API keys on record (the back-off is per process)."""
+    from chappe.api.v1 import base
+    from chappe.common.throttle import FailureThrottle
+
+    monkeypatch.setattr(base, "KEY_THROTTLE", FailureThrottle(
+        free=base.KEY_FAILURES_FREE, base=1.0, cap=60.0))
+
+
+@pytest.fixture(autouse=True)
 def _one_launch_lane(settings):
     """A campaign launch in one lane, in the test's own thread and transaction: lanes in
     threads of their own need committed data (`tests/campaigns/test_launch_lanes.py`

@@ -11,6 +11,7 @@ from django.test import Client, RequestFactory
 
 from chappe.accounts.roles import Role
 from chappe.api.v1 import api as ninja_api
+from tests.conftest import ApiClient
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -151,3 +152,25 @@ def test_a_method_an_endpoint_does_not_take_is_405_in_the_error_shape(api):
     error = assert_error(response, 405, "method_not_allowed")
     assert set(error["details"]["allowed"]) >= {"GET", "PATCH"}
     assert "GET" in response["Allow"]
+
+
+def test_wrong_api_keys_from_one_address_are_throttled_then_a_right_key_clears_it(
+        monkeypatch, api_for, account):
+    from chappe.api.v1 import base
+    from chappe.common.throttle import FailureThrottle
+
+    now = [0.0]
+    monkeypatch.setattr(base, "KEY_THROTTLE", FailureThrottle(
+        free=base.KEY_FAILURES_FREE, base=1.0, cap=60.0, clock=lambda: now[0]))
+    wrong = ApiClient("chp_000000000000_not-a-key")
+    for _attempt in range(base.KEY_FAILURES_FREE):
+        assert wrong.get("/api/v1/account").status_code == 401
+    refused = wrong.get("/api/v1/account")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "too_many_attempts"
+    assert refused["Retry-After"] == "1"
+    right = api_for(account)
+    assert right.get("/api/v1/account").status_code == 429  # the address waits, whoever
+    now[0] += 1.0
+    assert right.get("/api/v1/account").status_code == 200
+    assert wrong.get("/api/v1/account").status_code == 401  # cleared: counted afresh

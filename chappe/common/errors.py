@@ -64,3 +64,12 @@ class Conflict(ChappeError):
     status = 409
     code = "conflict"
     default_message = _("The request conflicts with the current state.")
+
+
+class TooManyAttempts(ChappeError):
+    """Credentials refused at once after repeated failures (`common.throttle`);
+    `details["retry_after"]` says in how many seconds to try again."""
+
+    status = 429
+    code = "too_many_attempts"
+    default_message = _("Too many failed authentications from this address: try again later.")

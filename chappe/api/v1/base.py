@@ -4,6 +4,11 @@ Authentication is by API key only, as `Authorization: Bearer <key>` or `X-Api-Ke
 A parent account's key may act on one of its sub-accounts by naming it in
 `X-Account-Id` (P-2) if its role manages sub-accounts (else 403); any other id there
 answers 404, like any object of another tenant.
+
+Failed keys go through the one back-off of every credential check (`common.throttle`,
+shared with the compatibility APIs): after `KEY_FAILURES_FREE` wrong keys in a row from
+one address, its next attempts are refused at once with 429 and `Retry-After`, the wait
+doubling up to a minute; a right key clears it. One throttle per web process.
 """
 
 import logging
@@ -25,12 +30,16 @@ from chappe.accounts.roles import Perm
 from chappe.accounts.selectors import managed_account_get
 from chappe.accounts.services import api_key_authenticate
 from chappe.api.hostile_input import refuse_hostile_values
-from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied
+from chappe.common.errors import ChappeError, NotAuthenticated, PermissionDenied, TooManyAttempts
+from chappe.common.throttle import FailureThrottle
 from chappe.messaging.group_commit import SCOPE_KEY
 
 log = logging.getLogger(__name__)
 
 ACCOUNT_HEADER = "X-Account-Id"
+KEY_FAILURES_FREE = 5
+# Tests replace it (`base.KEY_THROTTLE = FailureThrottle(clock=…)`) to drive the clock.
+KEY_THROTTLE = FailureThrottle(free=KEY_FAILURES_FREE, base=1.0, cap=60.0)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -38,9 +47,14 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def _actor_for_key(request: HttpRequest, raw_key: str) -> Actor | None:
+    address = f"ip:{client_ip(request) or 'unknown'}"
+    if wait := KEY_THROTTLE.retry_after(address):
+        raise TooManyAttempts(details={"retry_after": wait})
     key = api_key_authenticate(raw_key=raw_key)
     if key is None:
+        KEY_THROTTLE.failed(address)
         return None
+    KEY_THROTTLE.succeeded(address)
     actor = Actor(
         account=key.account,
         api_key=key,
@@ -137,6 +151,8 @@ def _respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpRes
     response = api.create_response(request, body, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="chappe"'
+    if status == 429 and (wait := body["error"]["details"].get("retry_after")):
+        response["Retry-After"] = str(wait)
     return response
 
 

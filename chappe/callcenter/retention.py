@@ -6,8 +6,9 @@ keeps them: chappe/privacy/purge.py). What goes is what is only personal (`chapp
 calls these functions in its transactions):
 
 * **Recipient erasure** (P-12, the approach of decision 0018): every copy of the number
-  in the account's call records becomes `[erased]`, the digits its caller keyed are
-  cleared, and its voicemails and recorded conversations (their voice) are deleted with
+  in the account's call records becomes `[erased]`, the digits its caller keyed and the
+  agents' wrap-up notes of those calls (free text about the person) are cleared, and its
+  voicemails and recorded conversations (their voice) are deleted with
   their files. The usage
   records keep what priced each call (countries, number type, seconds, amount) and never
   held the number. (TTS voice messages are messages: messaging erases them.)
@@ -16,7 +17,7 @@ calls these functions in its transactions):
   voicemails, recorded conversations and uploaded prompts are deleted with their files;
   in the call records that stay, third parties' numbers become `[erased]` — except the
   called number of an outbound leg that was billed, which is what a per-second charge is
-  contested on (C-9, C-10) — and keyed digits are cleared. The account's own numbers
+  contested on (C-9, C-10) — and keyed digits and wrap-up notes are cleared. The account's own numbers
   stay: they are not personal data of a third party and name what was rented and billed.
 """
 
@@ -45,8 +46,9 @@ def calls_erase_number(*, account: Account, number: str) -> dict[str, int]:
         account=account, call__from_number__in=forms))
     recordings = recorded_forget(rows=CallRecording.objects.filter(
         account=account, call__from_number__in=forms))
-    callers = records.filter(from_number__in=forms).update(from_number=ERASED, digits="")
-    called = records.filter(to_number__in=forms).update(to_number=ERASED)
+    callers = records.filter(from_number__in=forms).update(from_number=ERASED, digits="",
+                                                           wrap_up_note="")
+    called = records.filter(to_number__in=forms).update(to_number=ERASED, wrap_up_note="")
     return {"call_records": callers + called, "voicemails": voicemails,
             "call_recordings": recordings}
 
@@ -64,7 +66,7 @@ def callcenter_purge(*, account: Account) -> dict[str, int]:
         unlink_later(relative)
     deleted_prompts, _detail = prompts.delete()
     records = CallRecord.objects.filter(account=account)
-    records.update(digits="")
+    records.update(digits="", wrap_up_note="")
     callers = records.filter(direction=Direction.INBOUND).exclude(from_number=ERASED) \
         .update(from_number=ERASED)
     called = records.filter(direction=Direction.OUTBOUND, billed=False) \

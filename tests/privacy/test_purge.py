@@ -66,7 +66,8 @@ def call(account, sip_call_id, **fields):
     data = {"direction": "inbound", "from_number": CALLER, "to_number": "+33189000050",
             "started_at": WHEN, "answered_at": WHEN, "ended_at": WHEN + timedelta(seconds=30),
             "duration_seconds": 30, "disposition": "answered", "digits": "12",
-            "flow_path": ["welcome", "menu"]}
+            "flow_path": ["welcome", "menu"], "wrap_up_code": "Sale",
+            "wrap_up_note": "Wants the yearly plan."}
     return CallRecord.objects.create(account=account, sip_call_id=sip_call_id,
                                      **{**data, **fields})
 
@@ -156,7 +157,8 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     # The caller of an inbound call is a third party, not billing proof: erased.
     assert (calls["in-1"].from_number, calls["in-1"].to_number) == ("[erased]",
                                                                     "+33189000050")
-    assert calls["in-1"].digits == ""
+    assert (calls["in-1"].digits, calls["in-1"].wrap_up_note) == ("", "")
+    assert calls["in-1"].wrap_up_code == "Sale"  # the account's own code, not personal
     assert calls["in-1"].rental_id is None
     # A billed outbound leg keeps what it was charged on (C-9, C-10)…
     assert (calls["out-1"].from_number, calls["out-1"].to_number) == ("+33189000050",
@@ -190,8 +192,9 @@ def test_erasing_a_recipient_anonymises_the_calls_and_drops_the_voicemail(
         recipient_erase(actor=actor, account=account, number=CALLER)
     calls = {c.sip_call_id: c for c in CallRecord.objects.filter(account=account)}
     assert calls["in-1"].from_number == "[erased]"
-    assert calls["in-1"].digits == ""
+    assert (calls["in-1"].digits, calls["in-1"].wrap_up_note) == ("", "")
     assert calls["out-2"].to_number == "[erased]"
+    assert calls["out-1"].wrap_up_note == "Wants the yearly plan."  # another person's call
     assert CallRecord.objects.get(pk=national.pk).from_number == "[erased]"
     assert calls["out-1"].to_number == "+33145000000"  # someone else
     assert not Voicemail.objects.filter(account=account).exists()

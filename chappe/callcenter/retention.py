@@ -17,8 +17,9 @@ calls these functions in its transactions):
   voicemails, recorded conversations and uploaded prompts are deleted with their files;
   in the call records that stay, third parties' numbers become `[erased]` — except the
   called number of an outbound leg that was billed, which is what a per-second charge is
-  contested on (C-9, C-10) — and keyed digits and wrap-up notes are cleared. The account's own numbers
-  stay: they are not personal data of a third party and name what was rented and billed.
+  contested on (C-9, C-10) — and keyed digits and wrap-up notes are cleared. The
+  account's own numbers stay: they are not personal data of a third party and name what
+  was rented and billed.
 """
 
 from chappe.accounts.models import Account

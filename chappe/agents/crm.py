@@ -13,7 +13,7 @@ import logging
 import time
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
 
@@ -103,6 +103,15 @@ class DatabaseCrm:
         return await asyncio.to_thread(self.lookup_now, target, remote_number)
 
     def lookup_now(self, target: CallTarget, remote_number: str) -> CrmAnswer | None:
+        """The lookup, in a thread of the engine's default executor: its connection goes
+        back to the pool when it is done, not kept by the thread for its next task (an
+        engine's idle executor threads held most of a process's pool)."""
+        try:
+            return self._lookup(target, remote_number)
+        finally:
+            connection.close()
+
+    def _lookup(self, target: CallTarget, remote_number: str) -> CrmAnswer | None:
         close_old_connections()
         endpoint = endpoint_for(account_id=target.account_id, number=target.e164)
         if endpoint is None:
@@ -130,10 +139,13 @@ class DatabaseCrm:
 
     @staticmethod
     def record(target: CallTarget, outcome: str, seconds: float, redirected: bool) -> None:
-        close_old_connections()
-        CrmLookupRecord.objects.create(
-            account_id=target.account_id, at=timezone.now(), call_number=target.e164[:16],
-            outcome=outcome[:20], latency_ms=int(seconds * 1000), redirected=redirected)
+        try:
+            CrmLookupRecord.objects.create(
+                account_id=target.account_id, at=timezone.now(),
+                call_number=target.e164[:16], outcome=outcome[:20],
+                latency_ms=int(seconds * 1000), redirected=redirected)
+        finally:
+            connection.close()  # as in `lookup_now`
 
 
 __all__ = ["CrmFailed", "CrmGarbage", "DatabaseCrm"]

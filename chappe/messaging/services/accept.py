@@ -630,6 +630,7 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
     service_require(account=account, kind=ServiceKind.MESSAGING)
     outcomes: list[RecipientOutcome] = []
     groups: dict[tuple, list[list[tuple[int, Draft]]]] = defaultdict(list)
+    numbers_in: dict[int, set[str]] = {}  # id(batch) → its numbers
     for index, item in enumerate(items):
         outcome = RecipientOutcome(input=item.recipient, status="")
         outcomes.append(outcome)
@@ -650,11 +651,13 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
                       text=final_text(item.text, kind))
         batches = groups[(item.sender, item.send_at)]
         for batch in batches:
-            if all(d.e164 != number.e164 for _i, d in batch):
+            if number.e164 not in numbers_in[id(batch)]:
                 batch.append((index, draft))
+                numbers_in[id(batch)].add(number.e164)
                 break
         else:
             batches.append([(index, draft)])
+            numbers_in[id(batches[-1])] = {number.e164}
     with transaction.atomic(savepoint=False):  # each group has its own savepoint
         for (sender, send_at), batches in groups.items():
             for batch in batches:

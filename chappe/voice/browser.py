@@ -302,6 +302,9 @@ class Consult:
     bridge: Bridge | None = None
     over: asyncio.Event = field(default_factory=asyncio.Event)
     handed: bool = False
+    # The consulted agent, marked on a call while they talk (`BrowserPhones.busy`).
+    target_id: str = ""
+    busy: bool = False
 
     def cancel(self) -> None:
         if self.ringing is not None and not self.ringing.done():
@@ -493,17 +496,7 @@ class BrowserSession:
         elif kind == "consult_complete" and call is not None and self.consult is not None \
                 and self.consult.call is not None:
             consult, self.consult = self.consult, None
-            consult.hand_over()
-
-            def done(status: int, reason: str, call_id: str = call.call_id) -> None:
-                self.send({"type": "transfer", "call": call_id, "status": status,
-                           "reason": reason})
-
-            call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
-            if isinstance(consult.call, BrowserCall):  # its screen shows the caller now
-                consult.call.caller, consult.call.crm = call.caller, call.crm
-                consult.call.session.send({"type": "connected", "call": consult.call.call_id,
-                                           "caller": call.caller, **call.crm})
+            self.spawn(self._consult_complete(call, consult))
         elif kind == "dial" and call is None and self.consult is None \
                 and self.phones.dialer is not None:
             number, caller_id = str(message.get("number", "")), str(message.get("caller_id", ""))
@@ -512,6 +505,29 @@ class BrowserSession:
         elif kind == "stats":
             self.send({"type": "stats", "packets_in": self.packets_in,
                        "call": call.leg.stats() if call is not None else None})
+
+    async def _consult_complete(self, call: BrowserCall, consult: Consult) -> None:
+        """The attended transfer completes: the consulted agent is free again for the
+        instant the queue offers them the caller (`offer_direct` takes an available
+        agent), and the caller is handed to the consultation's call."""
+        await self._consult_release(consult)
+        consult.hand_over()
+
+        def done(status: int, reason: str, call_id: str = call.call_id) -> None:
+            self.send({"type": "transfer", "call": call_id, "status": status,
+                       "reason": reason})
+
+        call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
+        if isinstance(consult.call, BrowserCall):  # its screen shows the caller now
+            consult.call.caller, consult.call.crm = call.caller, call.crm
+            consult.call.session.send({"type": "connected", "call": consult.call.call_id,
+                                       "caller": call.caller, **call.crm})
+
+    async def _consult_release(self, consult: Consult) -> None:
+        """The consulted agent's state back from "on a call" (once, whoever ends first)."""
+        if consult.busy and self.phones.busy is not None:
+            consult.busy = False
+            await asyncio.shield(self.phones.busy(consult.target_id, False))
 
     async def _consult(self, call: BrowserCall, consult: Consult) -> None:
         """An attended transfer's first half: the caller on hold (music), the target
@@ -547,6 +563,9 @@ class BrowserSession:
             return
         consult.bridge = Bridge(consult.leg, consult.call.leg)
         self.send({"type": "consult_connected", "target": target.label})
+        # The consulted agent talks: on a call, offered no queue call meanwhile.
+        consult.target_id = target.id
+        consult.busy = phones.busy is not None and await phones.busy(target.id, True)
         waits = [asyncio.ensure_future(e.wait())
                  for e in (consult.over, consult.call.ended, call.ended)]
         try:
@@ -554,6 +573,8 @@ class BrowserSession:
         finally:
             for wait in waits:
                 wait.cancel()
+            if not consult.handed:
+                await self._consult_release(consult)
         if consult.handed:
             return
         consult.bridge.stop()
@@ -616,6 +637,10 @@ class BrowserPhones:
         self.resolve: Callable[[str, str], Awaitable[TransferTarget | None]] | None = None
         # Places the calls agents dial (`agent_dial`, wired by the engine).
         self.dialer: Callable[[BrowserSession, str, str], Awaitable[None]] | None = None
+        # Marks an agent on a call (True) or free again (the desk's `own_call`, wired by
+        # the engine): the consulted agent of an attended transfer. Returns whether their
+        # state moved.
+        self.busy: Callable[[str, bool], Awaitable[bool]] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
         self._serving: set[asyncio.Task] = set()  # one per control connection

@@ -88,6 +88,7 @@ class VoiceEngine:
         self.browsers.dialer = self._agent_dial
         if desk is not None:
             self.browsers.resolve = desk.transfer_target
+            self.browsers.busy = self._agent_busy
         self.queues = (QueueRoom(desk, phones, self.registrar.registrations,
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)
@@ -148,6 +149,12 @@ class VoiceEngine:
         finally:
             if busy and desk is not None:
                 await asyncio.shield(desk.own_call(session.agent_id, busy=False))
+
+    async def _agent_busy(self, agent_id: str, busy: bool) -> bool:
+        """An agent on a call that is no queue's (consulted in an attended transfer), or
+        free again: the desk's `own_call`."""
+        assert self.queues is not None
+        return await self.queues.desk.own_call(agent_id, busy=busy)
 
     async def _browser_lost(self, agent_id: str, reason: str) -> None:
         """An agent's browser is gone and they have no other phone: no call must be

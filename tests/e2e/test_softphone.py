@@ -375,6 +375,8 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
         expect(page_a.locator("#softphone-status")).to_contain_text(
             f"Talking to {second.extension}")
         assert held.leg.held
+        # B talks to A: on a call, offered no queue call meanwhile.
+        assert engine.wait_until(lambda: state_of(second) == State.ON_CALL)
         # A and B talk: each one's microphone reaches the other.
         session_a = engine.engine.browsers.of_agent(str(first.pk))[0]
         assert engine.wait_until(lambda: session_a.consult.leg.frames_in > 50
@@ -392,6 +394,9 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
         caller_done(sipp)
     legs = transferred_legs(account, first, second)
     assert legs[1].sip_call_id == consulted.call_id  # the consultation's call, kept
+    # B took the caller as a queue call (offered, connected), then wraps it up.
+    assert orm(lambda: QueueEvent.objects.filter(agent=second, kind="connected").count()) == 1
+    assert state_of(second) == State.WRAP_UP
     transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
     assert (transferred.details["target"], transferred.details["to"]) == (
         "agent", second.extension)

@@ -215,6 +215,10 @@ CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 # softphones to it (chappe.voice.browser, decision 0040). Never exposed outside.
 CHAPPE_VOICE_CONTROL_HOST = os.environ.get("CHAPPE_VOICE_CONTROL_HOST", "127.0.0.1")
 CHAPPE_VOICE_CONTROL_PORT = int(os.environ.get("CHAPPE_VOICE_CONTROL_PORT", "5079"))
+# STUN/TURN servers of the browser softphones (JSON list of {urls, username?, credential?},
+# as RTCPeerConnection takes them), given to the browsers and to the engine's WebRTC
+# peers alike; none: host candidates only (browsers and engine on one network).
+CHAPPE_WEBRTC_ICE_SERVERS = json.loads(os.environ.get("CHAPPE_WEBRTC_ICE_SERVERS", "[]"))
 
 # Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
 # connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.

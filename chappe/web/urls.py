@@ -150,6 +150,7 @@ urlpatterns = [
     path("voice/agents/licences/", agents.licences_update, name="licences_update"),
     path("voice/agents/me/", agents.agent_me, name="agent_me"),
     path("voice/agents/me/wrap-up/", agents.agent_wrap_up, name="agent_wrap_up"),
+    path("voice/agents/me/state/", agents.agent_me_state, name="agent_me_state"),
     path("voice/callbacks/<uuid:callback_id>/done/", agents.callback_done,
          name="callback_done"),
     path("voice/agents/<uuid:agent_id>/state/", agents.agent_state, name="agent_state"),

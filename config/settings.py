@@ -221,8 +221,15 @@ CHAPPE_VOICE_CONTROL_PORT = int(os.environ.get("CHAPPE_VOICE_CONTROL_PORT", "507
 CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
     "smpp": "chappe.carriers.smpp.connector.SmppConnector",
+    "rcs_simulator": "chappe.carriers.rcs_simulator.connector.RcsSimulatorConnector",
     **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
 }
+
+# RCS (issue 19, decision 0049): the carriers that validate each RCS agent, and the
+# months without a send after which an agent is deactivated (a notice goes a month before).
+CHAPPE_RCS_CARRIERS = [c for c in os.environ.get(
+    "CHAPPE_RCS_CARRIERS", "orange,sfr,bouygues,free").split(",") if c]
+CHAPPE_RCS_IDLE_MONTHS = int(os.environ.get("CHAPPE_RCS_IDLE_MONTHS", "6"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

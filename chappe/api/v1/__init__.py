@@ -11,6 +11,7 @@ from chappe.api.v1 import (
     carriers,
     contacts,
     messaging,
+    rcs,
     smpp,
     statistics,
     webhooks,
@@ -18,7 +19,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, statistics):
+               smpp, callcenter, agents, statistics, rcs):
     api.add_router("", module.router)
 
 __all__ = ["api"]

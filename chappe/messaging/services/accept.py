@@ -47,6 +47,8 @@ from chappe.smpp.encoding import segment
 from chappe.webhooks.services import callback_url_problem
 
 S = MessageStatus
+# Channels billed one unit per message whose sender is not an SMS sender name.
+PER_MESSAGE_CHANNELS = frozenset({Channel.TTS, Channel.RCS})
 MAX_RECIPIENTS = 10_000
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
@@ -518,7 +520,8 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     answers: list[list[Accepted]] = []
     planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
     for send, drafts in parts:
-        kind, tts = send.kind, send.channel == Channel.TTS
+        # TTS and RCS: no SMS sender rules, one billing unit per message (M-8).
+        kind, tts = send.kind, send.channel in PER_MESSAGE_CHANNELS
         base = send.send_at or now
         in_send: list[Accepted] = []
         answers.append(in_send)
@@ -594,7 +597,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
-            channel=Channel.TTS if send.channel == Channel.TTS else Channel.SMS,
+            channel=send.channel if send.channel in PER_MESSAGE_CHANNELS else Channel.SMS,
             recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "chappe.smpp_server",
     "chappe.callcenter",
     "chappe.agents",
+    "chappe.time2chat",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -230,6 +231,8 @@ CHAPPE_CONNECTOR_TYPES = {
 CHAPPE_RCS_CARRIERS = [c for c in os.environ.get(
     "CHAPPE_RCS_CARRIERS", "orange,sfr,bouygues,free").split(",") if c]
 CHAPPE_RCS_IDLE_MONTHS = int(os.environ.get("CHAPPE_RCS_IDLE_MONTHS", "6"))
+# Time2Chat (decision 0050): days an ended 09 number waits before it can be reassigned.
+CHAPPE_T2C_QUARANTINE_DAYS = int(os.environ.get("CHAPPE_T2C_QUARANTINE_DAYS", "90"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

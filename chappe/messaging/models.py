@@ -33,6 +33,9 @@ class MessageKind(models.TextChoices):
 
 # `Send.channel` of a campaign's send: its messages are managed through the campaign.
 CAMPAIGN_CHANNEL = "campaign"
+# `Send.channel` of a Time2Chat send (M-14): SMS from the account's declared 09 number,
+# which is its sender (no SMS sender rules); its messages are SMS.
+T2C_CHANNEL = "t2c"
 
 
 class Send(models.Model):

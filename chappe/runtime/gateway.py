@@ -45,6 +45,7 @@ from chappe.messaging.services.dispatch import (
 )
 from chappe.messaging.services.replies import inbound_receive
 from chappe.queue.jobs import worker_id
+from chappe.time2chat.services import t2c_mo_record, t2c_number_owner
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0
@@ -64,8 +65,11 @@ def gateway_poll(connectors: dict[str, ConnectorType]) -> int:
             # Stored in the same transaction that consumes them (deduplicated by carrier
             # id): a crash between the two cannot lose an MO.
             if polled.inbound:
-                stored = inbound_receive(connector=name, inbound=polled.inbound)
+                # MOs to a declared Time2Chat number belong to its account (M-14).
+                stored = inbound_receive(connector=name, inbound=polled.inbound,
+                                         number_owner=t2c_number_owner)
                 rcs_interactions_record(inbound=polled.inbound, replies=stored)
+                t2c_mo_record(replies=stored)
             if reads := [r.carrier_message_id for r in polled.receipts if r.status == READ]:
                 rcs_receipts_read(connector=name, carrier_ids=reads, at=timezone.now())
             connector.ack(matched, polled)

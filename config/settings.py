@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "chappe.callcenter",
     "chappe.agents",
     "chappe.time2chat",
+    "chappe.inbox",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).

@@ -31,9 +31,9 @@ from chappe.carriers.fleet import ConnectorFleet
 from chappe.carriers.rcs import READ, carries_rcs
 from chappe.carriers.selectors import routes_load
 from chappe.common.stopping import stop_on_signals
+from chappe.inbox.services import inbound_after
 from chappe.messaging.models import Message
 from chappe.messaging.rcs.dispatch import rcs_dispatch, rcs_fallback_due, rcs_receipts_read
-from chappe.messaging.rcs.sessions import rcs_interactions_record
 from chappe.messaging.services.dispatch import (
     LEASE,
     dispatch_claim_routed,
@@ -45,7 +45,7 @@ from chappe.messaging.services.dispatch import (
 )
 from chappe.messaging.services.replies import inbound_receive
 from chappe.queue.jobs import worker_id
-from chappe.time2chat.services import t2c_mo_record, t2c_number_owner
+from chappe.time2chat.services import t2c_number_owner
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0
@@ -68,8 +68,7 @@ def gateway_poll(connectors: dict[str, ConnectorType]) -> int:
                 # MOs to a declared Time2Chat number belong to its account (M-14).
                 stored = inbound_receive(connector=name, inbound=polled.inbound,
                                          number_owner=t2c_number_owner)
-                rcs_interactions_record(inbound=polled.inbound, replies=stored)
-                t2c_mo_record(replies=stored)
+                inbound_after(inbound=polled.inbound, replies=stored)
             if reads := [r.carrier_message_id for r in polled.receipts if r.status == READ]:
                 rcs_receipts_read(connector=name, carrier_ids=reads, at=timezone.now())
             connector.ack(matched, polled)

@@ -43,6 +43,7 @@ from chappe.callcenter.models import (
     RentalStatus,
 )
 from chappe.callcenter.numbers import number_release
+from chappe.callcenter.services import catalogue_number_add, number_buy
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize
@@ -264,3 +265,28 @@ def t2c_mo_record(*, replies: list[Reply]) -> int:
         session.billed_micros += price
         session.save(update_fields=["mo_count", "billed_micros"])
     return count
+
+
+DEMO_T2C_NUMBER = "+33939000001"
+# The demo's SIRET: 14 digits passing the check (an example, no real company).
+DEMO_SIRET = "73282932000074"
+
+
+def demo_time2chat_setup(*, account: Account) -> Declaration:
+    """The demo account's 09 number, rented from the catalogue and declared (idempotent):
+    the demo can send Time2Chat at once."""
+    existing = Declaration.objects.filter(account=account, ended_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    number = catalogue_number_add(e164=DEMO_T2C_NUMBER, number_type=NumberType.TIME2CHAT,
+                                  monthly_price_micros=1_000_000)
+    rental = NumberRental.objects.filter(account=account, number=number,
+                                         status=RentalStatus.ACTIVE).first()
+    if rental is None:
+        rental = number_buy(actor=Actor(account=account, is_operator=True), account=account,
+                            number_id=number.pk)
+    return t2c_declare(
+        actor=Actor(account=account, is_operator=True), account=account, rental_id=rental.pk,
+        client_name=account.name, siret=DEMO_SIRET, usage="Demo: conversations with customers",
+        contact_last_name="Demo", contact_first_name="Admin", contact_phone="+33140000000",
+        contact_email="demo@chappe.example")

@@ -6,12 +6,12 @@ Test numbers force each outcome (README "RCS test numbers"):
 
 | number | outcome |
 |---|---|
-| +33600000101 | RCS-capable, delivered |
-| +33600000102 | not RCS-capable: the SMS fallback goes instead |
-| +33600000103 | delivered, then read |
-| +33600000104 | delivered, then the user replies "Yes please" |
-| +33600000105 | delivered, then the user taps the first suggestion |
-| +33600000106 | capable but never delivered: the delayed fallback goes |
+| +33600000201 | RCS-capable, delivered |
+| +33600000202 | not RCS-capable: the SMS fallback goes instead |
+| +33600000203 | delivered, then read |
+| +33600000204 | delivered, then the user replies "Yes please" |
+| +33600000205 | delivered, then the user taps the first suggestion |
+| +33600000206 | capable but never delivered: the delayed fallback goes |
 | any other | capable and delivered (`capable_by_default`), else not capable |
 """
 
@@ -28,8 +28,8 @@ from chappe.carriers.base import ConnectionCheck, Outbound, PollResult, Receipt,
 from chappe.carriers.rcs import READ, RcsInbound, RcsOutbound
 from chappe.carriers.simulator.models import SimulatorInbound, SimulatorMessage
 
-CAPABLE, NOT_CAPABLE, READS = "+33600000101", "+33600000102", "+33600000103"
-REPLIES, CLICKS, SILENT = "+33600000104", "+33600000105", "+33600000106"
+CAPABLE, NOT_CAPABLE, READS = "+33600000201", "+33600000202", "+33600000203"
+REPLIES, CLICKS, SILENT = "+33600000204", "+33600000205", "+33600000206"
 REPLY_TEXT = "Yes please"
 
 

@@ -25,6 +25,7 @@ from chappe.messaging.rcs.content import CONTENT, content_summary
 from chappe.messaging.rcs.models import AgentStatus, RcsAgent
 from chappe.messaging.services.accept import SendOutcome, final_text, sms_send
 
+CONTENT_TYPES = frozenset({"text", "media", "card", "carousel"})
 # The client's delay before an undelivered RCS message falls back to SMS, in seconds.
 MIN_FALLBACK_AFTER, MAX_FALLBACK_AFTER = 60, 86_400
 
@@ -37,7 +38,10 @@ def content_validate(content: Any) -> dict:
     except ValidationError as exc:
         details: dict[str, list[str]] = {}
         for error in exc.errors():
-            loc = ".".join(["content", *(str(p) for p in error["loc"])])
+            parts = [str(p) for p in error["loc"]]
+            if parts and parts[0] in CONTENT_TYPES:  # the union's tag, not a field
+                parts = parts[1:]
+            loc = ".".join(["content", *parts])
             details.setdefault(loc, []).append(error["msg"])
         raise ValidationFailed(details=details) from exc
     return parsed.model_dump(mode="json")

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "chappe.smpp_server",
     "chappe.callcenter",
     "chappe.agents",
+    "chappe.time2chat",
+    "chappe.inbox",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -225,8 +227,17 @@ CHAPPE_WEBRTC_ICE_SERVERS = json.loads(os.environ.get("CHAPPE_WEBRTC_ICE_SERVERS
 CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
     "smpp": "chappe.carriers.smpp.connector.SmppConnector",
+    "rcs_simulator": "chappe.carriers.rcs_simulator.connector.RcsSimulatorConnector",
     **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
 }
+
+# RCS (issue 19, decision 0049): the carriers that validate each RCS agent, and the
+# months without a send after which an agent is deactivated (a notice goes a month before).
+CHAPPE_RCS_CARRIERS = [c for c in os.environ.get(
+    "CHAPPE_RCS_CARRIERS", "orange,sfr,bouygues,free").split(",") if c]
+CHAPPE_RCS_IDLE_MONTHS = int(os.environ.get("CHAPPE_RCS_IDLE_MONTHS", "6"))
+# Time2Chat (decision 0050): days an ended 09 number waits before it can be reassigned.
+CHAPPE_T2C_QUARANTINE_DAYS = int(os.environ.get("CHAPPE_T2C_QUARANTINE_DAYS", "90"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

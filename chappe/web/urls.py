@@ -10,6 +10,7 @@ from chappe.web.views import (
     campaigns,
     contact_imports,
     contacts,
+    inbox,
     public,
     recipients,
     red_list,
@@ -62,6 +63,9 @@ urlpatterns = [
     path("sms/sends/<uuid:send_id>/", sms.sms_send_result, name="sms_send_result"),
     path("sms/export.csv", sms.sms_export, name="sms_export"),
     path("sms/replies/", sms.sms_replies, name="sms_replies"),
+    path("inbox/", inbox.inbox_list, name="inbox"),
+    path("inbox/<uuid:conversation_id>/", inbox.inbox_thread, name="inbox_thread"),
+    path("rcs/compose/", inbox.rcs_compose, name="rcs_compose"),
     path("sms/<uuid:message_id>/", sms.sms_detail, name="sms_detail"),
     path("sms/<uuid:message_id>/cancel/", sms.sms_cancel, name="sms_cancel"),
     # Campaigns.

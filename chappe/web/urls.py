@@ -8,6 +8,7 @@ from chappe.web.views import (
     audit,
     billing,
     campaigns,
+    closure,
     contact_imports,
     contacts,
     public,
@@ -40,6 +41,8 @@ urlpatterns = [
     # The client's pages (behind login).
     path("", account.home, name="home"),
     path("account/edit/", account.account_edit, name="account_edit"),
+    path("account/closure/", closure.closure, name="closure"),
+    path("account/exports/<uuid:bundle_id>/", closure.export_download, name="export_download"),
     path("subaccounts/", subaccounts.subaccount_list, name="subaccounts"),
     path("subaccounts/<uuid:subaccount_id>/terminate/", subaccounts.subaccount_terminate,
          name="subaccount_terminate"),

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "chappe.agents",
     "chappe.lifecycle",
     "chappe.support",
+    "chappe.notices",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -341,6 +342,19 @@ CHAPPE_SUPPORT = {
     # The inbound mailbox the worker polls for tickets sent by e-mail: a maildir path.
     "maildir": os.environ.get("CHAPPE_SUPPORT_MAILDIR", str(DATA_DIR / "support-inbox")),
     **json.loads(os.environ.get("CHAPPE_SUPPORT", "{}")),
+}
+
+# Notices and transparency (P-12, P-14, P-16): notice periods and the platform's DPO,
+# published on /legal/. CHAPPE_NOTICES (JSON) replaces any key.
+CHAPPE_NOTICES = {
+    "change_notice_months": 1,  # price and service changes announced a month ahead
+    "terms_notice_days": 30,  # new terms notified at least 30 days ahead
+    "objection_days": 15,  # to object to a change of sub-processors
+    "recipient_request_days": 30,  # a forwarded request unanswered this long is overdue
+    "dpo": {"name": os.environ.get("CHAPPE_DPO_NAME", ""),
+            "email": os.environ.get("CHAPPE_DPO_EMAIL", "dpo@chappe.localhost"),
+            "address": os.environ.get("CHAPPE_DPO_ADDRESS", "")},
+    **json.loads(os.environ.get("CHAPPE_NOTICES", "{}")),
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

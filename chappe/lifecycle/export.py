@@ -36,7 +36,8 @@ from chappe.billing.models import Invoice
 from chappe.callcenter.models import CallRecord, CallRecording, Voicemail
 from chappe.callcenter.services import CALLS_CSV_HEADER, calls_csv_rows
 from chappe.common.csv_export import csv_rows
-from chappe.common.errors import Conflict, NotFound
+from chappe.common.errors import Conflict
+from chappe.common.lookup import get_or_404
 from chappe.contacts.export import contact_header, contact_rows
 from chappe.contacts.models import Contact
 from chappe.contacts.selectors import field_specs
@@ -75,10 +76,7 @@ def export_request(*, actor: Actor, account: Account,
 
 
 def export_get(*, account: Account, id: Any) -> ExportBundle:
-    bundle = ExportBundle.objects.filter(account=account, pk=id).first()
-    if bundle is None:
-        raise NotFound()
-    return bundle
+    return get_or_404(ExportBundle.objects.filter(account=account), id)
 
 
 def export_download_record(*, actor: Actor, bundle: ExportBundle) -> None:

@@ -19,7 +19,7 @@ from chappe.accounts.actor import SYSTEM, Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
-from chappe.common.errors import Conflict, NotFound, ServiceRefused, ValidationFailed
+from chappe.common.errors import Conflict, ServiceRefused, ValidationFailed
 from chappe.queue.jobs import job_enqueue
 from chappe.support.hours import Quota, acknowledge_due, is_subscriber, month_window
 from chappe.support.models import Channel, Severity, Ticket, TicketMessage, TicketStatus
@@ -83,13 +83,6 @@ def ticket_open(*, actor: Actor, account: Account, subject: str, body: str,
     TicketMessage.objects.create(ticket=ticket, author=actor.user, body=body, created_at=now)
     audit_record(actor=actor, account=account, action="support.ticket_open", target=ticket,
                  details={"severity": severity, "channel": channel})
-    return ticket
-
-
-def ticket_get(*, account: Account, id: object) -> Ticket:
-    ticket = Ticket.objects.filter(account=account, pk=id).first()
-    if ticket is None:
-        raise NotFound()
     return ticket
 
 

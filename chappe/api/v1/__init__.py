@@ -13,12 +13,13 @@ from chappe.api.v1 import (
     messaging,
     smpp,
     statistics,
+    support,
     webhooks,
 )
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, statistics):
+               smpp, callcenter, agents, statistics, support):
     api.add_router("", module.router)
 
 __all__ = ["api"]

@@ -17,7 +17,7 @@ def test_the_support_page_shows_the_quota_and_opens_a_ticket(account, make_user)
     page = web.get("/support/")
     assert page.status_code == 200
     assert "0 of 5" in page.content.decode()
-    assert "9:00–12:00 and 14:00–17:00" in page.content.decode()
+    assert "except on public holidays" in page.content.decode()
     sent = web.post("/support/", {"subject": "Sender refused", "severity": "semi_blocking",
                                   "body": "Our sender ID is refused."})
     ticket = Ticket.objects.get(account=account)

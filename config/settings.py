@@ -341,6 +341,10 @@ CHAPPE_SUPPORT = {
     "email": os.environ.get("CHAPPE_SUPPORT_EMAIL", "support@chappe.localhost"),
     # The inbound mailbox the worker polls for tickets sent by e-mail: a maildir path.
     "maildir": os.environ.get("CHAPPE_SUPPORT_MAILDIR", str(DATA_DIR / "support-inbox")),
+    # P-19: the back-office shows these models' rows only under the client's grant.
+    "access_models": ["messaging.message", "messaging.reply", "callcenter.callrecord",
+                      "callcenter.voicemail", "contacts.contactimport"],
+    "access_max_hours": 168,  # the longest grant a client gives at once
     **json.loads(os.environ.get("CHAPPE_SUPPORT", "{}")),
 }
 

@@ -76,3 +76,26 @@ class TicketMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SupportAccessGrant(models.Model):
+    """The client lets the operator see its data for a while (P-19): until `expires_at`
+    or its revocation. The back-office shows the gated models' rows of an account only
+    while one of its grants runs, and audits every access (`chappe/support/access.py`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE,
+                                related_name="support_grants")
+    granted_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -45,6 +45,7 @@ urlpatterns = [
     path("account/edit/", account.account_edit, name="account_edit"),
     path("account/closure/", closure.closure, name="closure"),
     path("support/", support.support_list, name="support"),
+    path("support/access/", support.support_access, name="support_access"),
     path("notices/", notices.notices, name="notices"),
     path("notices/requests/", notices.recipient_requests, name="recipient_requests"),
     path("legal/", notices.legal, name="legal"),

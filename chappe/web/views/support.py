@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.common.errors import ChappeError
+from chappe.common.lookup import get_or_404
+from chappe.support.access import grants_running, support_access_grant, support_access_revoke
 from chappe.support.hours import desk_schedule
-from chappe.support.models import Severity
+from chappe.support.models import Severity, SupportAccessGrant
 from chappe.support.selectors import ticket_get, ticket_list
 from chappe.support.services import (
     BODY_MAX,
@@ -66,6 +68,8 @@ def support_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "web/support.html", {
         "form": form, "quota": ticket_quota(account=actor.account),
         "tickets": ticket_list(account=actor.account)[:100], **_desk(),
+        "grants": grants_running().filter(account=actor.account),
+        "can_grant": actor.can(Perm.ACCOUNT_MANAGE),
     })
 
 
@@ -85,3 +89,27 @@ def support_ticket(request: HttpRequest, actor: Actor, ticket_id: UUID) -> HttpR
     return render(request, "web/support_ticket.html", {
         "ticket": ticket, "thread": ticket.messages.all(), "form": form,
     })
+
+
+@account_view(Perm.ACCOUNT_MANAGE)
+def support_access(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Let the operator's support see the account's data for a while (P-19), or stop it."""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "revoke":
+                grant = get_or_404(SupportAccessGrant.objects.filter(account=actor.account),
+                                   request.POST.get("grant"))
+                support_access_revoke(actor=actor, grant=grant)
+                messages.success(request, _("The support access was revoked."))
+            else:
+                hours = request.POST.get("hours", "")
+                support_access_grant(actor=actor, account=actor.account,
+                                     hours=int(hours) if hours.isdigit() else 0,
+                                     reason=request.POST.get("reason", ""))
+                messages.success(request, _("The support can see your data until the "
+                                            "access ends."))
+        except REFUSALS:
+            raise
+        except ChappeError as exc:
+            messages.error(request, exc.message)
+    return redirect("web:support")

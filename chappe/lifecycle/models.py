@@ -51,7 +51,7 @@ class TerminationNotice(models.Model):
             name="one_running_notice_per_account")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.account} · {self.effective_at:%Y-%m-%d}"
+        return f"{self.get_kind_display()} · {self.account}"
 
 
 class BundleStatus(models.TextChoices):

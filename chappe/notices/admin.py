@@ -54,9 +54,6 @@ class NoticeAdmin(_AddOnly):
             body=data["body"], effective_at=data["effective_at"], ends_at=data["ends_at"],
             legally_mandatory=data["legally_mandatory"], accounts=list(data["accounts"])))
 
-    def save_related(self, request, form, formsets, change) -> None:
-        """The accounts were set by the service."""
-
 
 @admin.register(TermsVersion)
 class TermsVersionAdmin(_AddOnly):

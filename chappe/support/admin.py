@@ -52,6 +52,3 @@ class TicketAdmin(ServiceFormAdmin):
             ticket_answer(actor=operator_actor(request, obj.account), ticket=obj,
                           body=form.cleaned_data["answer"],
                           close=form.cleaned_data.get("close", False))
-
-    def save_related(self, request, form, formsets, change) -> None:
-        """The thread is read only: nothing to save beside the answer."""

@@ -11,7 +11,7 @@
 
 Terminations go through `account_terminate` (the export stays open until the purge,
 `purge_months` later). The periodic jobs (tasks.py) take `dry_run=True` to report what
-they would do without doing it (`manage.py lifecycle_report`).
+they would do without doing it (`manage.py compliance_report`).
 """
 
 from dataclasses import asdict, dataclass

@@ -270,3 +270,19 @@ def test_export_build_is_idempotent(account, make_user, settings, tmp_path):
     again = export_build(bundle_id=bundle.pk)
     assert again.sha256 == built.sha256
     assert again.file.name == built.file.name
+
+
+def test_the_compliance_report_is_a_dry_run(make_account):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with at(2025, 3, 10, 9):
+        account = make_account("Idle")
+    out = StringIO()
+    with at(2027, 3, 10, 9):
+        call_command("compliance_report", stdout=out)
+    report = json.loads(out.getvalue())
+    assert [step["name"] for step in report["inactivity"]] == ["Idle"]
+    assert report["support_sla_breaches"] == []
+    assert not TerminationNotice.objects.filter(account=account).exists()

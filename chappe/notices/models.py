@@ -12,6 +12,7 @@ class NoticeKind(models.TextChoices):
     MAINTENANCE = "maintenance", _("Planned maintenance")
     SUBPROCESSOR_CHANGE = "subprocessor_change", _("Change of sub-processors")
     TERMS = "terms", _("New terms of service")
+    DATA_BREACH = "data_breach", _("Personal data breach")
 
 
 class Notice(models.Model):

@@ -251,7 +251,7 @@ def data_breach_notify(*, actor: Actor, breach: DataBreach,
     if not accounts:
         raise ValidationFailed(details={"accounts": [_("Name the accounts affected.")]})
     notice = Notice.objects.create(
-        kind=NoticeKind.SERVICE_CHANGE, title=breach.title, body=breach.description,
+        kind=NoticeKind.DATA_BREACH, title=breach.title, body=breach.description,
         published_at=now, effective_at=now + timedelta(days=30), legally_mandatory=True,
         created_by=actor.user)
     notice.accounts.set(accounts)

@@ -25,7 +25,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils import translation
 from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import AccountStatus, User
@@ -40,11 +42,14 @@ REFERENCE = re.compile(r"\[#([0-9a-f]{8})\]")
 
 def answer_email_send(*, message_id: Any) -> bool:
     """E-mail the operator's answer to the ticket's requester."""
-    message = TicketMessage.objects.select_related("ticket").get(pk=message_id)
+    message = TicketMessage.objects.select_related("ticket__opened_by").get(pk=message_id)
     ticket = message.ticket
     subject = f"[#{ticket.reference}] {ticket.subject}"
-    body = (f"{message.body}\n\n-- \n{settings.PUBLIC_URL}/support/{ticket.pk}/\n"
-            "(Reply to this e-mail to add to the ticket; keep the reference in the subject.)")
+    language = ticket.opened_by.language if ticket.opened_by else ""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        hint = _("Reply to this e-mail to add to the ticket; keep the reference in the "
+                 "subject.")
+    body = f"{message.body}\n\n-- \n{settings.PUBLIC_URL}/support/{ticket.pk}/\n{hint}"
     EmailMessage(subject, body, to=[ticket.email],
                  reply_to=[settings.CHAPPE_SUPPORT["email"]]).send()
     return True
@@ -72,8 +77,9 @@ def _handle(parsed: ParsedMessage) -> str:
         if sender else None)
     if user is None or user.account.status == AccountStatus.TERMINATED:
         return "dropped: unknown sender"
-    subject = " ".join(str(parsed.get("Subject", "")).split())[:SUBJECT_MAX] or "(no subject)"
-    body = _text(parsed).strip() or "(empty)"
+    subject = " ".join(str(parsed.get("Subject", "")).split())[:SUBJECT_MAX] or _(
+        "(no subject)")
+    body = _text(parsed).strip() or _("(empty)")
     actor = Actor(account=user.account, user=user, user_agent="support-mail")
     match = REFERENCE.search(subject)
     ticket = (Ticket.objects.filter(account=user.account, reference=match.group(1)).first()

@@ -286,3 +286,14 @@ def test_the_compliance_report_is_a_dry_run(make_account):
     assert [step["name"] for step in report["inactivity"]] == ["Idle"]
     assert report["support_sla_breaches"] == []
     assert not TerminationNotice.objects.filter(account=account).exists()
+
+
+def test_a_login_counts_as_activity(make_account, make_user):
+    with at(2027, 6, 1, 9):
+        account = make_account("Initech")
+        user = make_user(account)
+    with at(2027, 6, 5, 9):
+        client = Client()
+        client.post("/login/", {"username": user.email, "password": "correct-horse-battery-9"})
+    account.refresh_from_db()
+    assert account.last_activity_at == datetime(2027, 6, 5, 9, tzinfo=PARIS)

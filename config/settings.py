@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "chappe.agents",
     "chappe.time2chat",
     "chappe.inbox",
+    "chappe.lifecycle",
+    "chappe.support",
+    "chappe.notices",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -328,6 +331,50 @@ else:
         }
     }
 DEFAULT_FROM_EMAIL = os.environ.get("CHAPPE_FROM_EMAIL", "Chappe <no-reply@chappe.localhost>")
+
+# The account's lifecycle (P-9, P-10): the terms of sale's values, each replaceable by
+# the operator through CHAPPE_LIFECYCLE (JSON, only the keys to change).
+CHAPPE_LIFECYCLE = {
+    "notice_months": 1,  # termination with notice: one calendar month
+    "breach_cure_days": 30,  # a formal notice left unremedied this long ends the contract
+    "purge_months": 3,  # the export stays available this long after termination
+    "inactivity_months": 24,  # no login, API call, SMPP bind or send for this long…
+    "inactivity_notice_days": 15,  # …and the account is deleted this long after the notice
+    "activity_touch_minutes": 60,  # last activity written at most this often per account
+    **json.loads(os.environ.get("CHAPPE_LIFECYCLE", "{}")),
+}
+# Support (P-11, C-12): ticket quotas per calendar month in the account's zone, the
+# desk's opening hours (closed on French public holidays) and the acknowledgement
+# deadlines in working hours. CHAPPE_SUPPORT (JSON) replaces any key.
+CHAPPE_SUPPORT = {
+    "tickets_per_month": 5,
+    "tickets_per_month_subscriber": 30,
+    "timezone": "Europe/Paris",
+    "hours": [["09:00", "12:00"], ["14:00", "17:00"]],
+    "acknowledge_hours": {"blocking": 24, "semi_blocking": 48},
+    "phone": os.environ.get("CHAPPE_SUPPORT_PHONE", ""),
+    "email": os.environ.get("CHAPPE_SUPPORT_EMAIL", "support@chappe.localhost"),
+    # The inbound mailbox the worker polls for tickets sent by e-mail: a maildir path.
+    "maildir": os.environ.get("CHAPPE_SUPPORT_MAILDIR", str(DATA_DIR / "support-inbox")),
+    # P-19: the back-office shows these models' rows only under the client's grant.
+    "access_models": ["messaging.message", "messaging.reply", "callcenter.callrecord",
+                      "callcenter.voicemail", "contacts.contactimport"],
+    "access_max_hours": 168,  # the longest grant a client gives at once
+    **json.loads(os.environ.get("CHAPPE_SUPPORT", "{}")),
+}
+
+# Notices and transparency (P-12, P-14, P-16): notice periods and the platform's DPO,
+# published on /legal/. CHAPPE_NOTICES (JSON) replaces any key.
+CHAPPE_NOTICES = {
+    "change_notice_months": 1,  # price and service changes announced a month ahead
+    "terms_notice_days": 30,  # new terms notified at least 30 days ahead
+    "objection_days": 15,  # to object to a change of sub-processors
+    "recipient_request_days": 30,  # a forwarded request unanswered this long is overdue
+    "dpo": {"name": os.environ.get("CHAPPE_DPO_NAME", ""),
+            "email": os.environ.get("CHAPPE_DPO_EMAIL", "dpo@chappe.localhost"),
+            "address": os.environ.get("CHAPPE_DPO_ADDRESS", "")},
+    **json.loads(os.environ.get("CHAPPE_NOTICES", "{}")),
+}
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500

@@ -15,13 +15,14 @@ from chappe.api.v1 import (
     rcs,
     smpp,
     statistics,
+    support,
     webhooks,
 )
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
                smpp, callcenter, agents, statistics, rcs,
-               conversations):
+               conversations, support):
     api.add_router("", module.router)
 
 __all__ = ["api"]

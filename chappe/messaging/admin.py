@@ -108,3 +108,4 @@ class UnattributedReplyAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "from_number", "to", "text", "connector")
     search_fields = ("from_number", "to", "text")
     date_hierarchy = "received_at"
+from chappe.messaging.content_policy import admin as content_policy_admin  # noqa: E402, F401

@@ -283,3 +283,17 @@ class SenderAuthorisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} for {self.account_id}"
+
+
+# The content policy's models (M-11) live with its code; imported here so that Django
+# registers them with this app.
+from chappe.messaging.content_policy.models import (  # noqa: E402, F401
+    ContentReview,
+    ContentRule,
+    PolicyDomain,
+    PolicyHit,
+    PolicyVersion,
+    ProtectedBrand,
+    RegisteredSender,
+    ShortenerPermit,
+)

@@ -2,7 +2,7 @@
 
 The exact protected names (AF2M SI / ISA) are already refused or held to an authorisation
 by the sender rules (`messaging.senders.check_sender`). What is left is the look-alike:
-"PAYPA1", "PAYPAI", "PaypaI", "AMAZ0N", "Cyrillic-а Amazon", "LAPOSTE-FR", "AMELI1".
+"PAYPA1", "PAYPAI", "PaypaI", "AMAZ0N", Amazon with a Cyrillic a, "LAPOSTE-FR", "AMELI1".
 A sender is compared in its *skeleton* form — look-alike characters made Latin
 (`text.unmasked`), then the digits and letters that read alike folded together (0/o,
 1/l/i, 5/s, …) — and is a look-alike when its skeleton equals a brand's, or contains it,

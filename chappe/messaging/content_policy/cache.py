@@ -23,7 +23,7 @@ from chappe.messaging.content_policy.models import (
     PolicyVersion,
     ProtectedBrand,
 )
-from chappe.messaging.content_policy.policy import Policy, PatternError, rule_of
+from chappe.messaging.content_policy.policy import PatternError, Policy, rule_of
 from chappe.messaging.models import ProtectedSender
 
 CHECK_EVERY = 1.0  # seconds

@@ -2,7 +2,7 @@
 even when the sender hid them, and its words in one comparable form. Pure, no Django.
 
 A smisher hides a link from a filter and not from a reader: zero-width characters inside
-it, letters that look Latin and are not (Cyrillic "а", fullwidth "ｂ"), spaces around or
+it, letters that look Latin and are not (a Cyrillic a, a fullwidth b), spaces around or
 between its letters ("b i t . l y"), the dot written out ("bit[.]ly", "bit(dot)ly",
 "bit dot ly", "。"), or an internationalised name in punycode ("xn--…"). `unmasked`
 undoes these (Unicode NFKC, then each remaining look-alike character replaced by the
@@ -67,7 +67,7 @@ def unmasked(text: str) -> str:
 
 def _decoded(host: str) -> str:
     """A punycode host as the Unicode name it stands for, made Latin again (a Cyrillic
-    "раypal" registered as xn--… is the look-alike of paypal)."""
+    "paypal" written with Cyrillic letters and registered as xn--… is the look-alike)."""
     if "xn--" not in host:
         return host
     try:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003 — the corpus is made of look-alike characters on purpose
 """The content check on corpora (M-11): obfuscated links and look-alike senders that must
 be caught, and ordinary texts and senders that must pass — false positives counted and
 required to be zero."""
@@ -144,7 +145,8 @@ def test_clean_texts_and_senders_give_no_false_positive():
                        if (finding := POLICY.verdict(text=text, sender=sender)) is not None]
     false_positives += [(None, sender, finding) for sender in CLEAN_SENDERS
                         if (finding := POLICY.verdict(text="Bonjour", sender=sender))]
-    assert len(CLEAN_TEXTS) >= 40 and len(CLEAN_SENDERS) >= 20
+    assert len(CLEAN_TEXTS) >= 40
+    assert len(CLEAN_SENDERS) >= 20
     assert false_positives == []
 
 
@@ -160,7 +162,8 @@ def test_a_pattern_that_backtracks_forever_is_cut_short_and_held():
     started = time.monotonic()
     finding = slow.verdict(text="a" * 40 + "!", sender="Chappe")
     assert time.monotonic() - started < 2
-    assert finding is not None and finding.matched == "slow"
+    assert finding is not None
+    assert finding.matched == "slow"
 
 
 def test_marketing_must_name_its_advertiser():

@@ -37,7 +37,7 @@ def call_records_expired(*, now: datetime) -> list[Any]:
     cutoff = years_before(now, settings.CHAPPE_CALLS_KEEP_YEARS)
     latest = (InvoicedUsage.objects.filter(usage__cause_type=CAUSE)
               .values("usage__cause_id").annotate(last=Max("invoice__issued_at"))
-              .filter(last__lt=cutoff).values_list("usage__cause_id", flat=True))
+              .filter(last__lte=cutoff).values_list("usage__cause_id", flat=True))
     expired = {str(pk) for pk in CallRecord.objects.filter(
         pk__in=[str(i) for i in latest]).values_list("pk", flat=True)}
     # A parent stays while one of its legs stays; a leg with an expired parent is only

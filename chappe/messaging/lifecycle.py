@@ -48,7 +48,7 @@ S = MessageStatus
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     S.ACCEPTED: frozenset({S.SCHEDULED, S.QUEUED, S.CANCELED, S.OPTED_OUT, S.REJECTED,
                            S.HELD}),
-    S.HELD: frozenset({S.SCHEDULED, S.QUEUED, S.REJECTED, S.CANCELED}),
+    S.HELD: frozenset({S.SCHEDULED, S.QUEUED, S.REJECTED}),
     S.SCHEDULED: frozenset({S.QUEUED, S.CANCELED, S.EXPIRED}),
     S.QUEUED: frozenset({S.SENT, S.REJECTED, S.EXPIRED, S.SCHEDULED}),
     S.SENT: frozenset({S.DELIVERED, S.UNDELIVERED, S.EXPIRED, S.REJECTED}),

@@ -128,3 +128,26 @@ def test_the_durations_are_the_operators(funded_account):
     sent_on(funded_account, "2026-01-15T10:00:00+00:00")
     assert history_retention_run(now=at("2026-03-01T00:00:00+00:00")).archived
     assert history_retention_run(now=at("2026-05-01T00:00:00+00:00")).deleted_files
+
+
+def test_the_web_archive_page_searches_and_exports(funded_account, make_user, other_account):
+    from django.urls import reverse
+
+    from tests.web.support import client_for
+
+    sent_on(funded_account, "2026-01-10T10:00:00+00:00", recipients=[DELIVERED],
+            text="Rendez-vous lundi")
+    sent_on(funded_account, "2026-02-10T10:00:00+00:00", recipients=["+33600000002"],
+            text="Facture de février")
+    history_retention_run(now=at("2026-09-01T00:00:00+00:00"))
+    web = client_for(make_user(funded_account, email="ada@acme.example"))
+    page = web.get(reverse("web:sms_archive"), {"recipient": "06 00 00 00 02"})
+    assert page.status_code == 200
+    assert [r["text"] for r in page.context["page"]] == ["Facture de février"]
+    by_day = web.get(reverse("web:sms_archive"), {"since": "2026-01-01", "until": "2026-01-31"})
+    assert [r["text"] for r in by_day.context["page"]] == ["Rendez-vous lundi"]
+    export = b"".join(web.get(reverse("web:sms_archive_export")).streaming_content).decode()
+    assert "Rendez-vous lundi" in export
+    assert "Facture de février" in export
+    other = client_for(make_user(other_account, email="bob@globex.example"))
+    assert list(other.get(reverse("web:sms_archive")).context["page"]) == []

@@ -42,7 +42,10 @@ def might_hold_link(text: str) -> bool:
     """False only when `text` cannot hold a link (ASCII, no dot, no written-out dot)."""
     if not text.isascii():
         return True
-    return "." in text or "dot" in text.lower()
+    if "." in text:
+        return True
+    lowered = text.lower()
+    return "dot" in lowered or "point" in lowered
 
 
 @lru_cache(maxsize=4096)

@@ -27,6 +27,7 @@ OBFUSCATED_LINKS = [
     ("Suivez bit[.]ly/abc", "bit.ly"),
     ("Suivez bit(dot)ly/abc", "bit.ly"),
     ("Suivez bit dot ly/abc", "bit.ly"),
+    ("Payez sur colis-suivi-livraison point com", "colis-suivi-livraison.com"),
     ("Suivez bi\u200bt.l\u200cy/abc", "bit.ly"),  # zero-width characters
     ("Suivez bit\u2060.ly/abc", "bit.ly"),  # word joiner
     ("Suivez ｂｉｔ．ｌｙ/abc", "bit.ly"),  # fullwidth
@@ -99,6 +100,8 @@ CLEAN_TEXTS = [
     "Votre prise de sang est à jeun demain 7h30. Labo St. Jean.",
     "Le vol AF1234 est retardé de 45 min. Embarquement porte K.",
     "Votre ticket n° 5 est appelé au guichet 3.",
+    "Le point de rendez-vous est devant la gare. Bon point pour la ponctualité!",
+    "Faisons le point demain à 9h sur le dossier.",
 ]
 
 CLEAN_SENDERS = ["Chappe", "BOULANGERIE", "GarageDupon", "MAIRIE", "Pharmacie", "36034",

@@ -13,8 +13,10 @@ size cap: a pattern that backtracks catastrophically costs a send at most that l
 counts as a match (held for a human), never a stuck worker.
 """
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import regex
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from chappe.messaging.content_policy.text import hosts, normalized_words, suffix
 PATTERN_TIMEOUT = 0.05  # seconds per pattern per text
 MAX_PATTERN_LENGTH = 500
 HOLD, BLOCK = "hold", "block"
+SENDER_CACHE_SIZE = 10_000
 
 
 class PatternError(ValueError):
@@ -102,6 +105,41 @@ class Policy:
     shorteners: frozenset[str] = frozenset()
     brands: tuple[Brand, ...] = ()
     rules: tuple[Rule, ...] = field(default=())
+    # Per sender (and the brands the account owns): the brand it imitates, or None. A
+    # process sees few senders and many messages; bounded, cleared when full.
+    _imitated: dict[tuple[str, frozenset[str]], Brand | None] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def patterns(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.pattern is not None)
+
+    @cached_property
+    def by_phrase(self) -> dict[str, Rule]:
+        """The word rules by phrase (the first rule of a phrase given twice)."""
+        rules: dict[str, Rule] = {}
+        for rule in self.rules:
+            if rule.pattern is None:
+                rules.setdefault(rule.phrase, rule)
+        return rules
+
+    @cached_property
+    def phrases(self) -> "re.Pattern[str] | None":
+        """Every word rule in one expression over `normalized_words` (one scan of the
+        text for all of them); a phrase is matched with its framing spaces, overlapping
+        ones found through the look-ahead."""
+        if not self.by_phrase:
+            return None
+        longest_first = sorted(self.by_phrase, key=len, reverse=True)
+        return re.compile("(?=(" + "|".join(re.escape(p) for p in longest_first) + "))")
+
+    def imitated(self, sender: str, own_brands: Collection[str]) -> Brand | None:
+        key = (sender, frozenset(own_brands))
+        if key not in self._imitated:
+            if len(self._imitated) >= SENDER_CACHE_SIZE:
+                self._imitated.clear()
+            self._imitated[key] = imitated_brand(sender, brands=self.brands, own=own_brands)
+        return self._imitated[key]
 
     def verdict(self, *, text: str, sender: str, marketing: bool = False,
                 advertiser: str = "", shorteners_allowed: bool = False,
@@ -123,13 +161,14 @@ class Policy:
                     yield Finding("shortener", HOLD, domain)
         if self.rules:
             words = normalized_words(text)
-            for rule in self.rules:
-                if rule.matches(text=text, words=words):
-                    yield Finding("rule", rule.action, rule.name)
-                    if rule.action == BLOCK:
-                        return
-        if self.brands and (brand := imitated_brand(sender, brands=self.brands,
-                                                     own=own_brands)):
+            matched = [rule for rule in self.patterns if rule.matches(text=text, words=words)]
+            if self.phrases is not None:
+                matched += [self.by_phrase[m] for m in self.phrases.findall(words)]
+            for rule in sorted(matched, key=lambda r: r.action != BLOCK):
+                yield Finding("rule", rule.action, rule.name)
+                if rule.action == BLOCK:
+                    return
+        if self.brands and (brand := self.imitated(sender, own_brands)):
             yield Finding("brand_lookalike", HOLD, brand.name)
         if marketing and sender.isdigit() and not _names(text, advertiser):
             yield Finding("advertiser_missing", BLOCK, advertiser)

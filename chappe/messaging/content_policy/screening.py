@@ -23,6 +23,7 @@ from chappe.messaging.content_policy.models import (
     ContentReview,
     PolicyHit,
     RegisteredSender,
+    ReviewStatus,
     ShortenerPermit,
 )
 from chappe.messaging.content_policy.policy import BLOCK, Finding
@@ -83,10 +84,14 @@ class Screening:
             for finding, (text, sender) in findings.items():
                 self._hit(send=send, finding=finding, text=text, sender=sender,
                           messages=refused if finding.action == BLOCK else held)
-            if held:
-                ContentReview.objects.create(
-                    account=self.account, send_id=send.pk, created_at=self.now,
-                    reasons=[f.as_dict() for f in findings if f.action != BLOCK])
+            if held:  # a campaign's later chunks join the review of its first one
+                review, created = ContentReview.objects.get_or_create(
+                    send_id=send.pk, defaults={
+                        "account": self.account, "created_at": self.now,
+                        "reasons": [f.as_dict() for f in findings if f.action != BLOCK]})
+                if not created and review.status != ReviewStatus.PENDING:
+                    ContentReview.objects.filter(pk=review.pk).update(
+                        status=ReviewStatus.PENDING, decided_by="", decided_at=None)
 
     def _hit(self, *, send: Any, finding: Finding, text: str, sender: str,
              messages: int) -> None:

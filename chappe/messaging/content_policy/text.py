@@ -38,6 +38,9 @@ _HOST = re.compile(r"(?<![a-z0-9\-@])((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.
                    r"(?:[a-z]{2,24}|xn--[a-z0-9\-]{1,59}))(?![a-z0-9\-])")
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def might_hold_link(text: str) -> bool:
     """False only when `text` cannot hold a link (ASCII, no dot, no written-out dot)."""
     if not text.isascii():
@@ -61,6 +64,8 @@ def _latin(char: str) -> str:
 
 def unmasked(text: str) -> str:
     """`text` lower-cased, without invisible characters, look-alikes made Latin."""
+    if text.isascii():  # nothing invisible, nothing to normalise or to make Latin
+        return text.lower()
     text = unicodedata.normalize("NFKC", text.translate(INVISIBLE)).lower()
     if text.isascii():
         return text
@@ -100,4 +105,4 @@ def suffixes(host: str) -> list[str]:
 def normalized_words(text: str) -> str:
     """`text` unmasked with runs of anything but letters and digits made one space, framed
     by spaces: a word or phrase is found as " word " whatever hid or surrounded it."""
-    return " " + " ".join(re.findall(r"[^\W_]+", unmasked(text))) + " "
+    return " " + " ".join(_WORD.findall(unmasked(text))) + " "

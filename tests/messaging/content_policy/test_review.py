@@ -3,6 +3,7 @@ waits for the operator (released, refused), a refusal names its rule, repeated a
 are flagged, registered-only countries refuse unregistered senders (M-2)."""
 
 import inspect
+import io
 import re
 from pathlib import Path
 
@@ -131,6 +132,11 @@ def test_campaign_launches_meet_the_check(funded_account, policy):
             Draft(e164=DELIVERED, country="FR", operator="", text="ok"),
             Draft(e164="+33600000002", country="FR", operator="", text="tinyurl.com/a")])
     assert [a.status for a in answers] == ["queued", "held_for_review"]
+    with transaction.atomic():  # the launch's next chunk: the same send, the same review
+        [answer] = messages_accept(account=funded_account, send=launch, drafts=[
+            Draft(e164="+33600000003", country="FR", operator="", text="tinyurl.com/a")])
+    assert answer.status == "held_for_review"
+    assert ContentReview.objects.filter(send=launch).count() == 1
 
 
 def test_the_api_answers_held_and_refused_in_its_recipient_rows(api_for, funded_account,
@@ -178,3 +184,50 @@ def test_the_feed_import_reads_hosts_files_and_csv_and_counts(db):
     assert counts == {"added": 3, "known": 0, "unreadable": 1}
     assert set(PolicyDomain.objects.filter(kind="blocked").values_list("domain", flat=True)
                ) == {"bad.example", "worse.example", "evil.example"}
+
+
+def test_the_back_office_refuses_a_held_send_with_its_reason_and_imports_a_feed(
+        funded_account, policy, admin_client):
+    from django.urls import reverse
+
+    from chappe.messaging.content_policy.admin import ContentReviewAdmin, PolicyDomainAdmin
+
+    outcome = send(funded_account, "Suivi t.co/x").recipients[0]
+    review = ContentReview.objects.get(send=outcome.message.send_id)
+    url = reverse("admin:messaging_contentreview_changelist")
+    assert admin_client.get(url).status_code == 200
+    refuse = ContentReviewAdmin.actions[1]
+    response = admin_client.post(url, {"action": refuse.__name__,
+                                       "_selected_action": [review.pk], "apply": "1",
+                                       "reason": "Lien raccourci vers un site de phishing"})
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.status == "refused"
+    assert review.decided_by
+    entry = AuditEntry.objects.get(action="messaging.review.refused")
+    assert (entry.is_operator, entry.details["reason"]) == (
+        True, "Lien raccourci vers un site de phishing")
+    assert Message.objects.get(pk=outcome.message.pk).status == "rejected"
+
+    domains = reverse("admin:messaging_policydomain_changelist")
+    some = PolicyDomain.objects.first()
+    response = admin_client.post(domains, {
+        "action": PolicyDomainAdmin.actions[0].__name__, "_selected_action": [some.pk],
+        "apply": "1", "kind": "blocked", "source": "feed.txt",
+        "feed": "phish-one.example\nphish-two.example\n"})
+    assert response.status_code == 302
+    assert set(PolicyDomain.objects.filter(source="feed.txt", domain__startswith="phish-")
+               .values_list("domain", flat=True)) == {"phish-one.example", "phish-two.example"}
+
+
+def test_the_management_command_imports_a_feed_file_and_dry_runs(db, tmp_path):
+    from django.core.management import call_command
+
+    feed = tmp_path / "urlhaus.csv"
+    feed.write_text("# domain,threat\nbad-one.example,phishing\nbad-two.example,malware\n")
+    out = io.StringIO()
+    call_command("policy_import_domains", str(feed), "--dry-run", stdout=out)
+    assert out.getvalue().strip() == "dry run: 2 added, 0 already listed, 0 unreadable"
+    assert not PolicyDomain.objects.filter(source="urlhaus.csv").exists()
+    call_command("policy_import_domains", str(feed), stdout=io.StringIO())
+    assert PolicyDomain.objects.filter(source="urlhaus.csv", kind="blocked").count() == 2

@@ -18,7 +18,7 @@ file (the rows already gone): never neither. Messages not yet final are never ar
 import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,6 +36,8 @@ from chappe.audit.services import audit_record
 from chappe.messaging.lifecycle import FINAL
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, Send
 
+# Messages read, and deleted, at a time: a month of a large account is streamed.
+CHUNK = 2000
 # What an archived message keeps (plus its send's reference and its history).
 FIELDS = ("id", "send_id", "channel", "kind", "recipient", "country", "operator", "sender",
           "text", "encoding", "segments", "price_micros", "currency", "status",
@@ -72,19 +74,28 @@ def _read(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _write_month(path: Path, rows: list[dict[str, Any]]) -> int:
-    """Merge `rows` into the month's file (by id), atomically; answers its row count."""
-    merged = {row["id"]: row for row in _read(path)}
-    merged.update({row["id"]: row for row in rows})
+def _write_month(path: Path, messages: Iterable[Message]) -> list[Any]:
+    """Add `messages` to the month's file, atomically, streaming: the lines already there
+    are copied (an interrupted run's), then each message not among them. Answers the ids
+    of the messages given, all now in the file (those to delete from the tables)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
+    there: set[str] = set()
+    given: list[Any] = []
     with gzip.open(partial, "wt", encoding="utf-8") as out:
-        for row in sorted(merged.values(), key=lambda r: (r["created_at"], r["id"])):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if path.exists():
+            with gzip.open(path, "rt", encoding="utf-8") as lines:
+                for line in lines:
+                    there.add(json.loads(line)["id"])
+                    out.write(line)
+        for message in messages:
+            given.append(message.pk)
+            if str(message.pk) not in there:
+                out.write(json.dumps(_row(message), ensure_ascii=False) + "\n")
         out.flush()
         os.fsync(out.fileno())
     os.replace(partial, path)
-    return len(merged)
+    return given
 
 
 @dataclass
@@ -135,13 +146,16 @@ def history_retention_run(*, now: datetime | None = None,
                                        created_at__lt=months_before(month_start, -1))
                 .select_related("send").prefetch_related("events"))
         key = f"{account_id}/{month_start:%Y-%m}"
-        messages = list(rows)
-        report.archived[key] = len(messages)
-        if dry_run or not messages:
+        if dry_run:
+            report.archived[key] = rows.count()
             continue
-        _write_month(_month_path(account_id, month_start.date()),
-                     [_row(m) for m in messages])
-        _archived_delete([m.pk for m in messages])
+        # Only what went into the file is deleted (a message turning final meanwhile
+        # waits for the next run).
+        written = _write_month(_month_path(account_id, month_start.date()),
+                               rows.iterator(chunk_size=CHUNK))
+        report.archived[key] = len(written)
+        for start in range(0, len(written), CHUNK):
+            _archived_delete(written[start:start + CHUNK])
     for path in sorted(archive_root().glob("*/*.jsonl.gz")) if archive_root().exists() else ():
         month = datetime.strptime(path.name[:7], "%Y-%m").replace(tzinfo=UTC)
         if months_before(month, -1) <= delete_before:

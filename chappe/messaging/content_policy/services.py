@@ -84,12 +84,14 @@ def policy_entry_save(*, actor: Actor, obj: PolicyDomain | ProtectedBrand | Cont
                       changes: Mapping[str, Any] | None = None):
     """Create (`changes` None) or change a list entry of the policy, validated."""
     actor.require_operator()
-    if isinstance(obj, PolicyDomain):
-        domain = domain_clean(changes.get("domain", obj.domain) if changes else obj.domain)
+    if isinstance(obj, PolicyDomain) and (changes is None or "domain" in changes):
+        domain = domain_clean(obj.domain if changes is None else changes["domain"])
         if domain is None:
             raise ValidationFailed(details={"domain": [_("Not a domain name.")]})
-        changes = {**(changes or {}), "domain": domain} if changes else None
-        obj.domain = domain
+        if changes is None:
+            obj.domain = domain
+        else:
+            changes = {**changes, "domain": domain}
     if isinstance(obj, ContentRule):
         kind = (changes or {}).get("kind", obj.kind)
         value = (changes or {}).get("value", obj.value)

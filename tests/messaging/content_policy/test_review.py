@@ -231,3 +231,15 @@ def test_the_management_command_imports_a_feed_file_and_dry_runs(db, tmp_path):
     assert not PolicyDomain.objects.filter(source="urlhaus.csv").exists()
     call_command("policy_import_domains", str(feed), stdout=io.StringIO())
     assert PolicyDomain.objects.filter(source="urlhaus.csv", kind="blocked").count() == 2
+
+
+def test_a_new_af2m_name_is_guarded_against_look_alikes_from_the_next_send(funded_account):
+    from chappe.messaging.services.senders import protected_sender_create
+
+    assert send(funded_account, "Bonjour", sender="IMP0TS").recipients[0].status == "queued"
+    protected_sender_create(actor=SYSTEM, name="IMPOTS", level="si")
+    assert send(funded_account, "Bonjour", sender="IMP0TS").recipients[0].status == \
+        "held_for_review"
+    # The name itself is the sender rules' (AF2M SI: refused).
+    assert send(funded_account, "Bonjour", sender="IMPOTS").recipients[0].status == \
+        "sender_rejected"

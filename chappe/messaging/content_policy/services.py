@@ -30,7 +30,7 @@ from chappe.messaging.content_policy.models import (
 from chappe.messaging.content_policy.policy import PatternError, compile_pattern
 from chappe.messaging.content_policy.text import hosts
 from chappe.messaging.lifecycle import MessageStatus as S
-from chappe.messaging.models import Message
+from chappe.messaging.models import CAMPAIGN_CHANNEL, Message
 from chappe.messaging.services.accept import validity
 from chappe.messaging.services.edit import messages_uncharge
 from chappe.messaging.services.status import messages_transition
@@ -163,13 +163,15 @@ def _held_messages(review: ContentReview) -> list[Message]:
 @transaction.atomic
 def review_release(*, actor: Actor, review: ContentReview, reason: str = "") -> ContentReview:
     """Let a held send's messages leave: due now (or at their own later time), valid
-    from now on, as if accepted at this moment."""
+    from now on, as if accepted at this moment. A campaign's leave now: its pacing has
+    walked past them (its waves release in id order, once), so they are not paced."""
     actor.require_operator()
     review = _pending(review)
     now = timezone.now()
     messages = _held_messages(review)
-    later = [m for m in messages if m.due_at > now]
-    due_now = [m for m in messages if m.due_at <= now]
+    campaign = review.send.channel == CAMPAIGN_CHANNEL
+    later = [m for m in messages if m.due_at > now and not campaign]
+    due_now = [m for m in messages if m.due_at <= now or campaign]
     messages_transition([m.id for m in due_now], S.QUEUED, at=now, detail="released",
                         updates={m.id: {"due_at": now, "expires_at": now + validity()}
                                  for m in due_now}, allowed_from=(S.HELD,))

@@ -33,6 +33,7 @@ from django.utils import timezone
 from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import Account
 from chappe.audit.services import audit_record
+from chappe.common.erasure import ERASED
 from chappe.messaging.lifecycle import FINAL
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, Send
 
@@ -166,6 +167,29 @@ def history_retention_run(*, now: datetime | None = None,
         audit_record(actor=SYSTEM, action="messaging.history_retention",
                      details=report.as_dict())
     return report
+
+
+def archive_erase_number(*, account: Account, number: str) -> int:
+    """A recipient's erasure (P-12) in the archive: their number and the texts sent to
+    them replaced, as in the tables (`services.erasure`); each month's file rewritten
+    atomically. Answers how many archived messages were erased."""
+    folder = archive_root() / str(account.pk)
+    erased = 0
+    for path in sorted(folder.glob("*.jsonl.gz")) if folder.exists() else ():
+        rows = list(_read(path))
+        hits = [row for row in rows if row["recipient"] == number]
+        if not hits:
+            continue
+        for row in hits:
+            row["recipient"] = row["text"] = ERASED
+        partial = path.with_suffix(".partial")
+        with gzip.open(partial, "wt", encoding="utf-8") as out:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+        erased += len(hits)
+    return erased
 
 
 def archive_search(*, account: Account, number: str | None = None,

@@ -151,3 +151,18 @@ def test_the_web_archive_page_searches_and_exports(funded_account, make_user, ot
     assert "Facture de février" in export
     other = client_for(make_user(other_account, email="bob@globex.example"))
     assert list(other.get(reverse("web:sms_archive")).context["page"]) == []
+
+
+def test_a_recipients_erasure_reaches_the_archive(funded_account):
+    from django.db import transaction
+
+    from chappe.messaging.services.erasure import messages_erase_number
+
+    sent_on(funded_account, "2026-01-10T10:00:00+00:00", recipients=[DELIVERED, "+33600000002"],
+            text="Votre RDV")
+    history_retention_run(now=at("2026-09-01T00:00:00+00:00"))
+    with transaction.atomic():
+        erased = messages_erase_number(actor=SYSTEM, account=funded_account, number=DELIVERED)
+    assert erased.archived == 1
+    rows = {r["recipient"]: r["text"] for r in archive_search(account=funded_account)}
+    assert rows == {"[erased]": "[erased]", "+33600000002": "Votre RDV"}

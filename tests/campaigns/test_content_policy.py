@@ -8,10 +8,12 @@ from chappe.messaging.content_policy.models import ContentReview
 from chappe.messaging.content_policy.services import review_release
 from chappe.messaging.models import Message
 from tests.campaigns.conftest import deliver_all, refreshed, run_jobs
+from tests.messaging.content_policy.test_review import shorteners_seeded
 
 
 def test_a_held_campaign_waits_for_the_operator_then_leaves(
         actor, make_contacts, make_campaign, simulator):
+    shorteners_seeded()
     make_contacts(6)
     campaign = campaign_launch(actor=actor, campaign=make_campaign(
         text="Bonjour {first_name|client}, -20% sur bit.ly/soldes"))

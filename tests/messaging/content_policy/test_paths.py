@@ -15,6 +15,7 @@ from chappe.messaging.content_policy import services
 from chappe.messaging.content_policy.models import DomainKind
 from chappe.messaging.models import Message, Send
 from chappe.messaging.services.tts import tts_send
+from tests.messaging.content_policy.test_review import shorteners_seeded
 from tests.messaging.test_pipeline import DELIVERED
 from tests.messaging.test_single_send_path import Served, json_headers
 from tests.web.support import client_for
@@ -22,6 +23,7 @@ from tests.web.support import client_for
 
 @pytest.fixture
 def blocked(db):
+    shorteners_seeded()
     services.domains_import_text(actor=SYSTEM, text="evil-colis.example\n",
                                  kind=DomainKind.BLOCKED, source="feed.txt")
 

@@ -37,8 +37,23 @@ from tests.messaging.test_pipeline import DELIVERED
 pytestmark = pytest.mark.django_db
 
 
+def shorteners_seeded() -> None:
+    """The shorteners the migration seeds, again: a transactional test's flush (another
+    test's) empties the table of migration data."""
+    services.domains_import_text(actor=SYSTEM, text="bit.ly\nt.co\ntinyurl.com\n",
+                                 kind=DomainKind.SHORTENER, source="chappe")
+
+
+def test_the_migration_seeds_the_known_shorteners(db):
+    """(Non-transactional tests run first: no flush has emptied the table yet.)"""
+    seeded = set(PolicyDomain.objects.filter(kind=DomainKind.SHORTENER, source="chappe")
+                 .values_list("domain", flat=True))
+    assert {"bit.ly", "tinyurl.com", "t.co", "cutt.ly"} <= seeded
+
+
 @pytest.fixture
 def policy(db):
+    shorteners_seeded()
     services.domains_import_text(actor=SYSTEM, text="evil-colis.example\n# a comment\n",
                                  kind=DomainKind.BLOCKED, source="feed.txt")
     services.policy_entry_save(actor=SYSTEM, obj=ProtectedBrand(name="LAPOSTE"))
@@ -53,7 +68,7 @@ def send(account, text, sender="Chappe"):
                     sender=sender)
 
 
-def test_the_seeded_shorteners_hold_and_a_blocked_domain_refuses_naming_it(
+def test_a_shortener_holds_and_a_blocked_domain_refuses_naming_it(
         funded_account, policy):
     held = send(funded_account, "Votre colis: bit . ly/abc").recipients[0]
     refused = send(funded_account, "Payez: evil-colis[.]example/pay").recipients[0]

@@ -253,6 +253,18 @@ CHAPPE_SENDER_RULES = json.loads(os.environ.get("CHAPPE_SENDER_RULES", "null")) 
     "FR": {},
     "*": {"short_code_pattern": r"\d{3,8}", "long_number_allowed": True},
 }
+# Content policy (M-11, docs/decisions/0051): an account caught by the same rule with this
+# many different texts or senders within this many hours is flagged to the operator as
+# trying to get round it.
+CHAPPE_POLICY_BYPASS_ATTEMPTS = int(os.environ.get("CHAPPE_POLICY_BYPASS_ATTEMPTS", "3"))
+CHAPPE_POLICY_BYPASS_HOURS = int(os.environ.get("CHAPPE_POLICY_BYPASS_HOURS", "24"))
+# History retention (M-13, C-10, docs/decisions/0052): messages stay in the active tables
+# this many months, then in the archive (compressed monthly files under the data dir)
+# this many more, then are deleted; call records are kept this many years from the date
+# of the invoice that billed them (never deleted while no invoice references them).
+CHAPPE_MESSAGES_ACTIVE_MONTHS = int(os.environ.get("CHAPPE_MESSAGES_ACTIVE_MONTHS", "6"))
+CHAPPE_MESSAGES_ARCHIVE_MONTHS = int(os.environ.get("CHAPPE_MESSAGES_ARCHIVE_MONTHS", "12"))
+CHAPPE_CALLS_KEEP_YEARS = int(os.environ.get("CHAPPE_CALLS_KEEP_YEARS", "10"))
 # Marketing sending windows per destination country (M-12), as JSON: {"FR": {"start":
 # "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5], "public_holidays_allowed":
 # false}}. Countries not listed have no window. Default: France, AF2M 2026 charter.

@@ -110,4 +110,5 @@ class UnattributedReplyAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
 
 # The RCS agents' pages (decision 0049), registered with the rest of messaging's.
+from chappe.messaging.content_policy import admin as content_policy_admin  # noqa: E402, F401
 from chappe.messaging.rcs import admin as _rcs_admin  # noqa: E402, F401

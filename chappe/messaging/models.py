@@ -297,7 +297,18 @@ class SenderAuthorisation(models.Model):
         return f"{self.name} for {self.account_id}"
 
 
-# RCS agents live in their own module (decision 0049); imported here so Django sees them.
+# The content policy's models (M-11) and the RCS agents (decision 0049) live with their
+# code; imported here so that Django registers them with this app.
+from chappe.messaging.content_policy.models import (  # noqa: E402, F401
+    ContentReview,
+    ContentRule,
+    PolicyDomain,
+    PolicyHit,
+    PolicyVersion,
+    ProtectedBrand,
+    RegisteredSender,
+    ShortenerPermit,
+)
 from chappe.messaging.rcs.models import (  # noqa: E402, F401
     RcsAgent,
     RcsAgentReview,

@@ -32,6 +32,7 @@ from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.selectors import opted_out_numbers
+from chappe.messaging.content_policy.screening import Screening
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import T2C_CHANNEL, Channel, Message, MessageKind, Send
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
@@ -517,6 +518,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     authorised = authorised_senders | sender_authorisations(
         account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
     valid_for = validity()
+    screening = Screening(account=account, authorised=authorised, now=now)
     answers: list[list[Accepted]] = []
     planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
     for send, drafts in parts:
@@ -541,11 +543,18 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
             if decision is None:
                 decision = decisions[(own_sender, send.sender, country)] = SenderDecision(
                     SenderAction.ACCEPT, send.sender, send.sender) if own_sender else check_sender(
-                    send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
-                    protected=protected, authorised=authorised)
+                    send.sender, rule=(rule := rules.get(country) or rules.get("*")
+                                       or DEFAULT_RULE),
+                    protected=protected, authorised=authorised,
+                    registered=screening.registered(country) if rule.registered_only else ())
             if decision.action is SenderAction.REJECT:
                 answer.status, answer.error_code = "sender_rejected", f"sender_{decision.reason}"
                 answer.error_message = decision.message
+                continue
+            finding = screening.check(send=send, text=draft.text, sender=decision.sender or "")
+            if finding is not None and finding.action == "block":
+                answer.status, answer.error_code = "content_refused", f"content_{finding.code}"
+                answer.error_message = finding.message
                 continue
             seg = segmented.get((tts, draft.text))
             if seg is None:
@@ -561,6 +570,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                     base=base, kind=kind, country=country, zone=account.timezone,
                     windows=windows)
             answer.status = (S.OPTED_OUT if draft.e164 in opted_out
+                             else S.HELD if finding is not None
                              else S.SCHEDULED if due > now else S.QUEUED)
             answer.encoding, answer.segments = seg.encoding, seg.segments
             planned.append((answer, draft, decision, due, send))
@@ -610,6 +620,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
             due_at=due, expires_at=due + valid_for, initial_status=answer.status)
         rows.append(answer.row)
     MESSAGE_ROW.insert(rows)
+    screening.record(answers=answers, sends=[send for send, _drafts in parts])
     return Written(answers=answers, charge=charge)
 
 

@@ -61,6 +61,10 @@ class Screening:
         key = (send.pk, text, sender)
         if key in self._verdicts:
             return self._verdicts[key]
+        if getattr(send, "rcs_content", None):
+            # An RCS message's links and words are in its cards and suggestions, and its
+            # SMS fallback text goes out too: all of it is screened, not the summary line.
+            text = "\n".join([text, *_strings_of(send.rcs_content), send.fallback_text])
         args = {"text": text, "sender": sender, "marketing": send.kind == "marketing",
                 "advertiser": self.account.name, "own_brands": self.authorised}
         finding = self.policy.verdict(**args)
@@ -114,3 +118,14 @@ class Screening:
                          action="messaging.policy.bypass_suspected", target=hit,
                          details={"code": finding.code, "matched": finding.matched,
                                   "attempts": earlier + 1})
+
+
+def _strings_of(value: Any) -> list[str]:
+    """Every text inside a JSON value (an RCS content: texts, titles, URLs, postbacks)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [text for item in value for text in _strings_of(item)]
+    return []

@@ -78,3 +78,24 @@ def test_a_logo_of_the_wrong_size_is_refused(rcs_api):
 def test_another_accounts_agent_is_not_found(api_for, other_account, launched_agent):
     response = api_for(other_account).get(f"/api/v1/rcs/agents/{launched_agent.pk}")
     assert response.status_code == 404
+
+
+def test_links_inside_cards_and_the_fallback_meet_the_content_check(rcs_api, launched_agent):
+    """The content check reads the whole rich content (an open-URL suggestion of a card)
+    and the SMS fallback, not only the summary line kept as the message's text."""
+    from chappe.accounts.actor import SYSTEM
+    from chappe.messaging.content_policy import services
+    from chappe.messaging.content_policy.models import DomainKind
+
+    services.domains_import_text(actor=SYSTEM, text="evil-colis.example\n",
+                                 kind=DomainKind.BLOCKED, source="feed.txt")
+    lure = card(1)
+    lure["suggestions"] = [{"type": "open_url", "text": "Track", "postback_data": "t",
+                            "url": "https://evil-colis.example/suivi"}]
+    response = post_rcs(rcs_api, launched_agent, {"type": "card", "card": lure})
+    assert response.json()["recipients"][0]["error"]["code"] == "content_blocked_domain"
+    response = post_rcs(rcs_api, launched_agent, {"type": "card", "card": card(2)},
+                        fallback_text="Colis: evil-colis.example/x")
+    assert response.json()["recipients"][0]["error"]["code"] == "content_blocked_domain"
+    response = post_rcs(rcs_api, launched_agent, {"type": "card", "card": card(3)})
+    assert response.json()["recipients"][0]["status"] == "queued"

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "chappe.smpp_server",
     "chappe.callcenter",
     "chappe.agents",
+    "chappe.dialer",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).

@@ -33,7 +33,7 @@ def caller_ids(account):
 
 
 @pytest.fixture
-def agents(make_agent):
+def agents(make_agent):  # noqa: F811
     return [make_agent() for _ in range(2)]
 
 

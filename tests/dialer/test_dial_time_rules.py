@@ -129,7 +129,7 @@ def test_fifth_attempt_in_30_days_refused_counting_manual_calls(make_campaign, a
     assert dial(campaign, friday) == []
     entry = DialLogEntry.objects.get(campaign=campaign, rule=french_rules.FOUR_IN_30_DAYS)
     assert entry.details == {"attempts": "4"}
-    # The oldest of the four leaves the 30 days 30 × 24 h later (on day 31; 11:00 in
+    # The oldest of the four leaves the 30 days 30 times 24 h later (on day 31; 11:00 in
     # Paris, summer time having begun meanwhile).
     assert entry.retry_at == first.astimezone(UTC) + timedelta(days=30)
     assert dial(campaign, entry.retry_at - timedelta(seconds=1)) == []

@@ -77,7 +77,7 @@ def _clean_windows(windows: Any, commercial: bool, errors: dict[str, list[str]])
                                                   "(HH:MM).")]
         elif commercial and not any(s <= start and end <= e for s, e in french_rules.SLOTS):
             errors[f"daily_windows.{index}"] = [_(
-                "Commercial calls are only allowed 10:00–13:00 and 14:00–20:00 (D.223-9).")]
+                "Commercial calls are only allowed 10:00-13:00 and 14:00-20:00 (D.223-9).")]
         else:
             cleaned.append({"start": start.isoformat("minutes"), "end": end.isoformat("minutes")})
     return cleaned

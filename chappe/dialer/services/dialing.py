@@ -22,7 +22,6 @@ from chappe.common.errors import Conflict, ValidationFailed
 from chappe.common.leases import LEASE_RELEASED, lease_claim
 from chappe.dialer import french_rules, pacing
 from chappe.dialer.models import (
-    RETRIED,
     CallCampaign,
     CampaignContact,
     CampaignState,
@@ -293,8 +292,9 @@ def disposition_set(*, actor: Actor, attempt: DialAttempt, code: str,
     campaign = attempt.campaign
     known = {d["code"] for d in campaign.dispositions}
     if code not in known:
-        raise ValidationFailed(details={"code": [_("Not one of the campaign's dispositions: "
-                                                   "%(codes)s.") % {"codes": ", ".join(sorted(known))}]})
+        raise ValidationFailed(details={"code": [_(
+            "Not one of the campaign's dispositions: %(codes)s.") % {
+                "codes": ", ".join(sorted(known))}]})
     if callback_at is not None and (callback_at.tzinfo is None or callback_at <= now):
         raise ValidationFailed(details={"callback_at": [_("A future date and time with its "
                                                           "time zone.")]})
@@ -303,7 +303,8 @@ def disposition_set(*, actor: Actor, attempt: DialAttempt, code: str,
     contact = CampaignContact.objects.select_for_update().get(pk=attempt.campaign_contact_id)
     contact.disposition = code
     if attempt.refusal:
-        contact.status, contact.excluded_reason = ContactStatus.EXCLUDED, french_rules.REFUSAL_60_DAYS
+        contact.status = ContactStatus.EXCLUDED
+        contact.excluded_reason = french_rules.REFUSAL_60_DAYS
         contact.callback_at = None
     elif callback_at is not None:
         contact.status, contact.next_attempt_at = ContactStatus.PENDING, callback_at

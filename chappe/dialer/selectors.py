@@ -53,6 +53,10 @@ def consent_query(*, account: Account, number: str | None = None) -> QuerySet[Co
     return filtered(Consent.objects.filter(account=account), number=number)
 
 
+def consent_get(*, account: Account, id: Any) -> Consent:
+    return get_or_404(Consent.objects.filter(account=account), id)
+
+
 def contract_exemption_query(*, account: Account) -> QuerySet[ContractExemption]:
     return ContractExemption.objects.filter(account=account).order_by("-created_at")
 

@@ -6,6 +6,7 @@ from chappe.api.v1 import (
     agents,
     audit,
     billing,
+    call_campaigns,
     callcenter,
     campaigns,
     carriers,
@@ -18,7 +19,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, statistics):
+               smpp, callcenter, agents, call_campaigns, statistics):
     api.add_router("", module.router)
 
 __all__ = ["api"]

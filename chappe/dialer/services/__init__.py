@@ -11,6 +11,7 @@ from chappe.dialer.services.campaigns import (
     call_campaign_update,
 )
 from chappe.dialer.services.compliance import (
+    MAX_FILE_BYTES,
     bloctel_export_lines,
     bloctel_import,
     consent_record,
@@ -32,6 +33,7 @@ from chappe.dialer.services.dialing import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "Dial",
     "agent_for_call",
     "bloctel_exclude",

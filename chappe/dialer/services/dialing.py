@@ -237,8 +237,8 @@ def pacing_floor(*, campaign: CallCampaign, now: datetime) -> pacing.Floor:
 
 
 def campaign_pacing(campaign: CallCampaign) -> pacing.Pacing:
-    return pacing.Pacing(mode=campaign.mode, lines_per_agent=campaign.lines_per_agent,
-                         abandon_cap=Fraction(campaign.abandon_cap_percent) / 100)
+    return pacing.campaign_pacing(campaign.mode, lines_per_agent=campaign.lines_per_agent,
+                                  abandon_cap=Fraction(campaign.abandon_cap_percent) / 100)
 
 
 def dials_due(*, campaign: CallCampaign, now: datetime, holder: str) -> list[Dial]:

@@ -205,9 +205,8 @@ class DialAttempt(models.Model):
     disposition = models.CharField(max_length=40, blank=True)
     # The consumer refused further calls (a refusal disposition): 60 days' lockout.
     refusal = models.BooleanField(default=False)
-    # The call record of the call (the rated, charged leg), when one was written.
-    call_record = models.ForeignKey("callcenter.CallRecord", null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    # The SIP Call-ID of the call: its call record (the rated, charged leg) has it too.
+    sip_call_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-at"]

@@ -94,10 +94,11 @@ def call_attempts(*, account: Account, number: str, since: datetime) -> list[dat
     attempts and the agents' other outbound calls (call records not from a campaign)."""
     campaign_calls = DialAttempt.objects.filter(account=account, number=number, at__gt=since)
     times = list(campaign_calls.values_list("at", flat=True))
-    from_campaigns = campaign_calls.exclude(call_record=None).values("call_record_id")
+    from_campaigns = campaign_calls.exclude(sip_call_id="").values("sip_call_id")
     times += CallRecord.objects.filter(
         account=account, to_number=number, direction=Direction.OUTBOUND, parent=None,
-        started_at__gt=since).exclude(id__in=from_campaigns).values_list("started_at", flat=True)
+        started_at__gt=since).exclude(sip_call_id__in=from_campaigns) \
+        .values_list("started_at", flat=True)
     return sorted(times)
 
 

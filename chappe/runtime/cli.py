@@ -183,6 +183,7 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     from chappe.agents.desk import QueueDesk
     from chappe.agents.selectors import agent_sip_credentials
     from chappe.callcenter.directory import DjangoDirectory
+    from chappe.dialer.desk import CampaignDesk, OnThread
     from chappe.messaging.services.tts import TtsCalls
     from chappe.queue.jobs import worker_id
 
@@ -199,7 +200,9 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up,
-              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT))
+              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT),
+              # Outbound call campaigns are dialed here, beside the agents' phones (0048).
+              campaigns=OnThread(CampaignDesk()))
     return 0
 
 

@@ -165,7 +165,7 @@ def _dial_or_defer(campaign: CallCampaign, rules: french_rules.Campaign,
 @transaction.atomic
 def dial_finish(*, attempt_id: str, outcome: str, now: datetime,
                 answered_at: datetime | None = None, agent_id: str | None = None,
-                call_record_id: str | None = None) -> DialAttempt:
+                sip_call_id: str = "") -> DialAttempt:
     """How a placed call ended, and what follows for its consumer: connected → done (the
     agent's disposition may ask for a callback); abandoned → not called again within the
     campaign's delay; busy, no answer, machine, failed → the campaign's retry rule for
@@ -176,7 +176,7 @@ def dial_finish(*, attempt_id: str, outcome: str, now: datetime,
         pk=attempt_id)
     campaign = attempt.campaign
     attempt.outcome, attempt.ended_at, attempt.answered_at = outcome, now, answered_at
-    attempt.agent_id, attempt.call_record_id = agent_id, call_record_id
+    attempt.agent_id, attempt.sip_call_id = agent_id or None, sip_call_id
     attempt.save()
     contact = CampaignContact.objects.select_for_update().get(pk=attempt.campaign_contact_id)
     contact.last_outcome = outcome

@@ -117,8 +117,10 @@ def dials_claim(*, campaign: CallCampaign, now: datetime, limit: int, holder: st
         CallCampaign.objects.filter(pk=campaign.pk).update(hold_reason="")
         campaign.hold_reason = ""
     dials: list[Dial] = []
-    # Claim a few more than needed: some will be refused by the rules.
-    for contact in lease_claim(due.order_by("next_attempt_at", "id"), limit=limit * 2, now=now,
+    # Callbacks and retries due first (at the time chosen), then the consumers not yet
+    # called; a few more than needed: some will be refused by the rules.
+    order = (F("next_attempt_at").asc(nulls_last=True), "id")
+    for contact in lease_claim(due.order_by(*order), limit=limit * 2, now=now,
                                lease=LEASE, holder=holder):
         if len(dials) >= limit:
             CampaignContact.objects.filter(pk=contact.pk).update(**LEASE_RELEASED)

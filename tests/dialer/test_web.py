@@ -1,0 +1,70 @@
+"""The call campaign pages: list with counters, a campaign's progress and log, launch,
+pause and stop from the page, and the Bloctel page (export, import)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from chappe.dialer import services
+from chappe.dialer.models import CallCampaign
+from tests.web.support import client_for
+
+pytestmark = pytest.mark.django_db
+MONDAY_11 = datetime(2026, 3, 16, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def web(admin_actor):
+    return client_for(admin_actor.user)
+
+
+def test_campaign_pages(web, make_campaign, admin_actor, data_dir):
+    campaign = make_campaign(["+33612345678", "+33612345679"], name="Spring calls",
+                             script="Bonjour, ici Acme.")
+    listing = web.get("/voice/call-campaigns/")
+    assert listing.status_code == 200
+    assert "Spring calls" in listing.content.decode()
+    with time_machine.travel(MONDAY_11, tick=False):
+        page = web.get("/voice/bloctel/")
+        assert page.status_code == 200
+        assert web.get("/voice/bloctel/export/").content.decode() == \
+            "0612345678\n0612345679\n"
+        imported = web.post("/voice/bloctel/", {
+            "file": SimpleUploadedFile("returned.txt", b"0612345678\n")})
+        assert imported.status_code == 302
+        launched = web.post(f"/voice/call-campaigns/{campaign.pk}/launch/")
+        assert launched.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.state == "running"
+    detail = web.get(f"/voice/call-campaigns/{campaign.pk}/").content.decode()
+    assert "Bonjour, ici Acme." in detail
+    progress = web.get(f"/voice/call-campaigns/{campaign.pk}/progress/").content.decode()
+    assert "C-5 bloctel" in progress  # the excluded consumer, logged with the rule
+    assert web.post(f"/voice/call-campaigns/{campaign.pk}/pause/").status_code == 302
+    assert CallCampaign.objects.get(pk=campaign.pk).state == "paused"
+    assert web.post(f"/voice/call-campaigns/{campaign.pk}/stop/").status_code == 302
+    assert CallCampaign.objects.get(pk=campaign.pk).state == "stopped"
+
+
+def test_launch_refused_on_the_page(web, make_campaign):
+    campaign = make_campaign(["+33612345678"])
+    response = web.post(f"/voice/call-campaigns/{campaign.pk}/launch/", follow=True)
+    assert "Bloctel" in response.content.decode()
+    assert CallCampaign.objects.get(pk=campaign.pk).state == "draft"
+
+
+def test_an_unknown_campaign_is_not_found(web):
+    response = web.get("/voice/call-campaigns/00000000-0000-0000-0000-000000000000/")
+    assert response.status_code == 404
+
+
+def test_stale_scrub_shows_on_hold(web, make_campaign, admin_actor, scrub):
+    campaign = make_campaign(["+33612345678"])
+    scrub(MONDAY_11 - timedelta(days=1))
+    campaign = services.call_campaign_launch(actor=admin_actor, campaign=campaign, now=MONDAY_11)
+    services.dials_claim(campaign=campaign, now=MONDAY_11 + timedelta(days=31), limit=1,
+                         holder="t")
+    assert "C-5 bloctel-scrub-stale" in web.get(
+        f"/voice/call-campaigns/{campaign.pk}/progress/").content.decode()

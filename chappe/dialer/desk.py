@@ -45,7 +45,8 @@ class CampaignDesk:
                 continue
             calls += [CampaignCall(attempt_id=d.attempt_id, campaign_id=d.campaign_id,
                                    account_id=d.account_id, number=d.number,
-                                   caller_id=d.caller_id, amd=d.amd)
+                                   caller_id=d.caller_id, amd=d.amd,
+                                   amd_message=campaign.amd_message)
                       for d in dials_due(campaign=campaign, now=now, holder=self.holder)]
         return calls
 

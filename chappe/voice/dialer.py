@@ -50,6 +50,8 @@ class CampaignCall:
     number: str  # E.164
     caller_id: str  # E.164
     amd: bool = False
+    # Left to a detected machine (TTS), then hung up; "": the retry rule for machines.
+    amd_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class CampaignDialer:
             return await self._end(call, log, outcome, dialed.cause or "no_route")
         consumer = dialed.call
         if call.amd and self.classify is not None and await self._machine(consumer):
+            if call.amd_message:
+                await self._say(call, consumer, Prompt(text=call.amd_message))
             await dialed.end(self.gate, "answering machine")
             return await self._end(call, dialed.log, MACHINE, dialed.cause)
         offer = await self._agent(call)
@@ -163,7 +167,11 @@ class CampaignDialer:
                                talk=talk)
 
     async def _tell_abandoned(self, call: CampaignCall, consumer: OutboundCall) -> None:
-        pcm = await self.render(call.account_id, await self.desk.abandon_prompt(call))
+        await self._say(call, consumer, await self.desk.abandon_prompt(call))
+
+    async def _say(self, call: CampaignCall, consumer: OutboundCall, prompt: Prompt) -> None:
+        """Play `prompt` to the consumer, until its end or theirs."""
+        pcm = await self.render(call.account_id, prompt)
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(consumer.ended.wait())
         watcher.add_done_callback(lambda _t: stop.set())

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chappe.common.throttle import FailureThrottle
-from chappe.voice import outbound
+from chappe.voice import amd, outbound
 from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
 from chappe.voice.dialer import CampaignDesk, CampaignDialer
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
@@ -97,7 +97,8 @@ class VoiceEngine:
         self.campaigns = (CampaignDialer(campaigns, trunks=self.endpoint, phones=phones,
                                          registrations=self.registrar.registrations,
                                          gate=self.gate, routes=directory.routes,
-                                         finish=directory.finish, render=self._account_prompt)
+                                         finish=directory.finish, render=self._account_prompt,
+                                         classify=amd.classify)
                           if campaigns is not None else None)
         self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()

@@ -53,12 +53,12 @@ class FakeDesk:
         self.ends[call.number] = end
 
 
-def campaign_call(number: str) -> CampaignCall:
+def campaign_call(number: str, **fields) -> CampaignCall:
     return CampaignCall(attempt_id=f"a-{number}", campaign_id="c", account_id="acct",
-                        number=number, caller_id="+33162000001")
+                        number=number, caller_id="+33162000001", **fields)
 
 
-async def scenario(agent_free: bool, numbers: list[str]):
+async def scenario(agent_free: bool, numbers: list[str], *, classify=None, **fields):
     carrier_port, phone_port, engine_port = free_port(), free_port(), free_port()
     carrier = VoiceCarrierSimulator("127.0.0.1", carrier_port, rtp_ports=(38200, 38298),
                                     ring_seconds=0.2, no_answer_after=0.5)
@@ -85,9 +85,10 @@ async def scenario(agent_free: bool, numbers: list[str]):
         return MESSAGE
 
     dialer = CampaignDialer(desk, trunks=engine, phones=engine, registrations=registrations,
-                            gate=TrunkGate(), routes=routes, finish=finish, render=render)
+                            gate=TrunkGate(), routes=routes, finish=finish, render=render,
+                            classify=classify)
     try:
-        await asyncio.gather(*(dialer.place(campaign_call(n)) for n in numbers))
+        await asyncio.gather(*(dialer.place(campaign_call(n, **fields)) for n in numbers))
     finally:
         await engine.stop()
         await carrier.stop()
@@ -130,3 +131,20 @@ def test_no_agent_within_two_seconds_abandons_with_the_message():
     assert carrier.calls[0].audio_bytes >= len(MESSAGE) // 2  # heard the message
     assert phone.calls == []
     assert records[0].disposition == "answered"  # a person answered: billed per second
+
+
+def test_a_detected_machine_gets_the_message_and_no_agent():
+    heard = []
+
+    def classify(pcm: bytes) -> str:
+        heard.append(len(pcm))
+        return "machine"
+
+    # +33600000104: the simulator's answering machine (its greeting, then it records).
+    desk, _records, carrier, phone = asyncio.run(scenario(
+        True, ["+33600000104"], classify=classify, amd=True, amd_message="Rappelez-nous."))
+    assert desk.ends["+33600000104"].outcome == "machine"
+    assert heard[0] > 0  # the first seconds of its greeting were listened to
+    assert carrier.calls[0].audio_bytes >= len(MESSAGE) // 2  # the message was left
+    assert phone.calls == []  # no agent was rung
+    assert not any(event[0] == "asked" for event in desk.events)

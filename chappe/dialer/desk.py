@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from chappe.agents.models import Agent
 from chappe.agents.services.states import agent_call_end, agent_connect, agent_rang_out
-from chappe.dialer.models import CallCampaign, CampaignState
+from chappe.dialer.models import CallCampaign, CampaignState, DialAttempt
 from chappe.dialer.services.dialing import (
     agent_for_call,
     campaign_finish_if_done,
@@ -63,6 +63,8 @@ class CampaignDesk:
 
     def agent_answered(self, call: CampaignCall, offer: AgentOffer) -> None:
         campaign, agent = self._agent(call, offer)
+        # The agent's campaign panel shows this call's consumer, script and dispositions.
+        DialAttempt.objects.filter(pk=call.attempt_id).update(agent=agent)
         agent_connect(account=campaign.account, agent=agent, queue=campaign.queue,
                       call_id=call.attempt_id, wait_seconds=0, now=self.clock())
 

@@ -45,6 +45,14 @@ def dial_attempt_get(*, account: Account, id: Any) -> DialAttempt:
                       .select_related("campaign", "campaign_contact"), id)
 
 
+def agent_current_attempt(*, account: Account, agent_id: Any, since: datetime
+                          ) -> DialAttempt | None:
+    """The agent's latest campaign call since `since` (the one on screen while they talk
+    and wrap up)."""
+    return DialAttempt.objects.filter(account=account, agent_id=agent_id, at__gte=since) \
+        .select_related("campaign", "campaign_contact__contact").order_by("-at").first()
+
+
 def campaign_log(*, campaign: CallCampaign) -> QuerySet[DialLogEntry]:
     return DialLogEntry.objects.filter(campaign=campaign)
 

@@ -167,6 +167,8 @@ urlpatterns = [
          call_campaigns.call_campaign_resume, name="call_campaign_resume"),
     path("voice/call-campaigns/<uuid:campaign_id>/stop/", call_campaigns.call_campaign_stop,
          name="call_campaign_stop"),
+    path("voice/call-campaigns/my-call/", call_campaigns.agent_campaign_call,
+         name="agent_campaign_call"),
     path("voice/bloctel/", call_campaigns.bloctel, name="bloctel"),
     path("voice/bloctel/export/", call_campaigns.bloctel_export, name="bloctel_export"),
     path("voice/queues/", agents.queue_list, name="queues"),

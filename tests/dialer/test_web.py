@@ -68,3 +68,38 @@ def test_stale_scrub_shows_on_hold(web, make_campaign, admin_actor, scrub):
                          holder="t")
     assert "C-5 bloctel-scrub-stale" in web.get(
         f"/voice/call-campaigns/{campaign.pk}/progress/").content.decode()
+
+
+def test_the_agent_sees_the_script_and_saves_a_disposition(make_campaign, admin_actor, scrub,
+                                                           agents):
+    from django.utils import timezone
+
+    from chappe.dialer.desk import CampaignDesk
+    from chappe.dialer.models import DialAttempt
+    from chappe.voice.dialer import AgentOffer
+
+    now = timezone.now()
+    campaign = make_campaign(["+33612345678"], script="Bonjour, ici Acme.", commercial=False)
+    campaign = services.call_campaign_launch(actor=admin_actor, campaign=campaign, now=now)
+    desk = CampaignDesk(clock=lambda: now)
+    (call,) = services.dials_claim(campaign=campaign, now=now, limit=1, holder="t")
+    agent = agents[0]
+    type(agent).objects.filter(pk=agent.pk).update(state="ringing")
+    desk.agent_answered(desk_call(call), AgentOffer(str(agent.pk)))
+    web = client_for(agent.user)
+    page = web.get("/voice/call-campaigns/my-call/").content.decode()
+    assert "Bonjour, ici Acme." in page
+    assert "+33612345678" in page
+    assert web.post("/voice/call-campaigns/my-call/", {"code": "refused"}).status_code == 302
+    attempt = DialAttempt.objects.get(pk=call.attempt_id)
+    assert (attempt.disposition, attempt.refusal) == ("refused", True)
+    other = client_for(agents[1].user).get("/voice/call-campaigns/my-call/").content.decode()
+    assert "Bonjour, ici Acme." not in other  # only the agent who took it
+
+
+def desk_call(dial):
+    from chappe.voice.dialer import CampaignCall
+
+    return CampaignCall(attempt_id=dial.attempt_id, campaign_id=dial.campaign_id,
+                        account_id=dial.account_id, number=dial.number,
+                        caller_id=dial.caller_id)

@@ -5,18 +5,23 @@ campaigns'), its script and dispositions, the log of refused dials, and launch, 
 resume, stop; the Bloctel page (export the prospects, import the returned list, the
 scrubs kept as proof). Drafts are created through the API (`/api/v1/call-campaigns`)."""
 
+from datetime import timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
+from chappe.agents.selectors import agent_of_user
 from chappe.common.errors import ChappeError
 from chappe.dialer import selectors, services
 from chappe.web.auth import REFUSALS, account_view
@@ -24,6 +29,8 @@ from chappe.web.views.common import confirmed_action
 
 PAGE_SIZE = 50
 LOG_ROWS = 50
+# A campaign call stays on the agent's panel this long (the call and its wrap-up).
+CURRENT_CALL = timedelta(hours=2)
 
 
 @account_view(Perm.AGENTS_SUPERVISE)
@@ -97,6 +104,31 @@ def call_campaign_stop(request: HttpRequest, actor: Actor, campaign_id: UUID) ->
         button=_("Stop the campaign"),
         back=reverse("web:call_campaign", args=[campaign.pk]),
         done=_("The campaign is stopped."))
+
+
+@account_view(Perm.CALLS_HANDLE)
+def agent_campaign_call(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The agent's current campaign call: the consumer, the campaign's script and its
+    dispositions, and a callback at a time the consumer chose."""
+    agent = agent_of_user(account=actor.account, user=actor.user)
+    attempt = agent and selectors.agent_current_attempt(
+        account=actor.account, agent_id=agent.pk, since=timezone.now() - CURRENT_CALL)
+    if request.method == "POST" and attempt:
+        callback = parse_datetime(request.POST.get("callback_at") or "")
+        if callback is not None and timezone.is_naive(callback):
+            callback = timezone.make_aware(callback, ZoneInfo(actor.account.timezone))
+        try:
+            services.disposition_set(actor=actor, attempt=attempt,
+                                     code=request.POST.get("code", ""), callback_at=callback)
+        except REFUSALS:
+            raise
+        except ChappeError as exc:
+            messages.error(request, "; ".join(
+                [exc.message, *(m for ms in exc.details.values() for m in ms)]))
+        else:
+            messages.success(request, _("Disposition saved."))
+        return redirect("web:agent_campaign_call")
+    return render(request, "web/agent_campaign_call.html", {"attempt": attempt})
 
 
 @account_view(Perm.AGENTS_SUPERVISE)

@@ -53,6 +53,12 @@ def agent_current_attempt(*, account: Account, agent_id: Any, since: datetime
         .select_related("campaign", "campaign_contact__contact").order_by("-at").first()
 
 
+def agent_preview_campaigns(*, account: Account, agent_id: Any) -> QuerySet[CallCampaign]:
+    """The running preview campaigns of the queues the agent belongs to."""
+    return CallCampaign.objects.filter(account=account, state="running", mode="preview",
+                                       queue__members__agent_id=agent_id).distinct()
+
+
 def campaign_log(*, campaign: CallCampaign) -> QuerySet[DialLogEntry]:
     return DialLogEntry.objects.filter(campaign=campaign)
 

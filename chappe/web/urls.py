@@ -169,6 +169,8 @@ urlpatterns = [
          name="call_campaign_stop"),
     path("voice/call-campaigns/my-call/", call_campaigns.agent_campaign_call,
          name="agent_campaign_call"),
+    path("voice/call-campaigns/<uuid:campaign_id>/preview-next/",
+         call_campaigns.agent_preview_next, name="agent_preview_next"),
     path("voice/bloctel/", call_campaigns.bloctel, name="bloctel"),
     path("voice/bloctel/export/", call_campaigns.bloctel_export, name="bloctel_export"),
     path("voice/queues/", agents.queue_list, name="queues"),

@@ -118,3 +118,4 @@ def test_a_file_without_numbers_is_refused(api, data_dir):
     response = upload(api, "/api/v1/bloctel/scrubs", b"hello\nworld\n")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+

@@ -103,3 +103,22 @@ def desk_call(dial):
     return CampaignCall(attempt_id=dial.attempt_id, campaign_id=dial.campaign_id,
                         account_id=dial.account_id, number=dial.number,
                         caller_id=dial.caller_id)
+
+
+def test_preview_mode_hands_the_next_consumer_to_the_agent(admin_actor, account, queue, agents,
+                                                            caller_ids):
+    campaign = services.call_campaign_create(
+        actor=admin_actor, account=account, queue=queue, name="Preview calls",
+        caller_id=caller_ids, mode="preview", commercial=False, numbers=["+33612345678"])
+    services.call_campaign_launch(actor=admin_actor, campaign=campaign)
+    web = client_for(agents[0].user)
+    assert "Preview calls" in web.get("/voice/call-campaigns/my-call/").content.decode()
+    assert web.post(f"/voice/call-campaigns/{campaign.pk}/preview-next/").status_code == 302
+    page = web.get("/voice/call-campaigns/my-call/").content.decode()
+    assert "+33612345678" in page
+    web.post(f"/voice/call-campaigns/{campaign.pk}/preview-next/")  # nobody else is due
+    assert campaign.attempts.count() == 1
+    web.post("/voice/call-campaigns/my-call/", {"code": "interested"})
+    contact = campaign.contacts.get()
+    assert (contact.status, contact.disposition) == ("done", "interested")
+    assert campaign.attempts.get().outcome == "answered"

@@ -30,6 +30,7 @@ from chappe.dialer.services.dialing import (
     disposition_set,
     pacing_floor,
     preview_next,
+    preview_taken,
 )
 
 __all__ = [
@@ -57,5 +58,5 @@ __all__ = [
     "disposition_set",
     "numbers_in_file",
     "pacing_floor",
-    "preview_next",
+    "preview_next", "preview_taken",
 ]

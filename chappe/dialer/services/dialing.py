@@ -282,6 +282,14 @@ def preview_next(*, actor: Actor, campaign: CallCampaign, agent: Agent,
     return dials[0] if dials else None
 
 
+def preview_taken(*, attempt_id: str, agent: Agent) -> None:
+    """The preview consumer is the agent's: the attempt is theirs (their panel shows it)
+    until their disposition ends it. The agent dials from their own phone, whose call
+    record is the call: the attempt counts once more than the call, on the safe side of
+    C-5's four attempts."""
+    DialAttempt.objects.filter(pk=attempt_id).update(agent=agent)
+
+
 @transaction.atomic
 def disposition_set(*, actor: Actor, attempt: DialAttempt, code: str,
                     callback_at: datetime | None = None, now: datetime | None = None
@@ -302,6 +310,9 @@ def disposition_set(*, actor: Actor, attempt: DialAttempt, code: str,
                                                           "time zone.")]})
     attempt.disposition, attempt.refusal = code, code in campaign.refusal_codes()
     attempt.save(update_fields=["disposition", "refusal"])
+    if attempt.outcome == Outcome.DIALING:  # a preview call the agent placed themselves
+        attempt = dial_finish(attempt_id=str(attempt.pk), outcome=Outcome.ANSWERED, now=now,
+                              agent_id=attempt.agent_id)
     contact = CampaignContact.objects.select_for_update().get(pk=attempt.campaign_contact_id)
     contact.disposition = code
     if attempt.refusal:

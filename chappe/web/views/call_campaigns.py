@@ -128,7 +128,34 @@ def agent_campaign_call(request: HttpRequest, actor: Actor) -> HttpResponse:
         else:
             messages.success(request, _("Disposition saved."))
         return redirect("web:agent_campaign_call")
-    return render(request, "web/agent_campaign_call.html", {"attempt": attempt})
+    previews = (selectors.agent_preview_campaigns(account=actor.account, agent_id=agent.pk)
+                if agent else [])
+    return render(request, "web/agent_campaign_call.html",
+                  {"attempt": attempt, "previews": previews})
+
+
+@require_POST
+@account_view(Perm.CALLS_HANDLE)
+def agent_preview_next(request: HttpRequest, actor: Actor, campaign_id: UUID) -> HttpResponse:
+    """Preview mode: the next consumer for the agent to see, then dial from their phone
+    (the rules are checked now and the attempt counted)."""
+    agent = agent_of_user(account=actor.account, user=actor.user)
+    campaign = selectors.call_campaign_get(account=actor.account, id=campaign_id)
+    if agent is None:
+        messages.error(request, _("Only an agent takes preview calls."))
+        return redirect("web:agent_campaign_call")
+    try:
+        dial = services.preview_next(actor=actor, campaign=campaign, agent=agent)
+    except REFUSALS:
+        raise
+    except ChappeError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:agent_campaign_call")
+    if dial is None:
+        messages.info(request, _("Nobody is due in this campaign now."))
+    else:
+        services.preview_taken(attempt_id=dial.attempt_id, agent=agent)
+    return redirect("web:agent_campaign_call")
 
 
 @account_view(Perm.AGENTS_SUPERVISE)

@@ -119,3 +119,9 @@ def test_a_file_without_numbers_is_refused(api, data_dir):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
 
+
+
+def test_a_queue_used_by_a_call_campaign_is_not_deleted(api, draft, queue):
+    response = api.delete(f"/api/v1/queues/{queue.pk}")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "queue_in_use"

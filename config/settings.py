@@ -81,6 +81,11 @@ INSTALLED_APPS = [
     "chappe.callcenter",
     "chappe.agents",
     "chappe.dialer",
+    "chappe.time2chat",
+    "chappe.inbox",
+    "chappe.lifecycle",
+    "chappe.support",
+    "chappe.notices",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -216,14 +221,27 @@ CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 # softphones to it (chappe.voice.browser, decision 0040). Never exposed outside.
 CHAPPE_VOICE_CONTROL_HOST = os.environ.get("CHAPPE_VOICE_CONTROL_HOST", "127.0.0.1")
 CHAPPE_VOICE_CONTROL_PORT = int(os.environ.get("CHAPPE_VOICE_CONTROL_PORT", "5079"))
+# STUN/TURN servers of the browser softphones (JSON list of {urls, username?, credential?},
+# as RTCPeerConnection takes them), given to the browsers and to the engine's WebRTC
+# peers alike; none: host candidates only (browsers and engine on one network).
+CHAPPE_WEBRTC_ICE_SERVERS = json.loads(os.environ.get("CHAPPE_WEBRTC_ICE_SERVERS", "[]"))
 
 # Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
 # connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.
 CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
     "smpp": "chappe.carriers.smpp.connector.SmppConnector",
+    "rcs_simulator": "chappe.carriers.rcs_simulator.connector.RcsSimulatorConnector",
     **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
 }
+
+# RCS (issue 19, decision 0049): the carriers that validate each RCS agent, and the
+# months without a send after which an agent is deactivated (a notice goes a month before).
+CHAPPE_RCS_CARRIERS = [c for c in os.environ.get(
+    "CHAPPE_RCS_CARRIERS", "orange,sfr,bouygues,free").split(",") if c]
+CHAPPE_RCS_IDLE_MONTHS = int(os.environ.get("CHAPPE_RCS_IDLE_MONTHS", "6"))
+# Time2Chat (decision 0050): days an ended 09 number waits before it can be reassigned.
+CHAPPE_T2C_QUARANTINE_DAYS = int(os.environ.get("CHAPPE_T2C_QUARANTINE_DAYS", "90"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.
@@ -236,6 +254,18 @@ CHAPPE_SENDER_RULES = json.loads(os.environ.get("CHAPPE_SENDER_RULES", "null")) 
     "FR": {},
     "*": {"short_code_pattern": r"\d{3,8}", "long_number_allowed": True},
 }
+# Content policy (M-11, docs/decisions/0051): an account caught by the same rule with this
+# many different texts or senders within this many hours is flagged to the operator as
+# trying to get round it.
+CHAPPE_POLICY_BYPASS_ATTEMPTS = int(os.environ.get("CHAPPE_POLICY_BYPASS_ATTEMPTS", "3"))
+CHAPPE_POLICY_BYPASS_HOURS = int(os.environ.get("CHAPPE_POLICY_BYPASS_HOURS", "24"))
+# History retention (M-13, C-10, docs/decisions/0052): messages stay in the active tables
+# this many months, then in the archive (compressed monthly files under the data dir)
+# this many more, then are deleted; call records are kept this many years from the date
+# of the invoice that billed them (never deleted while no invoice references them).
+CHAPPE_MESSAGES_ACTIVE_MONTHS = int(os.environ.get("CHAPPE_MESSAGES_ACTIVE_MONTHS", "6"))
+CHAPPE_MESSAGES_ARCHIVE_MONTHS = int(os.environ.get("CHAPPE_MESSAGES_ARCHIVE_MONTHS", "12"))
+CHAPPE_CALLS_KEEP_YEARS = int(os.environ.get("CHAPPE_CALLS_KEEP_YEARS", "10"))
 # Marketing sending windows per destination country (M-12), as JSON: {"FR": {"start":
 # "08:00", "end": "21:30", "weekdays": [0, 1, 2, 3, 4, 5], "public_holidays_allowed":
 # false}}. Countries not listed have no window. Default: France, AF2M 2026 charter.
@@ -314,6 +344,50 @@ else:
         }
     }
 DEFAULT_FROM_EMAIL = os.environ.get("CHAPPE_FROM_EMAIL", "Chappe <no-reply@chappe.localhost>")
+
+# The account's lifecycle (P-9, P-10): the terms of sale's values, each replaceable by
+# the operator through CHAPPE_LIFECYCLE (JSON, only the keys to change).
+CHAPPE_LIFECYCLE = {
+    "notice_months": 1,  # termination with notice: one calendar month
+    "breach_cure_days": 30,  # a formal notice left unremedied this long ends the contract
+    "purge_months": 3,  # the export stays available this long after termination
+    "inactivity_months": 24,  # no login, API call, SMPP bind or send for this long…
+    "inactivity_notice_days": 15,  # …and the account is deleted this long after the notice
+    "activity_touch_minutes": 60,  # last activity written at most this often per account
+    **json.loads(os.environ.get("CHAPPE_LIFECYCLE", "{}")),
+}
+# Support (P-11, C-12): ticket quotas per calendar month in the account's zone, the
+# desk's opening hours (closed on French public holidays) and the acknowledgement
+# deadlines in working hours. CHAPPE_SUPPORT (JSON) replaces any key.
+CHAPPE_SUPPORT = {
+    "tickets_per_month": 5,
+    "tickets_per_month_subscriber": 30,
+    "timezone": "Europe/Paris",
+    "hours": [["09:00", "12:00"], ["14:00", "17:00"]],
+    "acknowledge_hours": {"blocking": 24, "semi_blocking": 48},
+    "phone": os.environ.get("CHAPPE_SUPPORT_PHONE", ""),
+    "email": os.environ.get("CHAPPE_SUPPORT_EMAIL", "support@chappe.localhost"),
+    # The inbound mailbox the worker polls for tickets sent by e-mail: a maildir path.
+    "maildir": os.environ.get("CHAPPE_SUPPORT_MAILDIR", str(DATA_DIR / "support-inbox")),
+    # P-19: the back-office shows these models' rows only under the client's grant.
+    "access_models": ["messaging.message", "messaging.reply", "callcenter.callrecord",
+                      "callcenter.voicemail", "contacts.contactimport"],
+    "access_max_hours": 168,  # the longest grant a client gives at once
+    **json.loads(os.environ.get("CHAPPE_SUPPORT", "{}")),
+}
+
+# Notices and transparency (P-12, P-14, P-16): notice periods and the platform's DPO,
+# published on /legal/. CHAPPE_NOTICES (JSON) replaces any key.
+CHAPPE_NOTICES = {
+    "change_notice_months": 1,  # price and service changes announced a month ahead
+    "terms_notice_days": 30,  # new terms notified at least 30 days ahead
+    "objection_days": 15,  # to object to a change of sub-processors
+    "recipient_request_days": 30,  # a forwarded request unanswered this long is overdue
+    "dpo": {"name": os.environ.get("CHAPPE_DPO_NAME", ""),
+            "email": os.environ.get("CHAPPE_DPO_EMAIL", "dpo@chappe.localhost"),
+            "address": os.environ.get("CHAPPE_DPO_ADDRESS", "")},
+    **json.loads(os.environ.get("CHAPPE_NOTICES", "{}")),
+}
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500

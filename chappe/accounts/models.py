@@ -67,6 +67,12 @@ class Account(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
+    # When a terminated account's data goes (P-9: 3 months after termination; at once
+    # after an inactivity deletion, P-10). Set by `account_terminate`.
+    purge_at = models.DateTimeField(null=True, blank=True)
+    # The last login, API call or SMPP bind (P-10), written at most once an hour
+    # (`accounts.activity`); None: nothing since the field exists (created_at counts).
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     # The account's identity on the Twilio-compatible API (`/2010-04-01/Accounts/{sid}`,
     # issue 17): "AC" + 32 hex, drawn once, never changed. Not a secret (the API key is).
     twilio_account_sid = models.CharField(max_length=34, unique=True,

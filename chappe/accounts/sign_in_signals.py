@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from chappe.accounts.activity import activity_touch
 from chappe.accounts.services.sign_in import login_failure_record, login_record
 
 
@@ -22,6 +23,7 @@ def login_email(request, credentials: dict | None) -> str:
 def _logged_in(sender, request, user, **kwargs) -> None:
     admin = request is not None and request.path.startswith("/admin/")
     login_record(user=user, request=request, admin=admin)
+    activity_touch(account_id=user.account_id)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.login_failure_record")

@@ -32,6 +32,7 @@ from chappe.billing.models import (
     CreditOrder,
     CreditTransfer,
     FeeCharge,
+    Fine,
     Invoice,
     InvoiceContest,
     InvoiceLine,
@@ -49,6 +50,7 @@ from chappe.billing.models import (
 from chappe.billing.money import format_amount, from_micros, shown_value
 from chappe.billing.periods import previous_month
 from chappe.billing.rating import Product
+from chappe.billing.services.fines import fine_record
 from chappe.common.errors import ChappeError
 
 
@@ -485,3 +487,36 @@ class InvoiceContestAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Reject: the invoice stands (penalties resume)"))
     def reject(self, request, queryset):
         self._resolve(request, queryset, False)
+
+
+class FineForm(forms.ModelForm):
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), decimal_places=6)
+
+    class Meta:
+        model = Fine
+        fields = ["account", "service_kind", "imposed_by", "reason", "reference", "imposed_on",
+                  "currency"]
+
+
+@admin.register(Fine)
+class FineAdmin(ServiceFormAdmin):
+    """Fines passed on (P-18): recorded here, re-billed on the client's next invoice."""
+
+    form = FineForm
+    list_display = ("account", "imposed_by", "reason", "amount", "imposed_on", "invoice")
+    search_fields = ("account__name", "imposed_by", "reference")
+
+    @admin.display(description=_("Amount"))
+    def amount(self, obj: Fine) -> str:
+        return format_amount(obj.amount_micros, obj.currency)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        saved_as(obj, fine_record(
+            actor=operator_actor(request, data["account"]), account=data["account"],
+            imposed_by=data["imposed_by"], reason=data["reason"], amount=data["amount"],
+            imposed_on=data["imposed_on"], reference=data["reference"],
+            currency=data["currency"], service_kind=data["service_kind"]))

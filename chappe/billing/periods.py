@@ -18,17 +18,11 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from chappe.common.months import add_months
+
 
 def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "Europe/Paris")
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` plus `months` calendar months, clamped to the end of the target month."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

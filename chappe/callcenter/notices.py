@@ -49,17 +49,18 @@ def user_recipient(user) -> Recipient:
 
 def mail_send(*, account: Account, recipients: Iterable[Recipient], template: str,
               context: dict[str, Any],
-              attachments: Iterable[tuple[str, bytes, str]] = ()) -> int:
-    """Render `callcenter/email/<template>.txt` (and `_subject.txt`) for each recipient and
-    send it; returns how many were sent."""
+              attachments: Iterable[tuple[str, bytes, str]] = (),
+              prefix: str = "callcenter/email") -> int:
+    """Render `<prefix>/<template>.txt` (and `_subject.txt`) for each recipient and send
+    it; returns how many were sent."""
     attachments = list(attachments)
     sent = 0
     for recipient in recipients:
         with translation.override(recipient.language), \
                 timezone.override(zone(account.timezone)):
-            subject = render_to_string(f"callcenter/email/{template}_subject.txt",
+            subject = render_to_string(f"{prefix}/{template}_subject.txt",
                                        context).strip()
-            body = render_to_string(f"callcenter/email/{template}.txt", context)
+            body = render_to_string(f"{prefix}/{template}.txt", context)
         message = EmailMessage(" ".join(subject.split()), body, to=[recipient.email])
         for name, content, mimetype in attachments:
             message.attach(name, content, mimetype)

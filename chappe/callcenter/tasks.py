@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from chappe.callcenter.call_retention import call_records_expire
 from chappe.callcenter.recordings import recordings_expire
 from chappe.callcenter.rentals import rental_fees_run, rental_notice_send
 from chappe.callcenter.voicemails import EMAIL_JOB, voicemail_email_send
@@ -28,3 +29,9 @@ def rental_fees(payload: dict) -> None:
 def recordings_expire_job(payload: dict) -> None:
     """Delete the call recordings past their retention."""
     recordings_expire()
+
+
+@job_handler("callcenter.call_records_expire", every=timedelta(hours=24))
+def call_records_expire_job(payload: dict) -> None:
+    """Delete the call records 10 years past the invoice that billed them (C-10)."""
+    call_records_expire(dry_run=bool(payload.get("dry_run")))

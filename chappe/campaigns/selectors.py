@@ -43,8 +43,9 @@ from chappe.smpp.encoding import Segmentation, segment
 M = MessageStatus
 _CHUNK = 900  # under SQLite's bound-parameter limit
 FILTER_OPS = ("eq", "ne", "contains", "empty", "not_empty", "gte", "lte")
-# Message statuses grouped as the progress shows them.
-WAITING = (M.ACCEPTED, M.SCHEDULED, M.QUEUED)
+# Message statuses grouped as the progress shows them. A message held by the content
+# policy (M-11) waits for the operator: the campaign is not complete while it does.
+WAITING = (M.ACCEPTED, M.SCHEDULED, M.QUEUED, M.HELD)
 FAILED = (M.UNDELIVERED, M.REJECTED, M.EXPIRED)
 
 

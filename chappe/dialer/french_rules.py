@@ -32,8 +32,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
+from chappe.common.holidays_fr import is_french_holiday
 from chappe.common.numbers import number_place
 
 HOURS = "C-5 hours"
@@ -127,15 +126,9 @@ def consumer_zone(number: str) -> ZoneInfo:
     return ZoneInfo(FRENCH_REGIONS[region][0])
 
 
-@cache
-def _holidays(region: str, year: int) -> holidays.HolidayBase:
-    subdivision = FRENCH_REGIONS[region][1]
-    return holidays.France(years=year, subdiv=subdivision or None)
-
-
 def public_holiday(number: str, day: date) -> bool:
     region = _region(number) or "FR"
-    return day in _holidays(region, day.year)
+    return is_french_holiday(day, FRENCH_REGIONS[region][1])
 
 
 def in_window(number: str, at: datetime) -> bool:

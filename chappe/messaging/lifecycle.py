@@ -11,6 +11,8 @@ from enum import StrEnum
 class MessageStatus(StrEnum):
     # Taken by the platform: durable, rated and billed (M-8); not yet due.
     ACCEPTED = "accepted"
+    # Held by the content policy (M-11) until the operator releases or refuses it.
+    HELD = "held_for_review"
     # Waiting for its send time (client schedule or marketing quiet hours, M-12).
     SCHEDULED = "scheduled"
     # Due: waiting in the dispatch queue for a gateway to hand it to a carrier.
@@ -44,7 +46,9 @@ FINAL = frozenset(
 
 S = MessageStatus
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
-    S.ACCEPTED: frozenset({S.SCHEDULED, S.QUEUED, S.CANCELED, S.OPTED_OUT, S.REJECTED}),
+    S.ACCEPTED: frozenset({S.SCHEDULED, S.QUEUED, S.CANCELED, S.OPTED_OUT, S.REJECTED,
+                           S.HELD}),
+    S.HELD: frozenset({S.SCHEDULED, S.QUEUED, S.REJECTED}),
     S.SCHEDULED: frozenset({S.QUEUED, S.CANCELED, S.EXPIRED}),
     S.QUEUED: frozenset({S.SENT, S.REJECTED, S.EXPIRED, S.SCHEDULED}),
     S.SENT: frozenset({S.DELIVERED, S.UNDELIVERED, S.EXPIRED, S.REJECTED}),

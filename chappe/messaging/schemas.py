@@ -52,6 +52,39 @@ class EventOut(Schema):
     detail: str
 
 
+class ArchivedEventOut(Schema):
+    status: str
+    at: datetime
+    error_code: str = ""
+
+
+class ArchivedMessageOut(Schema):
+    """A message read back from the archive (M-13): what the archive kept of it."""
+
+    id: UUID
+    send_id: UUID
+    channel: str
+    kind: str
+    recipient: str
+    country: str
+    sender: str
+    text: str
+    encoding: str
+    segments: int
+    price: Decimal
+    currency: str
+    status: str
+    error_code: str
+    reference: str = ""
+    created_at: datetime
+    sent_at: datetime | None
+    history: list[ArchivedEventOut]
+
+    @staticmethod
+    def resolve_price(obj: dict) -> Decimal:
+        return Decimal(obj["price_micros"]) / 1_000_000
+
+
 class MessageOut(Schema):
     id: UUID
     send_id: UUID

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,15 +40,16 @@ from chappe.privacy.models import AccountPurge
 
 logger = logging.getLogger(__name__)
 
-PURGE_AFTER_MONTHS = 3
-
-
 def purge_due_at(account: Account) -> datetime | None:
-    """When a terminated account's data goes (P-9: 3 months after termination)."""
+    """When a terminated account's data goes: the date its termination set (P-9: 3
+    months later; P-10: at once after an inactivity deletion), for an account
+    terminated before that date was recorded 3 months after termination."""
     if account.terminated_at is None:
         return None
+    if account.purge_at is not None:
+        return account.purge_at
     at = account.terminated_at
-    day = add_months(at.date(), PURGE_AFTER_MONTHS)
+    day = add_months(at.date(), 3)
     return at.replace(year=day.year, month=day.month, day=day.day)
 
 
@@ -122,7 +124,9 @@ def accounts_purge_due(*, now: datetime | None = None) -> int:
     purged = 0
     candidates = Account.objects.filter(
         status=AccountStatus.TERMINATED, terminated_at__isnull=False,
-        terminated_at__lte=now).exclude(pk__in=AccountPurge.objects.values("account_id"))
+        terminated_at__lte=now).filter(
+        Q(purge_at__isnull=True) | Q(purge_at__lte=now)).exclude(
+        pk__in=AccountPurge.objects.values("account_id"))
     for account in candidates:
         if purge_due_at(account) > now:
             continue

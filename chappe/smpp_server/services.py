@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chappe.accounts.activity import activity_touch
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account, ServiceKind
 from chappe.accounts.roles import Perm
@@ -248,6 +249,7 @@ def smpp_bind_authenticate(*, system_id: str, password: str,
                   smpp.default_sender,
                   T.DC_LATIN1 if smpp.default_alphabet == Alphabet.LATIN1 else T.DC_GSM, peer)
     audit_record(actor=bind_actor(bound, smpp.account), action="smpp.bind", target=smpp)
+    activity_touch(account_id=smpp.account_id)
     return P.ROK, bound
 
 

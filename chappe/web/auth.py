@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from chappe.accounts.actor import Actor
+from chappe.accounts.models import AccountStatus
 from chappe.accounts.roles import Perm
 from chappe.common.errors import ChappeError, NotFound, PermissionDenied, ValidationFailed
 
@@ -66,8 +67,13 @@ def _account_timezone(actor: Actor) -> zoneinfo.ZoneInfo | None:
         return None
 
 
-def account_view(perm: Perm | None = None) -> Callable[[View], View]:
-    """Decorate a view `view(request, actor, ...)` of the client web app."""
+def account_view(perm: Perm | None = None, *,
+                 terminated_ok: bool = False) -> Callable[[View], View]:
+    """Decorate a view `view(request, actor, ...)` of the client web app.
+
+    A terminated account (P-9) is read-only until its purge: its administrators reach
+    only the pages marked `terminated_ok` (the account's closure and export page);
+    every other page sends them there."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -80,6 +86,8 @@ def account_view(perm: Perm | None = None) -> Callable[[View], View]:
                     return redirect("admin:index")
                 return error_page(request, PermissionDenied())
             actor = actor_for(request)
+            if not terminated_ok and actor.account.status == AccountStatus.TERMINATED:
+                return redirect("web:closure")
             try:
                 with timezone.override(_account_timezone(actor)):
                     if perm is not None:

@@ -299,6 +299,14 @@ class SmsFilterForm(forms.Form):
     until = forms.DateField(label=_("Until"), required=False, widget=_date_input())
 
 
+class SmsArchiveForm(forms.Form):
+    """Search of the message archive (M-13): by number and day."""
+
+    recipient = forms.CharField(label=_("Recipient"), max_length=32, required=False)
+    since = forms.DateField(label=_("Since"), required=False, widget=_date_input())
+    until = forms.DateField(label=_("Until"), required=False, widget=_date_input())
+
+
 # --- billing --------------------------------------------------------------------------
 
 

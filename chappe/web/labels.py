@@ -17,10 +17,12 @@ STATUS_LABELS = {
     "rejected": pgettext_lazy("message status", "Rejected"),
     "canceled": pgettext_lazy("message status", "Canceled"),
     "opted_out": pgettext_lazy("message status", "Opted out"),
+    "held_for_review": pgettext_lazy("message status", "Held for review"),
     # Recipients for whom no message was made.
     "invalid": pgettext_lazy("message status", "Invalid number"),
     "duplicate": pgettext_lazy("message status", "Duplicate"),
     "sender_rejected": pgettext_lazy("message status", "Sender refused"),
+    "content_refused": pgettext_lazy("message status", "Refused by the content policy"),
 }
 
 # Badge colour per status: active (green), info (blue), scheduled (violet), suspended
@@ -41,6 +43,8 @@ BADGE_STYLES = {
     "rejected": "error",
     "invalid": "error",
     "sender_rejected": "error",
+    "content_refused": "error",
+    "held_for_review": "suspended",
     "overdue": "error",
     "canceled": "terminated",
     "cancelled": "terminated",

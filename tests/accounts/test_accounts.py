@@ -1,9 +1,11 @@
 """Accounts and sub-accounts (P-1, P-2), ordered services (P-4), suspension (P-8),
 termination (P-9) and their audit trail (P-13)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -169,7 +171,11 @@ def test_terminating_a_sub_account_revokes_its_keys_and_cascades(parent, api_for
     grandchild = account_create(actor=SYSTEM, name="Grandchild", parent=sub)
     sub_client = api_for(sub)
     grandchild_client = api_for(grandchild)
-    sub_user = User.objects.create_user("s@sub.example", "correct-horse-battery-9", account=sub)
+    sub_user = User.objects.create_user("s@sub.example", "correct-horse-battery-9", account=sub,
+                                        role=Role.AGENT)
+    # An administrator keeps a read-only access to export the data until the purge (P-9).
+    sub_admin = User.objects.create_user("a@sub.example", "correct-horse-battery-9",
+                                         account=sub, role=Role.ADMINISTRATOR)
     invitation, _ = user_invite(actor=SYSTEM, account=grandchild, email="g@gc.example",
                                 role=Role.AGENT)
     sibling = account_create(actor=SYSTEM, name="Sibling", parent=parent)
@@ -189,7 +195,9 @@ def test_terminating_a_sub_account_revokes_its_keys_and_cascades(parent, api_for
         assert "account.terminate" in actions(account)
     sub_user.refresh_from_db()
     invitation.refresh_from_db()
+    sub_admin.refresh_from_db()
     assert not sub_user.is_active
+    assert sub_admin.is_active
     assert invitation.revoked_at is not None
     for client in (sub_client, grandchild_client):
         response = client.get("/api/v1/account")
@@ -286,12 +294,14 @@ def test_services_are_listed_and_ordered(api, account):
     assert set(unknown.json()["error"]["details"]) == {"kind"}
 
 
-def test_giving_notice_ends_the_service_in_30_days(api, account):
-    response = api.delete("/api/v1/services/messaging")
+def test_giving_notice_ends_the_service_one_calendar_month_later(api, account):
+    with time_machine.travel(datetime(2027, 1, 31, 10, tzinfo=ZoneInfo("Europe/Paris")),
+                             tick=False):
+        response = api.delete("/api/v1/services/messaging")
     assert response.status_code == 200, response.content
     service = account.services.get(kind=MESSAGING)
-    expected = timezone.now() + timedelta(days=30)
-    assert abs(service.termination_effective_at - expected) < timedelta(minutes=1)
+    assert service.termination_effective_at == datetime(
+        2027, 2, 28, 10, tzinfo=ZoneInfo("Europe/Paris"))
     assert response.json()["termination_effective_at"] is not None
     # Still usable during the notice period.
     assert service_require(account=account, kind=MESSAGING) == service

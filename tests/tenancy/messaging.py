@@ -1,5 +1,6 @@
 """Tenant data and path parameters of chappe.messaging: a scheduled message (cancelable,
-editable), a delivered one, a reply and a scheduled voice message (TTS)."""
+editable), a delivered one, a reply, a scheduled voice message (TTS) and an archived
+message (M-13, in the archive files)."""
 
 from datetime import timedelta
 
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from chappe.accounts.actor import SYSTEM
 from chappe.carriers.base import Inbound
+from chappe.messaging.archive import history_retention_run
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.replies import inbound_receive
@@ -32,6 +34,11 @@ def seed(t: Tenant) -> None:
     o["voice_message"] = tts_send(actor=actor, account=t.account, recipients=[number],
                                   text=f"Bonjour {t.tag}",
                                   send_at=timezone.now() + timedelta(days=2)).send
+    old = sms_send(actor=actor, account=t.account, recipients=[number], sender="Shop",
+                   text=f"Archived {t.tag}").recipients[0].message
+    Message.objects.filter(pk=old.pk).update(status="delivered",
+                                             created_at=timezone.now() - timedelta(days=400))
+    history_retention_run()
     inbound_receive(connector="tenancy", inbound=[Inbound(
         carrier_id=f"mo-{t.tag}"[:60], from_number=number, to="Shop", text=f"Reply {t.tag}",
         received_at=timezone.now())])

@@ -1,8 +1,11 @@
 """Accounts and sub-accounts (P-1, P-2, P-8, P-9): create, update, suspend, terminate,
 supporting documents."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +20,7 @@ from chappe.accounts.models import (
     ServiceStatus,
     SuspensionReason,
 )
-from chappe.accounts.roles import Perm
+from chappe.accounts.roles import Perm, Role
 from chappe.accounts.services._common import (
     _require_open,
     _set_status,
@@ -25,6 +28,7 @@ from chappe.accounts.services._common import (
 from chappe.accounts.validation import validate_account_fields
 from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ServiceRefused, ValidationFailed
+from chappe.common.months import moment_add_months
 
 
 @transaction.atomic
@@ -99,22 +103,32 @@ def account_reactivate(*, actor: Actor, account: Account, note: str = "") -> Acc
 
 
 @transaction.atomic
-def account_terminate(*, actor: Actor, account: Account) -> Account:
-    """Close an account (P-9): the operator any account, a parent its sub-accounts.
+def account_terminate(*, actor: Actor, account: Account, reason: str = "",
+                      purge_at: datetime | None = None) -> Account:
+    """Close an account (P-9): the operator any account, a parent its sub-accounts, the
+    system when a notice period ends (chappe/lifecycle).
 
-    Its sub-accounts, services, users and keys stop with it; the data stays until the
-    retention job purges it (3 months later)."""
+    Its sub-accounts, services, keys and users stop with it — except its administrators,
+    who keep a read-only access to export everything (the web app lets a terminated
+    account reach its export page only) until the purge job deletes the data, at
+    `purge_at` (default: `purge_months`, 3 months, later)."""
     if account.parent_id is None or not actor.can(Perm.SUBACCOUNTS_MANAGE):
         actor.require_operator()
     if account.status == AccountStatus.TERMINATED:
         raise Conflict(_("This account is already terminated."))
     now = timezone.now()
+    if purge_at is None:
+        purge_at = moment_add_months(now, settings.CHAPPE_LIFECYCLE["purge_months"],
+                                     ZoneInfo(account.timezone or "Europe/Paris"))
     for child in account.children.exclude(status=AccountStatus.TERMINATED):
-        account_terminate(actor=actor, account=child)
+        account_terminate(actor=actor, account=child, reason=reason, purge_at=purge_at)
     account.status = AccountStatus.TERMINATED
     account.terminated_at = now
     account.status_changed_at = now
-    account.save(update_fields=["status", "terminated_at", "status_changed_at"])
+    account.purge_at = purge_at
+    account.status_note = reason
+    account.save(update_fields=["status", "terminated_at", "status_changed_at", "purge_at",
+                                "status_note"])
     account.services.exclude(status=ServiceStatus.TERMINATED).update(
         status=ServiceStatus.TERMINATED, status_changed_at=now
     )
@@ -122,8 +136,9 @@ def account_terminate(*, actor: Actor, account: Account) -> Account:
     account.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now
     )
-    account.users.update(is_active=False)
-    audit_record(actor=actor, account=account, action="account.terminate", target=account)
+    account.users.exclude(role=Role.ADMINISTRATOR).update(is_active=False)
+    audit_record(actor=actor, account=account, action="account.terminate", target=account,
+                 details={"reason": reason, "purge_at": purge_at.isoformat()})
     if account.parent_id is not None:
         # The parent's trail shows what happened to its sub-accounts (as for creation).
         audit_record(actor=actor, account=account.parent, action="subaccount.terminate",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chappe.accounts.activity import activity_touch
 from chappe.accounts.actor import Actor
 from chappe.accounts.models import (
     Account,
@@ -97,6 +98,8 @@ def api_keys_current(*, ids: Collection[int]) -> dict[int, ApiKey]:
 
 def _touch(keys: list[ApiKey]) -> None:
     now = timezone.now()
+    for account_id in {key.account_id for key in keys}:
+        activity_touch(account_id=account_id, now=now)
     stale = [key for key in keys
              if key.last_used_at is None or now - key.last_used_at > API_KEY_TOUCH_INTERVAL]
     if stale:

@@ -1,8 +1,10 @@
 """Ordered services (P-4, P-8, P-9): the gate every product passes, ordering,
 suspension, notice and termination."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,8 +25,7 @@ from chappe.accounts.services._common import (
 )
 from chappe.audit.services import audit_record
 from chappe.common.errors import Conflict, ServiceRefused, ValidationFailed
-
-TERMINATION_NOTICE = timedelta(days=30)
+from chappe.common.months import moment_add_months
 
 
 def service_require(*, account: Account, kind: str) -> Service:
@@ -159,7 +160,10 @@ def service_terminate(*, actor: Actor, service: Service, immediate: bool = False
         service.status = ServiceStatus.TERMINATED
         service.status_changed_at = service.termination_effective_at = now
     else:
-        service.termination_effective_at = now + TERMINATION_NOTICE
+        # One calendar month (31 Jan → 28/29 Feb), the account's wall-clock time.
+        service.termination_effective_at = moment_add_months(
+            now, settings.CHAPPE_LIFECYCLE["notice_months"],
+            ZoneInfo(service.account.timezone or "Europe/Paris"))
     service.save(update_fields=["status", "status_changed_at", "termination_effective_at"])
     audit_record(actor=actor, account=service.account, action="service.terminate",
                  target=service,

@@ -155,6 +155,10 @@ def _send(request: HttpRequest, actor: Actor, params: dict[str, str]) -> HttpRes
     if not any(r.message is not None for r in outcome.recipients):
         if any(r.status == "sender_rejected" for r in outcome.recipients):
             raise Answer(35, _("Invalid parameter emetteur"))
+        if refused := next((r for r in outcome.recipients if r.status == "content_refused"),
+                           None):  # the content policy (M-11) names its rule
+            raise Answer(35, _("Invalid parameter message: %(why)s")
+                         % {"why": refused.error_message})
         raise Answer(35, _("Invalid parameter numero: no valid recipient"))
     return _line(0, _("Accepted"), outcome.send.id.hex)
 

@@ -11,15 +11,19 @@ from chappe.api.v1 import (
     campaigns,
     carriers,
     contacts,
+    conversations,
     messaging,
+    rcs,
     smpp,
     statistics,
+    support,
     webhooks,
 )
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, call_campaigns, statistics):
+               smpp, callcenter, agents, call_campaigns, statistics, rcs,
+               conversations, support):
     api.add_router("", module.router)
 
 __all__ = ["api"]

@@ -9,18 +9,23 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from chappe.accounts.roles import Perm
 from chappe.api.v1.base import ASYNC_AUTH, actor_of
 from chappe.common.csv_export import csv_response
+from chappe.common.errors import ValidationFailed
+from chappe.common.numbers import InvalidNumber, normalize
 from chappe.messaging import selectors
+from chappe.messaging.archive import ARCHIVE_CSV_HEADER, archive_csv_rows, archive_search
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.group_commit import SCOPE_KEY
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, Send
 from chappe.messaging.schemas import (
+    ArchivedMessageOut,
     MessageDetailOut,
     MessageOut,
     MessagePatch,
@@ -104,6 +109,41 @@ def sms_export(request: HttpRequest, filters: Query[MessageFilters]):
     actor = actor_of(request, Perm.MESSAGING_VIEW)
     rows = selectors.message_list(account=actor.account, **filters.dict())
     return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))
+
+
+class ArchiveFilters(Schema):
+    number: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _archived(request: HttpRequest, filters: ArchiveFilters) -> list[dict]:
+    actor = actor_of(request, Perm.MESSAGING_VIEW)
+    number = None
+    if filters.number:
+        try:
+            number = normalize(filters.number,
+                               default_country=actor.account.default_country).e164
+        except InvalidNumber:
+            raise ValidationFailed(details={"number": [_("Not a valid phone number.")]}) \
+                from None
+    return archive_search(account=actor.account, number=number, since=filters.since,
+                          until=filters.until)
+
+
+@router.get("/sms/archive", response=list[ArchivedMessageOut])
+@paginate(LimitOffsetPagination)
+def sms_archive(request: HttpRequest, filters: Query[ArchiveFilters]):
+    """Archived messages (older than the active period, M-13), newest first, by number
+    and acceptance time."""
+    return _archived(request, filters)
+
+
+@router.get("/sms/archive/export", response={200: None})
+def sms_archive_export(request: HttpRequest, filters: Query[ArchiveFilters]):
+    """The same archived messages as CSV."""
+    return csv_response("sms-archive.csv", ARCHIVE_CSV_HEADER,
+                        archive_csv_rows(_archived(request, filters)))
 
 
 @router.get("/sms/replies", response=list[ReplyOut])

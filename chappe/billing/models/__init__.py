@@ -19,6 +19,7 @@ from chappe.billing.models.credits import (
     PaymentMethod,
 )
 from chappe.billing.models.fees import FeeCharge
+from chappe.billing.models.fines import Fine
 from chappe.billing.models.invoices import (
     ContestStatus,
     Invoice,
@@ -66,6 +67,7 @@ __all__ = [
     "CreditTransfer",
     "EntryReason",
     "FeeCharge",
+    "Fine",
     "Invoice",
     "InvoiceContest",
     "InvoiceCounter",

@@ -8,6 +8,9 @@ reversal (a use canceled before it happened) is billed with its original when ne
 invoiced yet — even if it came after the month's end — so they cancel out; a reversal of
 an already invoiced use is a negative line on the next invoice.
 
+Fines passed on (P-18, services/fines.py) recorded before the month's end and not billed
+yet are lines of the invoice of their service, in full.
+
 Fees: plan fee, licences, users and numbers priced from the plan's list (or the account's
 override) at the start of the month. The first period starts on the subscription day and
 is prorated by days; every later started month is owed in full (periods.billable_days).
@@ -29,6 +32,7 @@ from chappe.billing.models import (
     AccountBilling,
     BillingMode,
     BillingSettings,
+    Fine,
     Invoice,
     InvoicedUsage,
     InvoiceKind,
@@ -49,6 +53,7 @@ from chappe.billing.periods import (
 from chappe.billing.rating import NoPrice, Product, UsageEvent, price_lookup, prorate
 from chappe.billing.selectors import price_entries, price_version_at
 from chappe.billing.services.dunning import payment_days_default
+from chappe.billing.services.fines import fine_lines, fines_pending
 from chappe.billing.services.invoices import LineDraft, invoice_issue
 from chappe.common.errors import Conflict
 
@@ -172,6 +177,9 @@ def invoice_monthly_issue(*, account: Account, service_kind: str, month: date,
             currency = currency or (records[0].currency if records else "EUR")
             records = [r for r in records if r.currency == currency]
             lines += _usage_lines(records)
+            fines = fines_pending(account=account, service_kind=service_kind,
+                                  currency=currency, before=end)
+            lines += fine_lines(fines)
             if not lines:
                 return None
             billing = BillingSettings.load()
@@ -183,6 +191,7 @@ def invoice_monthly_issue(*, account: Account, service_kind: str, month: date,
                                     period=(first, month_end(first)))
             InvoicedUsage.objects.bulk_create(
                 [InvoicedUsage(usage=record, invoice=invoice) for record in records])
+            Fine.objects.filter(pk__in=[fine.pk for fine in fines]).update(invoice=invoice)
             audit_record(actor=SYSTEM, account=account, action="billing.invoice.issue",
                          target=invoice, details={"period": first.isoformat(),
                                                   "total": invoice.total_micros})
@@ -207,6 +216,8 @@ def invoice_run(*, month: date, now: datetime | None = None) -> list[Invoice]:
         .values_list("account_id", "service_kind"))
     pairs |= set(UsageRecord.objects.filter(billing_mode=BillingMode.POSTPAID,
                                             invoiced__isnull=True, occurred_at__lt=broad_end)
+                 .values_list("account_id", "service_kind"))
+    pairs |= set(Fine.objects.filter(invoice__isnull=True, recorded_at__lt=broad_end)
                  .values_list("account_id", "service_kind"))
     issued = []
     for account_id, service_kind in sorted(pairs, key=lambda p: (str(p[0]), p[1])):

@@ -32,8 +32,9 @@ from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.ids import uuid7_many
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.selectors import opted_out_numbers
+from chappe.messaging.content_policy.screening import Screening
 from chappe.messaging.lifecycle import MessageStatus
-from chappe.messaging.models import Channel, Message, MessageKind, Send
+from chappe.messaging.models import T2C_CHANNEL, Channel, Message, MessageKind, Send
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
 from chappe.messaging.senders import (
@@ -47,6 +48,8 @@ from chappe.smpp.encoding import segment
 from chappe.webhooks.services import callback_url_problem
 
 S = MessageStatus
+# Channels billed one unit per message whose sender is not an SMS sender name.
+PER_MESSAGE_CHANNELS = frozenset({Channel.TTS, Channel.RCS})
 MAX_RECIPIENTS = 10_000
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
@@ -515,10 +518,14 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     authorised = authorised_senders | sender_authorisations(
         account=account, on=timezone.localdate(now, ZoneInfo(account.timezone)))
     valid_for = validity()
+    screening = Screening(account=account, authorised=authorised, now=now)
     answers: list[list[Accepted]] = []
     planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
     for send, drafts in parts:
-        kind, tts = send.kind, send.channel == Channel.TTS
+        # TTS and RCS: no SMS sender rules, one billing unit per message (M-8); Time2Chat:
+        # its declared 09 number as the sender, billed by segments.
+        kind, tts = send.kind, send.channel in PER_MESSAGE_CHANNELS
+        own_sender = tts or send.channel == T2C_CHANNEL
         base = send.send_at or now
         in_send: list[Accepted] = []
         answers.append(in_send)
@@ -532,15 +539,22 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                 continue
             seen.add(draft.e164)
             country = draft.country
-            decision = decisions.get((tts, send.sender, country))
+            decision = decisions.get((own_sender, send.sender, country))
             if decision is None:
-                decision = decisions[(tts, send.sender, country)] = SenderDecision(
-                    SenderAction.ACCEPT, send.sender, send.sender) if tts else check_sender(
-                    send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
-                    protected=protected, authorised=authorised)
+                decision = decisions[(own_sender, send.sender, country)] = SenderDecision(
+                    SenderAction.ACCEPT, send.sender, send.sender) if own_sender else check_sender(
+                    send.sender, rule=(rule := rules.get(country) or rules.get("*")
+                                       or DEFAULT_RULE),
+                    protected=protected, authorised=authorised,
+                    registered=screening.registered(country) if rule.registered_only else ())
             if decision.action is SenderAction.REJECT:
                 answer.status, answer.error_code = "sender_rejected", f"sender_{decision.reason}"
                 answer.error_message = decision.message
+                continue
+            finding = screening.check(send=send, text=draft.text, sender=decision.sender or "")
+            if finding is not None and finding.action == "block":
+                answer.status, answer.error_code = "content_refused", f"content_{finding.code}"
+                answer.error_message = finding.message
                 continue
             seg = segmented.get((tts, draft.text))
             if seg is None:
@@ -556,6 +570,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                     base=base, kind=kind, country=country, zone=account.timezone,
                     windows=windows)
             answer.status = (S.OPTED_OUT if draft.e164 in opted_out
+                             else S.HELD if finding is not None
                              else S.SCHEDULED if due > now else S.QUEUED)
             answer.encoding, answer.segments = seg.encoding, seg.segments
             planned.append((answer, draft, decision, due, send))
@@ -594,7 +609,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
-            channel=Channel.TTS if send.channel == Channel.TTS else Channel.SMS,
+            channel=send.channel if send.channel in PER_MESSAGE_CHANNELS else Channel.SMS,
             recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
@@ -605,6 +620,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
             due_at=due, expires_at=due + valid_for, initial_status=answer.status)
         rows.append(answer.row)
     MESSAGE_ROW.insert(rows)
+    screening.record(answers=answers, sends=[send for send, _drafts in parts])
     return Written(answers=answers, charge=charge)
 
 
@@ -630,6 +646,7 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
     service_require(account=account, kind=ServiceKind.MESSAGING)
     outcomes: list[RecipientOutcome] = []
     groups: dict[tuple, list[list[tuple[int, Draft]]]] = defaultdict(list)
+    numbers_in: dict[int, set[str]] = {}  # id(batch) → its numbers
     for index, item in enumerate(items):
         outcome = RecipientOutcome(input=item.recipient, status="")
         outcomes.append(outcome)
@@ -650,11 +667,13 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
                       text=final_text(item.text, kind))
         batches = groups[(item.sender, item.send_at)]
         for batch in batches:
-            if all(d.e164 != number.e164 for _i, d in batch):
+            if number.e164 not in numbers_in[id(batch)]:
                 batch.append((index, draft))
+                numbers_in[id(batch)].add(number.e164)
                 break
         else:
             batches.append([(index, draft)])
+            numbers_in[id(batches[-1])] = {number.e164}
     with transaction.atomic(savepoint=False):  # each group has its own savepoint
         for (sender, send_at), batches in groups.items():
             for batch in batches:

@@ -2,9 +2,11 @@
 `chappe.privacy.rights` in its transaction with the other apps' parts.
 
 Messages to the number that have not left are canceled (their price credited back); a
-message being handed to a carrier right now makes the erasure wait (409). Messages and
-replies stay as anonymous records — number and text replaced — because their usage
-records are the billing proof (C-10) and never held the number. The number is scrubbed
+message being handed to a carrier right now makes the erasure wait (409); one held for
+the operator's review is rejected (credited back). Messages and replies stay as
+anonymous records — number and text replaced — because their usage records are the
+billing proof (C-10) and never held the number; archived messages too, in their files
+(`archive.archive_erase_number`). The number is scrubbed
 from the per-recipient reports of sends, and the text of a send to this number alone goes.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
@@ -22,9 +25,11 @@ from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.common.erasure import ERASED, number_variants, scrub
 from chappe.common.errors import Conflict
+from chappe.messaging.archive import archive_erase_number
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, Reply, Send
-from chappe.messaging.services.edit import message_cancel
+from chappe.messaging.services.edit import message_cancel, messages_uncharge
+from chappe.messaging.services.status import messages_transition
 
 # The keys of messaging's webhook payloads whose values are personal whatever they say
 # (`message.status`, `message.reply`): the webhooks' part of an erasure blanks them.
@@ -37,6 +42,8 @@ class MessagesErased:
     canceled: int = 0
     replies: int = 0
     sends: int = 0
+    # Messages already in the archive (M-13, `messaging.archive`).
+    archived: int = 0
     # The erased messages, by id: the subjects of the webhook events about them.
     message_ids: list[Any] = field(default_factory=list)
 
@@ -53,6 +60,13 @@ def messages_erase_number(*, actor: Actor, account: Account, number: str) -> Mes
     for message in messages.filter(status__in=[MessageStatus.ACCEPTED, MessageStatus.SCHEDULED]):
         message_cancel(actor=actor, message=message)
         erased.canceled += 1
+    held = [m for m in messages if m.status == MessageStatus.HELD]  # never to leave now
+    messages_uncharge(messages_transition(
+        [m.pk for m in held], MessageStatus.REJECTED, at=timezone.now(),
+        error_code="recipient_erased", allowed_from=(MessageStatus.HELD,)),
+        reason="recipient erased")
+    erased.canceled += len(held)
+    erased.archived = archive_erase_number(account=account, number=number)
     erased.message_ids = list(messages.values_list("pk", flat=True))
     send_ids = set(messages.values_list("send_id", flat=True))
     erased.messages = Message.objects.filter(pk__in=erased.message_ids).update(

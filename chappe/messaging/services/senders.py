@@ -15,6 +15,7 @@ from chappe.accounts.models import Account
 from chappe.audit.services import audit_record
 from chappe.common.changes import changes_apply
 from chappe.common.errors import ValidationFailed
+from chappe.messaging.content_policy.cache import policy_changed
 from chappe.messaging.models import ProtectedSender, SenderAuthorisation
 from chappe.messaging.senders import protection_key
 
@@ -35,6 +36,7 @@ def protected_sender_create(*, actor: Actor, name: str, level: str,
     _created(sender)
     audit_record(actor=actor, action="messaging.protected_sender.create", target=sender,
                  details={"name": name, "level": level})
+    policy_changed()  # the content policy's look-alike check reads these names too
     return sender
 
 
@@ -50,6 +52,7 @@ def protected_sender_update(*, actor: Actor, sender: ProtectedSender,
     if changed:
         audit_record(actor=actor, action="messaging.protected_sender.update", target=sender,
                      details={"fields": changed})
+        policy_changed()
     return sender
 
 
@@ -59,6 +62,7 @@ def protected_sender_delete(*, actor: Actor, sender: ProtectedSender) -> None:
     audit_record(actor=actor, action="messaging.protected_sender.delete", target=sender,
                  details={"name": sender.name, "level": sender.level})
     sender.delete()
+    policy_changed()
 
 
 @transaction.atomic

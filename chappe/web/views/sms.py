@@ -5,6 +5,7 @@ and the replies received."""
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -21,13 +22,20 @@ from chappe.common.csv_export import csv_response
 from chappe.common.errors import ChappeError, ValidationFailed
 from chappe.common.numbers import e164_or_as_typed
 from chappe.messaging import selectors
+from chappe.messaging.archive import ARCHIVE_CSV_HEADER, archive_csv_rows, archive_search
 from chappe.messaging.export import MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows
 from chappe.messaging.lifecycle import MessageStatus, can_cancel
 from chappe.messaging.models import Message
 from chappe.messaging.services.accept import sms_send
 from chappe.messaging.services.edit import message_cancel
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
-from chappe.web.forms import SmsFilterForm, SmsSendForm, account_zone, day_range
+from chappe.web.forms import (
+    SmsArchiveForm,
+    SmsFilterForm,
+    SmsSendForm,
+    account_zone,
+    day_range,
+)
 from chappe.web.selectors import recent_senders, send_outcome_rows
 from chappe.web.sms import sms_preview
 from chappe.web.views.common import confirmed_action
@@ -163,6 +171,39 @@ def sms_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
     """The filtered history as CSV, streamed; the same columns as GET /api/v1/sms/export."""
     _form, rows = _filtered(request, actor)
     return csv_response(MESSAGE_CSV_FILENAME, MESSAGE_CSV_HEADER, message_csv_rows(rows))
+
+
+def _archived(request: HttpRequest, actor: Actor) -> tuple[SmsArchiveForm, list[dict]]:
+    account = actor.account
+    form = SmsArchiveForm(request.GET)
+    if not form.is_valid():
+        return form, []
+    data = form.cleaned_data
+    recipient = e164_or_as_typed(data["recipient"], default_country=account.default_country)
+    since, until = day_range(data["since"], data["until"], account_zone(account))
+    return form, archive_search(account=account, number=recipient or None, since=since,
+                                until=until)
+
+
+@account_view(Perm.MESSAGING_VIEW)
+def sms_archive(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The archive (messages past the active period, M-13): searched by number and day."""
+    form, rows = _archived(request, actor)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "web/sms_archive.html", {
+        "form": form, "page": page, "export_query": query.urlencode(),
+        "active_months": settings.CHAPPE_MESSAGES_ACTIVE_MONTHS,
+        "archive_months": settings.CHAPPE_MESSAGES_ARCHIVE_MONTHS,
+    })
+
+
+@account_view(Perm.MESSAGING_VIEW)
+def sms_archive_export(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
+    """The archive search as CSV; the same columns as GET /api/v1/sms/archive/export."""
+    _form, rows = _archived(request, actor)
+    return csv_response("sms-archive.csv", ARCHIVE_CSV_HEADER, archive_csv_rows(rows))
 
 
 # --- one message -------------------------------------------------------------------------

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "chappe.smpp_server",
     "chappe.callcenter",
     "chappe.agents",
+    "chappe.dialer",
     "chappe.time2chat",
     "chappe.inbox",
     "chappe.lifecycle",

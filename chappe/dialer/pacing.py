@@ -90,3 +90,15 @@ def calls_to_place(pacing: Pacing, floor: Floor) -> Decision:
     calls = max(0, min(wanted, room))
     return Decision(calls, hit, abandon,
                     overdial=floor.lines_dialing + calls > floor.agents_ready)
+
+
+# The dialer aims below a campaign's abandon cap: the calls already ringing when the
+# measured rate reaches the cap are abandoned too, so aiming at the cap itself ends a
+# shift just over it (decision 0048; `chappe.dialer.shift` measures it).
+ABANDON_AIM = Fraction(9, 10)
+
+
+def campaign_pacing(mode: str, *, lines_per_agent: int, abandon_cap: Fraction) -> Pacing:
+    """The pacing a campaign runs with: its cap, aimed under."""
+    return Pacing(mode=mode, lines_per_agent=lines_per_agent,
+                  abandon_cap=abandon_cap * ABANDON_AIM)

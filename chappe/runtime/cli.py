@@ -183,6 +183,7 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     from chappe.agents.desk import QueueDesk
     from chappe.agents.selectors import agent_sip_credentials
     from chappe.callcenter.directory import DjangoDirectory
+    from chappe.dialer.desk import CampaignDesk, OnThread
     from chappe.messaging.services.tts import TtsCalls
     from chappe.queue.jobs import worker_id
 
@@ -200,7 +201,9 @@ def _cmd_voice(args: argparse.Namespace) -> int:
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up,
               control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT),
-              ice_servers=settings.CHAPPE_WEBRTC_ICE_SERVERS)
+              ice_servers=settings.CHAPPE_WEBRTC_ICE_SERVERS,
+              # Outbound call campaigns are dialed here, beside the agents' phones (0048).
+              campaigns=OnThread(CampaignDesk()))
     return 0
 
 

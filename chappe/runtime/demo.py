@@ -22,10 +22,10 @@ from chappe.accounts.services import (
     api_key_prefix,
     service_order,
 )
-from chappe.agents.models import Agent, WrapUpCode
+from chappe.agents.models import Agent, Queue, WrapUpCode
 from chappe.agents.selectors import licences_of
 from chappe.agents.services.licences import licences_set
-from chappe.agents.services.setup import agent_create
+from chappe.agents.services.setup import MemberDraft, agent_create, queue_create
 from chappe.billing.models import CreditOrder, PriceList
 from chappe.billing.money import from_micros
 from chappe.billing.services import (
@@ -34,7 +34,13 @@ from chappe.billing.services import (
     price_list_create,
     price_list_version_create,
 )
-from chappe.callcenter.services import demo_voice_setup, simulator_trunk_ensure
+from chappe.callcenter.models import NumberRental, NumberType, PhoneNumber, RentalStatus
+from chappe.callcenter.services import (
+    catalogue_number_add,
+    demo_voice_setup,
+    number_buy,
+    simulator_trunk_ensure,
+)
 from chappe.carriers.services import rcs_simulator_ensure, simulator_ensure
 from chappe.messaging.rcs.demo import demo_rcs_agent
 from chappe.smpp_server.models import SmppAccount
@@ -153,6 +159,7 @@ def demo_setup() -> Demo:
     _demo_smpp(account=account, password=creds["smpp_password"])
     agents = _demo_agents(account=account, password=creds["agent_password"])
     _demo_wrap_up_codes(account=account)
+    _demo_call_campaigns(account=account, agents=agents)
     raw_key = key_file.read_text().strip() if key_file.exists() else ""
     prefix = api_key_prefix(raw_key)
     if not ApiKey.objects.filter(account=account, prefix=prefix, revoked_at=None).exists():
@@ -204,6 +211,27 @@ def _demo_agents(*, account: Account, password: str) -> list[Agent]:
     return list(Agent.objects.filter(account=account, extension__in=[
         extension for _email, _name, extension in DEMO_AGENTS]).select_related("user")
         .order_by("extension"))
+
+
+# ARCEP reserves 01 62 … for automated calling systems: a progressive or predictive
+# commercial call campaign presents such a number (issue 18).
+DEMO_AUTOMATED_NUMBER = "+33162000001"
+DEMO_OUTBOUND_QUEUE = "Outbound"
+
+
+def _demo_call_campaigns(*, account: Account, agents: list[Agent]) -> None:
+    """An automated-calling number rented and an outbound queue of the demo agents, so a
+    call campaign can be created at once (idempotent)."""
+    actor = SYSTEM.on(account)
+    number = PhoneNumber.objects.filter(e164=DEMO_AUTOMATED_NUMBER).first() or \
+        catalogue_number_add(e164=DEMO_AUTOMATED_NUMBER, number_type=NumberType.GEOGRAPHIC,
+                             monthly_price_micros=1_000_000)
+    if not NumberRental.objects.filter(account=account, number=number,
+                                       status=RentalStatus.ACTIVE).exists():
+        number_buy(actor=actor, account=account, number_id=number.pk)
+    if not Queue.objects.filter(account=account, name=DEMO_OUTBOUND_QUEUE).exists():
+        queue_create(actor=actor, account=account, fields={"name": DEMO_OUTBOUND_QUEUE},
+                     members=[MemberDraft(agent_id=agent.pk) for agent in agents])
 
 
 DEMO_WRAP_UP_CODES = ("Sale", "Information", "Complaint")

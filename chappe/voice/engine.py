@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chappe.common.throttle import FailureThrottle
-from chappe.voice import outbound
+from chappe.voice import amd, outbound
 from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
+from chappe.voice.dialer import CampaignDesk, CampaignDialer
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
@@ -59,7 +60,8 @@ class VoiceEngine:
                  throttle: FailureThrottle | None = None,
                  sweep_every: float = REGISTRATIONS_SWEEP,
                  control: tuple[str, int] | None = None,
-                 ice_servers: list[dict] | None = None) -> None:
+                 ice_servers: list[dict] | None = None,
+                 campaigns: CampaignDesk | None = None) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
         self.endpoint.on_call = self._on_call
@@ -94,6 +96,13 @@ class VoiceEngine:
                                  gate=self.gate)
                        if desk is not None else None)
         self.sweep_every = sweep_every
+        # Outbound call campaigns (chappe.voice.dialer; None: this engine places none).
+        self.campaigns = (CampaignDialer(campaigns, trunks=self.endpoint, phones=phones,
+                                         registrations=self.registrar.registrations,
+                                         gate=self.gate, routes=directory.routes,
+                                         finish=directory.finish, render=self._account_prompt,
+                                         classify=amd.classify)
+                          if campaigns is not None else None)
         self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()
         self._in_flight: dict[str, MessageCall] = {}
@@ -112,13 +121,16 @@ class VoiceEngine:
         if self.dialer:
             self._loops += [loop.create_task(self._dial_loop()),
                             loop.create_task(self._heartbeat_loop())]
+        if self.campaigns is not None:
+            self._loops.append(loop.create_task(self.campaigns.run()))
         return bound
 
     async def stop(self) -> None:
         """Stop dialling and serving, then close the directory (it writes what is still
         queued and gives back its database thread). Messages whose calls are cut short
         keep their lease until it runs out: another engine then calls them."""
-        tasks = [*self._loops, *self._dialing]
+        tasks = [*self._loops, *self._dialing,
+                 *(self.campaigns.calls if self.campaigns is not None else ())]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -243,7 +255,8 @@ class VoiceEngine:
 def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port: int,
               answer_after: float = 0.0, port_file: str | None = None,
               stay_up: bool = False, control: tuple[str, int] | None = None,
-              ice_servers: list[dict] | None = None) -> None:
+              ice_servers: list[dict] | None = None,
+              campaigns: CampaignDesk | None = None) -> None:
     """Serve on `directory` until SIGINT/SIGTERM (the engine closes it when it stops).
     With `stay_up` (under `chappe up`), a port already in use is logged and the role
     idles instead of crashing the other roles' supervisor."""
@@ -255,7 +268,7 @@ def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port
             loop.add_signal_handler(signum, stop.set)
         engine = VoiceEngine(host, port, directory=directory, auth_secret=auth_secret,
                              answer_after=answer_after, control=control,
-                             ice_servers=ice_servers)
+                             ice_servers=ice_servers, campaigns=campaigns)
         try:
             bound = await engine.start()
         except OSError as exc:

@@ -21,3 +21,23 @@ def test_the_demo_has_two_agents_who_can_log_in_at_once(db, settings, tmp_path):
                         state="available")
         agent.refresh_from_db()
         assert agent.state == State.AVAILABLE
+
+
+def test_the_demo_can_run_a_call_campaign_at_once(db, settings, tmp_path):
+    from chappe.accounts.actor import SYSTEM
+    from chappe.accounts.models import Account
+    from chappe.agents.models import Queue
+    from chappe.dialer.french_rules import automated_caller_id
+    from chappe.dialer.services import call_campaign_create
+    from chappe.runtime.demo import DEMO_OUTBOUND_QUEUE
+
+    settings.DATA_DIR = tmp_path
+    demo_setup()
+    demo_setup()  # idempotent
+    account = Account.objects.get(name="Demo Company")
+    queue = Queue.objects.get(account=account, name=DEMO_OUTBOUND_QUEUE)
+    assert queue.members.count() == 2
+    campaign = call_campaign_create(actor=SYSTEM.on(account), account=account, queue=queue,
+                                    name="Try", caller_id="+33162000001", mode="predictive",
+                                    numbers=["+33600000101"])
+    assert automated_caller_id(campaign.caller_id)

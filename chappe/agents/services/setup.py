@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticError
@@ -379,7 +380,12 @@ def queue_delete(*, actor: Actor, account: Account, queue: Queue) -> None:
         raise Conflict(_("Another queue overflows to this one: change it first."))
     audit_record(actor=actor, account=account, action="agents.queue.delete", target=queue,
                  details={"name": queue.name})
-    queue.delete()
+    try:
+        with transaction.atomic():
+            queue.delete()
+    except ProtectedError:  # a call campaign's agents (chappe.dialer): kept
+        raise Conflict(_("A call campaign uses this queue: change or delete it first."),
+                       code="queue_in_use") from None
 
 
 def queue_number_route(*, actor: Actor, account: Account, queue: Queue,

@@ -6,6 +6,7 @@ from chappe.api.v1 import (
     agents,
     audit,
     billing,
+    call_campaigns,
     callcenter,
     campaigns,
     carriers,
@@ -21,7 +22,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, statistics, rcs,
+               smpp, callcenter, agents, call_campaigns, statistics, rcs,
                conversations, support):
     api.add_router("", module.router)
 

@@ -39,8 +39,8 @@ FIELDS = ("name", "kind", "sender", "text", "stop_mention", "max_segments", "sen
 _COMPARED = ("eq", "ne", "gte", "lte")
 
 
-def _clean_filters(account: Account, filters: Sequence[Mapping[str, Any]],
-                   errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+def filters_clean(account: Account, filters: Sequence[Mapping[str, Any]],
+                  errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     specs = field_specs(account=account)
     cleaned = []
     if len(filters) > MAX_FILTERS:
@@ -74,8 +74,8 @@ def _clean_filters(account: Account, filters: Sequence[Mapping[str, Any]],
     return cleaned
 
 
-def _clean_numbers(account: Account, numbers: Sequence[str],
-                   errors: dict[str, list[str]]) -> list[str]:
+def numbers_clean(account: Account, numbers: Sequence[str],
+                  errors: dict[str, list[str]]) -> list[str]:
     if len(numbers) > MAX_NUMBERS:
         errors["numbers"] = [_("At most %(n)d pasted numbers; import them as contacts "
                                "instead.") % {"n": MAX_NUMBERS}]
@@ -128,9 +128,9 @@ def _clean(account: Account, values: Mapping[str, Any]) -> dict[str, Any]:
         elif send_at > timezone.now() + MAX_SCHEDULE_AHEAD:
             errors["send_at"] = [_("At most one year ahead.")]
     if "filters" in values:
-        out["filters"] = _clean_filters(account, values["filters"] or [], errors)
+        out["filters"] = filters_clean(account, values["filters"] or [], errors)
     if "numbers" in values:
-        out["numbers"] = _clean_numbers(account, values["numbers"] or [], errors)
+        out["numbers"] = numbers_clean(account, values["numbers"] or [], errors)
     if errors:
         raise ValidationFailed(details=errors)
     return out

@@ -63,6 +63,7 @@ from chappe.agents.services.states import (
     agent_wrap_up_end,
     queue_caller_event,
 )
+from chappe.callcenter.call_events import call_event
 from chappe.common.errors import ChappeError, Conflict
 from chappe.common.lookup import is_uuid
 from chappe.common.numbers import dialled_e164
@@ -343,6 +344,11 @@ class QueueDesk:
         if agent is not None:
             agent_phone_lost(account=agent.account, agent=agent, reason=reason,
                              now=self._clock())
+
+    def call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        if kind in ("call.ringing", "call.answered"):
+            call_event(account_id=account_id, type=kind, payload=payload,
+                       subject_id=str(payload.get("call_id", "")))
 
     # --- helpers --------------------------------------------------------------------------
 

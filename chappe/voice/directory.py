@@ -292,6 +292,11 @@ class QueueDesk(Protocol):
         offered no call until they come back (paused)."""
         ...
 
+    def call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        """A call event (`call.ringing`, `call.answered`) of a call the engine placed for
+        the API, sent to the account's webhook."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -350,6 +355,8 @@ class AsyncQueueDesk(Protocol):
     async def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None: ...
 
     async def phone_lost(self, agent_id: str, reason: str) -> None: ...
+
+    async def call_event(self, account_id: str, kind: str, payload: dict) -> None: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

@@ -21,9 +21,11 @@ from pathlib import Path
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import outbound
 from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
+from chappe.voice.control import CallControl, LiveCalls
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
+from chappe.voice.originate import CallPlacing, originate_handler
 from chappe.voice.queueing import HOLD_MUSIC, QueueRoom
 from chappe.voice.registrar import Registrar
 from chappe.voice.registrations import Registrations
@@ -90,6 +92,14 @@ class VoiceEngine:
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)
                        if desk is not None else None)
+        # The web role's commands (call control, supervision) on the control port.
+        self.live = self.queues.live if self.queues is not None else LiveCalls()
+        self.commands = CallControl(self.live, secret=auth_secret)
+        self.commands.handlers["originate"] = originate_handler(CallPlacing(
+            phones=phones, trunks=self.endpoint, registrations=self.registrar.registrations,
+            gate=self.gate, routes=directory.routes, finish=directory.finish,
+            events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC))
+        self.browsers.commands = self.commands.serve
         self.sweep_every = sweep_every
         self._loops: list[asyncio.Task] = []
         self._dialing: set[asyncio.Task] = set()
@@ -139,6 +149,11 @@ class VoiceEngine:
         await agent_dial(session, number=number, caller_id=caller_id, originator=self.endpoint,
                          gate=self.gate, routes=self.directory.routes,
                          finish=self.directory.finish)
+
+    async def _call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        """A call event (webhook) of a call the engine placed, written by the desk."""
+        if self.queues is not None:
+            await self.queues.desk.call_event(account_id, kind, payload)
 
     async def _browser_lost(self, agent_id: str, reason: str) -> None:
         """An agent's browser is gone and they have no other phone: no call must be

@@ -7,6 +7,7 @@ from chappe.api.v1 import (
     audit,
     billing,
     callcenter,
+    calls,
     campaigns,
     carriers,
     contacts,
@@ -18,7 +19,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, statistics):
+               smpp, callcenter, calls, agents, statistics):
     api.add_router("", module.router)
 
 __all__ = ["api"]

@@ -81,6 +81,7 @@ class LiveCall:
     bridge: Bridge
     hold_music: bytes = b""
     cut: asyncio.Event = field(default_factory=asyncio.Event)
+    over: asyncio.Event = field(default_factory=asyncio.Event)  # no longer bridged
     transferable: bool = True
     held: bool = False
     # The supervisor's conference while one listens, whispers or barges
@@ -131,6 +132,7 @@ class LiveCall:
 
     def finish(self) -> None:
         """The call is over: music and supervision stop."""
+        self.over.set()
         if self._music is not None:
             self._music.cancel()
         if self.conference is not None:

@@ -32,6 +32,7 @@ from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import InboundCall
+from chappe.voice.supervision import supervise_handler
 from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice")
@@ -99,6 +100,8 @@ class VoiceEngine:
             phones=phones, trunks=self.endpoint, registrations=self.registrar.registrations,
             gate=self.gate, routes=directory.routes, finish=directory.finish,
             events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC))
+        self.commands.handlers["supervise"] = supervise_handler(
+            phones=phones, registrations=self.registrar.registrations, calls=self.live)
         self.browsers.commands = self.commands.serve
         self.sweep_every = sweep_every
         self._loops: list[asyncio.Task] = []

@@ -111,11 +111,13 @@ def call_transfer(*, actor: Actor, account: Account, call_id: str, to: TransferT
 
 
 def call_supervise(*, actor: Actor, account: Account, call_id: str, mode: str,
-                   supervisor: Agent) -> None:
+                   supervisor: Agent) -> bool:
     """The supervisor's phones (they are `supervisor`, an agent of the account with a
     phone connected) are rung and joined to the live call: `listen` hears both sides,
-    `whisper` is heard by the agent only, `barge` by both."""
+    `whisper` is heard by the agent only, `barge` by both. True when their phones are
+    rung, False when they were on the call already (its mode changed)."""
     if mode not in SUPERVISION_MODES:
         raise ValidationFailed(details={"mode": [_("Choose listen, whisper or barge.")]})
-    _command(actor, account, "supervise", call_id, mode=mode,
-             supervisor_agent_id=str(supervisor.pk), label=supervisor.extension)
+    reply = _command(actor, account, "supervise", call_id, mode=mode,
+                     supervisor_agent_id=str(supervisor.pk), label=supervisor.extension)
+    return bool(reply.get("ringing"))

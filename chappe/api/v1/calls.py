@@ -48,6 +48,13 @@ class SuperviseIn(Schema):
                                                   "are rung and joined to the call")
 
 
+class SupervisionOut(Schema):
+    call_id: str
+    mode: str
+    ringing: bool = Field(description="The supervisor's phones are rung (false: they were "
+                                      "on the call already, its mode changed)")
+
+
 class DoneOut(Schema):
     call_id: str
     done: bool = True
@@ -103,13 +110,14 @@ def call_transfer(request: HttpRequest, call_id: str, payload: TransferIn):
     return {"call_id": call_id}
 
 
-@router.post("/live-calls/{call_id}/supervise", response=DoneOut)
+@router.post("/live-calls/{call_id}/supervise", response=SupervisionOut)
 def call_supervise(request: HttpRequest, call_id: str, payload: SuperviseIn):
     """Ring the supervisor's phones and join them to the call: `listen` (hears both
     sides, heard by nobody), `whisper` (heard by the agent only), `barge` (three-way)."""
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
     supervisor = selectors.agent_get(account=actor.account,
                                      agent_id=payload.supervisor_agent_id)
-    calls.call_supervise(actor=actor, account=actor.account, call_id=_checked(call_id),
-                         mode=payload.mode, supervisor=supervisor)
-    return {"call_id": call_id}
+    ringing = calls.call_supervise(actor=actor, account=actor.account,
+                                   call_id=_checked(call_id), mode=payload.mode,
+                                   supervisor=supervisor)
+    return {"call_id": call_id, "mode": payload.mode, "ringing": ringing}

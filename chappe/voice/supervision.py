@@ -158,6 +158,8 @@ def supervise_handler(*, phones: Originator, registrations: Registrations,
         if mode not in HEARS or not isinstance(supervisor_id, str):
             raise CommandRefused("bad_request", "mode and supervisor_agent_id are required")
         call = calls.get(account_id=body["account_id"], call_id=str(body.get("call_id")))
+        if not supervisor_id:
+            raise CommandRefused("conflict", "no supervisor: the user has no agent")
         if supervisor_id == call.agent_id:
             raise CommandRefused("conflict", "the call's own agent cannot supervise it")
         if call.conference is not None:  # already joined: a new mode

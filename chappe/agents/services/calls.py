@@ -111,13 +111,18 @@ def call_transfer(*, actor: Actor, account: Account, call_id: str, to: TransferT
 
 
 def call_supervise(*, actor: Actor, account: Account, call_id: str, mode: str,
-                   supervisor: Agent) -> bool:
-    """The supervisor's phones (they are `supervisor`, an agent of the account with a
-    phone connected) are rung and joined to the live call: `listen` hears both sides,
+                   supervisor: Agent | None = None) -> bool:
+    """The supervisor's phones (`supervisor`, an agent of the account — by default the
+    acting user's own agent — with a phone connected: else 409 once the engine found the
+    call) are rung and joined to the live call: `listen` hears both sides,
     `whisper` is heard by the agent only, `barge` by both. True when their phones are
     rung, False when they were on the call already (its mode changed)."""
     if mode not in SUPERVISION_MODES:
         raise ValidationFailed(details={"mode": [_("Choose listen, whisper or barge.")]})
+    if supervisor is None:
+        supervisor = Agent.objects.filter(account=account, user_id=getattr(actor.user, "pk",
+                                                                           None)).first()
     reply = _command(actor, account, "supervise", call_id, mode=mode,
-                     supervisor_agent_id=str(supervisor.pk), label=supervisor.extension)
+                     supervisor_agent_id=str(supervisor.pk) if supervisor else "",
+                     label=supervisor.extension if supervisor else "")
     return bool(reply.get("ringing"))

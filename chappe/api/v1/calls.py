@@ -44,8 +44,9 @@ class TransferIn(Schema):
 
 class SuperviseIn(Schema):
     mode: Literal["listen", "whisper", "barge"]
-    supervisor_agent_id: UUID = Field(description="The supervisor's agent: their phones "
-                                                  "are rung and joined to the call")
+    supervisor_agent_id: UUID | None = Field(
+        None, description="The agent whose phones are rung and joined to the call "
+                          "(default: the signed-in user's own)")
 
 
 class SupervisionOut(Schema):
@@ -60,11 +61,11 @@ class DoneOut(Schema):
     done: bool = True
 
 
-def _checked(call_id: str) -> str:
+def _checked(live_call_id: str) -> str:
     """A call id as the engine makes them; anything else names no call (404)."""
-    if not CALL_ID.fullmatch(call_id):
+    if not CALL_ID.fullmatch(live_call_id):
         raise NotFound(_("No such call in this account."))
-    return call_id
+    return live_call_id
 
 
 def originate(request: HttpRequest, payload: OriginateIn) -> dict:
@@ -76,48 +77,51 @@ def originate(request: HttpRequest, payload: OriginateIn) -> dict:
     return {"call_id": call_id}
 
 
-@router.post("/live-calls/{call_id}/hangup", response=DoneOut)
-def call_hangup(request: HttpRequest, call_id: str):
+@router.post("/live-calls/{live_call_id}/hangup", response=DoneOut)
+def call_hangup(request: HttpRequest, live_call_id: str):
     """End the call: both sides hang up."""
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    calls.call_hangup(actor=actor, account=actor.account, call_id=_checked(call_id))
-    return {"call_id": call_id}
+    calls.call_hangup(actor=actor, account=actor.account, call_id=_checked(live_call_id))
+    return {"call_id": live_call_id}
 
 
-@router.post("/live-calls/{call_id}/hold", response=DoneOut)
-def call_hold(request: HttpRequest, call_id: str):
+@router.post("/live-calls/{live_call_id}/hold", response=DoneOut)
+def call_hold(request: HttpRequest, live_call_id: str):
     """The customer hears music on hold, the agent nothing, until `resume`."""
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    calls.call_hold(actor=actor, account=actor.account, call_id=_checked(call_id), on=True)
-    return {"call_id": call_id}
+    calls.call_hold(actor=actor, account=actor.account, call_id=_checked(live_call_id),
+                    on=True)
+    return {"call_id": live_call_id}
 
 
-@router.post("/live-calls/{call_id}/resume", response=DoneOut)
-def call_resume(request: HttpRequest, call_id: str):
+@router.post("/live-calls/{live_call_id}/resume", response=DoneOut)
+def call_resume(request: HttpRequest, live_call_id: str):
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    calls.call_hold(actor=actor, account=actor.account, call_id=_checked(call_id), on=False)
-    return {"call_id": call_id}
+    calls.call_hold(actor=actor, account=actor.account, call_id=_checked(live_call_id),
+                    on=False)
+    return {"call_id": live_call_id}
 
 
-@router.post("/live-calls/{call_id}/transfer", response=DoneOut)
-def call_transfer(request: HttpRequest, call_id: str, payload: TransferIn):
+@router.post("/live-calls/{live_call_id}/transfer", response=DoneOut)
+def call_transfer(request: HttpRequest, live_call_id: str, payload: TransferIn):
     """A blind transfer of the customer (a queue's caller) to an agent, a queue or a
     number; the agent's leg ends."""
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    calls.call_transfer(actor=actor, account=actor.account, call_id=_checked(call_id),
+    calls.call_transfer(actor=actor, account=actor.account, call_id=_checked(live_call_id),
                         to=calls.TransferTo(agent_id=payload.agent_id,
                                             queue_id=payload.queue_id, number=payload.number))
-    return {"call_id": call_id}
+    return {"call_id": live_call_id}
 
 
-@router.post("/live-calls/{call_id}/supervise", response=SupervisionOut)
-def call_supervise(request: HttpRequest, call_id: str, payload: SuperviseIn):
+@router.post("/live-calls/{live_call_id}/supervise", response=SupervisionOut)
+def call_supervise(request: HttpRequest, live_call_id: str, payload: SuperviseIn):
     """Ring the supervisor's phones and join them to the call: `listen` (hears both
     sides, heard by nobody), `whisper` (heard by the agent only), `barge` (three-way)."""
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    supervisor = selectors.agent_get(account=actor.account,
-                                     agent_id=payload.supervisor_agent_id)
+    supervisor = (selectors.agent_get(account=actor.account,
+                                      agent_id=payload.supervisor_agent_id)
+                  if payload.supervisor_agent_id else None)
     ringing = calls.call_supervise(actor=actor, account=actor.account,
-                                   call_id=_checked(call_id), mode=payload.mode,
+                                   call_id=_checked(live_call_id), mode=payload.mode,
                                    supervisor=supervisor)
-    return {"call_id": call_id, "mode": payload.mode, "ringing": ringing}
+    return {"call_id": live_call_id, "mode": payload.mode, "ringing": ringing}

@@ -1,10 +1,14 @@
 """The call-control API end to end (C-11; decision 0047): `POST /api/v1/calls` reaches
 the voice engine through its command port, rings the agent's SIPp phone, then dials the
 customer (a SIPp `uas` behind a trunk); the live call is held, taken off hold and hung up
-through the API; the call events arrive signed at a local webhook receiver."""
+through the API; the call events arrive signed at a local webhook receiver. A queue's
+call is transferred to a number through the API."""
 
+import threading
 from decimal import Decimal
 
+from chappe.agents.models import QueueEvent
+from chappe.agents.services.setup import MemberDraft, queue_create
 from chappe.callcenter.models import CallRecord, Trunk
 from chappe.webhooks.models import WebhookEvent, WebhookSettings
 from chappe.webhooks.services import webhook_deliver
@@ -15,9 +19,10 @@ from tests.voice.sipp_tools import (
     Phone,
     RtpSink,
     scenario,
+    sipp,
     wait_for_records,
 )
-from tests.voice.test_queues_sipp import register
+from tests.voice.test_queues_sipp import ivr_to, log_in, register
 from tests.webhooks.test_delivery import receiver_for  # noqa: F401
 
 pytestmark = SIPP_TESTS
@@ -129,3 +134,58 @@ def test_an_api_call_for_an_agent_without_a_phone_is_refused(
     gone = api.post("/api/v1/calls", {"agent_id": str(agent.pk), "number": "+33612345678"})
     assert gone.status_code == 503
     assert gone.json()["error"]["code"] == "voice_engine_unavailable"
+
+
+def test_a_queue_call_is_transferred_to_a_number_through_the_api(
+        number_with, data_dir, admin_actor, make_agent, licences, buy_credits, api_for,
+        settings):
+    account = admin_actor.account
+    licences(1)
+    buy_credits(account, Decimal("10"))
+    agent = make_agent()
+    queue = queue_create(actor=admin_actor, account=account, fields={"name": "Support"},
+                         members=[MemberDraft(agent.pk)])
+    number_with(ivr_to(queue), account=account)
+    log_in(agent)
+    outside = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp", "9", cwd=data_dir)
+    Trunk.objects.create(name="carrier", host="127.0.0.1", port=outside.port,
+                         number_prefixes=["+33"])
+    settings.CHAPPE_VOICE_CONTROL_PORT = free_port()
+    api, caller, agent_phone = api_for(account), {}, None
+    try:
+        with EngineThread(control=("127.0.0.1", settings.CHAPPE_VOICE_CONTROL_PORT)) as engine:
+            phone_port = free_port()
+            register(engine, agent, data_dir, phone_port)
+            agent_phone = Phone(*scenario("transfer_callee.xml"), "-key", "callee_rtp", "9",
+                                cwd=data_dir, port=phone_port)
+            calling = threading.Thread(target=lambda: caller.update(result=sipp(
+                engine.port, *scenario("queue_caller.xml", data_dir, key="1",
+                                       wait_ms="300", talk_ms="5000"),
+                "-key", "caller_rtp", "9", cwd=data_dir, timeout=40)))
+            calling.start()
+            live = engine.engine.live.calls
+            _wait(engine, lambda: live, "the call was never bridged")
+            [call_id] = engine.run(_keys(live))
+            path = f"/api/v1/live-calls/{call_id}/transfer"
+            assert api.post(path, {"queue_id": str(queue.pk), "number": "0612345678"}
+                            ).status_code == 400  # one target, not two
+            assert api.post(path, {"number": "06 12 34 56 78"}).status_code == 200
+            calling.join(40)
+            assert caller["result"].returncode == 0, caller["result"].stdout[-2000:]
+            inbound, *legs = wait_for_records(account, 3)
+            for phone in (agent_phone, outside):
+                status, output = phone.finish()
+                assert status == 0, output[-2000:]
+    finally:
+        for phone in (agent_phone, outside):
+            if phone is not None:
+                phone.stop()
+
+    by_callee = {leg.to_number: leg for leg in legs}
+    assert by_callee[f"agent:{agent.pk}"].hangup_cause == "transferred"
+    assert by_callee["+33612345678"].disposition == "answered"
+    assert QueueEvent.objects.filter(call_id=inbound.sip_call_id, kind="transferred").exists()
+
+
+async def _keys(live):
+    return list(live)

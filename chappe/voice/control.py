@@ -161,14 +161,17 @@ class LiveCalls:
         if self.calls.get(call.call_id) is call:
             del self.calls[call.call_id]
         call.finish()
-        self._ended[call.call_id] = call.account_id
-        while len(self._ended) > self._memory:
-            self._ended.popitem(last=False)
+        self._remember(call.call_id, call.account_id)
 
     def ended(self, call_id: str, account_id: str) -> None:
         """A call that never was live here (it failed before it connected) is over."""
         if call_id not in self.calls:
-            self._ended[call_id] = account_id
+            self._remember(call_id, account_id)
+
+    def _remember(self, call_id: str, account_id: str) -> None:
+        self._ended[call_id] = account_id
+        while len(self._ended) > self._memory:
+            self._ended.popitem(last=False)
 
     def get(self, *, account_id: str, call_id: str) -> LiveCall:
         call = self.calls.get(call_id)

@@ -81,3 +81,18 @@ def test_joining_a_call_the_engine_does_not_hold_says_so(account, make_user, set
     answer = web.post(url, {"mode": "listen"}, follow=True)
     assert answer.redirect_chain[-1][0] == reverse("web:wallboard")
     assert "voice engine cannot be reached" in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_sets_an_agents_state_with_put(account, api_for, make_agent, licences):
+    licences(1)
+    agent = make_agent()
+    path = f"/api/v1/agents/{agent.pk}/state"
+    supervisor = api_for(account, Role.SUPERVISOR)
+    assert supervisor.request("put", path, {"state": "available"}).json()["state"] == \
+        "available"
+    assert supervisor.request("put", path, {"state": "logged_out"}).json()["state"] == \
+        "logged_out"
+    refused = supervisor.request("put", path, {"state": "on_call"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "validation_error"

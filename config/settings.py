@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "chappe.smpp_server",
     "chappe.callcenter",
     "chappe.agents",
+    "chappe.time2chat",
+    "chappe.inbox",
     "chappe.web",
     # The compatibility APIs (smsmode HTTP 1.6, smsmode REST v1, Twilio): their
     # callback formats are registered when the app is ready (issue 17).
@@ -215,14 +217,27 @@ CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 # softphones to it (chappe.voice.browser, decision 0040). Never exposed outside.
 CHAPPE_VOICE_CONTROL_HOST = os.environ.get("CHAPPE_VOICE_CONTROL_HOST", "127.0.0.1")
 CHAPPE_VOICE_CONTROL_PORT = int(os.environ.get("CHAPPE_VOICE_CONTROL_PORT", "5079"))
+# STUN/TURN servers of the browser softphones (JSON list of {urls, username?, credential?},
+# as RTCPeerConnection takes them), given to the browsers and to the engine's WebRTC
+# peers alike; none: host candidates only (browsers and engine on one network).
+CHAPPE_WEBRTC_ICE_SERVERS = json.loads(os.environ.get("CHAPPE_WEBRTC_ICE_SERVERS", "[]"))
 
 # Carrier connector types: slug → class (docs/decisions/0030-connector-registry.md). A
 # connector row names its type by slug; CHAPPE_CONNECTOR_TYPES (JSON) adds more types.
 CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
     "smpp": "chappe.carriers.smpp.connector.SmppConnector",
+    "rcs_simulator": "chappe.carriers.rcs_simulator.connector.RcsSimulatorConnector",
     **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
 }
+
+# RCS (issue 19, decision 0049): the carriers that validate each RCS agent, and the
+# months without a send after which an agent is deactivated (a notice goes a month before).
+CHAPPE_RCS_CARRIERS = [c for c in os.environ.get(
+    "CHAPPE_RCS_CARRIERS", "orange,sfr,bouygues,free").split(",") if c]
+CHAPPE_RCS_IDLE_MONTHS = int(os.environ.get("CHAPPE_RCS_IDLE_MONTHS", "6"))
+# Time2Chat (decision 0050): days an ended 09 number waits before it can be reassigned.
+CHAPPE_T2C_QUARANTINE_DAYS = int(os.environ.get("CHAPPE_T2C_QUARANTINE_DAYS", "90"))
 
 # Messaging rules the operator sets per platform.
 # The STOP mention appended to marketing SMS (M-10): the operator's STOP short code.

@@ -58,6 +58,7 @@ from chappe.agents.services.states import (
     agent_feature_code,
     agent_offer,
     agent_offer_withdrawn,
+    agent_own_call,
     agent_phone_lost,
     agent_rang_out,
     agent_wrap_up_end,
@@ -344,6 +345,13 @@ class QueueDesk:
         if agent is not None:
             agent_phone_lost(account=agent.account, agent=agent, reason=reason,
                              now=self._clock())
+
+    def own_call(self, agent_id: str, *, busy: bool) -> bool:
+        agent = Agent.objects.filter(pk=agent_id).select_related("account").first()
+        if agent is None:
+            return False
+        return agent_own_call(account=agent.account, agent=agent, busy=busy,
+                              now=self._clock())
 
     def call_event(self, account_id: str, kind: str, payload: dict) -> None:
         if kind in ("call.ringing", "call.answered"):

@@ -141,3 +141,16 @@ def transitions_refused_count(*, refused: Mapping[tuple[str, str], int], at: dat
         row, _created = RefusedTransition.objects.get_or_create(
             from_status=current, to_status=new, defaults={"last_at": at})
         RefusedTransition.objects.filter(pk=row.pk).update(count=F("count") + count, last_at=at)
+
+
+RCS_SIMULATOR_TYPE = "rcs_simulator"
+
+
+def rcs_simulator_ensure(*, name: str = "rcs-simulator",
+                         config: dict[str, Any] | None = None) -> Connector:
+    """The built-in RCS simulator as a connector (embedded mode, the demo). It gets no SMS
+    route: RCS messages go to a connector that carries RCS, SMS follow the routes."""
+    stored = config_stored(config_validate(type=RCS_SIMULATOR_TYPE, config=config or {}))
+    connector, _created = Connector.objects.get_or_create(
+        name=name, defaults={"type": RCS_SIMULATOR_TYPE, "config": stored})
+    return connector

@@ -6,6 +6,8 @@
   PostgreSQL and SQLite (≥ 3.33) accept `UPDATE … FROM` a `VALUES` list: one linear
   statement.
 * `bulk_insert`: plain tuples by COPY (PostgreSQL) or one prepared `executemany` (SQLite).
+* `among`: rows whose column is one of many values, as one array parameter on
+  PostgreSQL.
 * `RowShape`: the named columns of such tuples, checked once against the model, and
   builders that take every value by name (decision 0022: a positional tuple of 28 values
   is one slip away from writing a sender into a text column).
@@ -21,6 +23,27 @@ from typing import Any
 from django.db import connection, models
 
 CHUNK = 2000
+
+
+def among[M: models.Model](queryset: models.QuerySet[M], field: str,
+                           values: Iterable[Any]) -> models.QuerySet[M]:
+    """`queryset` narrowed to rows whose `field` is one of `values`. On PostgreSQL one
+    parameter, a comma-joined text the server splits and casts (`= ANY(…)`): Django's
+    `__in` makes a placeholder and prepares a value in Python for each item, a tenth of
+    the gateway's time on claims of hundreds of ids, and PostgreSQL plans long IN lists
+    slowly. The values must not contain a comma (ids, E.164 numbers, digests). Elsewhere
+    `__in`: the caller keeps SQLite's lists under its parameter limit."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{field}__in": list(values)})
+    meta = queryset.model._meta
+    model_field = meta.pk if field == "pk" else meta.get_field(field)
+    column = (f"{connection.ops.quote_name(meta.db_table)}."
+              f"{connection.ops.quote_name(model_field.column)}")
+    cast = model_field.db_type(connection)
+    cast = "" if cast.startswith(("varchar", "text")) else f"::{cast}[]"
+    return queryset.extra(  # noqa: S610 (names are ours and quoted; the values a parameter)
+        where=[f"{column} = ANY(string_to_array(%s, ','){cast})"],
+        params=[",".join(str(value) for value in values)])
 
 
 def bulk_set(model: type[models.Model], field: str, values: Mapping[Any, Any], *,

@@ -20,6 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import Combinable
 
+from chappe.common.bulk import among
+
 # What a released row is set to: no holder, no lease.
 LEASE_RELEASED: Mapping[str, Any] = {"locked_by": "", "locked_until": None}
 
@@ -57,10 +59,11 @@ def lease_claim[M: Model](queryset: QuerySet[M], *, limit: int, now: datetime,
         if holder is not None:
             values["locked_by"] = holder
         model = type(rows[0])
-        model._default_manager.filter(pk__in=[row.pk for row in rows]).update(**values)
+        mine = among(model._default_manager.all(), "pk", [row.pk for row in rows])
+        mine.update(**values)
         computed = [name for name, value in values.items() if isinstance(value, Combinable)]
-        fresh = ({row["pk"]: row for row in model._default_manager.filter(
-            pk__in=[row.pk for row in rows]).values("pk", *computed)} if computed else {})
+        fresh = ({row["pk"]: row for row in mine.values("pk", *computed)}
+                 if computed else {})
         for row in rows:
             for name, value in values.items():
                 setattr(row, name, fresh[row.pk][name] if name in computed else value)
@@ -71,7 +74,7 @@ def lease_extend(model: type[Model], pks: Iterable[Any], *, until: datetime,
                  holder: str | None = None) -> int:
     """Keep rows leased until `until` (a heartbeat of work still in flight); only the
     rows `holder` still holds when the table names holders. Returns how many."""
-    rows = model._default_manager.filter(pk__in=list(pks))
+    rows = among(model._default_manager.all(), "pk", pks)
     if holder is not None:
         rows = rows.filter(locked_by=holder)
     return rows.update(locked_until=until)

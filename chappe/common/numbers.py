@@ -34,6 +34,9 @@ _TYPES = {
     PhoneNumberType.UAN: "uan",
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
+# The types whose carrier phonenumbers knows (its `carrier._is_mobile`).
+_CARRIER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE,
+                            PhoneNumberType.PAGER})
 
 
 @dataclass(frozen=True)
@@ -69,14 +72,19 @@ def normalize(raw: str, *, default_country: str) -> ParsedNumber:
         number = phonenumbers.parse(text, default_country.upper())
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber("unparsable", raw) from exc
-    if not phonenumbers.is_valid_number(number):
+    # The type is matched once: phonenumbers' own is_valid_number and carrier lookup each
+    # match it again (a valid number is one whose type is known), and that matching was
+    # most of the cost of accepting a message.
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
         raise InvalidNumber("invalid", raw)
     national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     return ParsedNumber(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
         country=phonenumbers.region_code_for_number(number) or "",
-        number_type=_TYPES.get(phonenumbers.number_type(number), "unknown"),
-        operator=carrier.name_for_number(number, "en"),
+        number_type=_TYPES.get(kind, "unknown"),
+        operator=(carrier.name_for_valid_number(number, "en") if kind in _CARRIER_TYPES
+                  else ""),
         national_digits=str(number.national_number),
         national_dialled="".join(ch for ch in national if ch.isdigit()),
     )

@@ -108,3 +108,6 @@ class UnattributedReplyAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "from_number", "to", "text", "connector")
     search_fields = ("from_number", "to", "text")
     date_hierarchy = "received_at"
+
+# The RCS agents' pages (decision 0049), registered with the rest of messaging's.
+from chappe.messaging.rcs import admin as _rcs_admin  # noqa: E402, F401

@@ -23,6 +23,7 @@ from chappe.messaging.senders import Protection, protection_key
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     TTS = "tts", _("Voice message (text-to-speech)")
+    RCS = "rcs", _("RCS")
 
 
 class MessageKind(models.TextChoices):
@@ -32,6 +33,9 @@ class MessageKind(models.TextChoices):
 
 # `Send.channel` of a campaign's send: its messages are managed through the campaign.
 CAMPAIGN_CHANNEL = "campaign"
+# `Send.channel` of a Time2Chat send (M-14): SMS from the account's declared 09 number,
+# which is its sender (no SMS sender rules); its messages are SMS.
+T2C_CHANNEL = "t2c"
 
 
 class Send(models.Model):
@@ -68,6 +72,14 @@ class Send(models.Model):
     callback_format = models.CharField(max_length=16, blank=True)
     reply_url = models.URLField(max_length=500, blank=True)
     callback_secret = models.TextField(blank=True)
+    # RCS sends (issue 19, decision 0049): the rich content (`rcs.content`), the agent it
+    # goes through, and the SMS fallback — its text, and the delay after which a message
+    # still not delivered falls back (None: only when the phone is not RCS-capable).
+    rcs_content = models.JSONField(null=True, blank=True)
+    rcs_agent = models.ForeignKey("messaging.RcsAgent", null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="sends")
+    fallback_text = models.TextField(blank=True)
+    fallback_after = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -283,3 +295,12 @@ class SenderAuthorisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} for {self.account_id}"
+
+
+# RCS agents live in their own module (decision 0049); imported here so Django sees them.
+from chappe.messaging.rcs.models import (  # noqa: E402, F401
+    RcsAgent,
+    RcsAgentReview,
+    RcsInteraction,
+    RcsSession,
+)

@@ -199,7 +199,8 @@ def _cmd_voice(args: argparse.Namespace) -> int:
     run_voice(directory=directory, auth_secret=settings.SECRET_KEY.encode(), host=args.host,
               port=args.port, answer_after=args.answer_after, port_file=args.port_file,
               stay_up=args.stay_up,
-              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT))
+              control=(settings.CHAPPE_VOICE_CONTROL_HOST, settings.CHAPPE_VOICE_CONTROL_PORT),
+              ice_servers=settings.CHAPPE_WEBRTC_ICE_SERVERS)
     return 0
 
 

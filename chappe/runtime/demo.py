@@ -35,9 +35,11 @@ from chappe.billing.services import (
     price_list_version_create,
 )
 from chappe.callcenter.services import demo_voice_setup, simulator_trunk_ensure
-from chappe.carriers.services import simulator_ensure
+from chappe.carriers.services import rcs_simulator_ensure, simulator_ensure
+from chappe.messaging.rcs.demo import demo_rcs_agent
 from chappe.smpp_server.models import SmppAccount
 from chappe.smpp_server.services import smpp_account_create
+from chappe.time2chat.services import demo_time2chat_setup
 
 OPERATOR_EMAIL = "operator@chappe.localhost"
 CLIENT_EMAIL = "demo@chappe.localhost"
@@ -144,6 +146,10 @@ def demo_setup() -> Demo:
     simulator_ensure()
     simulator_trunk_ensure(host="127.0.0.1", port=settings.CHAPPE_SIP_SIM_PORT)
     number = demo_voice_setup(account=account)
+    # RCS through the RCS simulator, and a declared Time2Chat 09 number (issue 19).
+    rcs_simulator_ensure()
+    demo_rcs_agent(account=account)
+    demo_time2chat_setup(account=account)
     _demo_smpp(account=account, password=creds["smpp_password"])
     agents = _demo_agents(account=account, password=creds["agent_password"])
     _demo_wrap_up_codes(account=account)

@@ -28,9 +28,12 @@ from django.utils import timezone
 
 from chappe.carriers.base import ConnectorType
 from chappe.carriers.fleet import ConnectorFleet
+from chappe.carriers.rcs import READ, carries_rcs
 from chappe.carriers.selectors import routes_load
 from chappe.common.stopping import stop_on_signals
+from chappe.inbox.services import inbound_after
 from chappe.messaging.models import Message
+from chappe.messaging.rcs.dispatch import rcs_dispatch, rcs_fallback_due, rcs_receipts_read
 from chappe.messaging.services.dispatch import (
     LEASE,
     dispatch_claim_routed,
@@ -42,6 +45,7 @@ from chappe.messaging.services.dispatch import (
 )
 from chappe.messaging.services.replies import inbound_receive
 from chappe.queue.jobs import worker_id
+from chappe.time2chat.services import t2c_number_owner
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0
@@ -61,7 +65,12 @@ def gateway_poll(connectors: dict[str, ConnectorType]) -> int:
             # Stored in the same transaction that consumes them (deduplicated by carrier
             # id): a crash between the two cannot lose an MO.
             if polled.inbound:
-                inbound_receive(connector=name, inbound=polled.inbound)
+                # MOs to a declared Time2Chat number belong to its account (M-14).
+                stored = inbound_receive(connector=name, inbound=polled.inbound,
+                                         number_owner=t2c_number_owner)
+                inbound_after(inbound=polled.inbound, replies=stored)
+            if reads := [r.carrier_message_id for r in polled.receipts if r.status == READ]:
+                rcs_receipts_read(connector=name, carrier_ids=reads, at=timezone.now())
             connector.ack(matched, polled)
         handled += len(polled.receipts) + len(polled.inbound)
     return handled
@@ -240,8 +249,13 @@ class Gateway:
         if self._due("heartbeat", self.lease.total_seconds() / 3):
             self.heartbeat()
         busy = self.dispatch()
+        # RCS (decision 0049): capability, rich send or SMS fallback, in this thread.
+        busy += rcs_dispatch(worker=self.worker, limit=self.batch, connectors={
+            name: lane.connector for name, lane in self.lanes.items()
+            if carries_rcs(lane.connector)})
         if self._due("expiry", EXPIRE_EVERY):
             messages_expire()
+            rcs_fallback_due()
         return busy
 
     def close(self) -> None:

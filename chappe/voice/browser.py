@@ -42,10 +42,11 @@ from dataclasses import dataclass, field
 
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState
+from chappe.voice.crm import CallerInfo
 from chappe.voice.directory import CallOutcome, CallTarget, TransferTarget
 from chappe.voice.flows import FlowState
 from chappe.voice.outbound import dial, ring_all, status_for
-from chappe.voice.registrations import Binding, Registrations
+from chappe.voice.registrations import WEBRTC, Binding, Registrations
 from chappe.voice.sip.base import (
     FRAME_BYTES,
     FRAME_SAMPLES,
@@ -58,7 +59,7 @@ from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice.browser")
 
-TRANSPORT = "webrtc"
+TRANSPORT = WEBRTC
 # A browser sends a heartbeat every 2 s; this long without any message, it is gone.
 HEARTBEAT_TIMEOUT = 6.0
 # The longest line the control port reads (an SDP offer is a few kilobytes).
@@ -71,6 +72,45 @@ HELLO_TTL = 60
 # A browser whose page closed (or reloaded: the state buttons post a form) has this long
 # to come back before its agent is paused.
 RECONNECT_GRACE = 5.0
+
+
+def ice_servers_checked(servers: object) -> list[dict]:
+    """The operator's STUN/TURN servers (setting CHAPPE_WEBRTC_ICE_SERVERS, JSON), as
+    both sides take them: the browser's `RTCPeerConnection({iceServers})` and aiortc's
+    `RTCConfiguration`. A list of {"urls": "stun:…" | ["turn:…", …], "username"?,
+    "credential"?}; none (the default): host candidates only, enough on a LAN. Anything
+    else raises ValueError, naming what is wrong, when the role starts."""
+    if not isinstance(servers, list):
+        raise ValueError("CHAPPE_WEBRTC_ICE_SERVERS must be a JSON list")
+    checked = []
+    for server in servers:
+        if not isinstance(server, dict) or set(server) - {"urls", "username", "credential"}:
+            raise ValueError("each ICE server is {urls, username?, credential?}")
+        urls = server.get("urls")
+        urls = [urls] if isinstance(urls, str) else urls
+        if not urls or not isinstance(urls, list) or not all(
+                isinstance(u, str) and u.startswith(("stun:", "turn:", "turns:"))
+                for u in urls):
+            raise ValueError("an ICE server's urls are stun:, turn: or turns: URLs")
+        if not all(isinstance(server.get(k, ""), str) for k in ("username", "credential")):
+            raise ValueError("an ICE server's username and credential are strings")
+        checked.append({"urls": urls, **{k: server[k] for k in ("username", "credential")
+                                         if k in server}})
+    return checked
+
+
+def rtc_configuration(servers: list[dict]):
+    """aiortc's configuration of a browser's peer connection (`ice_servers_checked`)."""
+    from aiortc import RTCConfiguration, RTCIceServer
+
+    return RTCConfiguration(iceServers=[RTCIceServer(**server) for server in servers])
+
+
+def crm_fields(info: CallerInfo | None) -> dict:
+    """What a browser's incoming-call panel shows of the account's CRM's answer."""
+    if info is None or not (info.full_name or info.caller_profile_url):
+        return {}
+    return {"crm": {"full_name": info.full_name, "profile_url": info.caller_profile_url}}
 
 
 def hello_sign(secret: bytes, *, agent_id: str, account_id: str, session: str,
@@ -234,6 +274,7 @@ class BrowserCall:
     end_reason: str = ""
     referrals: asyncio.Queue[Referral] = field(default_factory=asyncio.Queue)
     caller: str = ""  # the number the call came from (or went to)
+    crm: dict = field(default_factory=dict)  # `crm_fields` of the caller
 
     def end(self, reason: str) -> None:
         """The browser's side ended it (hang-up button, tab closed)."""
@@ -261,6 +302,9 @@ class Consult:
     bridge: Bridge | None = None
     over: asyncio.Event = field(default_factory=asyncio.Event)
     handed: bool = False
+    # The consulted agent, marked on a call while they talk (`BrowserPhones.busy`).
+    target_id: str = ""
+    busy: bool = False
 
     def cancel(self) -> None:
         if self.ringing is not None and not self.ringing.done():
@@ -332,7 +376,7 @@ class BrowserSession:
 
         if self.pc is not None:
             await self.pc.close()
-        pc = self.pc = RTCPeerConnection()
+        pc = self.pc = RTCPeerConnection(rtc_configuration(self.phones.ice_servers))
         self.out_track = _OutTrack()
         pc.addTrack(self.out_track)
 
@@ -379,7 +423,8 @@ class BrowserSession:
                 elif self.call is not None:
                     self.call.leg.heard(pcm)
 
-    async def ring(self, caller: str, timeout: float) -> BrowserCall:
+    async def ring(self, caller: str, timeout: float,
+                   caller_info: CallerInfo | None = None) -> BrowserCall:
         if self.gone.is_set() or not self.connected.is_set():
             raise OutboundFailed(480, "browser not connected")
         if self.call is not None:
@@ -387,7 +432,8 @@ class BrowserSession:
         call_id = f"webrtc-{uuid.uuid4().hex}"
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.ringing[call_id] = answer
-        self.send({"type": "incoming", "call": call_id, "caller": caller})
+        crm = crm_fields(caller_info)
+        self.send({"type": "incoming", "call": call_id, "caller": caller, **crm})
         gone = asyncio.ensure_future(self.gone.wait())
         try:
             done, _ = await asyncio.wait({answer, gone}, timeout=timeout,
@@ -404,8 +450,9 @@ class BrowserSession:
                                  "browser gone" if self.gone.is_set() else "no answer")
         if answer.result() != "answer" or self.call is not None:
             raise OutboundFailed(603, "Decline")
-        call = self.call = BrowserCall(call_id, BrowserLeg(self), self, caller=caller)
-        self.send({"type": "connected", "call": call_id, "caller": caller})
+        call = self.call = BrowserCall(call_id, BrowserLeg(self), self, caller=caller,
+                                       crm=crm)
+        self.send({"type": "connected", "call": call_id, "caller": caller, **crm})
         return call
 
     def receive(self, message: dict) -> None:
@@ -413,7 +460,9 @@ class BrowserSession:
         self.last_heard = time.monotonic()
         kind = message.get("type")
         call = self.call
-        if kind == "offer" and isinstance(message.get("sdp"), str):
+        if kind == "ping":  # the page's heartbeat, answered: it notices a lost network too
+            self.send({"type": "pong"})
+        elif kind == "offer" and isinstance(message.get("sdp"), str):
             self.spawn(self.negotiate(message["sdp"]))
         elif kind in ("answer", "decline"):
             future = self.ringing.get(str(message.get("call")))
@@ -447,17 +496,7 @@ class BrowserSession:
         elif kind == "consult_complete" and call is not None and self.consult is not None \
                 and self.consult.call is not None:
             consult, self.consult = self.consult, None
-            consult.hand_over()
-
-            def done(status: int, reason: str, call_id: str = call.call_id) -> None:
-                self.send({"type": "transfer", "call": call_id, "status": status,
-                           "reason": reason})
-
-            call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
-            if isinstance(consult.call, BrowserCall):  # its screen shows the caller now
-                consult.call.caller = call.caller
-                consult.call.session.send({"type": "connected", "call": consult.call.call_id,
-                                           "caller": call.caller})
+            self.spawn(self._consult_complete(call, consult))
         elif kind == "dial" and call is None and self.consult is None \
                 and self.phones.dialer is not None:
             number, caller_id = str(message.get("number", "")), str(message.get("caller_id", ""))
@@ -466,6 +505,29 @@ class BrowserSession:
         elif kind == "stats":
             self.send({"type": "stats", "packets_in": self.packets_in,
                        "call": call.leg.stats() if call is not None else None})
+
+    async def _consult_complete(self, call: BrowserCall, consult: Consult) -> None:
+        """The attended transfer completes: the consulted agent is free again for the
+        instant the queue offers them the caller (`offer_direct` takes an available
+        agent), and the caller is handed to the consultation's call."""
+        await self._consult_release(consult)
+        consult.hand_over()
+
+        def done(status: int, reason: str, call_id: str = call.call_id) -> None:
+            self.send({"type": "transfer", "call": call_id, "status": status,
+                       "reason": reason})
+
+        call.referrals.put_nowait(Referral(consult.target, done, call=consult.call))
+        if isinstance(consult.call, BrowserCall):  # its screen shows the caller now
+            consult.call.caller, consult.call.crm = call.caller, call.crm
+            consult.call.session.send({"type": "connected", "call": consult.call.call_id,
+                                       "caller": call.caller, **call.crm})
+
+    async def _consult_release(self, consult: Consult) -> None:
+        """The consulted agent's state back from "on a call" (once, whoever ends first)."""
+        if consult.busy and self.phones.busy is not None:
+            consult.busy = False
+            await asyncio.shield(self.phones.busy(consult.target_id, False))
 
     async def _consult(self, call: BrowserCall, consult: Consult) -> None:
         """An attended transfer's first half: the caller on hold (music), the target
@@ -501,6 +563,9 @@ class BrowserSession:
             return
         consult.bridge = Bridge(consult.leg, consult.call.leg)
         self.send({"type": "consult_connected", "target": target.label})
+        # The consulted agent talks: on a call, offered no queue call meanwhile.
+        consult.target_id = target.id
+        consult.busy = phones.busy is not None and await phones.busy(target.id, True)
         waits = [asyncio.ensure_future(e.wait())
                  for e in (consult.over, consult.call.ended, call.ended)]
         try:
@@ -508,6 +573,8 @@ class BrowserSession:
         finally:
             for wait in waits:
                 wait.cancel()
+            if not consult.handed:
+                await self._consult_release(consult)
         if consult.handed:
             return
         consult.bridge.stop()
@@ -553,8 +620,10 @@ class BrowserPhones:
                  on_lost: LostHandler | None = None, hold_music: bytes = b"",
                  heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
                  reconnect_grace: float = RECONNECT_GRACE,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 ice_servers: list[dict] | None = None) -> None:
         self.registrations = registrations
+        self.ice_servers = ice_servers_checked(ice_servers or [])
         self.secret = secret
         self.on_lost = on_lost
         self.hold_music = hold_music
@@ -568,6 +637,10 @@ class BrowserPhones:
         self.resolve: Callable[[str, str], Awaitable[TransferTarget | None]] | None = None
         # Places the calls agents dial (`agent_dial`, wired by the engine).
         self.dialer: Callable[[BrowserSession, str, str], Awaitable[None]] | None = None
+        # Marks an agent on a call (True) or free again (the desk's `own_call`, wired by
+        # the engine): the consulted agent of an attended transfer. Returns whether their
+        # state moved.
+        self.busy: Callable[[str, bool], Awaitable[bool]] | None = None
         # Answers the web role's commands on the same port (chappe.voice.control).
         self.commands: Callable[[dict, asyncio.StreamWriter], Awaitable[None]] | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -598,11 +671,12 @@ class BrowserPhones:
     def bind(self, session: BrowserSession) -> None:
         self.registrations.attach(session.binding())
 
-    async def originate(self, *, uri: str, caller: str, timeout: float) -> OutboundCall:
+    async def originate(self, *, uri: str, caller: str, timeout: float,
+                        caller_info: CallerInfo | None = None) -> OutboundCall:
         session = self.sessions.get(uri.removeprefix("webrtc:"))
         if session is None:
             raise OutboundFailed(480, "browser gone")
-        return await session.ring(caller, timeout)
+        return await session.ring(caller, timeout, caller_info)
 
     async def _serve(self, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
@@ -719,9 +793,11 @@ class PhoneOriginator:
 
     async def originate(self, *, caller: str, callee: str, remote: tuple[str, int],
                         transport: str = "udp", auth: tuple[str, str] | None = None,
-                        timeout: float = 30.0, uri: str = "") -> OutboundCall:
+                        timeout: float = 30.0, uri: str = "",
+                        caller_info: CallerInfo | None = None) -> OutboundCall:
         if transport == TRANSPORT:
-            return await self.browsers.originate(uri=uri, caller=caller, timeout=timeout)
+            return await self.browsers.originate(uri=uri, caller=caller, timeout=timeout,
+                                                 caller_info=caller_info)
         return await self.sip.originate(caller=caller, callee=callee, remote=remote,
                                         transport=transport, auth=auth, timeout=timeout,
                                         uri=uri)

@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chappe.voice.callstate import CallLog
 from chappe.voice.flows import FlowDefinition, FlowState, Prompt
 from chappe.voice.trunking import TrunkRoute
+
+if TYPE_CHECKING:  # chappe.voice.crm imports this module
+    from chappe.voice.crm import CallerInfo
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class QueueCall:
     branch: str   # the flow node it came through
     # The account's CRM's priority for this caller (chappe.voice.crm): over the rules.
     priority: int | None = None
+    # Who the account's CRM says is calling: the agents' browsers show it when they ring.
+    caller_info: CallerInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +297,11 @@ class QueueDesk(Protocol):
         offered no call until they come back (paused)."""
         ...
 
+    def own_call(self, agent_id: str, *, busy: bool) -> bool:
+        """A call the agent placed starts (`busy`) or ends: on a call meanwhile, offered
+        none (True: their state moved)."""
+        ...
+
     def call_event(self, account_id: str, kind: str, payload: dict) -> None:
         """A call event (`call.ringing`, `call.answered`) of a call the engine placed for
         the API, sent to the account's webhook."""
@@ -355,6 +365,8 @@ class AsyncQueueDesk(Protocol):
     async def offer_direct(self, call: QueueCall, agent_id: str) -> QueueOffer | None: ...
 
     async def phone_lost(self, agent_id: str, reason: str) -> None: ...
+
+    async def own_call(self, agent_id: str, *, busy: bool) -> bool: ...
 
     async def call_event(self, account_id: str, kind: str, payload: dict) -> None: ...
 

@@ -61,7 +61,8 @@ class VoiceEngine:
                  registrations: Registrations | None = None,
                  throttle: FailureThrottle | None = None,
                  sweep_every: float = REGISTRATIONS_SWEEP,
-                 control: tuple[str, int] | None = None) -> None:
+                 control: tuple[str, int] | None = None,
+                 ice_servers: list[dict] | None = None) -> None:
         self.endpoint = AiosipuaEndpoint(host, port, rtp_ports=RtpPorts(*rtp_ports),
                                          min_se=min_se)
         self.endpoint.on_call = self._on_call
@@ -83,12 +84,14 @@ class VoiceEngine:
         # to (chappe.voice.browser; None: no browser phones).
         self.control = control
         self.browsers = BrowserPhones(self.registrar.registrations, secret=auth_secret,
-                                      on_lost=self._browser_lost, hold_music=HOLD_MUSIC)
+                                      on_lost=self._browser_lost, hold_music=HOLD_MUSIC,
+                                      ice_servers=ice_servers)
         phones = PhoneOriginator(self.endpoint, self.browsers)
         self.browsers.originator = phones
         self.browsers.dialer = self._agent_dial
         if desk is not None:
             self.browsers.resolve = desk.transfer_target
+            self.browsers.busy = self._agent_busy
         self.queues = (QueueRoom(desk, phones, self.registrar.registrations,
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)
@@ -99,7 +102,8 @@ class VoiceEngine:
         self.commands.handlers["originate"] = originate_handler(CallPlacing(
             phones=phones, trunks=self.endpoint, registrations=self.registrar.registrations,
             gate=self.gate, routes=directory.routes, finish=directory.finish,
-            events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC))
+            events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC,
+            busy=self._agent_busy if self.queues is not None else None))
         self.commands.handlers["supervise"] = supervise_handler(
             phones=phones, registrations=self.registrar.registrations, calls=self.live)
         self.browsers.commands = self.commands.serve
@@ -148,10 +152,23 @@ class VoiceEngine:
                          crm=getattr(self.directory, "crm", None)).run()
 
     async def _agent_dial(self, session: BrowserSession, number: str, caller_id: str) -> None:
-        """A call an agent places from their browser, through the trunks."""
-        await agent_dial(session, number=number, caller_id=caller_id, originator=self.endpoint,
-                         gate=self.gate, routes=self.directory.routes,
-                         finish=self.directory.finish)
+        """A call an agent places from their browser, through the trunks; the agent is
+        on a call meanwhile (the desk's `own_call`: no queue call offered to them)."""
+        desk = self.queues.desk if self.queues is not None else None
+        busy = desk is not None and await desk.own_call(session.agent_id, busy=True)
+        try:
+            await agent_dial(session, number=number, caller_id=caller_id,
+                             originator=self.endpoint, gate=self.gate,
+                             routes=self.directory.routes, finish=self.directory.finish)
+        finally:
+            if busy and desk is not None:
+                await asyncio.shield(desk.own_call(session.agent_id, busy=False))
+
+    async def _agent_busy(self, agent_id: str, busy: bool) -> bool:
+        """An agent on a call that is no queue's (consulted in an attended transfer), or
+        free again: the desk's `own_call`."""
+        assert self.queues is not None
+        return await self.queues.desk.own_call(agent_id, busy=busy)
 
     async def _call_event(self, account_id: str, kind: str, payload: dict) -> None:
         """A call event (webhook) of a call the engine placed, written by the desk."""
@@ -244,7 +261,8 @@ class VoiceEngine:
 
 def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port: int,
               answer_after: float = 0.0, port_file: str | None = None,
-              stay_up: bool = False, control: tuple[str, int] | None = None) -> None:
+              stay_up: bool = False, control: tuple[str, int] | None = None,
+              ice_servers: list[dict] | None = None) -> None:
     """Serve on `directory` until SIGINT/SIGTERM (the engine closes it when it stops).
     With `stay_up` (under `chappe up`), a port already in use is logged and the role
     idles instead of crashing the other roles' supervisor."""
@@ -255,7 +273,8 @@ def run_voice(*, directory: EngineDirectory, auth_secret: bytes, host: str, port
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         engine = VoiceEngine(host, port, directory=directory, auth_secret=auth_secret,
-                             answer_after=answer_after, control=control)
+                             answer_after=answer_after, control=control,
+                             ice_servers=ice_servers)
         try:
             bound = await engine.start()
         except OSError as exc:

@@ -61,6 +61,9 @@ class CallPlacing:
     events: Events
     calls: LiveCalls
     hold_music: bytes = b""
+    # Marks the agent on a call (True) or free again (the desk's `own_call`): no queue
+    # call is offered to them meanwhile. None: not marked.
+    busy: Callable[[str, bool], Awaitable[bool]] | None = None
 
 
 async def originate(order: Origination, parts: CallPlacing) -> None:
@@ -163,6 +166,22 @@ def _outcome(order: Origination, log: CallLog, disposition: str, cause: str,
                        legs=legs)
 
 
+async def _marked(order: Origination, parts: CallPlacing) -> None:
+    """`originate`, the agent on a call from its first ring to its end."""
+    busy = False
+    if parts.busy is not None:
+        try:
+            busy = await parts.busy(order.agent_id, True)
+        except Exception:
+            logger.exception("call %s: marking agent %s busy failed", order.call_id,
+                             order.agent_id)
+    try:
+        await originate(order, parts)
+    finally:
+        if busy and parts.busy is not None:
+            await asyncio.shield(parts.busy(order.agent_id, False))
+
+
 def _e164(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value.startswith("+") \
@@ -186,7 +205,7 @@ def originate_handler(parts: CallPlacing) -> Handler:
                             caller_id=_e164(body, "caller_id"))
         if not parts.registrations.contacts_of_agent(agent_id):
             raise CommandRefused("conflict", "the agent has no phone connected")
-        task = asyncio.get_running_loop().create_task(originate(order, parts))
+        task = asyncio.get_running_loop().create_task(_marked(order, parts))
         placing.add(task)
         task.add_done_callback(placing.discard)
         return {"call_id": order.call_id}

@@ -10,11 +10,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chappe.voice.callstate import CallLog, CallState, hangup_cause, seconds_between
-from chappe.voice.registrations import Binding
+from chappe.voice.registrations import WEBRTC, Binding
 from chappe.voice.sip.base import Originator, OutboundCall, OutboundFailed
 from chappe.voice.trunking import TrunkGate, TrunkRoute
+
+if TYPE_CHECKING:  # chappe.voice.crm imports the directory, which is below this module
+    from chappe.voice.crm import CallerInfo
 
 logger = logging.getLogger("chappe.voice.calls")
 
@@ -146,7 +150,7 @@ async def message_play(originator: Originator, gate: TrunkGate, routes: Sequence
 
 
 async def ring_all(originator: Originator, bindings: Sequence[Binding], *, caller: str,
-                   timeout: float) -> OutboundCall:
+                   timeout: float, caller_info: CallerInfo | None = None) -> OutboundCall:
     """Ring every registered phone of an agent at once (a forking proxy's parallel search,
     RFC 3261 §16.7): the first to answer gets the call, the others are CANCELed (one that
     answered in the same instant is hung up). Each INVITE goes to its contact's URI
@@ -154,12 +158,15 @@ async def ring_all(originator: Originator, bindings: Sequence[Binding], *, calle
     phone's own Contact names a private address; the pinhole its REGISTER opened is what
     reaches it (RFC 3581's rport and received). OutboundFailed when none answers: 408
     after `timeout`, else the refusal a forking proxy would pick (RFC 3261 §16.7: a 6xx,
-    else the lowest class, busy first)."""
+    else the lowest class, busy first). `caller_info` (the CRM's name of the caller) goes
+    to the agent's browsers, which show it; a SIP phone shows the caller's number."""
     if not bindings:
         raise OutboundFailed(480, "no registered phone")
     tasks = [asyncio.ensure_future(originator.originate(
         caller=caller, callee=b.username, remote=b.source, transport=b.transport,
-        uri=b.uri, timeout=timeout)) for b in bindings]
+        uri=b.uri, timeout=timeout,
+        **({"caller_info": caller_info} if caller_info and b.transport == WEBRTC else {})))
+        for b in bindings]
     pending, failures, answered = set(tasks), [], None
     try:
         while pending and answered is None:

@@ -273,7 +273,8 @@ class QueueRoom:
         hold = asyncio.create_task(_loop(leg, HOLD_MUSIC))
         ring = asyncio.create_task(ring_all(
             self.originator, self.registrations.contacts_of_agent(offer.agent_id),
-            caller=call.caller.lstrip("+"), timeout=offer.ring_timeout_seconds))
+            caller=call.caller.lstrip("+"), timeout=offer.ring_timeout_seconds,
+            caller_info=call.caller_info))
         hung_up = asyncio.create_task(ended.wait())
         try:
             await asyncio.wait({ring, hung_up}, return_when=asyncio.FIRST_COMPLETED)
@@ -420,7 +421,8 @@ class QueueRoom:
         try:
             agent_call = await ring_all(self.originator, bindings,
                                         caller=call.caller.lstrip("+"),
-                                        timeout=offer.ring_timeout_seconds)
+                                        timeout=offer.ring_timeout_seconds,
+                                        caller_info=call.caller_info)
         except asyncio.CancelledError:
             log.move(CallState.ENDED, "canceled: the offer was withdrawn")
             await asyncio.shield(self.desk.rang_out(offer, withdrawn=True))

@@ -85,6 +85,11 @@ class Outcome:
     min_expires: int = 0
 
 
+# The transport of an agent's browser's binding (chappe.voice.browser): not SIP, rung by
+# the engine itself.
+WEBRTC = "webrtc"
+
+
 @dataclass(frozen=True)
 class Registrant:
     """Who sends the REGISTER, as the registrar authenticated it: the bindings keep it."""

@@ -389,7 +389,9 @@ class CallRunner:
         call = QueueCall(call_id=self.call.call_id, account_id=target.account_id,
                          queue_id=action.queue_id, caller=self.call.caller,
                          dialled=target.e164, branch=action.branch,
-                         priority=self.crm_answer.reply.priority if self.crm_answer else None)
+                         priority=self.crm_answer.reply.priority if self.crm_answer else None,
+                         caller_info=self.crm_answer.reply.caller_info
+                         if self.crm_answer else None)
         try:
             result = await self.queues.serve(call, leg, self.call.ended)
         except asyncio.CancelledError:

@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
-from chappe.voice.browser import MAX_LINE, hello_sign
+from chappe.voice.browser import MAX_LINE, hello_sign, ice_servers_checked
 
 logger = logging.getLogger("chappe.web.softphone")
 
@@ -95,6 +95,12 @@ def _screen_pop(account_id: str, caller: str) -> dict:
     name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or number
     return {"number": number, "contact": name,
             "link": reverse("web:contact_edit", args=[contact.pk])}
+
+
+def ice_servers() -> list[dict]:
+    """The STUN/TURN servers the workspace's RTCPeerConnection gets (the engine's peers
+    get the same: chappe.voice.browser.ice_servers_checked)."""
+    return ice_servers_checked(settings.CHAPPE_WEBRTC_ICE_SERVERS)
 
 
 def caller_ids(account_id: str) -> list[str]:

@@ -43,3 +43,19 @@ def test_the_hot_paths_write_every_column(shape):
     """`bulk_insert` applies no defaults: a field added to Message or UsageRecord must be
     given a value by the acceptance core and the usage writer."""
     assert set(shape.columns) == {f.attname for f in shape.model._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_among_narrows_by_ids_and_by_text_and_updates_only_those(make_account):
+    """`among` on both vendors: uuid primary keys given as UUIDs or as text, a text
+    column, and an UPDATE through it that touches only the rows named."""
+    from chappe.accounts.models import Account
+    from chappe.common.bulk import among
+
+    first, second, third = (make_account(name) for name in ("Among A", "Among B", "Among C"))
+    accounts = Account.objects.filter(pk__in=[first.pk, second.pk, third.pk])
+    assert set(among(accounts, "pk", [first.pk, str(third.pk)])) == {first, third}
+    assert list(among(accounts, "name", ["Among B"])) == [second]
+    assert not among(accounts, "pk", []).exists()
+    among(accounts, "pk", [second.pk]).update(name="Among B2")
+    assert sorted(accounts.values_list("name", flat=True)) == ["Among A", "Among B2", "Among C"]

@@ -64,3 +64,24 @@ def test_one_type_vocabulary_for_every_product():
 def test_written_forms_cover_what_carriers_and_people_write():
     assert written_forms("+33612345678") == ["+33612345678", "33612345678", "0033612345678",
                                              "0612345678"]
+
+
+@pytest.mark.parametrize("raw", [
+    "+33612345678", "+33142685300", "+33700000001", "+33100000000", "+3361234567",
+    "+12125550123", "+14165550123", "+80012345678", "+882345678901", "+447911123456",
+    "+447624123456", "+590690123456", "+262692123456", "+4915123456789", "+8613800138000",
+])
+def test_validity_and_operator_match_phonenumbers_own_checks(raw):
+    """`normalize` matches a number's type once and derives validity and the carrier
+    lookup from it: the answers must be phonenumbers' own."""
+    import phonenumbers
+    from phonenumbers import carrier
+
+    parsed = phonenumbers.parse(raw)
+    if not phonenumbers.is_valid_number(parsed):
+        with pytest.raises(InvalidNumber):
+            normalize(raw, default_country="FR")
+        return
+    facts = normalize(raw, default_country="FR")
+    assert facts.operator == carrier.name_for_number(parsed, "en")
+    assert facts.country == (phonenumbers.region_code_for_number(parsed) or "")

@@ -18,15 +18,24 @@ from chappe.accounts.actor import SYSTEM
 from chappe.accounts.models import User
 from chappe.accounts.roles import Role
 from chappe.agents.acd import State
-from chappe.agents.models import Agent, QueueEvent, WrapUpCode
+from chappe.agents.crm import DatabaseCrm
+from chappe.agents.models import Agent, CrmEndpoint, QueueEvent, WrapUpCode
 from chappe.agents.services.setup import MemberDraft, queue_create
-from chappe.callcenter.models import CallRecord, Trunk
+from chappe.callcenter.models import CallRecord, Trunk, Voicemail
 from chappe.contacts.services import contact_create
+from tests.agents.test_crm import CrmServer
 from tests.browser import logged_in_page
 from tests.conftest import require_tools
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, orm
 from tests.ports import free_port, free_port_block
-from tests.voice.sipp_tools import SIPP, EngineThread, Phone, RtpSink, wait_for_records
+from tests.voice.sipp_tools import (
+    SIPP,
+    EngineThread,
+    Phone,
+    RtpSink,
+    db_directory,
+    wait_for_records,
+)
 from tests.voice.test_queues_sipp import ivr_to, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -110,7 +119,9 @@ def contact_center(number_with, data_dir, admin_actor, make_agent, licences, set
     for name in ("Sale", "Complaint"):
         WrapUpCode.objects.create(account=account, name=name)
     log_in(agent)
-    with EngineThread(control=("127.0.0.1", 0)) as engine:
+    directory = db_directory()
+    directory.crm = DatabaseCrm()  # as the voice role: asked when the account has a CRM
+    with EngineThread(control=("127.0.0.1", 0), directory=directory) as engine:
         settings.CHAPPE_VOICE_CONTROL_PORT = engine.engine.control[1]
         with WebServer() as web:
             yield account, agent, engine, web
@@ -171,6 +182,10 @@ def answer(page, engine, agent, *, caller_shown: str, contact: str | None = None
     expect(page.locator("#softphone-panel-title")).to_have_text("On call")
     assert engine.wait_until(lambda: browser_call(engine, agent) is not None)
     return browser_call(engine, agent)
+
+
+def state_of(agent) -> str:
+    return orm(lambda: Agent.objects.get(pk=agent.pk).state)
 
 
 def caller_done(sipp) -> None:
@@ -360,6 +375,8 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
         expect(page_a.locator("#softphone-status")).to_contain_text(
             f"Talking to {second.extension}")
         assert held.leg.held
+        # B talks to A: on a call, offered no queue call meanwhile.
+        assert engine.wait_until(lambda: state_of(second) == State.ON_CALL)
         # A and B talk: each one's microphone reaches the other.
         session_a = engine.engine.browsers.of_agent(str(first.pk))[0]
         assert engine.wait_until(lambda: session_a.consult.leg.frames_in > 50
@@ -377,6 +394,9 @@ def test_an_attended_transfer_from_one_browser_agent_to_another(
         caller_done(sipp)
     legs = transferred_legs(account, first, second)
     assert legs[1].sip_call_id == consulted.call_id  # the consultation's call, kept
+    # B took the caller as a queue call (offered, connected), then wraps it up.
+    assert orm(lambda: QueueEvent.objects.filter(agent=second, kind="connected").count()) == 1
+    assert state_of(second) == State.WRAP_UP
     transferred = orm(lambda: QueueEvent.objects.get(kind="transferred"))
     assert (transferred.details["target"], transferred.details["to"]) == (
         "agent", second.extension)
@@ -410,9 +430,14 @@ def test_click_to_call_from_a_contact_reaches_the_number_with_the_account_number
         # Both ways: the browser's microphone reaches the called party, which echoes it.
         assert engine.wait_until(lambda: len(callee_rtp.payloads(8)) > 50)
         assert engine.wait_until(lambda: call.leg.frames_out > 50 and call.leg.frames_in > 50)
+        # On a call of their own, the agent is busy: no queue offers them a call (their
+        # browser would refuse it, counted as rung out); the live badge says so.
+        assert state_of(agent) == State.ON_CALL
+        expect(page.locator("#my-state-badge")).to_have_text("On a call")
         page.get_by_role("button", name="Hang up").click()
         expect(page.locator("#softphone-status")).to_contain_text("Call ended")
         expect(page.locator("#softphone-wrap-up")).to_be_hidden()
+        expect(page.locator("#my-state-badge")).to_have_text("Available")
         status, output = callee.finish()
         assert status == 0, output[-3000:]  # the right From and number, then our BYE
     finally:
@@ -444,3 +469,98 @@ def test_a_second_tab_takes_the_phone_over_and_the_first_says_so(contact_center,
     assert engine.wait_until(taken_over)
     expect(second.locator("#softphone-status")).to_contain_text("Browser phone ready")
     assert orm(lambda: Agent.objects.get(pk=agent.pk).state) == State.AVAILABLE
+
+
+def test_the_account_s_crm_names_the_caller_in_the_incoming_panel(
+        contact_center, media_browser, data_dir, settings):
+    from playwright.sync_api import expect
+
+    account, agent, engine, web = contact_center
+    settings.CHAPPE_WEBHOOK_ALLOW_NETWORKS = "127.0.0.0/8"  # the test's CRM is on loopback
+    crm = CrmServer(b'{"caller_info": {"full_name": "Ada <b>Lovelace</b>",'
+                    b' "caller_profile_url": "https://crm.example/c/42"}}')
+    orm(lambda: CrmEndpoint.objects.create(account=account, url=crm.url))
+    page = agent_page(media_browser, web, agent)
+    try:
+        with answered(page, engine, agent, data_dir) as (sipp, _caller_rtp):
+            # The CRM's name, as text (its markup shown, never run), linked to its profile.
+            name = page.locator("#softphone-crm")
+            expect(name).to_have_text("Ada <b>Lovelace</b>")
+            expect(name).to_have_attribute("href", "https://crm.example/c/42")
+            assert page.locator("#softphone-caller b").count() == 0
+            page.get_by_role("button", name="Hang up").click()
+            caller_done(sipp)
+    finally:
+        crm.close()
+    assert len(crm.requests) == 1
+
+
+def test_a_lost_network_mid_call_says_so_and_the_engine_pauses_the_agent(
+        contact_center, media_browser, data_dir):
+    from playwright.sync_api import expect
+
+    _account, agent, engine, web = contact_center
+    page = agent_page(media_browser, web, agent)
+    expect(page.locator("#my-state-badge")).to_have_text("Available")
+    with answered(page, engine, agent, data_dir) as (sipp, _caller_rtp):
+        # The live badge follows the engine: ringing, then on a call, with its time.
+        expect(page.locator("#my-state-badge")).to_have_text("On a call")
+        expect(page.locator("#my-state-clock")).to_have_text(re.compile(r"^for \d+:\d\d$"))
+        page.context.set_offline(True)
+        expect(page.locator("#softphone-status")).to_contain_text("Network lost")
+        expect(page.locator("#softphone-oncall")).to_be_hidden()
+        caller_done(sipp)  # the engine ended the call: the caller got BYE
+    # Within seconds, the engine has no browser for the agent and pauses them: no call
+    # is offered to a dead browser.
+    assert engine.wait_until(lambda: not engine.engine.browsers.of_agent(str(agent.pk)))
+    assert engine.wait_until(lambda: state_of(agent) == State.PAUSED)
+    pause = orm(lambda: QueueEvent.objects.filter(agent=agent, kind="pause").last())
+    assert pause.details["cause"] == "phone_lost"
+    # The network back, the phone reconnects by itself and the badge shows the pause.
+    page.context.set_offline(False)
+    expect(page.locator("#softphone-status")).to_contain_text("Browser phone ready",
+                                                              timeout=30_000)
+    expect(page.locator("#my-state-badge")).to_have_text("Paused")
+    expect(page.get_by_role("button", name="Available")).to_be_visible()
+
+
+def test_click_to_call_from_the_history_and_voicemail_pages_on_a_phone_sized_screen(
+        contact_center, media_browser):
+    from playwright.sync_api import expect
+
+    account, agent, engine, web = contact_center
+    orm(lambda: User.objects.filter(pk=agent.user_id).update(role=Role.ADMINISTRATOR))
+
+    def recorded():
+        started = "2026-03-02T10:00:00+00:00"
+        earlier = CallRecord.objects.create(
+            account=account, sip_call_id="in-1", direction="inbound", started_at=started,
+            from_number="+33612345678", to_number="+33189000077", disposition="answered")
+        left = CallRecord.objects.create(
+            account=account, sip_call_id="in-2", direction="inbound", started_at=started,
+            from_number="+33698765432", to_number="+33189000077", disposition="voicemail")
+        Voicemail.objects.create(account=account, call=left, path="voicemail/in-2.wav")
+        return earlier
+
+    orm(recorded)
+    page = logged_in_page(media_browser, web.url, agent.user.email, PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    def dialled(number):
+        return orm(lambda: CallRecord.objects.filter(
+            account=account, direction="outbound", to_number=number).exists())
+
+    page.goto(f"{web.url}/voice/calls/")
+    page.get_by_role("link", name="+33612345678").click()
+    # The workspace starts the phone and dials (no trunk here: the call fails, recorded).
+    assert engine.wait_until(lambda: dialled("+33612345678"))
+    expect(page.locator("#softphone-dial")).to_be_visible()
+    # The workspace fits a phone's screen: nothing wider than it, its controls reachable.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for control in (page.locator("#softphone-dial").get_by_role("button", name="Call"),
+                    page.locator("#my-state-form").get_by_role("button", name="Pause")):
+        box = control.bounding_box()
+        assert (box["x"] >= 0, box["x"] + box["width"] <= 390) == (True, True)
+    page.goto(f"{web.url}/voice/voicemails/")
+    page.get_by_role("link", name="Call back").click()
+    assert engine.wait_until(lambda: dialled("+33698765432"))

@@ -5,9 +5,13 @@
          └──logout─────────┘  │ └────────────────┘                                      │
                     paused ◀──┴──────── unpause ──────── wrap-up over ◀──────────────────┘
 
+    available or wrap_up ──a call of their own──▶ on_call ──its end──▶ available
+
 Every change goes through `_move`, which checks the transition table, timestamps the
 state, and appends its `QueueEvent` in the same transaction (login, logout, pause,
-unpause, offered, rang out, connected, completed). People change their state (or a
+unpause, offered, rang out, connected, completed). A call the agent places themself
+(their browser's dial pad, click-to-call) makes them busy too (`agent_own_call`): an
+agent on any call is offered no queue call. People change their state (or a
 supervisor changes an agent's) with `agent_state_set` — web app and API — or from their
 phone with `agent_feature_code` (*50, *51), which the voice engine calls; the engine moves
 agents through ringing, on call and wrap-up with `agent_offer`, `agent_rang_out`,
@@ -41,10 +45,11 @@ from chappe.common.errors import Conflict, ValidationFailed
 S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
     S.LOGGED_OUT: frozenset({S.AVAILABLE}),
-    S.AVAILABLE: frozenset({S.RINGING, S.PAUSED, S.LOGGED_OUT}),
+    # available → on call, wrap-up → on call: a call of the agent's own (agent_own_call).
+    S.AVAILABLE: frozenset({S.RINGING, S.ON_CALL, S.PAUSED, S.LOGGED_OUT}),
     S.RINGING: frozenset({S.ON_CALL, S.AVAILABLE, S.PAUSED}),
     S.ON_CALL: frozenset({S.WRAP_UP, S.AVAILABLE}),
-    S.WRAP_UP: frozenset({S.AVAILABLE, S.PAUSED, S.LOGGED_OUT}),
+    S.WRAP_UP: frozenset({S.AVAILABLE, S.ON_CALL, S.PAUSED, S.LOGGED_OUT}),
     # paused → paused: another reason.
     S.PAUSED: frozenset({S.AVAILABLE, S.PAUSED, S.LOGGED_OUT}),
 }
@@ -202,6 +207,26 @@ def agent_phone_lost(*, account: Account, agent: Agent, reason: str,
 
 
 # --- the engine: calls offered, answered, ended -------------------------------------------
+
+
+@transaction.atomic
+def agent_own_call(*, account: Account, agent: Agent, busy: bool,
+                   now: datetime | None = None) -> bool:
+    """A call the agent places themself (the voice engine calls this when it starts,
+    `busy`, and when it ends): available or in wrap-up, they are on a call until it
+    ends, then available — so no queue offers them a call meanwhile (it would find their
+    phone busy and count it as rung out). Paused, they stay paused: no call is offered to
+    them anyway. True when the state moved (the end moves it back only then)."""
+    at = now or timezone.now()
+    agent = _locked(account, agent)
+    if busy and agent.state in (S.AVAILABLE, S.WRAP_UP):
+        _move(agent, S.ON_CALL, at)
+        return True
+    if not busy and agent.state == S.ON_CALL:
+        agent.idle_since = at
+        _move(agent, S.AVAILABLE, at)
+        return True
+    return False
 
 
 @transaction.atomic

@@ -11,7 +11,9 @@ from chappe.api.v1 import (
     campaigns,
     carriers,
     contacts,
+    conversations,
     messaging,
+    rcs,
     smpp,
     statistics,
     webhooks,
@@ -19,7 +21,8 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, calls, agents, statistics):
+               smpp, callcenter, calls, agents, statistics, rcs,
+               conversations):
     api.add_router("", module.router)
 
 __all__ = ["api"]

@@ -41,6 +41,8 @@ class SimulatorInbound(models.Model):
     from_number = models.CharField(max_length=20)
     to = models.CharField(max_length=20)
     text = models.TextField()
+    # A tap on an RCS suggestion (the RCS simulator's): the suggestion's postback data.
+    postback_data = models.CharField(max_length=2048, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

@@ -34,6 +34,7 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
+from chappe.common.bulk import among
 from chappe.common.errors import Conflict, ValidationFailed
 from chappe.contacts.fields import (
     BUILTIN_FIELDS,
@@ -351,9 +352,9 @@ def _existing(account: Account, numbers: list[str], *, full: bool) -> dict[str, 
     fields an import may change (plain values: no model instances for 100,000 rows)."""
     columns = ["pk", "mobile", *([*WRITABLE, "custom"] if full else [])]
     if connection.vendor == "postgresql":
-        # One `= ANY(array)` parameter: a long IN list costs PostgreSQL more to plan.
-        return {row["mobile"]: row for row in Contact.objects.filter(account=account).extra(
-            where=["mobile = ANY(%s)"], params=[numbers]).order_by().values(*columns)}
+        return {row["mobile"]: row for row in among(
+            Contact.objects.filter(account=account), "mobile", numbers)
+            .order_by().values(*columns)}
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(numbers), LOOKUP_CHUNK):
         # No ORDER BY: with the default ordering SQLite walks the name index of the whole

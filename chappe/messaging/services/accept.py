@@ -33,7 +33,7 @@ from chappe.common.ids import uuid7_many
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.selectors import opted_out_numbers
 from chappe.messaging.lifecycle import MessageStatus
-from chappe.messaging.models import Channel, Message, MessageKind, Send
+from chappe.messaging.models import T2C_CHANNEL, Channel, Message, MessageKind, Send
 from chappe.messaging.quiet_hours import SendingWindow, next_allowed, windows_from_config
 from chappe.messaging.selectors import protected_senders, sender_authorisations
 from chappe.messaging.senders import (
@@ -47,6 +47,8 @@ from chappe.smpp.encoding import segment
 from chappe.webhooks.services import callback_url_problem
 
 S = MessageStatus
+# Channels billed one unit per message whose sender is not an SMS sender name.
+PER_MESSAGE_CHANNELS = frozenset({Channel.TTS, Channel.RCS})
 MAX_RECIPIENTS = 10_000
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
@@ -518,7 +520,10 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     answers: list[list[Accepted]] = []
     planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
     for send, drafts in parts:
-        kind, tts = send.kind, send.channel == Channel.TTS
+        # TTS and RCS: no SMS sender rules, one billing unit per message (M-8); Time2Chat:
+        # its declared 09 number as the sender, billed by segments.
+        kind, tts = send.kind, send.channel in PER_MESSAGE_CHANNELS
+        own_sender = tts or send.channel == T2C_CHANNEL
         base = send.send_at or now
         in_send: list[Accepted] = []
         answers.append(in_send)
@@ -532,10 +537,10 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
                 continue
             seen.add(draft.e164)
             country = draft.country
-            decision = decisions.get((tts, send.sender, country))
+            decision = decisions.get((own_sender, send.sender, country))
             if decision is None:
-                decision = decisions[(tts, send.sender, country)] = SenderDecision(
-                    SenderAction.ACCEPT, send.sender, send.sender) if tts else check_sender(
+                decision = decisions[(own_sender, send.sender, country)] = SenderDecision(
+                    SenderAction.ACCEPT, send.sender, send.sender) if own_sender else check_sender(
                     send.sender, rule=rules.get(country) or rules.get("*") or DEFAULT_RULE,
                     protected=protected, authorised=authorised)
             if decision.action is SenderAction.REJECT:
@@ -594,7 +599,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
-            channel=Channel.TTS if send.channel == Channel.TTS else Channel.SMS,
+            channel=send.channel if send.channel in PER_MESSAGE_CHANNELS else Channel.SMS,
             recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",
@@ -630,6 +635,7 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
     service_require(account=account, kind=ServiceKind.MESSAGING)
     outcomes: list[RecipientOutcome] = []
     groups: dict[tuple, list[list[tuple[int, Draft]]]] = defaultdict(list)
+    numbers_in: dict[int, set[str]] = {}  # id(batch) → its numbers
     for index, item in enumerate(items):
         outcome = RecipientOutcome(input=item.recipient, status="")
         outcomes.append(outcome)
@@ -650,11 +656,13 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
                       text=final_text(item.text, kind))
         batches = groups[(item.sender, item.send_at)]
         for batch in batches:
-            if all(d.e164 != number.e164 for _i, d in batch):
+            if number.e164 not in numbers_in[id(batch)]:
                 batch.append((index, draft))
+                numbers_in[id(batch)].add(number.e164)
                 break
         else:
             batches.append([(index, draft)])
+            numbers_in[id(batches[-1])] = {number.e164}
     with transaction.atomic(savepoint=False):  # each group has its own savepoint
         for (sender, send_at), batches in groups.items():
             for batch in batches:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from chappe.accounts.models import Account, AccountStatus, Service, ServiceKind, ServiceStatus
 from chappe.carriers.base import ConnectorType, Outbound, Receipt, SubmitResult
 from chappe.carriers.routing import RouteRule, choose_connector
+from chappe.common.bulk import among
 from chappe.common.leases import LEASE_RELEASED, lease_claim, lease_extend, lease_free
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Channel, Message
@@ -140,7 +141,7 @@ def dispatch_release(*, ids: Collection[Any], now: datetime | None = None,
     """Give claimed messages back to the queue, due again after `delay` (throttled,
     connector down or saturated, a submit that failed): never a failure of the message."""
     if ids:
-        Message.objects.filter(pk__in=list(ids), status=S.QUEUED).update(
+        among(Message.objects.filter(status=S.QUEUED), "pk", ids).update(
             due_at=(now or timezone.now()) + delay, **LEASE_RELEASED)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from chappe.carriers.services import transitions_refused_count
-from chappe.common.bulk import bulk_insert, bulk_set
+from chappe.common.bulk import among, bulk_insert, bulk_set
 from chappe.messaging.lifecycle import IllegalTransition, MessageStatus, check_transition
 from chappe.messaging.models import Message, MessageEvent
 from chappe.webhooks.selectors import webhook_urls
@@ -59,8 +59,8 @@ def messages_transition(
     with transaction.atomic():
         # The send is fetched apart (prefetch): joined, SQLite's planner walks the send's
         # messages instead of the primary-key index, seconds per batch on a large send.
-        rows = list(Message.objects.select_for_update().prefetch_related("send")
-                    .filter(pk__in=ids))
+        rows = list(among(Message.objects.select_for_update().prefetch_related("send"),
+                          "pk", ids))
         changed: list[Message] = []
         per_field: dict[str, dict[Any, Any]] = {}
         refused: Counter[tuple[str, str]] = Counter()
@@ -100,7 +100,7 @@ def messages_transition(
                 differing[field] = values
         first = next((f for f, values in differing.items() if len(values) == len(ids)), None)
         if first is None:
-            Message.objects.filter(pk__in=ids).update(**same)
+            among(Message.objects.all(), "pk", ids).update(**same)
         else:
             bulk_set(Message, first, differing.pop(first), also=same)
         for field, values in differing.items():

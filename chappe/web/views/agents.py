@@ -9,6 +9,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,6 +24,7 @@ from chappe.common.errors import ChappeError
 from chappe.web import softphone
 from chappe.web.agent_forms import AgentForm, LicencesForm, QueueForm
 from chappe.web.auth import REFUSALS, account_view, apply_service_error
+from chappe.web.labels import badge_style
 
 
 def _users_without_agent(actor: Actor):
@@ -109,9 +111,32 @@ def agent_me(request: HttpRequest, actor: Actor) -> HttpResponse:
         "callbacks": callbacks, "softphone_socket": softphone.PATH,
         "wrap_up_codes": selectors.wrap_up_code_list(account=actor.account),
         "caller_ids": softphone.caller_ids(str(actor.account.pk)),
+        "ice_servers": softphone.ice_servers(),
         "dial": request.GET.get("dial", "")[:40],
+        "state_seconds": _seconds_since(agent.state_changed_at) if agent is not None else 0,
         "history": selectors.agent_call_history(account=actor.account, agent=agent)
         if agent is not None else []})
+
+
+def _seconds_since(at) -> int:
+    return max(0, int((timezone.now() - at).total_seconds()))
+
+
+@account_view(Perm.CALLS_HANDLE)
+def agent_me_state(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The workspace's live state badge (issue 15), read every few seconds: the state
+    changes with the calls and from elsewhere (the engine pausing an agent whose browser
+    is gone, a supervisor), not only from this page. `seconds`: how long in it, by the
+    server's clock (the page counts on from there)."""
+    agent = selectors.agent_of_user(account=actor.account, user=actor.user)
+    if agent is None:
+        return JsonResponse({"error": "not_found", "message": str(_("You are not an agent "
+                             "of this account.")), "details": {}}, status=404)
+    seconds = _seconds_since(agent.state_changed_at)
+    return JsonResponse({"state": agent.state, "label": str(agent.get_state_display()),
+                         "style": badge_style(agent.state), "seconds": seconds,
+                         "pause_reason": agent.pause_reason.name if agent.pause_reason
+                         else ""})
 
 
 @require_POST

@@ -7,7 +7,10 @@
   const $ = (id) => document.getElementById(id);
   const msg = (name) => root.dataset["msg" + name[0].toUpperCase() + name.slice(1)] || name;
   const state = { ws: null, pc: null, mic: null, call: null, muted: false, held: false,
-                  stopped: false, retry: 0, heartbeat: null };
+                  stopped: false, retry: 0, heartbeat: null, heard: 0 };
+  // The engine answers each heartbeat (every 2 s): this long without a word from it, the
+  // network is taken for lost (a dead connection may never report its close).
+  const SILENCE_MS = 6000;
   window.chappePhone = state;  // for the end-to-end tests (getStats)
 
   const show = (id, visible) => { $(id).hidden = !visible; };
@@ -40,11 +43,15 @@
     status(msg("connecting"), "info");
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const ws = state.ws = new WebSocket(scheme + location.host + root.dataset.socket);
-    ws.onmessage = (event) => receive(JSON.parse(event.data));
+    ws.onmessage = (event) => { state.heard = Date.now(); receive(JSON.parse(event.data)); };
     ws.onopen = () => {
       state.retry = 0;
+      state.heard = Date.now();
       clearInterval(state.heartbeat);
-      state.heartbeat = setInterval(() => send({ type: "ping" }), 2000);
+      state.heartbeat = setInterval(() => {
+        if (Date.now() - state.heard > SILENCE_MS) networkLost();
+        else send({ type: "ping" });
+      }, 2000);
     };
     ws.onclose = (event) => {
       clearInterval(state.heartbeat);
@@ -60,9 +67,20 @@
     };
   }
 
+  // The network is gone: said at once, the call given up, the connection dropped (its
+  // close reconnects, a little later each time, until the network is back).
+  function networkLost() {
+    status(msg("networkLost"), "warning");
+    closePeer();
+    callOver();
+    state.ws.close();
+  }
+
   async function negotiate() {
     closePeer();
-    const pc = state.pc = new RTCPeerConnection({ iceServers: [] });
+    // The operator's STUN/TURN servers (CHAPPE_WEBRTC_ICE_SERVERS; none: host candidates).
+    const ice = $("softphone-ice");
+    const pc = state.pc = new RTCPeerConnection({ iceServers: ice ? JSON.parse(ice.textContent) : [] });
     for (const track of state.mic.getTracks()) pc.addTrack(track, state.mic);
     pc.ontrack = (event) => { $("softphone-audio").srcObject = event.streams[0] || new MediaStream([event.track]); };
     pc.onconnectionstatechange = () => {
@@ -85,7 +103,10 @@
     if (state.pc) { state.pc.close(); state.pc = null; }
   }
 
-  function caller(info, fallback) {
+  // The caller as the panel shows them: the number, the address book's contact, and the
+  // account's CRM's name with a link to its profile (http or https only: anything else,
+  // e.g. javascript:, is shown as text).
+  function caller(info, fallback, crm) {
     const number = (info && info.number) || fallback || "";
     const box = $("softphone-caller");
     box.textContent = "";
@@ -98,6 +119,18 @@
       link.textContent = info.contact;
       link.id = "softphone-contact";
       box.append(" · ", link);
+    }
+    if (crm && crm.full_name) {
+      const web = /^https?:\/\//i.test(crm.profile_url || "");
+      const name = document.createElement(web ? "a" : "span");
+      name.id = "softphone-crm";
+      name.textContent = crm.full_name;
+      if (web) {
+        name.href = crm.profile_url;
+        name.target = "_blank";
+        name.rel = "noopener noreferrer";
+      }
+      box.append(" · ", name);
     }
   }
 
@@ -136,7 +169,7 @@
       case "dial_refused": status(message.message, "error"); break;
       case "incoming":
         state.call = message.call;
-        caller(message.caller_info, message.caller);
+        caller(message.caller_info, message.caller, message.crm);
         $("softphone-panel-title").textContent = msg("incoming");
         show("softphone-incoming", true);
         show("softphone-oncall", false);
@@ -147,7 +180,7 @@
       case "connected":
         state.call = message.call;
         state.talking = message.outbound ? null : message.call;  // wrap-up: queue calls
-        caller(message.caller_info, message.caller);
+        caller(message.caller_info, message.caller, message.crm);
         $("softphone-panel-title").textContent = message.outbound ? msg("outbound") : msg("onCall");
         show("softphone-incoming", true);
         show("softphone-ringing", false);
@@ -262,4 +295,7 @@
     }
   });
   window.addEventListener("beforeunload", () => { state.stopped = true; });
+  // The browser knows it is offline: say so at once and drop the connection (the engine
+  // ends the call and pauses the agent; the phone reconnects when the network is back).
+  window.addEventListener("offline", () => { if (state.ws && !state.stopped) networkLost(); });
 })();

@@ -64,6 +64,7 @@ from chappe.agents.services.states import (
     agent_wrap_up_end,
     queue_caller_event,
 )
+from chappe.callcenter.call_events import call_event
 from chappe.common.errors import ChappeError, Conflict
 from chappe.common.lookup import is_uuid
 from chappe.common.numbers import dialled_e164
@@ -351,6 +352,11 @@ class QueueDesk:
             return False
         return agent_own_call(account=agent.account, agent=agent, busy=busy,
                               now=self._clock())
+
+    def call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        if kind in ("call.ringing", "call.answered"):
+            call_event(account_id=account_id, type=kind, payload=payload,
+                       subject_id=str(payload.get("call_id", "")))
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -404,3 +404,36 @@ class CrmLookupRecord(AppendOnly):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["account", "at"])]
+
+
+class QueueHour(models.Model):
+    """One queue's events of one closed UTC hour, summed (chappe.agents.rollups; decision
+    0047): the T- and S-free sums and maxima of `statistics.Counts`, and the waits of the
+    answered and abandoned calls as histograms (wait in seconds → calls), so the
+    service-level and short-abandon thresholds stay free when it is read. Derived from
+    the append-only log and rebuilt from it at will."""
+
+    id = models.BigAutoField(primary_key=True)
+    account = _account()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()  # its start, UTC
+    counts = models.JSONField(default=dict)
+    answer_waits = models.JSONField(default=dict)
+    abandon_waits = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "hour"],
+                                               name="queue_hour_once")]
+
+    def __str__(self) -> str:
+        return f"{self.queue_id} {self.hour:%Y-%m-%d %H}:00Z"
+
+
+class RollupMark(models.Model):
+    """How far the hourly rollups reach: every hour before `until` is rolled up."""
+
+    name = models.CharField(max_length=40, unique=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.until:%Y-%m-%d %H}:00Z"

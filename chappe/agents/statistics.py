@@ -151,6 +151,16 @@ def _int(details: Mapping[str, Any], key: str) -> int:
         return 0
 
 
+def within_threshold(wait: int, threshold: int) -> bool:
+    """Answered (or abandoned) within T: exactly T is within. (SQL: `_aggregates`.)"""
+    return wait <= threshold
+
+
+def short_abandon_of(wait: int, short_abandon: int) -> bool:
+    """An abandon before S seconds is short. (SQL: `_aggregates`.)"""
+    return wait < short_abandon
+
+
 def fold(events: Iterable[Any], *, threshold: int = DEFAULT_THRESHOLD,
          short_abandon: int = DEFAULT_SHORT_ABANDON) -> Counts:
     """`Counts` of `events` (anything with `kind` and `details`), in Python."""
@@ -162,13 +172,14 @@ def fold(events: Iterable[Any], *, threshold: int = DEFAULT_THRESHOLD,
             c.offered += 1
         elif kind == K.CONNECTED:
             c.answered += 1
-            c.answered_within += wait <= threshold
+            c.answered_within += within_threshold(wait, threshold)
             c.answer_wait += wait
             c.answer_wait_max = max(c.answer_wait_max, wait)
         elif kind == K.ABANDONED:
             c.abandoned_all += 1
-            c.short_abandoned += wait < short_abandon
-            c.abandoned_within += short_abandon <= wait <= threshold
+            short = short_abandon_of(wait, short_abandon)
+            c.short_abandoned += short
+            c.abandoned_within += not short and within_threshold(wait, threshold)
             c.abandon_wait += wait
             c.abandon_wait_max = max(c.abandon_wait_max, wait)
         elif kind == K.CALLBACK or (kind == K.OVERFLOWED and d.get("when") == "timeout"):
@@ -428,27 +439,84 @@ def number_statistics(*, account_id: Any, period: Period, group: str = "total") 
 
 def queue_dashboard(*, account_id: Any, queue_id: Any, period: Period,
                     threshold: int = DEFAULT_THRESHOLD,
-                    short_abandon: int = DEFAULT_SHORT_ABANDON) -> dict[str, list[tuple]]:
+                    short_abandon: int = DEFAULT_SHORT_ABANDON,
+                    rollups: bool = True) -> dict[str, list[tuple]]:
     """One queue's period cut every way — total, per day, per hour of the day, per day of
-    the week — from ONE aggregate grouped by (day, hour): counts add up (maxima by max), so
-    the other cuts are sums of its at most 24 rows a day."""
+    the week — from (day, hour) cells: counts add up (maxima by max), so the other cuts
+    are sums of at most 24 cells a day. The whole hours the rollups cover are read from
+    them (chappe.agents.rollups: one row an hour), the rest — the period's edges, the
+    hours not yet rolled up — from the log by one aggregate each. `rollups=False` reads
+    everything from the log (the tests hold both to the same answer)."""
+    from chappe.agents import rollups as hourly
+
     events = QueueEvent.objects.filter(account_id=account_id, queue_id=queue_id,
-                                       at__gte=period.start, at__lt=period.end,
                                        kind__in=CALLER_KINDS)
+    raw = [(period.start, period.end)]
+    cells: list[tuple[date, int, Counts]] = []
+    inner_start = hourly.ceil_hour(period.start)
+    inner_end = min(hourly.floor_hour(period.end), hourly.rolled_until() or inner_start)
+    if rollups and inner_start < inner_end and _whole_hours(period):
+        raw = [(period.start, inner_start), (inner_end, period.end)]
+        for row in hourly.queue_hours(account_id=account_id, queue_id=queue_id,
+                                      start=inner_start, end=inner_end):
+            local = row.hour.astimezone(period.tz)
+            cells.append((local.date(), local.hour, hourly.counts_of(
+                row, threshold=threshold, short_abandon=short_abandon)))
     aggregates, wait = _aggregates(threshold, short_abandon)
-    rows = events.annotate(w=Coalesce(wait, 0), day=TruncDate("at", tzinfo=period.tz),
-                           hour=ExtractHour("at", tzinfo=period.tz)) \
-        .values("day", "hour").order_by("day", "hour").annotate(**aggregates)
+    for start, end in raw:
+        if start >= end:
+            continue
+        rows = events.filter(at__gte=start, at__lt=end) \
+            .annotate(w=Coalesce(wait, 0), day=TruncDate("at", tzinfo=period.tz),
+                      hour=ExtractHour("at", tzinfo=period.tz)) \
+            .values("day", "hour").order_by("day", "hour").annotate(**aggregates)
+        for row in rows:
+            day = row["day"] if isinstance(row["day"], date) \
+                else date.fromisoformat(row["day"])
+            cells.append((day, row["hour"], _counts(row)))
     total, days, hours, weekdays = Counts(), {}, {}, {}
-    for row in rows:
-        c = _counts(row)
-        day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(row["day"])
+    for day, hour, c in cells:
         total = total + c
         days[day] = days.get(day, Counts()) + c
-        hours[row["hour"]] = hours.get(row["hour"], Counts()) + c
+        hours[hour] = hours.get(hour, Counts()) + c
         weekdays[day.isoweekday()] = weekdays.get(day.isoweekday(), Counts()) + c
     return {"total": [(None, total)], "day": sorted(days.items()),
             "hour": sorted(hours.items()), "weekday": sorted(weekdays.items())}
+
+
+def queue_totals(*, account_id: Any, period: Period, threshold: int = DEFAULT_THRESHOLD,
+                 short_abandon: int = DEFAULT_SHORT_ABANDON) -> dict[Any, Counts]:
+    """Each queue's counts over the whole period: the whole hours the rollups cover from
+    them, the rest from the log (the wallboard's day; the time zone does not matter for a
+    total)."""
+    from chappe.agents import rollups as hourly
+
+    inner_start = hourly.ceil_hour(period.start)
+    inner_end = min(hourly.floor_hour(period.end), hourly.rolled_until() or inner_start)
+    totals: dict[Any, Counts] = {}
+    raw = [(period.start, period.end)]
+    if inner_start < inner_end:
+        raw = [(period.start, inner_start), (inner_end, period.end)]
+        for row in hourly.QueueHour.objects.filter(account_id=account_id,
+                                                   hour__gte=inner_start,
+                                                   hour__lt=inner_end):
+            totals[row.queue_id] = totals.get(row.queue_id, Counts()) + hourly.counts_of(
+                row, threshold=threshold, short_abandon=short_abandon)
+    for start, end in raw:
+        if start >= end:
+            continue
+        for (queue_id,), c in queue_counts(account_id=account_id,
+                                           period=Period(start, end, period.tz),
+                                           threshold=threshold, short_abandon=short_abandon):
+            totals[queue_id] = totals.get(queue_id, Counts()) + c
+    return totals
+
+
+def _whole_hours(period: Period) -> bool:
+    """Whether the zone's hours are UTC hours over the period (its offsets whole hours:
+    Europe/Paris, not Asia/Kolkata), so a UTC hour's rollup falls in one local hour."""
+    return all((moment.astimezone(period.tz).utcoffset() or timedelta()).total_seconds()
+               % 3600 == 0 for moment in (period.start, period.end))
 
 
 # --- what the API and the web page show ----------------------------------------------------

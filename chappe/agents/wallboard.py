@@ -56,8 +56,8 @@ def snapshot(*, account: Any, now: datetime, threshold: int = st.DEFAULT_THRESHO
         account_id=account.pk, kind=K.ENTERED, at__gte=now - LONGEST_STAY,
         queue__isnull=False).exclude(Exists(left)).values("queue_id").order_by("queue_id")
         .annotate(n=Count("id"), first=Min("at"))}
-    counts = {key[0]: c for key, c in st.queue_counts(
-        account_id=account.pk, period=today, threshold=threshold, short_abandon=short_abandon)}
+    counts = st.queue_totals(account_id=account.pk, period=today, threshold=threshold,
+                             short_abandon=short_abandon)
     by_state: dict[Any, dict[str, int]] = {}
     for row in QueueMember.objects.filter(account_id=account.pk) \
             .values("queue_id", "agent__state").order_by().annotate(n=Count("id")):

@@ -30,9 +30,15 @@ Tap = Callable[[int, bytes], None]
 class Bridge:
     def __init__(self, caller: MediaLeg, callee: MediaLeg, *, tap: Tap | None = None) -> None:
         self.legs = (caller, callee)
+        self.tap = tap
         self.to_callee, self.to_caller = Direction(), Direction()
-        self._wire(caller, callee, self.to_callee, 0, tap)
-        self._wire(callee, caller, self.to_caller, 1, tap)
+        self.resume()
+
+    def resume(self) -> None:
+        """Relay again after `stop` (a call taken off hold), the counts going on."""
+        caller, callee = self.legs
+        self._wire(caller, callee, self.to_callee, 0, self.tap)
+        self._wire(callee, caller, self.to_caller, 1, self.tap)
 
     @staticmethod
     def _wire(source: MediaLeg, target: MediaLeg, counts: Direction, side: int,

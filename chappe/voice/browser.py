@@ -641,6 +641,8 @@ class BrowserPhones:
         # the engine): the consulted agent of an attended transfer. Returns whether their
         # state moved.
         self.busy: Callable[[str, bool], Awaitable[bool]] | None = None
+        # Answers the web role's commands on the same port (chappe.voice.control).
+        self.commands: Callable[[dict, asyncio.StreamWriter], Awaitable[None]] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
         self._serving: set[asyncio.Task] = set()  # one per control connection
@@ -685,6 +687,10 @@ class BrowserPhones:
             task.add_done_callback(self._serving.discard)
         try:
             hello = json.loads(await asyncio.wait_for(reader.readline(), 10) or b"{}")
+            if isinstance(hello, dict) and hello.get("type") == "command" \
+                    and self.commands is not None:  # the web role's (chappe.voice.control)
+                await self.commands(hello, writer)
+                return
             session = self._welcome(hello, writer)
             if session is None:
                 writer.write(b'{"type": "refused"}\n')

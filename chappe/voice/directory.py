@@ -302,6 +302,11 @@ class QueueDesk(Protocol):
         none (True: their state moved)."""
         ...
 
+    def call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        """A call event (`call.ringing`, `call.answered`) of a call the engine placed for
+        the API, sent to the account's webhook."""
+        ...
+
 
 class PhoneDirectory(Protocol):
     """What the registrar reads (chappe.voice.registrar)."""
@@ -362,6 +367,8 @@ class AsyncQueueDesk(Protocol):
     async def phone_lost(self, agent_id: str, reason: str) -> None: ...
 
     async def own_call(self, agent_id: str, *, busy: bool) -> bool: ...
+
+    async def call_event(self, account_id: str, kind: str, payload: dict) -> None: ...
 
 
 class EngineDirectory(Directory, PhoneDirectory, Protocol):

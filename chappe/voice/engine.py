@@ -21,16 +21,19 @@ from pathlib import Path
 from chappe.common.throttle import FailureThrottle
 from chappe.voice import amd, outbound
 from chappe.voice.browser import BrowserPhones, BrowserSession, PhoneOriginator, agent_dial
+from chappe.voice.control import CallControl, LiveCalls
 from chappe.voice.dialer import CampaignDesk, CampaignDialer
 from chappe.voice.directory import CallTarget, EngineDirectory, MessageCall, MessageCallEnd
 from chappe.voice.features import feature_call, is_feature_code
 from chappe.voice.flows import Prompt
+from chappe.voice.originate import CallPlacing, originate_handler
 from chappe.voice.queueing import HOLD_MUSIC, QueueRoom
 from chappe.voice.registrar import Registrar
 from chappe.voice.registrations import Registrations
 from chappe.voice.runner import CallRunner
 from chappe.voice.sip.aiosipua_backend import DEFAULT_MIN_SE, AiosipuaEndpoint, RtpPorts
 from chappe.voice.sip.base import InboundCall
+from chappe.voice.supervision import supervise_handler
 from chappe.voice.trunking import TrunkGate
 
 logger = logging.getLogger("chappe.voice")
@@ -95,6 +98,17 @@ class VoiceEngine:
                                  prompts=self._account_prompt, routes=directory.routes,
                                  gate=self.gate)
                        if desk is not None else None)
+        # The web role's commands (call control, supervision) on the control port.
+        self.live = self.queues.live if self.queues is not None else LiveCalls()
+        self.commands = CallControl(self.live, secret=auth_secret)
+        self.commands.handlers["originate"] = originate_handler(CallPlacing(
+            phones=phones, trunks=self.endpoint, registrations=self.registrar.registrations,
+            gate=self.gate, routes=directory.routes, finish=directory.finish,
+            events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC,
+            busy=self._agent_busy if self.queues is not None else None))
+        self.commands.handlers["supervise"] = supervise_handler(
+            phones=phones, registrations=self.registrar.registrations, calls=self.live)
+        self.browsers.commands = self.commands.serve
         self.sweep_every = sweep_every
         # Outbound call campaigns (chappe.voice.dialer; None: this engine places none).
         self.campaigns = (CampaignDialer(campaigns, trunks=self.endpoint, phones=phones,
@@ -167,6 +181,11 @@ class VoiceEngine:
         free again: the desk's `own_call`."""
         assert self.queues is not None
         return await self.queues.desk.own_call(agent_id, busy=busy)
+
+    async def _call_event(self, account_id: str, kind: str, payload: dict) -> None:
+        """A call event (webhook) of a call the engine placed, written by the desk."""
+        if self.queues is not None:
+            await self.queues.desk.call_event(account_id, kind, payload)
 
     async def _browser_lost(self, agent_id: str, reason: str) -> None:
         """An agent's browser is gone and they have no other phone: no call must be

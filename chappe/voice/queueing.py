@@ -27,6 +27,7 @@ from pathlib import Path
 
 from chappe.voice.bridge import Bridge
 from chappe.voice.callstate import CallLog, CallState, seconds_between
+from chappe.voice.control import LiveCall, LiveCalls
 from chappe.voice.directory import (
     AsyncQueueDesk,
     LegOutcome,
@@ -114,6 +115,8 @@ class QueueRoom:
         self._waiting: dict[str, dict[str, _Waiter]] = {}
         self._wakes: dict[str, asyncio.Event] = {}
         self._turns: dict[str, asyncio.Task] = {}
+        # The calls bridged here, for commands (the engine shares its registry).
+        self.live = LiveCalls()
 
     async def serve(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event) -> QueueResult:
         """Keep the caller in the queue until an agent answers (then bridge them until
@@ -183,12 +186,17 @@ class QueueRoom:
         recorder = CallRecorder() if record else None
         bridge = Bridge(leg, agent_call.leg, tap=recorder.frame if recorder else None)
         recording, target, consulted = None, None, None
+        # Commands may act on the call while it is bridged (chappe.voice.control).
+        live = LiveCall(call.call_id, call.account_id, offer.agent_id, leg, agent_call,
+                        bridge, hold_music=HOLD_MUSIC)
+        self.live.add(live)
         agent_gone = asyncio.create_task(agent_call.ended.wait())
         caller_gone = asyncio.create_task(ended.wait())
+        cut = asyncio.create_task(live.cut.wait())
         referred = asyncio.create_task(agent_call.referrals.get())
         try:
             while True:
-                await asyncio.wait({agent_gone, caller_gone, referred},
+                await asyncio.wait({agent_gone, caller_gone, referred, cut},
                                    return_when=asyncio.FIRST_COMPLETED)
                 if not referred.done() or agent_gone.done() or caller_gone.done():
                     break
@@ -201,8 +209,9 @@ class QueueRoom:
                 referral.answer(404, "Not Found")
                 referred = asyncio.create_task(agent_call.referrals.get())
         finally:
-            for task in (agent_gone, caller_gone, referred):
+            for task in (agent_gone, caller_gone, referred, cut):
                 task.cancel()
+            self.live.remove(live)
             bridge.stop()
             if recorder is not None:
                 recording = recorder.finish()
@@ -211,6 +220,7 @@ class QueueRoom:
             await agent_call.hangup()
             log.move(CallState.ENDED, f"peer {agent_call.end_reason or 'bye'}" if by_agent
                      else f"we hung up: transferred to {target.label}" if target
+                     else "we hung up: by a call-control command" if live.cut.is_set()
                      else "we hung up: the caller hung up")
             talk = seconds_between(log.answered_at, log.ended_at)
             if target is not None:
@@ -222,7 +232,9 @@ class QueueRoom:
         leg_outcome = LegOutcome(log, caller=call.caller, callee=f"agent:{offer.agent_id}",
                                  disposition="answered",
                                  hangup_cause="agent_hangup" if by_agent else
-                                 "transferred" if target else "caller_hangup", media=media,
+                                 "transferred" if target else
+                                 "api_hangup" if live.cut.is_set() else "caller_hangup",
+                                 media=media,
                                  direction="internal")
         visit.outcome = f"transferred:{target.kind}" if target else "served"
         result = QueueResult(True, [visit], legs=[leg_outcome], recording=recording)

@@ -197,6 +197,8 @@ urlpatterns = [
     path("voice/statistics/", statistics.statistics_page, name="statistics"),
     path("voice/wallboard/", statistics.wallboard_page, name="wallboard"),
     path("voice/wallboard/stream/", statistics.wallboard_stream, name="wallboard_stream"),
+    path("voice/wallboard/calls/<str:call_id>/supervise/", statistics.wallboard_supervise,
+         name="wallboard_supervise"),
     path("voice/voicemails/", voice_calls.voicemail_list, name="voicemails"),
     path("voice/voicemails/alert/", voice_calls.voicemail_alert, name="voicemail_alert"),
     path("voice/calls/<uuid:call_id>/recording/", voice_calls.call_recording_audio,

@@ -8,6 +8,7 @@ from chappe.api.v1 import (
     billing,
     call_campaigns,
     callcenter,
+    calls,
     campaigns,
     carriers,
     contacts,
@@ -22,7 +23,7 @@ from chappe.api.v1 import (
 from chappe.api.v1.base import api
 
 for module in (accounts, audit, billing, messaging, carriers, webhooks, contacts, campaigns,
-               smpp, callcenter, agents, call_campaigns, statistics, rcs,
+               smpp, callcenter, calls, agents, call_campaigns, statistics, rcs,
                conversations, support):
     api.add_router("", module.router)
 

@@ -223,6 +223,7 @@ def agent_sip_password_reset(request: HttpRequest, agent_id: UUID):
     return selectors.agent_get(account=actor.account, agent_id=agent_id)
 
 
+@router.put("/agents/{agent_id}/state", response=AgentOut)
 @router.post("/agents/{agent_id}/state", response=AgentOut)
 def agent_state_set(request: HttpRequest, agent_id: UUID, payload: StateIn):
     """Log in (`available`, needs a free licence: 409 `licences_exhausted`), pause (with a

@@ -11,6 +11,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
 
 from chappe.accounts.roles import Perm
+from chappe.api.v1 import calls as call_control
 from chappe.api.v1.base import actor_of
 from chappe.callcenter import numbers, recordings, selectors, services, voicemails
 from chappe.callcenter.models import RentalStatus
@@ -334,6 +335,16 @@ def call_list(request: HttpRequest, direction: str | None = None,
     return selectors.call_list(account=actor.account, direction=direction,
                                disposition=disposition, since=since, until=until,
                                number=number)
+
+
+@router.post("/calls", response={202: call_control.CallIdOut})
+def call_originate(request: HttpRequest, payload: call_control.OriginateIn):
+    """Place a call for an agent (click-to-call): their phones (SIP phones and browser)
+    ring first; once they answer, the customer is dialled through the account's routes
+    with one of its numbers as caller ID. Answered at once with the call's id; how it
+    goes comes as call events (`call.ringing`, `call.answered`, `call.ended`). 409
+    `call_refused` when the agent has no phone connected."""
+    return Status(202, call_control.originate(request, payload))
 
 
 @router.get("/calls.csv", response=None)

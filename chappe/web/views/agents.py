@@ -95,7 +95,9 @@ def agent_state(request: HttpRequest, actor: Actor, agent_id: UUID) -> HttpRespo
         raise
     except ChappeError as exc:
         messages.error(request, exc.message)
-    return redirect("web:agents" if request.POST.get("back") == "agents" else "web:agent_me")
+    back = request.POST.get("back")
+    return redirect({"agents": "web:agents", "wallboard": "web:wallboard"}.get(back or "",
+                                                                             "web:agent_me"))
 
 
 @account_view(Perm.CALLS_HANDLE)

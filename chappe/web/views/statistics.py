@@ -7,19 +7,22 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from chappe.accounts.actor import Actor
 from chappe.accounts.roles import Perm
 from chappe.agents import statistics as st
 from chappe.agents.models import Queue
 from chappe.common.csv_export import csv_response
+from chappe.common.errors import ChappeError
 from chappe.contacts.export import xlsx_response
-from chappe.web.auth import account_view
+from chappe.web.auth import REFUSALS, account_view
 from chappe.web.charts import bar_chart
 from chappe.web.forms import account_zone
 
@@ -164,7 +167,32 @@ def wallboard_page(request: HttpRequest, actor: Actor) -> HttpResponse:
     board = wallboard.snapshot(account=actor.account, now=timezone.now())
     return render(request, "web/wallboard.html", {
         "board": board, "state_labels": {s.value: str(label)
-                                         for s, label in STATE_LABELS.items()}})
+                                         for s, label in STATE_LABELS.items()},
+        # Supervisors and Administrators act from the board (C-7): force a state, join a
+        # call.
+        "can_supervise": actor.can(Perm.AGENTS_SUPERVISE),
+        "action_labels": {"pause": _("Pause"), "logged_out": _("Log out"),
+                          "listen": _("Listen"), "whisper": _("Whisper"),
+                          "barge": _("Barge in")}})
+
+
+@account_view(Perm.AGENTS_SUPERVISE)
+@require_POST
+def wallboard_supervise(request: HttpRequest, actor: Actor, call_id: str) -> HttpResponse:
+    """Listen to, whisper in or barge into an agent's call from the wallboard: the
+    supervisor's own phones ring (decision 0047)."""
+    from chappe.agents.services.calls import call_supervise
+
+    try:
+        call_supervise(actor=actor, account=actor.account, call_id=call_id[:128],
+                       mode=request.POST.get("mode", ""))
+    except REFUSALS:
+        raise
+    except ChappeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your phone rings: answer it to join the call."))
+    return redirect("web:wallboard")
 
 
 def _frame(event: str, data: Any) -> str:

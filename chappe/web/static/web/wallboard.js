@@ -21,6 +21,50 @@
     return td;
   }
 
+  // Supervisors' buttons (decision 0047): force an agent's state, join their call.
+  const actions = document.getElementById("wallboard-actions");
+  const labels = actions ? JSON.parse(actions.textContent) : null;
+  const csrf = document.getElementById("wallboard-csrf");
+
+  function button(action, fields, text) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = action;
+    form.className = "inline-form";
+    form.append(csrf.content.cloneNode(true));
+    Object.entries(fields).forEach(function ([name, value]) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.append(input);
+    });
+    const submit = document.createElement("button");
+    submit.type = "submit";
+    submit.className = "btn btn-small";
+    submit.dataset.action = fields.mode || fields.state;
+    submit.textContent = text;
+    form.append(submit);
+    return form;
+  }
+
+  function actionsCell(a) {
+    const td = cell("", "actions");
+    if (a.state !== "logged_out") {
+      const url = root.dataset.stateUrl.replace("00000000-0000-0000-0000-000000000000", a.id);
+      if (a.state !== "paused") td.append(button(url, {state: "paused", back: "wallboard"},
+        labels.pause));
+      td.append(button(url, {state: "logged_out", back: "wallboard"}, labels.logged_out));
+    }
+    if (a.call) {
+      const url = root.dataset.superviseUrl.replace("CALL", encodeURIComponent(a.call));
+      ["listen", "whisper", "barge"].forEach(function (mode) {
+        td.append(button(url, {mode: mode}, labels[mode]));
+      });
+    }
+    return td;
+  }
+
   function render() {
     if (!board) return;
     const queues = document.querySelector("#wallboard-queues tbody");
@@ -45,6 +89,7 @@
         cell(seconds(a.in_state), "in_state"),
         cell(a.call === null ? "" : seconds(a.call_seconds), "call"),
         cell(String(a.handled_today), "handled_today"));
+      if (labels) tr.append(actionsCell(a));
       return tr;
     }));
   }

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
+from collections.abc import Iterator
 
 from django.conf import settings
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -75,13 +75,21 @@ def event_parse(body: bytes) -> RbmEvent:
         event = RbmEvent.model_validate_json(decoded)
     except (SchemaError, binascii.Error, ValueError) as exc:
         raise BadEvent(_why(exc)) from exc
-    if "\x00" in json.dumps(event.model_dump(mode="json")):
-        raise BadEvent("NUL character")
+    if any("\x00" in text for text in _strings(event.model_dump())):
+        raise BadEvent("NUL character")  # PostgreSQL cannot store it
     try:
         normalize(event.senderPhoneNumber, default_country=settings.CHAPPE_DEFAULT_COUNTRY)
     except InvalidNumber as exc:
         raise BadEvent("senderPhoneNumber: not a phone number") from exc
     return event
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
 
 
 def _why(exc: Exception) -> str:

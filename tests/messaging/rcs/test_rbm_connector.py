@@ -16,9 +16,11 @@ from django.test import Client
 from chappe.accounts.actor import SYSTEM
 from chappe.carriers.fleet import ConnectorFleet
 from chappe.carriers.models import Connector
+from chappe.carriers.rbm.content import rbm_content
 from chappe.carriers.registry import config_stored, config_validate
 from chappe.common.sealing import unseal
 from chappe.messaging.models import Message, Reply
+from chappe.messaging.rcs.content import CONTENT
 from chappe.messaging.rcs.dispatch import rcs_dispatch
 from chappe.messaging.rcs.send import rcs_send
 from tests.messaging.rcs.test_content import card
@@ -170,7 +172,9 @@ def test_a_bad_signature_is_refused(rbm):
 
 @pytest.mark.parametrize("body", [b"not json", b"{}", b'{"message": {"data": "%%%"}}',
                                   json.dumps({"message": {"data": base64.b64encode(
-                                      b'{"senderPhoneNumber": 5}').decode()}}).encode()])
+                                      b'{"senderPhoneNumber": 5}').decode()}}).encode(),
+                                  signed(user_event(text="a\x00b"))[0],
+                                  signed(user_event(senderPhoneNumber="not a number"))[0]])
 def test_a_body_we_cannot_read_is_a_400(rbm, body):
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha512).digest())
     response = Client().post("/carriers/rbm/rbm/events", body, content_type="application/json",
@@ -182,3 +186,33 @@ def test_a_body_we_cannot_read_is_a_400(rbm, body):
 def test_an_unknown_connector_is_a_404(db):
     response = Client().post("/carriers/rbm/nope/events", b"{}", content_type="application/json")
     assert response.status_code == 404
+
+
+def test_the_connection_test_asks_rbm(rbm):
+    assert rbm.test(timeout=5).ok
+    assert FakeRbm.seen[-1]["auth"] == f"Bearer {TOKEN}"
+
+
+def test_every_suggestion_kind_and_a_horizontal_card_are_mapped():
+    content = CONTENT.validate_python({
+        "type": "card", "orientation": "horizontal", "image_alignment": "right",
+        "card": {"title": "Shoe", "media": {"file_url": "https://cdn.example/s.png",
+                                            "height": "tall"}},
+        "suggestions": [
+            {"type": "open_url", "text": "Site", "url": "https://acme.example/"},
+            {"type": "dial", "text": "Call", "phone_number": "+33140000000"},
+            {"type": "calendar_event", "text": "Book", "title": "Visit",
+             "start_time": "2026-03-02T10:00:00+01:00", "end_time": "2026-03-02T11:00:00+01:00"},
+            {"type": "show_location", "text": "Shop", "latitude": 48.85, "longitude": 2.35},
+            {"type": "request_location", "text": "Where?", "postback_data": "loc"}]})
+    message = rbm_content(content.model_dump(mode="json"))
+    card = message["richCard"]["standaloneCard"]
+    assert (card["cardOrientation"], card["thumbnailImageAlignment"]) == ("HORIZONTAL", "RIGHT")
+    assert card["cardContent"] == {"title": "Shoe", "media": {
+        "height": "TALL", "contentInfo": {"fileUrl": "https://cdn.example/s.png"}}}
+    actions = [s["action"] for s in message["suggestions"]]
+    assert actions[0]["openUrlAction"] == {"url": "https://acme.example/"}
+    assert actions[1]["dialAction"] == {"phoneNumber": "+33140000000"}
+    assert actions[2]["createCalendarEventAction"]["title"] == "Visit"
+    assert actions[3]["viewLocationAction"]["latLong"] == {"latitude": 48.85, "longitude": 2.35}
+    assert actions[4] == {"text": "Where?", "postbackData": "loc", "shareLocationAction": {}}

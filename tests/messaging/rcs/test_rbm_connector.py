@@ -17,6 +17,7 @@ from chappe.accounts.actor import SYSTEM
 from chappe.carriers.fleet import ConnectorFleet
 from chappe.carriers.models import Connector
 from chappe.carriers.rbm.content import rbm_content
+from chappe.carriers.rcs import RcsOutbound
 from chappe.carriers.registry import config_stored, config_validate
 from chappe.common.sealing import unseal
 from chappe.messaging.models import Message, Reply
@@ -27,6 +28,9 @@ from tests.messaging.rcs.test_content import card
 from tests.ports import free_port
 
 CAPABLE, NOT_CAPABLE = "+33612340001", "+33612340002"
+# The fake answers a send to these 409 (sent already), 503 (busy), 400 (refused).
+SENT_ALREADY, BUSY, REFUSED = "+33612340003", "+33612340004", "+33612340005"
+ANSWERS = {SENT_ALREADY: 409, BUSY: 503, REFUSED: 400}
 TOKEN, SECRET, AGENT = "ya29.test-token", "client-token-42", "acme_agent@rbm.goog"
 CAROUSEL = {"type": "carousel", "cards": [card(0, 2), card(1, 2)],
             "suggestions": [{"type": "reply", "text": "Stop", "postback_data": "stop"}]}
@@ -55,11 +59,12 @@ class FakeRbm(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path, _body = self._record()
-        self._answer(200 if path == f"/v1/phones/{CAPABLE}/capabilities" else 404)
+        self._answer(200 if path == f"/v1/phones/{CAPABLE}/capabilities" else
+                     503 if path == f"/v1/phones/{BUSY}/capabilities" else 404)
 
     def do_POST(self) -> None:
-        self._record()
-        self._answer(200)
+        path, _body = self._record()
+        self._answer(ANSWERS.get(path.split("/")[3], 200))
 
     def log_message(self, *args) -> None:
         """Quiet."""
@@ -117,6 +122,22 @@ def test_capability_is_a_200_and_not_capable_a_404(rbm):
     lookup = FakeRbm.seen[0]
     assert (lookup["method"], lookup["auth"]) == ("GET", f"Bearer {TOKEN}")
     assert lookup["query"]["agentId"] == [AGENT]
+
+
+def test_a_capability_lookup_that_fails_is_not_an_answer(rbm):
+    assert rbm.capabilities([BUSY, CAPABLE]) == {CAPABLE: True}
+
+
+def test_rbm_answers_to_a_send(rbm, launched_agent):
+    def out(recipient, agent=launched_agent.sender):
+        return RcsOutbound(f"m{recipient}", recipient, agent, {"type": "text", "text": "Hi"})
+
+    results = rbm.submit_rich([out(SENT_ALREADY), out(BUSY), out(REFUSED),
+                               out(CAPABLE, agent="rcs-unknown")])
+    assert [(r.carrier_message_id, r.error_code, r.retry) for r in results] == [
+        (f"m{SENT_ALREADY}", "", False), ("", "rbm_503", True), ("", "rbm_400", False),
+        ("", "rbm_unknown_agent", False)]
+    assert len([r for r in FakeRbm.seen if r["method"] == "POST"]) == 3
 
 
 def test_a_carousel_is_sent_as_an_rbm_agent_message(funded_account, launched_agent, rbm):

@@ -232,6 +232,7 @@ CHAPPE_CONNECTOR_TYPES = {
     "simulator": "chappe.carriers.simulator.connector.SimulatorConnector",
     "smpp": "chappe.carriers.smpp.connector.SmppConnector",
     "rcs_simulator": "chappe.carriers.rcs_simulator.connector.RcsSimulatorConnector",
+    "rbm": "chappe.carriers.rbm.connector.RbmConnector",
     **json.loads(os.environ.get("CHAPPE_CONNECTOR_TYPES", "{}")),
 }
 

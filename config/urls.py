@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from chappe.api.compat.urls import urlpatterns as compat_urls
+from chappe.api.rbm_webhook import rbm_events_view
 from chappe.api.v1 import api
 from chappe.runtime.metrics import healthz_view, metrics_view
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     # smsmode HTTP 1.6, smsmode REST v1 and Twilio 2010-04-01 at their own paths (M-17).
     *compat_urls,
+    # Receipts and replies pushed by RBM to an RBM connector (decision 0056).
+    path("carriers/rbm/<slug:connector>/events", rbm_events_view, name="rbm-events"),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),

@@ -28,12 +28,12 @@ from django.utils import timezone
 
 from chappe.carriers.base import ConnectorType
 from chappe.carriers.fleet import ConnectorFleet
-from chappe.carriers.rcs import READ, carries_rcs
+from chappe.carriers.rcs import carries_rcs
 from chappe.carriers.selectors import routes_load
 from chappe.common.stopping import stop_on_signals
-from chappe.inbox.services import inbound_after
+from chappe.inbox.carrier_events import carrier_events_apply
 from chappe.messaging.models import Message
-from chappe.messaging.rcs.dispatch import rcs_dispatch, rcs_fallback_due, rcs_receipts_read
+from chappe.messaging.rcs.dispatch import rcs_dispatch, rcs_fallback_due
 from chappe.messaging.services.dispatch import (
     LEASE,
     dispatch_claim_routed,
@@ -41,11 +41,8 @@ from chappe.messaging.services.dispatch import (
     dispatch_release,
     dispatch_submit,
     messages_expire,
-    receipts_apply,
 )
-from chappe.messaging.services.replies import inbound_receive
 from chappe.queue.jobs import worker_id
-from chappe.time2chat.services import t2c_number_owner
 
 log = logging.getLogger("chappe.gateway")
 EXPIRE_EVERY = 10.0
@@ -61,16 +58,9 @@ def gateway_poll(connectors: dict[str, ConnectorType]) -> int:
     for name, connector in connectors.items():
         with transaction.atomic():
             polled = connector.poll(timezone.now())
-            matched = receipts_apply(connector=name, receipts=polled.receipts)
-            # Stored in the same transaction that consumes them (deduplicated by carrier
-            # id): a crash between the two cannot lose an MO.
-            if polled.inbound:
-                # MOs to a declared Time2Chat number belong to its account (M-14).
-                stored = inbound_receive(connector=name, inbound=polled.inbound,
-                                         number_owner=t2c_number_owner)
-                inbound_after(inbound=polled.inbound, replies=stored)
-            if reads := [r.carrier_message_id for r in polled.receipts if r.status == READ]:
-                rcs_receipts_read(connector=name, carrier_ids=reads, at=timezone.now())
+            # Consumed in the same transaction that applies them (MOs deduplicated by
+            # carrier id): a crash between the two cannot lose anything.
+            matched = carrier_events_apply(connector=name, events=polled)
             connector.ack(matched, polled)
         handled += len(polled.receipts) + len(polled.inbound)
     return handled

@@ -11,6 +11,8 @@ from chappe.audit.models import AuditEntry
 from chappe.carriers.base import ConnectionCheck
 from chappe.carriers.fleet import ConnectorFleet
 from chappe.carriers.models import Connector, Route
+from chappe.carriers.rbm.connector import RbmConnector
+from chappe.carriers.rcs_simulator.connector import RcsSimulatorConnector
 from chappe.carriers.registry import config_validate, connector_build, connector_types
 from chappe.carriers.services import (
     connector_delete,
@@ -35,9 +37,10 @@ def _details(type: str, config: object) -> dict[str, list[str]]:
 
 
 def test_the_registered_types_by_slug():
-    assert connector_types() == {"simulator": SimulatorConnector, "smpp": SmppConnector}
+    assert connector_types() == {"simulator": SimulatorConnector, "smpp": SmppConnector,
+                                 "rcs_simulator": RcsSimulatorConnector, "rbm": RbmConnector}
     assert _details("acme", {}) == {"type": [
-        "Unknown connector type “acme”; known types: simulator, smpp."]}
+        "Unknown connector type “acme”; known types: rbm, rcs_simulator, simulator, smpp."]}
 
 
 def test_smpp_settings_are_checked_per_setting():

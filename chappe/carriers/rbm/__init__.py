@@ -1,0 +1,1 @@
+"""An RCS connector speaking Google's RCS Business Messaging (RBM) REST API (decision 0056)."""

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chappe.accounts.actor import Actor
-from chappe.accounts.models import User
+from chappe.accounts.models import Account, User
 from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
 from chappe.carriers.base import Inbound
@@ -113,3 +113,11 @@ def conversation_reply(*, actor: Actor, conversation: Conversation, text: str = 
         Conversation.objects.filter(pk=conversation.pk).update(last_out_at=now, read_at=now)
         conversation.last_out_at = conversation.read_at = now
     return outcome
+
+
+def conversations_erase_number(*, account: Account, number: str) -> int:
+    """Erase a correspondent (E.164) from the inbox (P-12): their threads go — what was
+    said is in messaging's replies and messages, erased there. How many."""
+    deleted, _by_model = Conversation.objects.filter(
+        account=account, correspondent=number).delete()
+    return deleted

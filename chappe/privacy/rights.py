@@ -15,7 +15,14 @@ explicitly, in this order, so a reader sees every place a number lives:
 5. call records, voicemails and recorded conversations (`calls_erase_number`), and the
    queues' caller-priority rules and callback requests naming it (`agents_erase_number`);
 6. campaign audiences and launch snapshots (`campaigns_erase_number`, after 2: it checks
-   that no launch committed a message to the number meanwhile).
+   that no launch committed a message to the number meanwhile);
+7. the inbox's threads with the number (`conversations_erase_number`) and its Time2Chat
+   sessions (`t2c_erase_number`; RCS sessions go with 2), kept without the number as
+   the proof of what they cost.
+
+Call campaigns' consents, attempts and refusals are not erased here yet: a refusal must
+keep blocking calls to the number for 60 days, and keeping it by a keyed hash (as the red
+list does) is still to build.
 
 Then one audit entry records the erasure, with the number's hash and the counts.
 """
@@ -38,7 +45,9 @@ from chappe.common.errors import NotFound
 from chappe.contacts.models import Contact
 from chappe.contacts.pseudonym import number_hash
 from chappe.contacts.services import contact_update, contacts_erase_number, recipient_number
+from chappe.inbox.services import conversations_erase_number
 from chappe.messaging.services.erasure import WEBHOOK_PERSONAL_KEYS, messages_erase_number
+from chappe.time2chat.services import t2c_erase_number
 from chappe.webhooks.services import webhook_events_erase_number
 
 
@@ -90,6 +99,8 @@ def recipient_erase(*, actor: Actor, account: Account, number: str,
     calls_erase_number(account=account, number=e164)
     agents_erase_number(account=account, number=e164)
     campaigns_erase_number(account=account, number=e164)
+    conversations_erase_number(account=account, number=e164)
+    t2c_erase_number(account=account, number=e164)
     audit_record(actor=actor, account=account, action="recipient.erase",
                  details={**asdict(report), "keep_opt_out": keep_opt_out})
     return report

@@ -44,6 +44,7 @@ from chappe.callcenter.models import (
 )
 from chappe.callcenter.numbers import number_release
 from chappe.callcenter.services import catalogue_number_add, number_buy
+from chappe.common.erasure import ERASED
 from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.lookup import get_or_404
 from chappe.common.numbers import InvalidNumber, normalize
@@ -290,3 +291,10 @@ def demo_time2chat_setup(*, account: Account) -> Declaration:
         client_name=account.name, siret=DEMO_SIRET, usage="Demo: conversations with customers",
         contact_last_name="Demo", contact_first_name="Admin", contact_phone="+33140000000",
         contact_email="demo@chappe.example")
+
+
+def t2c_erase_number(*, account: Account, number: str) -> int:
+    """Erase a correspondent (E.164) from the account's Time2Chat sessions (P-12): they
+    stay as the billing proof of what they cost, without the number. How many."""
+    return Session.objects.filter(account=account, correspondent=number).update(
+        correspondent=ERASED)

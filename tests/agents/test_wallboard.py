@@ -19,7 +19,7 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 11:00 in Paris
 
 @pytest.fixture
 def board_setup(account, make_agent):
-    queue = Queue.objects.create(account=account, name="Support")
+    queue = Queue.objects.create(account=account, name="Hotline Zephyr")
     busy, free = make_agent(), make_agent()
     for agent, state, since in ((busy, "on_call", 90), (free, "available", 300)):
         Agent.objects.filter(pk=agent.pk).update(
@@ -91,7 +91,7 @@ def test_an_event_is_pushed_at_the_next_poll(account, board_setup):
 def test_supervisors_and_administrators_only(account, make_user, board_setup):
     page = client_for(make_user(account, role=Role.SUPERVISOR)).get(reverse("web:wallboard"))
     assert page.status_code == 200
-    assert "Support" in page.content.decode()
+    assert "Hotline Zephyr" in page.content.decode()
     for role in (Role.AGENT, Role.MESSAGING_USER):
         web = client_for(make_user(account, role=role))
         assert web.get(reverse("web:wallboard")).status_code == 403
@@ -101,7 +101,7 @@ def test_supervisors_and_administrators_only(account, make_user, board_setup):
 @pytest.mark.django_db
 def test_another_account_sees_nothing_of_it(other_account, make_user, board_setup):
     web = client_for(make_user(other_account, role=Role.ADMINISTRATOR))
-    assert "Support" not in web.get(reverse("web:wallboard")).content.decode()
+    assert "Hotline Zephyr" not in web.get(reverse("web:wallboard")).content.decode()
     board = wallboard.snapshot(account=other_account, now=NOW)
     assert board["queues"] == []
     assert board["agents"] == []
@@ -131,7 +131,7 @@ def test_the_asgi_stream_pushes_the_same_snapshot(account):
 
     from chappe.web.views.statistics import wallboard_frames_async
 
-    Queue.objects.create(account=account, name="Support")
+    Queue.objects.create(account=account, name="Hotline Zephyr")
 
     async def collect():
         return [frame async for frame in wallboard_frames_async(account, limit=0.1)]
@@ -139,4 +139,4 @@ def test_the_asgi_stream_pushes_the_same_snapshot(account):
     frames = asyncio.run(collect())
     assert frames[0] == "retry: 1000\n\n"
     [snapshot] = [f for f in frames if f.startswith("event: snapshot")]
-    assert '"name":"Support"' in snapshot
+    assert '"name":"Hotline Zephyr"' in snapshot

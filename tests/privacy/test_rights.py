@@ -263,3 +263,26 @@ def test_erasure_is_for_administrators_and_stays_in_the_account(account, other_a
     assert messaging_user.post("/api/v1/recipients/lookup", {"number": PERSON}).status_code == 200
     assert messaging_user.post("/api/v1/recipients/erase",
                                {"number": PERSON}).status_code == 403
+
+
+def test_erasure_reaches_time2chat_and_rcs_sessions(history, actor):
+    """Sessions stay as the proof of what they cost (their price), without the number."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chappe.messaging.rcs.models import RcsSession
+    from chappe.time2chat.models import Session
+
+    now = timezone.now()
+    t2c = Session.objects.create(account=history, number="+33939000001", correspondent=PERSON,
+                                 opened_at=now, ends_at=now + timedelta(hours=1),
+                                 mo_count=1, billed_micros=40_000)
+    rcs = RcsSession.objects.create(account=history, agent_sender="rcs-demo", recipient=PERSON,
+                                    opened_at=now, ends_at=now + timedelta(days=1),
+                                    price_micros=30_000)
+    recipient_erase(actor=actor, account=history, number=PERSON)
+    assert holding(PERSON) == []
+    t2c.refresh_from_db()
+    rcs.refresh_from_db()
+    assert (t2c.billed_micros, rcs.price_micros) == (40_000, 30_000)

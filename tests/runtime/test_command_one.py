@@ -185,6 +185,12 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
         "tts": lambda out: _wait_for(
             lambda: _api(port, auth, f"/voice-messages/{_first_id(out)}")["calls"][0][
                 "message_status"] == "delivered", 90, "the voice message to be delivered"),
+        # RCS (issue 19): +33600000205 taps the carousel's suggestion, which lands in the
+        # inbox; +33600000202 is not RCS-capable and gets the SMS fallback.
+        "rcs": lambda out: '"accepted": 2' in out and _wait_for(
+            lambda: any(t["channel"] == "rcs" for t in _api(port, auth, "/conversations")),
+            60, "the suggestion tap to reach the inbox"),
+        "time2chat": lambda out: '"accepted": 1' in out,
         "smpp": lambda out: _wait_for(
             lambda: _api(port, auth, "/sms/" + re.search(r"message_id (\S+)", out).group(1))[
                 "status"] == "delivered", 60, "the SMS sent over SMPP to be delivered"),

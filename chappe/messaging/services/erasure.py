@@ -28,6 +28,7 @@ from chappe.common.errors import Conflict
 from chappe.messaging.archive import archive_erase_number
 from chappe.messaging.lifecycle import MessageStatus
 from chappe.messaging.models import Message, Reply, Send
+from chappe.messaging.rcs.models import RcsSession
 from chappe.messaging.services.edit import message_cancel, messages_uncharge
 from chappe.messaging.services.status import messages_transition
 
@@ -73,6 +74,8 @@ def messages_erase_number(*, actor: Actor, account: Account, number: str) -> Mes
         recipient=ERASED, text=ERASED)
     erased.replies = Reply.objects.filter(account=account, from_number=number).update(
         from_number=ERASED, text=ERASED)
+    # RCS sessions stay as the billing proof of what they cost, without the number.
+    RcsSession.objects.filter(account=account, recipient=number).update(recipient=ERASED)
 
     # Sends: the per-recipient report; the text of a send to this number alone.
     sends = Send.objects.filter(Q(pk__in=send_ids) | Q(account=account, report__contains=number))

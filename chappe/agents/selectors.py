@@ -43,6 +43,10 @@ def wrap_up_code_list(*, account: Account) -> QuerySet[WrapUpCode]:
     return WrapUpCode.objects.filter(account=account)
 
 
+def wrap_up_code_get(*, account: Account, wrap_up_code_id: Any) -> WrapUpCode:
+    return get_or_404(wrap_up_code_list(account=account), wrap_up_code_id)
+
+
 def agent_call_history(*, account: Account, agent: Agent, limit: int = 20) -> list:
     """The agent's own last calls (their legs' records, with the call each belongs to),
     newest first."""

@@ -141,3 +141,22 @@ def test_a_number_is_routed_straight_to_an_agent_through_a_queue_of_their_own(
     again = api.post(f"/api/v1/agents/{agent.pk}/numbers", {"rental_id": str(rental.pk)})
     assert again.json()["flow_id"] == str(flow.pk)
     assert Queue.objects.filter(account=account).count() == 1
+
+
+def test_the_account_manages_its_disposition_codes(api_for, account, other_account):
+    """The wrap-up form's list (issue 15): supervisors write it, agents read it; a code
+    deleted leaves the calls wrapped up with it as they are."""
+    supervisor, agent_key = api_for(account, Role.SUPERVISOR), api_for(account, Role.AGENT)
+    created = supervisor.post("/api/v1/wrap-up-codes", {"name": " Sale "})
+    assert created.status_code == 201
+    assert created.json()["name"] == "Sale"
+    again = supervisor.post("/api/v1/wrap-up-codes", {"name": "Sale"})
+    assert again.status_code in (400, 409, 422)
+    assert agent_key.post("/api/v1/wrap-up-codes", {"name": "Mine"}).status_code == 403
+    assert [c["name"] for c in agent_key.get("/api/v1/wrap-up-codes").json()["items"]] == [
+        "Sale"]
+    assert api_for(other_account, Role.SUPERVISOR).get(
+        "/api/v1/wrap-up-codes").json()["items"] == []
+    code_id = created.json()["id"]
+    assert supervisor.delete(f"/api/v1/wrap-up-codes/{code_id}").status_code == 204
+    assert supervisor.get("/api/v1/wrap-up-codes").json()["items"] == []

@@ -15,6 +15,7 @@ from chappe.agents.models import (
     QueueEvent,
     QueueMember,
     Skill,
+    WrapUpCode,
 )
 from tests.tenancy import IdFactory, NotTenantScoped, Tenant
 
@@ -26,6 +27,7 @@ def seed(t: Tenant) -> None:
                                     account=t.account, role=Role.AGENT)
     skill = Skill.objects.create(account=t.account, name=f"Skill {t.tag}")
     reason = PauseReason.objects.create(account=t.account, name=f"Lunch {t.tag}")
+    code = WrapUpCode.objects.create(account=t.account, name=f"Sale {t.tag}")
     agent = Agent.objects.create(account=t.account, user=user, extension="101",
                                  sip_username=f"sip-{t.tag}", sip_password=f"pw-{t.tag}",
                                  state="available", state_changed_at=now)
@@ -39,13 +41,14 @@ def seed(t: Tenant) -> None:
         account=t.account, queue=queue, call_id=f"callback-{t.tag}",
         number=f"+3361234{len(t.tag):04d}", entered_at=now, requested_at=now)
     t.markers |= {f"sip-{t.tag}", f"call-{t.tag}", str(callback.pk)}
-    t.objects.update(skill=skill, pause_reason=reason, agent=agent, queue=queue,
+    t.objects.update(skill=skill, pause_reason=reason, wrap_up_code=code, agent=agent, queue=queue,
                      callback=callback)
 
 
 PATH_PARAMS: dict[str, IdFactory | NotTenantScoped] = {
     "skill_id": lambda t: [t.objects["skill"].pk],
     "pause_reason_id": lambda t: [t.objects["pause_reason"].pk],
+    "wrap_up_code_id": lambda t: [t.objects["wrap_up_code"].pk],
     "agent_id": lambda t: [t.objects["agent"].pk],
     "queue_id": lambda t: [t.objects["queue"].pk],
     "callback_id": lambda t: [t.objects["callback"].pk],

@@ -31,6 +31,7 @@ from chappe.agents.models import (
     QueueOverflow,
     QueueSkill,
     Skill,
+    WrapUpCode,
 )
 from chappe.agents.selectors import skill_get
 from chappe.audit.services import audit_record
@@ -77,10 +78,16 @@ def pause_reason_create(*, actor: Actor, account: Account, name: str) -> PauseRe
                          action="agents.pause_reason.create")
 
 
+def wrap_up_code_create(*, actor: Actor, account: Account, name: str) -> WrapUpCode:
+    return _named_create(WrapUpCode, actor=actor, account=account, name=name,
+                         action="agents.wrap_up_code.create")
+
+
 @transaction.atomic
-def named_delete(*, actor: Actor, row: Skill | PauseReason) -> None:
-    """Delete a skill (agents and queues lose it) or a pause reason (paused agents keep
-    their state, without the reason)."""
+def named_delete(*, actor: Actor, row: Skill | PauseReason | WrapUpCode) -> None:
+    """Delete a skill (agents and queues lose it), a pause reason (paused agents keep
+    their state, without the reason) or a disposition code (calls wrapped up with it keep
+    its name)."""
     actor.require(Perm.AGENTS_SUPERVISE)
     audit_record(actor=actor, account=row.account, action=f"agents.{row._meta.model_name}.delete",
                  target=row, details={"name": row.name})

@@ -87,6 +87,31 @@ def pause_reason_delete(request: HttpRequest, pause_reason_id: UUID):
     return Status(204, None)
 
 
+@router.get("/wrap-up-codes", response=list[NamedOut])
+@paginate(LimitOffsetPagination)
+def wrap_up_code_list(request: HttpRequest):
+    """The account's disposition codes, picked in the agent's wrap-up form (agents read
+    them too)."""
+    actor = actor_of(request, Perm.CALLS_HANDLE)
+    return selectors.wrap_up_code_list(account=actor.account)
+
+
+@router.post("/wrap-up-codes", response={201: NamedOut})
+def wrap_up_code_create(request: HttpRequest, payload: NamedIn):
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    return Status(201, setup.wrap_up_code_create(actor=actor, account=actor.account,
+                                                 name=payload.name))
+
+
+@router.delete("/wrap-up-codes/{wrap_up_code_id}", response={204: None})
+def wrap_up_code_delete(request: HttpRequest, wrap_up_code_id: UUID):
+    """Delete a disposition code: calls wrapped up with it keep its name."""
+    actor = actor_of(request, Perm.AGENTS_SUPERVISE)
+    setup.named_delete(actor=actor, row=selectors.wrap_up_code_get(
+        account=actor.account, wrap_up_code_id=wrap_up_code_id))
+    return Status(204, None)
+
+
 # --- agents -------------------------------------------------------------------------------
 
 

@@ -846,8 +846,10 @@ async def agent_dial(session: BrowserSession, *, number: str, caller_id: str,
         await finish(_outcome(session, number, caller_id, log, status_for(dialed.status)
                               if dialed.invited else "failed", dialed.cause))
         return
+    # `record`: the reference of the call's record (its trunk leg's Call-ID), which the
+    # wrap-up form writes to.
     session.send({"type": "connected", "call": call.call_id, "caller": number,
-                  "outbound": True})
+                  "outbound": True, "record": dialed.log.call_id})
     bridge = Bridge(call.leg, dialed.call.leg)
     waits = [asyncio.ensure_future(e.wait()) for e in (call.ended, dialed.call.ended)]
     try:

@@ -40,6 +40,26 @@ def test_the_agent_who_took_the_call_writes_code_and_note_on_the_inbound_record(
     assert (inbound.wrap_up_code, inbound.wrap_up_note) == ("Sale", "Yearly plan.")
 
 
+def test_an_outbound_call_the_agent_placed_is_wrapped_up_on_its_record(
+        admin_actor, make_agent):
+    """The softphone names an outbound call by its trunk leg (the record's Call-ID); only
+    the agent who placed it writes its wrap-up."""
+    account = admin_actor.account
+    agent, other = make_agent(), make_agent()
+    code = WrapUpCode.objects.create(account=account, name="Callback")
+    placed = CallRecord.objects.create(
+        account=account, sip_call_id="trunk-7", direction="outbound",
+        from_number="+33189000077", to_number="+33600000001", started_at=AT,
+        disposition="answered", agent_id=agent.pk)
+    with pytest.raises(Conflict):
+        call_wrap_up(actor=actor_of(other), account=account, call_ref="trunk-7")
+    record = call_wrap_up(actor=actor_of(agent), account=account, call_ref="trunk-7",
+                          code_id=str(code.pk), note="Call back Monday")
+    assert record.pk == placed.pk
+    placed.refresh_from_db()
+    assert (placed.wrap_up_code, placed.wrap_up_note) == ("Callback", "Call back Monday")
+
+
 def test_another_agent_an_unknown_code_or_a_call_not_yet_recorded_are_refused(
         admin_actor, make_agent, make_account):
     account = admin_actor.account

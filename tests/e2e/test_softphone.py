@@ -436,18 +436,26 @@ def test_click_to_call_from_a_contact_reaches_the_number_with_the_account_number
         expect(page.locator("#my-state-badge")).to_have_text("On a call")
         page.get_by_role("button", name="Hang up").click()
         expect(page.locator("#softphone-status")).to_contain_text("Call ended")
-        expect(page.locator("#softphone-wrap-up")).to_be_hidden()
         expect(page.locator("#my-state-badge")).to_have_text("Available")
         status, output = callee.finish()
         assert status == 0, output[-3000:]  # the right From and number, then our BYE
+        [record] = orm(lambda: wait_for_records(account, 1))
+        # The outbound call is wrapped up too, on its own record.
+        wrap_up = page.locator("#softphone-wrap-up")
+        expect(wrap_up).to_be_visible()
+        wrap_up.get_by_label("Disposition").select_option(label="Sale")
+        wrap_up.get_by_label("Note").fill("Ordered two.")
+        wrap_up.get_by_role("button", name="Save the wrap-up").click()
+        expect(page.locator("#softphone-status")).to_contain_text("Wrap-up saved.")
     finally:
         callee.stop()
         callee_rtp.close()
-    [record] = orm(lambda: wait_for_records(account, 1))
     assert (record.direction, record.from_number, record.to_number) == (
         "outbound", "+33189000077", "+33612345678")
     assert (record.disposition, record.agent_id) == ("answered", agent.pk)
     assert record.flow_path == ["agent_dial"]
+    record = orm(lambda: CallRecord.objects.get(pk=record.pk))
+    assert (record.wrap_up_code, record.wrap_up_note) == ("Sale", "Ordered two.")
 
 
 def test_a_second_tab_takes_the_phone_over_and_the_first_says_so(contact_center, media_browser):

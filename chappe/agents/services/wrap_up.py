@@ -21,9 +21,10 @@ NOTE_MAX = 2000
 @transaction.atomic
 def call_wrap_up(*, actor: Actor, account: Account, call_ref: str, code_id: Any = None,
                  note: str = "") -> CallRecord:
-    """Write the wrap-up on the record of the call the actor's agent leg `call_ref` (the
-    SIP Call-ID of their leg, as the softphone knows it) belongs to: the inbound leg when
-    there is one, else that leg. Only the agent who took the call writes it."""
+    """Write the wrap-up on the record of the call `call_ref` names: the Call-ID of the
+    actor's agent leg of a queue call (the record of the inbound leg it belongs to, else
+    of that leg), or of the trunk leg of an outbound call the agent placed (its record).
+    Only the agent who took or placed the call writes it."""
     actor.require(Perm.CALLS_HANDLE)
     agent = agent_of_user(account=account, user=actor.user) if actor.user else None
     if agent is None:
@@ -39,8 +40,10 @@ def call_wrap_up(*, actor: Actor, account: Account, call_ref: str, code_id: Any 
         if code is None:
             raise ValidationFailed(details={"code": [_("Choose one of the account's "
                                                        "disposition codes.")]})
-    leg = CallRecord.objects.filter(account=account, sip_call_id=call_ref,
-                                    to_number=f"agent:{agent.pk}").first()
+    leg = (CallRecord.objects.filter(account=account, sip_call_id=call_ref,
+                                     to_number=f"agent:{agent.pk}").first()
+           or CallRecord.objects.filter(account=account, sip_call_id=call_ref,
+                                        direction="outbound", agent_id=agent.pk).first())
     if leg is None:
         raise Conflict(_("This call is still being recorded: try again in a moment."),
                        code="call_not_recorded")

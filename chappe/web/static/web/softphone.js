@@ -179,7 +179,10 @@
         break;
       case "connected":
         state.call = message.call;
-        state.talking = message.outbound ? null : message.call;  // wrap-up: queue calls
+        // The wrap-up form writes to the record of the call: a queue call's by the
+        // agent's leg, an outbound call's by its trunk leg (`record`).
+        state.talking = message.call;
+        state.wrapRef = message.outbound ? message.record : message.call;
         caller(message.caller_info, message.caller, message.crm);
         $("softphone-panel-title").textContent = message.outbound ? msg("outbound") : msg("onCall");
         show("softphone-incoming", true);
@@ -187,7 +190,7 @@
         show("softphone-oncall", true);
         break;
       case "ended":
-        if (state.talking === message.call) wrapUp(message.call);
+        if (state.talking === message.call) wrapUp(state.wrapRef);
         callOver();
         status(msg("ended"), "info");
         break;

@@ -219,6 +219,10 @@ CHAPPE_SMPP_PORT = int(os.environ.get("CHAPPE_SMPP_PORT", "2775"))
 CHAPPE_SIP_SIM_PORT = int(os.environ.get("CHAPPE_SIP_SIM_PORT", "5070"))
 # The voice engine's control port on loopback: the web role relays agents' browser
 # softphones to it (chappe.voice.browser, decision 0040). Never exposed outside.
+# Retention of recorded audio (M-13, C-10): call recordings, six months by default (the
+# CNIL's longest for quality and training); voicemails, 0 = for the contract's duration.
+CHAPPE_RECORDING_KEEP_DAYS = int(os.environ.get("CHAPPE_RECORDING_KEEP_DAYS", "183"))
+CHAPPE_VOICEMAIL_KEEP_DAYS = int(os.environ.get("CHAPPE_VOICEMAIL_KEEP_DAYS", "0"))
 CHAPPE_VOICE_CONTROL_HOST = os.environ.get("CHAPPE_VOICE_CONTROL_HOST", "127.0.0.1")
 CHAPPE_VOICE_CONTROL_PORT = int(os.environ.get("CHAPPE_VOICE_CONTROL_PORT", "5079"))
 # STUN/TURN servers of the browser softphones (JSON list of {urls, username?, credential?},

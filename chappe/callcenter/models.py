@@ -304,7 +304,7 @@ class Voicemail(models.Model):
 
 class CallRecording(models.Model):
     """A conversation recorded in a queue that records its calls (the caller was told
-    first): stereo WAV, the caller left and the agent right. Kept `RECORDING_DAYS` (the
+    first): stereo WAV, the caller left and the agent right. Kept `CHAPPE_RECORDING_KEEP_DAYS` (the
     CNIL's six months for call recordings), then deleted with its file."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -1,14 +1,16 @@
 """Recorded conversations (a queue that records its calls): kept with their call record,
 played and deleted from the web app and the API, and deleted for good after
-`RECORDING_DAYS` — the six months the CNIL gives as the longest a call recording may be
-kept for training and quality (its guidance on recording calls at work); erasures and
-the termination purge delete them sooner (chappe/callcenter/retention.py)."""
+`CHAPPE_RECORDING_KEEP_DAYS` (183 by default: the six months the CNIL gives as the
+longest a call recording may be kept for training and quality, in its guidance on
+recording calls at work); erasures and the termination purge delete them sooner
+(chappe/callcenter/retention.py). Voicemails follow their own setting."""
 
 import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,13 +18,11 @@ from chappe.accounts.actor import Actor
 from chappe.accounts.models import Account
 from chappe.accounts.roles import Perm
 from chappe.audit.services import audit_record
-from chappe.callcenter.models import CallRecord, CallRecording
+from chappe.callcenter.models import CallRecord, CallRecording, Voicemail
 from chappe.callcenter.selectors import call_get
 from chappe.callcenter.voicemails import recorded_forget
 from chappe.common.errors import NotFound
 from chappe.voice.media.prompts import SAMPLE_RATE
-
-RECORDING_DAYS = 183
 
 
 def recording_keep(*, record: CallRecord, wav: Path, data_dir: Path) -> CallRecording:
@@ -57,6 +57,19 @@ def recording_delete(*, actor: Actor, account: Account, call_id: Any) -> None:
 
 @transaction.atomic
 def recordings_expire(*, now=None) -> int:
-    """Delete the recordings older than `RECORDING_DAYS` (a periodic job)."""
-    before = (now or timezone.now()) - timedelta(days=RECORDING_DAYS)
+    """Delete the recordings older than the operator's `CHAPPE_RECORDING_KEEP_DAYS` (a
+    periodic job)."""
+    before = (now or timezone.now()) - timedelta(days=settings.CHAPPE_RECORDING_KEEP_DAYS)
     return recorded_forget(rows=CallRecording.objects.filter(created_at__lt=before))
+
+
+@transaction.atomic
+def voicemails_expire(*, now=None) -> int:
+    """Delete the voicemails older than the operator's `CHAPPE_VOICEMAIL_KEEP_DAYS` (0, the
+    default: kept for the contract, deleted by erasures and the termination purge); their
+    call records stay, the proof between the parties (C-10). A periodic job."""
+    days = settings.CHAPPE_VOICEMAIL_KEEP_DAYS
+    if days <= 0:
+        return 0
+    before = (now or timezone.now()) - timedelta(days=days)
+    return recorded_forget(rows=Voicemail.objects.filter(created_at__lt=before))

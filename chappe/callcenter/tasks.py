@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from chappe.callcenter.call_retention import call_records_expire
-from chappe.callcenter.recordings import recordings_expire
+from chappe.callcenter.recordings import recordings_expire, voicemails_expire
 from chappe.callcenter.rentals import rental_fees_run, rental_notice_send
 from chappe.callcenter.voicemails import EMAIL_JOB, voicemail_email_send
 from chappe.queue.registry import job_handler
@@ -27,8 +27,9 @@ def rental_fees(payload: dict) -> None:
 
 @job_handler("callcenter.recordings_expire", every=timedelta(hours=6))
 def recordings_expire_job(payload: dict) -> None:
-    """Delete the call recordings past their retention."""
+    """Delete the call recordings and the voicemails past their retentions."""
     recordings_expire()
+    voicemails_expire()
 
 
 @job_handler("callcenter.call_records_expire", every=timedelta(hours=24))

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chappe.callcenter.models import CallRecord, CallRecording
+from chappe.callcenter.models import CallRecord, CallRecording, Voicemail
 from chappe.callcenter.recordings import (
-    RECORDING_DAYS,
     recording_get,
     recording_keep,
     recordings_expire,
+    voicemails_expire,
 )
 from chappe.callcenter.retention import calls_erase_number
 from chappe.common.errors import NotFound
@@ -61,7 +61,10 @@ def recorded(settings, tmp_path, account):
     return make
 
 
-def test_a_recording_is_filed_with_its_call_and_kept_six_months(recorded, tmp_path, db):
+def test_a_recording_is_filed_with_its_call_and_kept_six_months(recorded, tmp_path, db,
+                                                               settings):
+    RECORDING_DAYS = settings.CHAPPE_RECORDING_KEEP_DAYS
+    assert RECORDING_DAYS == 183
     recording = recorded()
     assert recording.duration_ms == 1000
     path = tmp_path / recording.path
@@ -87,3 +90,21 @@ def test_another_account_never_reaches_a_recording(recorded, other_account, acco
     with pytest.raises(NotFound):
         recording_get(account=other_account, call_id=recording.call_id)
     assert recording_get(account=account, call_id=recording.call_id) == recording
+
+
+def test_voicemails_are_kept_by_their_own_setting(settings, tmp_path, account):
+    """0 (the default): kept for the contract; N days: deleted after N days, their call
+    records kept (C-10)."""
+    settings.DATA_DIR = tmp_path
+    record = CallRecord.objects.create(account=account, sip_call_id="vm-1",
+                                       direction="inbound", from_number=CALLER_NUMBER,
+                                       to_number="+33189000001", started_at=T0)
+    (tmp_path / "vm.wav").write_bytes(b"RIFF")
+    voicemail = Voicemail.objects.create(account=account, call=record, path="vm.wav")
+    Voicemail.objects.filter(pk=voicemail.pk).update(created_at=T0)
+    assert voicemails_expire(now=T0 + timedelta(days=3650)) == 0
+    settings.CHAPPE_VOICEMAIL_KEEP_DAYS = 30
+    assert voicemails_expire(now=T0 + timedelta(days=30)) == 0
+    assert voicemails_expire(now=T0 + timedelta(days=30, seconds=1)) == 1
+    assert not Voicemail.objects.exists()
+    assert CallRecord.objects.filter(pk=record.pk).exists()

@@ -117,23 +117,26 @@ def account_purge(*, account: Account, now: datetime | None = None) -> dict[str,
     return counts
 
 
-def accounts_purge_due(*, now: datetime | None = None) -> int:
+def accounts_purge_due(*, now: datetime | None = None, dry_run: bool = False) -> list[str]:
     """The periodic job: purge every terminated account whose 3 months are over; one
-    transaction per account, and one failing account does not stop the others."""
+    transaction per account, and one failing account does not stop the others. Returns
+    the ids of the accounts purged — with `dry_run`, of those that would be, nothing
+    changed."""
     now = now or timezone.now()
-    purged = 0
     candidates = Account.objects.filter(
         status=AccountStatus.TERMINATED, terminated_at__isnull=False,
         terminated_at__lte=now).filter(
         Q(purge_at__isnull=True) | Q(purge_at__lte=now)).exclude(
         pk__in=AccountPurge.objects.values("account_id"))
-    for account in candidates:
-        if purge_due_at(account) > now:
-            continue
+    due = [account for account in candidates if purge_due_at(account) <= now]
+    if dry_run:
+        return [str(account.pk) for account in due]
+    purged = []
+    for account in due:
         try:
             account_purge(account=account, now=now)
         except Exception:
             logger.exception("the purge of account %s failed", account.pk)
             continue
-        purged += 1
+        purged.append(str(account.pk))
     return purged

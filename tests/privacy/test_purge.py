@@ -123,7 +123,7 @@ def test_the_purge_waits_three_months(voice_account):
     assert due.date() > (voice_account.terminated_at + timedelta(days=88)).date()
     with pytest.raises(Conflict):
         account_purge(account=voice_account, now=due - timedelta(seconds=1))
-    assert accounts_purge_due(now=due - timedelta(seconds=1)) == 0
+    assert accounts_purge_due(now=due - timedelta(seconds=1)) == []
     assert not AccountPurge.objects.exists()
 
 
@@ -141,8 +141,12 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     account_terminate(actor=OPERATOR, account=account)
     account.refresh_from_db()
     due = purge_due_at(account)
+    # The dry run names it and changes nothing.
+    assert accounts_purge_due(now=due + timedelta(hours=1), dry_run=True) == [str(account.pk)]
+    assert not AccountPurge.objects.exists()
+    assert CallRecord.objects.filter(account=account).count() == kept["calls"]
     with django_capture_on_commit_callbacks(execute=True):
-        assert accounts_purge_due(now=due + timedelta(hours=1)) == 1
+        assert accounts_purge_due(now=due + timedelta(hours=1)) == [str(account.pk)]
 
     # Deleted: every model whose key to the account cascades, and the recordings' files.
     for model, key in cascading_models():
@@ -178,7 +182,7 @@ def test_the_purge_keeps_the_billing_proof_and_deletes_the_rest(
     assert AuditEntry.objects.filter(account=account, action="account.purge").count() == 1
     assert reconcile() == []
     # Once: a later run finds nothing to do. Other accounts are untouched.
-    assert accounts_purge_due(now=due + timedelta(days=2)) == 0
+    assert accounts_purge_due(now=due + timedelta(days=2)) == []
     assert account_purge(account=account, now=due + timedelta(days=2)) == {}
     assert CallRecord.objects.get(pk=other_call.pk).from_number == CALLER
 

@@ -128,3 +128,25 @@ def test_rcs_campaign_fields_are_checked_like_an_rcs_send(
                               logo=png(224, 224), banner=png(1440, 448), **PROFILE)
     with pytest.raises(NotFound):
         make_campaign(numbers=[CAPABLE], rcs_agent_id=theirs.pk, rcs_content=CAROUSEL)
+
+
+def test_the_api_creates_an_rcs_campaign_with_the_rcs_content_schema(
+        api_for, funded_account, launched_agent):
+    client = api_for(funded_account)
+    body = {"name": "Soldes RCS", "numbers": [CAPABLE],
+            "rcs": {"agent_id": str(launched_agent.pk), "content": CAROUSEL,
+                    "fallback_text": FALLBACK, "fallback_after": 600}}
+    response = client.post("/api/v1/campaigns", body)
+    assert response.status_code == 201, response.content
+    created = response.json()
+    assert (created["channel"], created["rcs_agent_id"], created["fallback_after"]) == (
+        "rcs", str(launched_agent.pk), 600)
+    assert created["rcs_content"]["type"] == "carousel"
+    assert created["sender"] == launched_agent.sender
+    bad = client.post("/api/v1/campaigns", {**body, "rcs": {
+        **body["rcs"], "content": {"type": "card", "card": card(0, 5)}}})
+    assert bad.status_code in (400, 422), bad.content
+    assert bad.json()["error"]["code"] == "validation_error"
+    sms = client.post("/api/v1/campaigns", {"name": "SMS", "numbers": [CAPABLE]})
+    assert sms.status_code == 400
+    assert set(sms.json()["error"]["details"]) == {"sender", "text"}

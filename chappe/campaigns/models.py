@@ -93,6 +93,15 @@ class Campaign(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # {country: {operator name: MCC+MNC}}: recipients rated at the operator-specific price.
     operator_pricing = models.JSONField(default=dict, blank=True)
+    # An RCS campaign (issue 19, decision 0058): sent through this agent with this rich
+    # content; each recipient not RCS-capable, or not reached within `fallback_after`
+    # seconds, gets `fallback_text` as an SMS — the path of a single RCS send. No agent:
+    # an SMS campaign.
+    rcs_agent = models.ForeignKey("messaging.RcsAgent", null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="campaigns")
+    rcs_content = models.JSONField(null=True, blank=True)
+    fallback_text = models.TextField(blank=True)
+    fallback_after = models.PositiveIntegerField(null=True, blank=True)
     send = models.OneToOneField("messaging.Send", null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="campaign")
 

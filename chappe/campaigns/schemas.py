@@ -9,6 +9,7 @@ from ninja import Field, Schema
 
 from chappe.campaigns.models import Campaign
 from chappe.campaigns.selectors import FILTER_OPS, Estimate, PreviewRow, Progress
+from chappe.messaging.rcs.content import RcsContent
 
 Kind = Literal["marketing", "transactional"]
 
@@ -25,12 +26,27 @@ class FilterIn(Schema):
     value: str = Field("", max_length=500, description="Not used by empty / not_empty")
 
 
+class CampaignRcsIn(Schema):
+    """An RCS campaign's content and SMS fallback, as in `POST /api/v1/rcs/messages`."""
+
+    agent_id: UUID = Field(description="An RCS agent of the account, launched by the "
+                                       "carriers when the campaign is launched")
+    content: RcsContent
+    fallback_text: str = Field("", max_length=1_600, description=(
+        "Sent as an SMS (billed as SMS) to each recipient not RCS-capable, or not reached "
+        "after `fallback_after`"))
+    fallback_after: int | None = Field(None, description="Seconds without delivery before "
+                                                         "the fallback SMS is sent")
+
+
 class CampaignIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    sender: str = Field(min_length=1, max_length=20)
-    text: str = Field(min_length=1, max_length=10_000, description=(
+    sender: str = Field("", max_length=20, description="Required for SMS; an RCS "
+                                                       "campaign's is its agent's")
+    text: str = Field("", max_length=10_000, description=(
         "With placeholders: {first_name}, {last_name}, {company}, {city}…, or a custom "
-        "field's key; a default after a bar for empty values: {first_name|Client}"))
+        "field's key; a default after a bar for empty values: {first_name|Client}. "
+        "Required for SMS; an RCS campaign's is a summary of its content"))
     kind: Kind = "marketing"
     stop_mention: bool = Field(True, description="Always true for marketing (M-10)")
     max_segments: int | None = Field(None, ge=1)
@@ -39,6 +55,8 @@ class CampaignIn(Schema):
     all_contacts: bool = Field(False, description="The whole address book instead of lists")
     filters: list[FilterIn] = Field(default_factory=list, description="All must match")
     numbers: list[str] = Field(default_factory=list, description="Pasted numbers")
+    rcs: CampaignRcsIn | None = Field(None, description="Send on RCS through an agent, "
+                                                        "with a per-recipient SMS fallback")
 
 
 class CampaignPatch(Schema):
@@ -82,6 +100,11 @@ class CampaignOut(Schema):
     stop_reason: str = Field(description='Why it stopped by itself, e.g. "insufficient_credit"')
     review: list[ReviewFinding] = Field(description="The operator-skew findings (M-9)")
     send_id: UUID | None
+    channel: str = Field(description='"sms" or "rcs"')
+    rcs_agent_id: UUID | None
+    rcs_content: dict[str, Any] | None
+    fallback_text: str
+    fallback_after: int | None
     recipients: int = Field(description="Distinct numbers frozen at launch")
     invalid: int
     processed: int = Field(description="Recipients accepted so far")
@@ -100,6 +123,10 @@ class CampaignOut(Schema):
     @staticmethod
     def resolve_list_ids(obj: Campaign) -> list[UUID]:
         return [cl.pk for cl in obj.lists.all()]
+
+    @staticmethod
+    def resolve_channel(obj: Campaign) -> str:
+        return "rcs" if obj.rcs_agent_id else "sms"
 
     @staticmethod
     def resolve_pasted_numbers(obj: Campaign) -> int:

@@ -91,10 +91,23 @@ class Content:
     kind: str = MessageKind.MARKETING
     stop_mention: bool = True
     max_segments: int | None = None
+    # An RCS campaign: the text is the content's summary (the SMS fallback carries the
+    # STOP mention), billed one RCS message each (M-8).
+    rcs: bool = False
+
+    @property
+    def product(self) -> str:
+        return Product.RCS_MESSAGE if self.rcs else Product.SMS
+
+    def units(self, seg: Segmentation) -> int:
+        """What one recipient is billed on: SMS segments, or one RCS message."""
+        return 1 if self.rcs else seg.segments
 
     def final(self, template: Template, values: Mapping[str, str]) -> str:
         """One recipient's final text: personalised, with the STOP mention when the
-        campaign carries it (always for marketing, M-10)."""
+        campaign carries it (always for marketing, M-10; RCS: the fallback's)."""
+        if self.rcs:
+            return template.render(values)
         stop = self.kind == MessageKind.MARKETING or self.stop_mention
         return final_text(template.render(values), MessageKind.MARKETING if stop else self.kind)
 
@@ -107,7 +120,7 @@ def campaign_audience(campaign: Campaign) -> Audience:
 
 def campaign_content(campaign: Campaign) -> Content:
     return Content(text=campaign.text, kind=campaign.kind, stop_mention=campaign.stop_mention,
-                   max_segments=campaign.max_segments)
+                   max_segments=campaign.max_segments, rcs=campaign.rcs_agent_id is not None)
 
 
 def placeholder_keys(*, account: Account) -> list[str]:
@@ -198,8 +211,9 @@ def values_of(template: Template, row: Mapping[str, Any]) -> dict[str, str]:
 class Pricer:
     """SMS prices of the account's list in force now, one lookup per country."""
 
-    def __init__(self, *, account: Account, at: datetime | None = None) -> None:
-        self.at = at or timezone.now()
+    def __init__(self, *, account: Account, at: datetime | None = None,
+                 product: str = Product.SMS) -> None:
+        self.at, self.product = at or timezone.now(), product
         try:
             self.price_list = price_list_for(account=account, service_kind=ServiceKind.MESSAGING,
                                              at=self.at)
@@ -215,10 +229,10 @@ class Pricer:
         if self.version is None:
             return None
         if country not in self._tables:
-            self._tables[country] = price_entries(version=self.version, product=Product.SMS,
+            self._tables[country] = price_entries(version=self.version, product=self.product,
                                                   country=country)
         try:
-            return rate(UsageEvent(product=Product.SMS, quantity=segments,
+            return rate(UsageEvent(product=self.product, quantity=segments,
                                    destination_country=country, operator=operator),
                         self._tables[country]).amount_micros
         except NoPrice:
@@ -266,14 +280,14 @@ def campaign_preview(*, account: Account, audience: Audience, content: Content,
             if number not in known:
                 rows.append((number, "", *mobile_facts(number), {}))
     opted_out = opted_out_numbers(account=account, numbers=[row[0] for row in rows])
-    pricer, cache = Pricer(account=account), {}
+    pricer, cache = Pricer(account=account, product=content.product), {}
     preview = []
     for number, name, country, _operator, values in rows:
         seg = _segmented(content.final(template, values), cache)
         preview.append(PreviewRow(
             number=number, name=name, text="".join(seg.parts), encoding=seg.encoding,
-            segments=seg.segments, opted_out=number in opted_out,
-            price_micros=pricer.price(country=country, segments=seg.segments),
+            segments=content.units(seg), opted_out=number in opted_out,
+            price_micros=pricer.price(country=country, segments=content.units(seg)),
             too_long=content.max_segments is not None and seg.segments > content.max_segments))
     return preview
 
@@ -382,7 +396,7 @@ def campaign_estimate(*, account: Account, audience: Audience, content: Content,
             by_operator[country, operator] += count
     estimate.skews = skew_check(by_operator, skew_policy())
     pricing = operator_pricing if operator_pricing is not None else {}
-    pricer, cache = Pricer(account=account), {}
+    pricer, cache = Pricer(account=account, product=content.product), {}
     estimate.currency = pricer.currency
     countries: dict[str, CountryEstimate] = {}
     for country, operator, values, count in groups:
@@ -398,8 +412,8 @@ def campaign_estimate(*, account: Account, audience: Audience, content: Content,
             estimate.ucs2_example = "".join(seg.parts)
         row = countries.setdefault(country, CountryEstimate(country=country))
         row.recipients += count
-        row.segments += seg.segments * count
-        price = pricer.price(country=country, segments=seg.segments,
+        row.segments += content.units(seg) * count
+        price = pricer.price(country=country, segments=content.units(seg),
                              operator=pricing.get(country, {}).get(operator, ""))
         if price is None:
             row.priced = False

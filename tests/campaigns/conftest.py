@@ -20,6 +20,7 @@ from chappe.queue.jobs import jobs_run_due
 from chappe.queue.models import Job, JobStatus
 from chappe.runtime.gateway import gateway_poll
 from tests.billing.conftest import buy_credits, operator, price_list  # noqa: F401
+from tests.messaging.rcs.conftest import draft_agent, launched_agent  # noqa: F401
 
 # Every day, all day: tests do not depend on the hour they run at (M-12 has its own tests).
 ALWAYS_OPEN = {"FR": {"start": "00:00", "end": "23:59:59.999999",

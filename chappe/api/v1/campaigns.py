@@ -71,6 +71,11 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
     until it is launched."""
     actor = _actor(request)
     data = payload.dict()
+    rcs = data.pop("rcs")
+    if rcs is not None:
+        data.update(rcs_agent_id=rcs["agent_id"], fallback_text=rcs["fallback_text"],
+                    fallback_after=rcs["fallback_after"],
+                    rcs_content=payload.rcs.content.model_dump(mode="json"))
     campaign = services.campaign_create(
         actor=actor, account=actor.account, lists=_lists(actor, data.pop("list_ids")) or [],
         **data)

@@ -28,6 +28,8 @@ from chappe.contacts.fields import (
 from chappe.contacts.models import ContactList
 from chappe.contacts.selectors import field_specs
 from chappe.messaging.models import Message, MessageKind
+from chappe.messaging.rcs.agents import rcs_agent_get
+from chappe.messaging.rcs.send import content_validate, fallback_validate, stored_summary
 from chappe.messaging.services.accept import MAX_SCHEDULE_AHEAD
 
 MAX_NUMBERS = 100_000
@@ -136,6 +138,17 @@ def _clean(account: Account, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _rcs_values(account: Account, *, agent_id: Any, content: Any, fallback_text: str,
+                fallback_after: int | None) -> dict[str, Any]:
+    """An RCS campaign's fields, checked as a single RCS send checks them (same content
+    schema, same fallback rules, the account's own agent; whether the carriers approved
+    it is checked at launch, as it may be approved meanwhile)."""
+    stored = content_validate(content)
+    fallback_validate(fallback_text=fallback_text, fallback_after=fallback_after)
+    return {"rcs_agent": rcs_agent_get(account=account, id=agent_id), "rcs_content": stored,
+            "fallback_text": fallback_text, "fallback_after": fallback_after}
+
+
 def _check_lists(account: Account, lists: Sequence[ContactList] | None) -> None:
     if lists and any(cl.account_id != account.pk for cl in lists):
         raise ValidationFailed(details={"lists": [_("Unknown list.")]})
@@ -157,15 +170,27 @@ def campaign_create(
     all_contacts: bool = False,
     filters: Sequence[Mapping[str, Any]] = (),
     numbers: Sequence[str] = (),
+    rcs_agent_id: Any = None,
+    rcs_content: Any = None,
+    fallback_text: str = "",
+    fallback_after: int | None = None,
 ) -> Campaign:
-    """A new draft campaign (nothing is sent until it is launched)."""
+    """A new draft campaign (nothing is sent until it is launched). With `rcs_agent_id`,
+    an RCS campaign (`_rcs_values`): `sender` and `text` are the agent's and the
+    content's summary."""
     actor.require(Perm.MESSAGING_SEND)
     _check_lists(account, lists)
+    rcs = (_rcs_values(account, agent_id=rcs_agent_id, content=rcs_content,
+                       fallback_text=fallback_text, fallback_after=fallback_after)
+           if rcs_agent_id is not None else {})
+    if rcs:
+        sender, text = rcs["rcs_agent"].sender, stored_summary(rcs["rcs_content"])
     values = _clean(account, {
         "name": name, "kind": kind, "sender": sender, "text": text,
         "stop_mention": stop_mention, "max_segments": max_segments, "send_at": send_at,
         "all_contacts": all_contacts, "filters": list(filters), "numbers": list(numbers)})
-    campaign = Campaign.objects.create(account=account, created_by=actor.label, **values)
+    campaign = Campaign.objects.create(account=account, created_by=actor.label, **values,
+                                       **rcs)
     campaign.lists.set(lists)
     audit_record(actor=actor, account=account, action="campaign.create", target=campaign,
                  details={"kind": kind, "lists": len(lists), "numbers": len(values["numbers"])})

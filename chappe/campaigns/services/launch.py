@@ -72,6 +72,7 @@ from chappe.common.errors import ChappeError, Conflict, ValidationFailed
 from chappe.common.numbers import InvalidNumber, normalize
 from chappe.contacts.fields import text_of
 from chappe.messaging.models import CAMPAIGN_CHANNEL, Message, Send
+from chappe.messaging.rcs.send import agent_usable, agent_used, send_fields
 from chappe.messaging.services.accept import Draft, messages_accept
 from chappe.queue.jobs import job_heartbeat
 
@@ -107,11 +108,22 @@ def _start(campaign: Campaign, *, actor_label: str) -> None:
         account=campaign.account, channel=CAMPAIGN_CHANNEL, kind=campaign.kind,
         sender=campaign.sender,
         text=campaign.text, send_at=HOLD, max_segments=campaign.max_segments,
-        reference=campaign.name[:40], created_by=actor_label)
+        reference=campaign.name[:40], created_by=actor_label, **_rcs_fields(campaign))
     campaign.status, campaign.launch_requested_at = C.LAUNCHING, now
     campaign.run += 1
     campaign.save()
     runs_enqueue(campaign, at=now)
+
+
+def _rcs_fields(campaign: Campaign) -> dict[str, Any]:
+    """An RCS campaign's send carries what a single RCS send does (`rcs.send.send_fields`):
+    its messages are then RCS ones, dispatched with the per-recipient SMS fallback."""
+    if campaign.rcs_agent_id is None:
+        return {}
+    agent_used(campaign.rcs_agent)
+    return send_fields(stored=campaign.rcs_content, agent=campaign.rcs_agent,
+                       fallback_text=campaign.fallback_text,
+                       fallback_after=campaign.fallback_after, kind=campaign.kind)
 
 
 @transaction.atomic
@@ -123,6 +135,8 @@ def campaign_launch(*, actor: Actor, campaign: Campaign) -> Campaign:
     campaign = (Campaign.objects.select_for_update().select_related("account")
                 .get(pk=campaign.pk))
     check_campaign_transition(campaign.status, C.LAUNCHING)
+    if campaign.rcs_agent_id is not None:
+        agent_usable(campaign.rcs_agent)
     policy = skew_policy()
     estimate = campaign_estimate(account=campaign.account, audience=campaign_audience(campaign),
                                  content=campaign_content(campaign))
@@ -337,7 +351,8 @@ def _accept_chunk(campaign_id: Any, run: int, lane: int) -> bool:
             try:
                 with transaction.atomic():
                     answers = messages_accept(account=campaign.account, send=campaign.send,
-                                              drafts=drafts, max_segments=campaign.max_segments)
+                                              drafts=drafts, max_segments=campaign.max_segments,
+                                              product=content.product)
             except ChappeError as exc:  # no credit left, a price withdrawn…: stop, keep the rest
                 locked = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign.pk)
                 if locked.run == run and locked.status == C.LAUNCHING:

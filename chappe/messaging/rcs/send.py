@@ -47,6 +47,39 @@ def content_validate(content: Any) -> dict:
     return parsed.model_dump(mode="json")
 
 
+def fallback_validate(*, fallback_text: str, fallback_after: int | None) -> None:
+    """Refuse a fallback delay out of bounds, or one without a fallback text (an RCS send
+    and an RCS campaign alike)."""
+    errors: dict[str, list[str]] = {}
+    if fallback_after is not None and not (
+            MIN_FALLBACK_AFTER <= fallback_after <= MAX_FALLBACK_AFTER):
+        errors["fallback_after"] = [_("%(min)d to %(max)d seconds.") % {
+            "min": MIN_FALLBACK_AFTER, "max": MAX_FALLBACK_AFTER}]
+    if fallback_after is not None and not fallback_text.strip():
+        errors["fallback_text"] = [_("Give the SMS text sent after the delay.")]
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def stored_summary(stored: dict) -> str:
+    """The one-line summary of validated, stored content (each message's `text`)."""
+    return content_summary(CONTENT.validate_python(stored))
+
+
+def send_fields(*, stored: dict, agent: RcsAgent, fallback_text: str,
+                fallback_after: int | None, kind: str) -> dict[str, Any]:
+    """The `Send` fields that make its messages RCS ones for the dispatcher (`rcs.dispatch`):
+    the content, the agent and the fallback (with the STOP mention its kind requires)."""
+    return {"rcs_content": stored, "rcs_agent_id": agent.pk,
+            "fallback_text": final_text(fallback_text, kind) if fallback_text else "",
+            "fallback_after": fallback_after}
+
+
+def agent_used(agent: RcsAgent) -> None:
+    """Note that the agent sent (a send or a campaign): its 6-month inactivity restarts."""
+    RcsAgent.objects.filter(pk=agent.pk).update(last_used_at=timezone.now())
+
+
 def agent_usable(agent: RcsAgent) -> None:
     """Refuse a send through an agent the carriers have not validated (M-15)."""
     if agent.status != AgentStatus.LAUNCHED:
@@ -66,25 +99,16 @@ def rcs_send(*, actor: Actor, account: Account, recipients: list[str], agent_id:
     is not delivered within `fallback_after` seconds; without it, such a message fails."""
     actor.require(Perm.MESSAGING_SEND)
     stored = content_validate(content)
-    errors: dict[str, list[str]] = {}
-    if fallback_after is not None and not (
-            MIN_FALLBACK_AFTER <= fallback_after <= MAX_FALLBACK_AFTER):
-        errors["fallback_after"] = [_("%(min)d to %(max)d seconds.") % {
-            "min": MIN_FALLBACK_AFTER, "max": MAX_FALLBACK_AFTER}]
-    if fallback_after is not None and not fallback_text.strip():
-        errors["fallback_text"] = [_("Give the SMS text sent after the delay.")]
-    if errors:
-        raise ValidationFailed(details=errors)
+    fallback_validate(fallback_text=fallback_text, fallback_after=fallback_after)
     agent = rcs_agent_get(account=account, id=agent_id)
     agent_usable(agent)
     outcome = sms_send(
-        actor=actor, account=account, recipients=recipients, text=content_summary(
-            CONTENT.validate_python(stored)), sender=agent.sender, kind=kind, send_at=send_at,
+        actor=actor, account=account, recipients=recipients, text=stored_summary(stored),
+        sender=agent.sender, kind=kind, send_at=send_at,
         callback_url=callback_url, reference=reference, allow_reply=True,
         idempotency_key=idempotency_key, product=Product.RCS_MESSAGE, channel=Channel.RCS,
-        channel_fields={"rcs_content": stored, "rcs_agent_id": agent.pk,
-                        "fallback_text": final_text(fallback_text, kind) if fallback_text else "",
-                        "fallback_after": fallback_after})
+        channel_fields=send_fields(stored=stored, agent=agent, fallback_text=fallback_text,
+                                   fallback_after=fallback_after, kind=kind))
     if not outcome.replayed:
-        RcsAgent.objects.filter(pk=agent.pk).update(last_used_at=timezone.now())
+        agent_used(agent)
     return outcome

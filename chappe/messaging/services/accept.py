@@ -458,6 +458,15 @@ def _message_of(row: tuple) -> Message:
     return message
 
 
+def message_channel(send: Send) -> str:
+    """The channel of a send's messages: RCS when the send carries an RCS agent (an RCS
+    send, or an RCS campaign's send), TTS for a TTS send, else SMS (a campaign's or a
+    Time2Chat send's messages are SMS)."""
+    if send.rcs_agent_id is not None:
+        return Channel.RCS
+    return send.channel if send.channel in PER_MESSAGE_CHANNELS else Channel.SMS
+
+
 def messages_accept(*, account: Account, send: Send, drafts: Sequence[Draft],
                     product: str = Product.SMS, honour_red_list: bool = True,
                     authorised_senders: frozenset[str] = frozenset(),
@@ -524,7 +533,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     for send, drafts in parts:
         # TTS and RCS: no SMS sender rules, one billing unit per message (M-8); Time2Chat:
         # its declared 09 number as the sender, billed by segments.
-        kind, tts = send.kind, send.channel in PER_MESSAGE_CHANNELS
+        kind, tts = send.kind, message_channel(send) in PER_MESSAGE_CHANNELS
         own_sender = tts or send.channel == T2C_CHANNEL
         base = send.send_at or now
         in_send: list[Accepted] = []
@@ -609,7 +618,7 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
-            channel=send.channel if send.channel in PER_MESSAGE_CHANNELS else Channel.SMS,
+            channel=message_channel(send),
             recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",

@@ -615,10 +615,11 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
         connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
         locked_until=None, created_at=now, sent_at=None)
     rows = []
+    channels = {send.pk: message_channel(send) for send, _drafts in parts}
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
-            channel=message_channel(send),
+            channel=channels[send.pk],
             recipient=draft.e164, country=draft.country,
             operator=draft.operator, sender=decision.sender or "",
             sender_note=decision.message if decision.action is not SenderAction.ACCEPT else "",

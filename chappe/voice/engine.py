@@ -101,9 +101,12 @@ class VoiceEngine:
         # The web role's commands (call control, supervision) on the control port.
         self.live = self.queues.live if self.queues is not None else LiveCalls()
         self.commands = CallControl(self.live, secret=auth_secret)
+        # Looked up when a call is placed: a directory that places none (a registrar's
+        # phone users only) need not have them.
         self.commands.handlers["originate"] = originate_handler(CallPlacing(
             phones=phones, trunks=self.endpoint, registrations=self.registrar.registrations,
-            gate=self.gate, routes=directory.routes, finish=directory.finish,
+            gate=self.gate, routes=lambda number: directory.routes(number),
+            finish=lambda outcome: directory.finish(outcome),
             events=self._call_event, calls=self.live, hold_music=HOLD_MUSIC,
             busy=self._agent_busy if self.queues is not None else None))
         self.commands.handlers["supervise"] = supervise_handler(

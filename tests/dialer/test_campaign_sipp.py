@@ -1,4 +1,4 @@
-"""A progressive call campaign end to end (C-5; decision 0048): created and launched
+"""Progressive and predictive call campaigns end to end (C-5; decision 0048): created and launched
 through the services, in the database, dialed by the voice engine with the database
 desk as `chappe voice` wires it (`OnThread(CampaignDesk())`), through a trunk to the
 voice carrier simulator's test numbers, with an agent whose phone is a SIPp UAS that
@@ -13,6 +13,7 @@ sleeping."""
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 from django.db import OperationalError
 from django.utils import timezone
@@ -50,9 +51,11 @@ def outcomes(campaign) -> list[tuple[str, str]]:
                   .values_list("number", "outcome"))
 
 
-def test_progressive_campaign_with_a_sipp_agent(transactional_db, data_dir, admin_actor,
-                                                agents, licences, make_campaign, scrub,
-                                                tmp_path):
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
+def test_campaign_with_a_sipp_agent(mode, transactional_db, data_dir, admin_actor, agents,
+                                    licences, make_campaign, scrub, tmp_path):
+    """Progressive: three lines for the one agent, all dialed at once. Predictive, with no
+    history yet (answer rate taken as 1): one line for the one agent at a time."""
     licences(len(agents))
     agent = agents[0]  # the other member of the queue stays logged out
     carrier = VoiceCarrierSimulator("127.0.0.1", free_port(), rtp_ports=(38600, 38698),
@@ -70,13 +73,14 @@ def test_progressive_campaign_with_a_sipp_agent(transactional_db, data_dir, admi
         try:
             log_in(agent)
             scrub(timezone.now() - timedelta(days=1))
+            # The one who answers last: the agent, then in wrap-up, takes no other call.
             campaign = make_campaign(
-                [ANSWERS, BUSY, NO_ANSWER], lines_per_agent=3,
+                [BUSY, NO_ANSWER, ANSWERS], mode=mode, lines_per_agent=3,
                 retry_rules={"busy": {"count": 1, "delay_minutes": 1},
                              "no_answer": {"count": 1, "delay_minutes": 1}})
             services.call_campaign_launch(actor=admin_actor, campaign=campaign,
                                           now=timezone.now())
-            # First round: all three dialed at once (three lines for the one agent).
+            # First round: each number dialed once.
             wait_for(lambda: len(outcomes(campaign)) == 3)
             assert outcomes(campaign) == [(BUSY, "busy"), (NO_ANSWER, "no_answer"),
                                           (ANSWERS, "answered")]

@@ -5,8 +5,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncHour
 
 from chappe.accounts.models import Account
 from chappe.callcenter.models import CallRecord, Direction
@@ -175,3 +177,26 @@ def campaign_progress(*, campaign: CallCampaign) -> Progress:
         abandoned=abandoned,
         abandon_rate_percent=round(100 * abandoned / live, 2) if live else 0.0,
         refused_dials=sum(by_rule.values()), by_rule=by_rule)
+
+
+@dataclass(frozen=True)
+class HourOfCalls:
+    """The calls a campaign placed in one hour (the account's time zone): how many, and
+    how many of them a person answered and an agent took, or was left (abandoned)."""
+
+    hour: datetime
+    attempts: int
+    answered: int
+    abandoned: int
+
+
+def campaign_hours(*, campaign: CallCampaign) -> list[HourOfCalls]:
+    """The progress chart's figures: the campaign's calls by the hour they were placed."""
+    tz = ZoneInfo(campaign.account.timezone)
+    rows = (campaign.attempts.order_by().annotate(hour=TruncHour("at", tzinfo=tz))
+            .values("hour")
+            .annotate(n=Count("id"), answered=Count("id", filter=Q(outcome=Outcome.ANSWERED)),
+                      abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED)))
+            .order_by("hour"))
+    return [HourOfCalls(hour=r["hour"], attempts=r["n"], answered=r["answered"],
+                        abandoned=r["abandoned"]) for r in rows]

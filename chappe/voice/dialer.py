@@ -95,6 +95,10 @@ class CampaignDesk(Protocol):
 
     async def finish(self, call: CampaignCall, end: CampaignCallEnd) -> None: ...
 
+    async def close(self) -> None:
+        """The engine stops: give back what the desk holds (its database thread)."""
+        ...
+
 
 Finish = Callable[[CallOutcome], Awaitable[None]]
 Routes = Callable[[str], Awaitable[list[TrunkRoute]]]

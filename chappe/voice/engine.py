@@ -153,6 +153,8 @@ class VoiceEngine:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.browsers.stop()
         await self.endpoint.stop()
+        if self.campaigns is not None:  # gives back the campaigns' database thread
+            await self.campaigns.desk.close()
         await self.directory.close()
 
     async def _on_call(self, call: InboundCall) -> None:

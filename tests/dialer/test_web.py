@@ -7,8 +7,12 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from chappe.agents.acd import State
+from chappe.agents.services.states import agent_state_set
 from chappe.dialer import services
+from chappe.dialer.desk import CampaignDesk
 from chappe.dialer.models import CallCampaign
+from chappe.voice.dialer import CampaignCallEnd
 from tests.web.support import client_for
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +126,36 @@ def test_preview_mode_hands_the_next_consumer_to_the_agent(admin_actor, account,
     contact = campaign.contacts.get()
     assert (contact.status, contact.disposition) == ("done", "interested")
     assert campaign.attempts.get().outcome == "answered"
+
+
+def test_the_progress_chart_draws_the_calls_by_hour(web, make_campaign, admin_actor, scrub,
+                                                   agents, licences):
+    # Two agents ready at 11:00 Paris: two calls placed, one answered, one abandoned.
+    licences(len(agents))
+    for agent in agents:
+        agent_state_set(actor=admin_actor, account=admin_actor.account, agent=agent,
+                        state=State.AVAILABLE, now=MONDAY_11 - timedelta(minutes=5))
+    scrub(MONDAY_11 - timedelta(days=1))
+    campaign = services.call_campaign_launch(
+        actor=admin_actor, campaign=make_campaign(["+33612345678", "+33612345679"]),
+        now=MONDAY_11)
+    desk = CampaignDesk(holder="engine-1", clock=lambda: MONDAY_11)
+    first, second = desk.calls_due()
+    ended = MONDAY_11 + timedelta(minutes=1)
+    desk.finish(first, CampaignCallEnd(outcome="answered", ended_at=ended,
+                                       answered_at=MONDAY_11))
+    desk.finish(second, CampaignCallEnd(outcome="abandoned", ended_at=ended,
+                                        answered_at=MONDAY_11))
+    page = web.get(f"/voice/call-campaigns/{campaign.pk}/progress/").content.decode()
+    chart = page[page.index('id="call-campaign-chart"'):]
+    assert "<svg" in chart
+    assert "16/03 11:00 · Calls placed: 2" in chart  # the hour in Paris time
+    assert "16/03 11:00 · Answered: 1" in chart
+    assert "16/03 11:00 · Abandoned: 1" in chart
+
+
+def test_no_chart_before_the_first_call(web, make_campaign):
+    campaign = make_campaign(["+33612345678"])
+    page = web.get(f"/voice/call-campaigns/{campaign.pk}/").content.decode()
+    assert "Calls placed" in page  # the counters are there
+    assert 'id="call-campaign-chart"' not in page

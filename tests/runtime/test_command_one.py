@@ -208,6 +208,12 @@ def _run_readme_examples(checkout: Path, port: int, auth: dict, env: dict) -> No
                      and p["delivered"] + p["failed"] + p["opted_out"] == 2)(
                 _api(port, auth, f"/campaigns/{_first_id(out)}/progress")),
             90, "the campaign to finish"),
+        # Call campaigns (issue 18; also run against a live server by
+        # tests/dialer/test_readme.py): the Bloctel-listed consumer is excluded at launch
+        # (the progress it printed last).
+        "call-campaign": lambda out: (lambda p: p["contacts"] == 2
+                                      and p["by_status"].get("excluded") == 1)(
+            json.loads(out[out.rindex('{"state"'):])),
     }
     for name, code in readme_examples():
         script = (code.replace("127.0.0.1:8000", f"127.0.0.1:{port}")

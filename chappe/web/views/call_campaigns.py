@@ -1,7 +1,8 @@
 """Call campaign pages (contact center): the list with each campaign's counters; a
 campaign's page with its progress (consumers by status, attempts by outcome, the abandon
-rate, dials refused by rule — an htmx partial polled every two seconds, like the SMS
-campaigns'), its script and dispositions, the log of refused dials, and launch, pause,
+rate, dials refused by rule, a chart of the calls placed, answered and abandoned by hour
+(server-drawn SVG, as the statistics page's) — an htmx partial polled every two seconds,
+like the SMS campaigns'), its script and dispositions, the log of refused dials, and launch, pause,
 resume, stop; the Bloctel page (export the prospects, import the returned list, the
 scrubs kept as proof). Drafts are created through the API (`/api/v1/call-campaigns`)."""
 
@@ -16,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,6 +27,7 @@ from chappe.agents.selectors import agent_of_user
 from chappe.common.errors import ChappeError
 from chappe.dialer import selectors, services
 from chappe.web.auth import REFUSALS, account_view
+from chappe.web.charts import bar_chart
 from chappe.web.views.common import confirmed_action
 
 PAGE_SIZE = 50
@@ -44,7 +47,19 @@ def call_campaign_index(request: HttpRequest, actor: Actor) -> HttpResponse:
 def _context(actor: Actor, campaign_id: UUID) -> dict:
     campaign = selectors.call_campaign_get(account=actor.account, id=campaign_id)
     return {"campaign": campaign, "progress": selectors.campaign_progress(campaign=campaign),
+            "chart": _chart(selectors.campaign_hours(campaign=campaign)),
             "log": selectors.campaign_log(campaign=campaign)[:LOG_ROWS]}
+
+
+def _chart(hours: list[selectors.HourOfCalls]) -> SafeString | None:
+    """Calls placed, answered (taken by an agent) and abandoned, hour by hour."""
+    if not hours:
+        return None
+    return bar_chart([h.hour.strftime("%d/%m %H:00") for h in hours], [
+        (_("Calls placed"), [h.attempts for h in hours]),
+        (_("Answered"), [h.answered for h in hours]),
+        (_("Abandoned"), [h.abandoned for h in hours])],
+        title=_("Calls by hour"))
 
 
 @account_view(Perm.AGENTS_SUPERVISE)

@@ -62,12 +62,13 @@ class _Engine:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         return server.sockets[0].getsockname()[1]
 
-    def add(self, account_id: str, call_id: str) -> None:
+    def add(self, account_id: str, call_id: str, origin: str = "api",
+            agent_id: str = "00000000-0000-4000-8000-000000000000") -> None:
         async def add() -> None:
             leg = _Leg()
             agent_call = SimpleNamespace(leg=_Leg(), referrals=_Referrals())
-            self.calls.add(LiveCall(call_id, account_id, "agent", leg, agent_call,
-                                    Bridge(leg, agent_call.leg), origin="api"))
+            self.calls.add(LiveCall(call_id, account_id, agent_id, leg, agent_call,
+                                    Bridge(leg, agent_call.leg), origin=origin))
 
         asyncio.run_coroutine_threadsafe(add(), self.loop).result(5)
 

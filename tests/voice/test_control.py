@@ -67,7 +67,8 @@ def test_the_list_names_the_account_s_calls_only():
     body = control.verify(line({"op": "list", "account_id": "acc-a"}))
     [call] = asyncio.run(control.run(body))["calls"]
     assert (call["call_id"], call["agent_id"], call["origin"]) == ("c1", "agent-1", "api")
-    assert call["since"] == live.since and call["held"] is False
+    assert call["since"] == live.since
+    assert call["held"] is False
 
 
 @pytest.mark.parametrize("bad", [

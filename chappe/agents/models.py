@@ -366,13 +366,17 @@ class CallbackRequest(models.Model):
 
 
 class CrmEndpoint(models.Model):
-    """The client's CRM web service asked on each inbound call (C-11; decision 0042): for
-    the whole account (no number), or for one of its numbers (the number's wins)."""
+    """The client's CRM web service asked on each inbound call (C-11; decisions 0042,
+    0057): for the whole account (no number, no queue), one of its numbers, or one of its
+    queues — the most specific wins (number, then queue, then account)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = _account()
     number = models.CharField(_("number (E.164, empty: every number)"), max_length=16,
                               blank=True)
+    # A queue's endpoint answers the calls whose flow leads to that queue (decision 0057).
+    queue = models.OneToOneField("agents.Queue", on_delete=models.CASCADE, null=True,
+                                 blank=True, related_name="crm_endpoint")
     url = models.URLField(_("URL"), max_length=500)
     # Sent as `apikey` (Graam's parameter): the client's key for their own CRM.
     api_key = models.CharField(_("key sent to the CRM"), max_length=200, blank=True)
@@ -382,8 +386,12 @@ class CrmEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "number"],
-                                               name="crm_endpoint_per_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"],
+                                    condition=models.Q(queue__isnull=True),
+                                    name="crm_endpoint_per_number"),
+            models.CheckConstraint(condition=models.Q(queue__isnull=True) | models.Q(number=""),
+                                   name="crm_endpoint_number_or_queue")]
 
     def __str__(self) -> str:
         return self.url

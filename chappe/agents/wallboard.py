@@ -13,7 +13,7 @@ the engine through chappe.agents.services.states) and the append-only queue even
 of the account and the newest agent state change. When it moves, `snapshot` is read again
 and pushed."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, Max, Min, OuterRef
@@ -121,3 +121,15 @@ def live_calls(*, account: Any, now: datetime) -> list[dict[str, Any]]:
                                                  at__gte=since, agent__isnull=False)
               .exclude(Exists(done)).order_by("at", "id")]
     return calls
+
+
+def originated_live(calls: list[dict[str, Any]], *, now: datetime) -> list[dict[str, Any]]:
+    """The engine's calls placed by the API (`services.calls.originated_calls`) in the
+    shape of `live_calls`: an agent talking to the customer they asked to call."""
+    out = []
+    for call in sorted(calls, key=lambda c: c["since"]):
+        since = datetime.fromtimestamp(float(call["since"]), tz=UTC)
+        out.append({"call_id": str(call["call_id"]), "state": "talking", "queue_id": None,
+                    "agent_id": str(call["agent_id"]), "since": since.isoformat(),
+                    "seconds": _since(now, since), "direction": "outbound"})
+    return out

@@ -83,6 +83,9 @@ class LiveCall:
     cut: asyncio.Event = field(default_factory=asyncio.Event)
     over: asyncio.Event = field(default_factory=asyncio.Event)  # no longer bridged
     transferable: bool = True
+    # "queue" (a queue's caller bridged to an agent) or "api" (a call the API placed).
+    origin: str = "queue"
+    since: float = field(default_factory=time.time)  # bridged at (Unix seconds)
     held: bool = False
     # The supervisor's conference while one listens, whispers or barges
     # (chappe.voice.supervision); the bridge is paused meanwhile.
@@ -196,7 +199,7 @@ class CallControl:
         self._seen: dict[str, float] = {}
         self.handlers: dict[str, Handler] = {
             "hangup": self._hangup, "hold": self._hold, "resume": self._resume,
-            "transfer": self._transfer}
+            "transfer": self._transfer, "list": self._list}
 
     async def serve(self, line: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         """Answer the command `line` (the first line of a control connection)."""
@@ -243,6 +246,14 @@ class CallControl:
 
     def call_of(self, body: dict[str, Any]) -> LiveCall:
         return self.calls.get(account_id=body["account_id"], call_id=str(body.get("call_id")))
+
+    async def _list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The account's calls live here (the web role lists the ones the queue log does
+        not know: calls the API placed)."""
+        return {"calls": [{"call_id": c.call_id, "agent_id": c.agent_id, "origin": c.origin,
+                           "since": c.since, "held": c.held}
+                          for c in list(self.calls.calls.values())
+                          if c.account_id == body["account_id"]]}
 
     async def _hangup(self, body: dict[str, Any]) -> dict[str, Any]:
         call = self.call_of(body)

@@ -169,6 +169,10 @@ class QueueNode(_Strict):
     type: Literal["queue"]
     # The queue's id (its account's: a queue of another account is never entered).
     queue_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+    # One agent of the queue rung directly instead (a CRM's redirect to an agent,
+    # decision 0057): not free or not answering, the flow goes on at `next` at once.
+    agent_id: str | None = Field(None, min_length=1, max_length=64,
+                                 pattern=r"^[A-Za-z0-9\-]+$")
     next: str | None = None  # left unserved and the queue overflows nowhere: None hangs up
 
 
@@ -369,6 +373,7 @@ class Transfer:
 class EnterQueue:
     queue_id: str
     branch: str  # the node's name: caller priority rules may match it
+    agent_id: str | None = None  # that agent only, not the queue's waiting line
 
 
 @dataclass(frozen=True)
@@ -451,7 +456,7 @@ def _enter(definition: FlowDefinition, state: FlowState, name: str | None,
                     [*actions, Transfer(node.number, node.timeout_seconds)])
         if isinstance(node, QueueNode):
             return (replace(state, waiting=W_QUEUE),
-                    [*actions, EnterQueue(node.queue_id, name)])
+                    [*actions, EnterQueue(node.queue_id, name, node.agent_id)])
         if isinstance(node, HangupNode):
             if node.prompt is not None:
                 return replace(state, waiting=W_HANGUP_PROMPT), [*actions, Play(node.prompt)]

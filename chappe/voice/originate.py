@@ -119,7 +119,8 @@ async def originate(order: Origination, parts: CallPlacing) -> None:
     await _tell(parts, order, "call.answered", base)
     bridge = Bridge(dialed.call.leg, agent_call.leg)
     live = LiveCall(order.call_id, order.account_id, order.agent_id, dialed.call.leg,
-                    agent_call, bridge, hold_music=parts.hold_music, transferable=False)
+                    agent_call, bridge, hold_music=parts.hold_music, transferable=False,
+                    origin="api")
     parts.calls.add(live)
     waits = [asyncio.ensure_future(e.wait())
              for e in (dialed.call.ended, agent_call.ended, live.cut)]

@@ -265,11 +265,40 @@ class QueueRoom:
             if consulted is not None:
                 await consulted.hangup()
             return await self.serve(call, leg, ended)
-        log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
         if consulted is not None:
+            log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
             log.call_id = consulted.call_id
             log.move(CallState.ANSWERED, f"agent {offer.agent_id} took an attended transfer")
             return await self._talk(call, leg, ended, offer, consulted, log, record=record)
+        result = await self._ring_direct(call, leg, ended, offer, record=record)
+        if result is not None:
+            return result
+        if ended.is_set():
+            return QueueResult(False, [QueueVisit(call.queue_id, outcome="abandoned")])
+        return await self.serve(call, leg, ended)
+
+    async def serve_agent(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
+                          agent_id: str) -> QueueResult:
+        """Ring one agent of the call's queue for the caller (a CRM's redirect to them,
+        decision 0057) as a transfer to them would: on hold meanwhile, bridged when they
+        answer. Not free, not answering: not served (the flow goes on), the caller never
+        put in the queue's waiting line. Not recorded (no queue's notice was played)."""
+        offer = await self.desk.offer_direct(call, agent_id)
+        if offer is None:
+            return QueueResult(False, [QueueVisit(call.queue_id,
+                                                  outcome="refused:agent_unavailable")])
+        result = await self._ring_direct(call, leg, ended, offer, record=False)
+        if result is not None:
+            return result
+        return QueueResult(False, [QueueVisit(call.queue_id, agent_id=agent_id,
+                                              outcome="abandoned" if ended.is_set()
+                                              else "refused:agent_no_answer")])
+
+    async def _ring_direct(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,
+                           offer: QueueOffer, *, record: bool) -> QueueResult | None:
+        """Ring the agent `offer` names, the caller on hold: their conversation once they
+        answer, None when they did not (or the caller hung up meanwhile)."""
+        log = CallLog(f"agent:{offer.agent_id}:{call.call_id}", account_id=call.account_id)
         hold = asyncio.create_task(_loop(leg, HOLD_MUSIC))
         ring = asyncio.create_task(ring_all(
             self.originator, self.registrations.contacts_of_agent(offer.agent_id),
@@ -285,14 +314,12 @@ class QueueRoom:
                 ring.cancel()
             await asyncio.gather(hold, hung_up, ring, return_exceptions=True)
         if ring.cancelled() or ring.exception() is not None:
-            log.move(CallState.ENDED, "the transfer's agent did not answer")
+            log.move(CallState.ENDED, "the agent rung directly did not answer")
             await self.desk.rang_out(offer, withdrawn=ring.cancelled())
-            if ended.is_set():
-                return QueueResult(False, [QueueVisit(call.queue_id, outcome="abandoned")])
-            return await self.serve(call, leg, ended)
+            return None
         agent_call = ring.result()
         log.call_id = agent_call.call_id
-        log.move(CallState.ANSWERED, f"agent {offer.agent_id} answered a transfer")
+        log.move(CallState.ANSWERED, f"agent {offer.agent_id} answered, rung directly")
         return await self._talk(call, leg, ended, offer, agent_call, log, record=record)
 
     async def _transfer_out(self, call: QueueCall, leg: MediaLeg, ended: asyncio.Event,

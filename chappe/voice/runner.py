@@ -393,7 +393,11 @@ class CallRunner:
                          caller_info=self.crm_answer.reply.caller_info
                          if self.crm_answer else None)
         try:
-            result = await self.queues.serve(call, leg, self.call.ended)
+            if action.agent_id:
+                result = await self.queues.serve_agent(call, leg, self.call.ended,
+                                                       action.agent_id)
+            else:
+                result = await self.queues.serve(call, leg, self.call.ended)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chappe.agents.crm import DatabaseCrm
+from chappe.agents.crm import DatabaseCrm, flow_queue_ids
 from chappe.agents.models import CrmEndpoint, CrmLookupRecord, Queue
 from chappe.voice.crm import CrmAnswer, CrmGarbage, CrmReply, consult, parse_reply, route
 from chappe.voice.directory import CallTarget
@@ -148,6 +148,45 @@ def test_a_number_endpoint_wins_over_the_account(account, crm_server, loopback_a
     assert route(target, answer) is target
 
 
+def test_the_queues_a_flow_leads_to_nearest_first():
+    flow = flow_parse({"start": "menu", "nodes": {
+        "menu": {"type": "menu", "prompt": {"text": "1 or 2"},
+                 "options": {"1": "far", "2": "near"}},
+        "near": {"type": "queue", "queue_id": "q-near", "next": "far"},
+        "far": {"type": "play", "prompt": {"text": "hold on"}, "next": "last"},
+        "last": {"type": "queue", "queue_id": "q-last"},
+        "orphan": {"type": "queue", "queue_id": "q-orphan"}}})
+    assert flow_queue_ids(flow) == ["q-near", "q-last"]  # never reached: not counted
+    assert flow_queue_ids(OWN_FLOW) == []
+    assert flow_queue_ids(None) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_most_specific_endpoint_wins(account, other_account, crm_server,
+                                         loopback_allowed):
+    """Number, then a queue the number's flow leads to, then the account (decision 0057)."""
+    vip = Queue.objects.create(account=account, name="VIP")
+    theirs = Queue.objects.create(account=other_account, name="VIP")
+    general, queued, own = crm_server(b"{}"), crm_server(b"{}"), crm_server(b"{}")
+    CrmEndpoint.objects.create(account=account, url=general.url)
+    CrmEndpoint.objects.create(account=account, url=queued.url, queue=vip)
+    to_vip = flow_parse({"start": "q", "nodes": {"q": {"type": "queue",
+                                                       "queue_id": str(vip.pk)}}})
+    target = CallTarget(account_id=str(account.pk), e164=NUMBER, definition=to_vip)
+    asyncio.run(consult(DatabaseCrm(), target, CALLER))
+    assert (len(queued.requests), len(general.requests)) == (1, 0)
+    _ask(account)  # its flow reaches no queue: the account's
+    assert (len(queued.requests), len(general.requests)) == (1, 1)
+    CrmEndpoint.objects.create(account=account, url=own.url, number=NUMBER)
+    asyncio.run(consult(DatabaseCrm(), target, CALLER))
+    assert (len(own.requests), len(queued.requests)) == (1, 1)
+    # Another account's flow naming our queue never reaches our queue's endpoint.
+    CrmEndpoint.objects.filter(queue=vip).update(queue=theirs)
+    CrmEndpoint.objects.filter(number=NUMBER).delete()
+    asyncio.run(consult(DatabaseCrm(), target, CALLER))
+    assert (len(queued.requests), len(general.requests)) == (1, 2)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_crm_that_times_out_leaves_the_call_on_its_route(account, crm_server,
                                                           loopback_allowed):
@@ -232,6 +271,7 @@ def test_the_runner_runs_the_redirect_flow_or_its_own():
 def test_supervisors_set_the_endpoints_through_the_api(account, api_for):
     from chappe.accounts.roles import Role
 
+    _rent(account, NUMBER)
     api = api_for(account, Role.SUPERVISOR)
     general = api.request("put", "/api/v1/crm-endpoints", {"url": "https://crm.example/a"})
     assert general.status_code == 200, general.content
@@ -247,3 +287,43 @@ def test_supervisors_set_the_endpoints_through_the_api(account, api_for):
     assert refused.status_code == 400
     assert api.delete(f"/api/v1/crm-endpoints/{own.json()['id']}").status_code == 204
     assert api_for(account, Role.AGENT).get("/api/v1/crm-endpoints").status_code == 403
+
+
+def _rent(owner, e164):
+    from chappe.accounts.actor import SYSTEM
+    from chappe.callcenter.services import catalogue_number_add, number_buy
+
+    number = catalogue_number_add(e164=e164, number_type="geographic", monthly_price_micros=0)
+    return number_buy(actor=SYSTEM.on(owner), account=owner, number_id=number.pk)
+
+
+@pytest.mark.django_db
+def test_an_endpoint_for_a_queue_or_a_number_of_the_account_only(account, other_account,
+                                                                 api_for):
+    from chappe.accounts.roles import Role
+
+    _rent(other_account, NUMBER)
+    ours = Queue.objects.create(account=account, name="Sales")
+    theirs = Queue.objects.create(account=other_account, name="Sales")
+    api = api_for(account, Role.SUPERVISOR)
+    url = "https://crm.example/q"
+    queued = api.request("put", "/api/v1/crm-endpoints", {"url": url, "queue_id": str(ours.pk)})
+    assert queued.status_code == 200, queued.content
+    assert (queued.json()["queue_id"], queued.json()["number"]) == (str(ours.pk), "")
+    again = api.request("put", "/api/v1/crm-endpoints", {"url": url + "2",
+                                                         "queue_id": str(ours.pk)})
+    assert again.json()["id"] == queued.json()["id"]  # replaced, not added
+    general = api.request("put", "/api/v1/crm-endpoints", {"url": url})
+    assert general.json()["id"] != queued.json()["id"]  # the account's own, besides
+    assert general.json()["queue_id"] is None
+    other_queue = api.request("put", "/api/v1/crm-endpoints",
+                              {"url": url, "queue_id": str(theirs.pk)})
+    assert other_queue.status_code == 404
+    other_number = api.request("put", "/api/v1/crm-endpoints", {"url": url, "number": NUMBER})
+    assert other_number.status_code == 400  # ValidationFailed, the one error shape
+    assert "number" in other_number.json()["error"]["details"]
+    both = api.request("put", "/api/v1/crm-endpoints",
+                       {"url": url, "number": NUMBER, "queue_id": str(ours.pk)})
+    assert both.status_code == 400
+    assert not CrmEndpoint.objects.filter(account=other_account).exists()
+    assert sorted(e["url"] for e in api.get("/api/v1/crm-endpoints").json()) == [url, url + "2"]

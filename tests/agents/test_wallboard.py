@@ -125,6 +125,44 @@ def test_live_calls_api(account, api_for, board_setup):
     assert api_for(account, Role.AGENT).get("/api/v1/live-calls").status_code == 403
 
 
+@pytest.mark.django_db
+def test_live_calls_api_lists_the_calls_the_api_placed(account, other_account, api_for,
+                                                      board_setup, settings):
+    """Calls placed by `POST /api/v1/calls` are in the engine only (decision 0047): the
+    list asks it, keeping the account's own and those the queue log does not know."""
+    from tests.tenancy.calls import _Engine
+
+    _queue, busy, _free = board_setup
+    QueueEvent.objects.filter(account=account).update(at=timezone.now())
+    engine = _Engine()
+    settings.CHAPPE_VOICE_CONTROL_PORT = engine.port
+    engine.add(str(account.pk), "placed-1", agent_id=str(busy.pk))
+    engine.add(str(account.pk), "a", origin="queue")  # the log's call "a", bridged
+    engine.add(str(other_account.pk), "theirs")
+    api = api_for(account, Role.SUPERVISOR)
+    calls = {c["call_id"]: c for c in api.get("/api/v1/live-calls").json()}
+    assert sorted(calls) == ["a", "placed-1", "w1", "w2"]
+    assert (calls["placed-1"]["direction"], calls["placed-1"]["state"]) == ("outbound",
+                                                                            "talking")
+    assert calls["placed-1"]["agent_id"] == str(busy.pk)
+    assert calls["placed-1"]["seconds"] >= 0
+    assert calls["a"]["direction"] == "inbound"
+    theirs = api_for(other_account, Role.SUPERVISOR).get("/api/v1/live-calls").json()
+    assert [c["call_id"] for c in theirs] == ["theirs"]
+
+
+@pytest.mark.django_db
+def test_live_calls_without_the_engine_are_the_queue_log_s(account, api_for, board_setup,
+                                                           settings):
+    from tests.ports import free_port
+
+    QueueEvent.objects.filter(account=account).update(at=timezone.now())
+    settings.CHAPPE_VOICE_CONTROL_PORT = free_port()  # nothing listens there
+    calls = api_for(account, Role.SUPERVISOR).get("/api/v1/live-calls")
+    assert calls.status_code == 200
+    assert sorted(c["call_id"] for c in calls.json()) == ["a", "w1", "w2"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_asgi_stream_pushes_the_same_snapshot(account):
     import asyncio

@@ -1,7 +1,8 @@
 """Live calls behind /api/v1/live-calls/{live_call_id}/…: the voice engine holds them, so
 the harness talks to a stand-in engine — the real command port (chappe.voice.control,
 with the real `supervise` handler) on a loopback port, its registry holding one live call
-per tenant on legs that do nothing. The web role is pointed at it while the harness runs
+per tenant on legs that do nothing (placed by the API: `GET /api/v1/live-calls` lists
+it). The web role is pointed at it while the harness runs
 (`CHAPPE_VOICE_CONTROL_PORT`), so another account's call id gets the engine's 404."""
 
 import asyncio
@@ -61,12 +62,13 @@ class _Engine:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         return server.sockets[0].getsockname()[1]
 
-    def add(self, account_id: str, call_id: str) -> None:
+    def add(self, account_id: str, call_id: str, origin: str = "api",
+            agent_id: str = "00000000-0000-4000-8000-000000000000") -> None:
         async def add() -> None:
             leg = _Leg()
             agent_call = SimpleNamespace(leg=_Leg(), referrals=_Referrals())
-            self.calls.add(LiveCall(call_id, account_id, "agent", leg, agent_call,
-                                    Bridge(leg, agent_call.leg)))
+            self.calls.add(LiveCall(call_id, account_id, agent_id, leg, agent_call,
+                                    Bridge(leg, agent_call.leg), origin=origin))
 
         asyncio.run_coroutine_threadsafe(add(), self.loop).result(5)
 
@@ -82,6 +84,7 @@ def seed(t: Tenant) -> None:
     call_id = f"live-{t.tag}"
     _engine.add(str(t.account.pk), call_id)
     t.objects["live_call_id"] = call_id
+    t.markers.add(call_id)  # listed by GET /api/v1/live-calls (an API-placed call)
 
 
 PATH_PARAMS = {"live_call_id": lambda t: [t.objects["live_call_id"]]}

@@ -31,6 +31,10 @@ def _crm(t: Tenant) -> list:
     endpoint = CrmEndpoint.objects.filter(account=t.account).first() or \
         CrmEndpoint.objects.create(account=t.account, url=f"https://crm.example/{t.tag}")
     t.markers.add(f"https://crm.example/{t.tag}")
+    queue_url = f"https://crm.example/queue-{t.tag}"  # a queue's own (decision 0057)
+    CrmEndpoint.objects.get_or_create(account=t.account, queue=t.objects["queue"],
+                                      defaults={"url": queue_url})
+    t.markers.add(queue_url)
     return [endpoint.pk]
 
 

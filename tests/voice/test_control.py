@@ -59,6 +59,18 @@ def test_a_signed_command_is_run_once():
     assert refused.value.code == "forbidden"
 
 
+def test_the_list_names_the_account_s_calls_only():
+    control, live = control_with()
+    live.origin = "api"
+    other = LiveCall("c2", "acc-b", "agent-2", Leg(), live.agent_call, live.bridge)
+    control.calls.add(other)
+    body = control.verify(line({"op": "list", "account_id": "acc-a"}))
+    [call] = asyncio.run(control.run(body))["calls"]
+    assert (call["call_id"], call["agent_id"], call["origin"]) == ("c1", "agent-1", "api")
+    assert call["since"] == live.since
+    assert call["held"] is False
+
+
 @pytest.mark.parametrize("bad", [
     {"secret": b"wrong"}, {"issued": T - 31}, {"issued": T + 31}])
 def test_a_forged_or_stale_command_is_refused(bad):

@@ -5,6 +5,7 @@ phone numbers read by chappe.common.numbers), audited, and carried out by the vo
 engine through its command port (chappe.callcenter.engine_control), which knows the
 live calls: it answers 404 for a call it does not hold for this account."""
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +17,15 @@ from chappe.accounts.roles import Perm
 from chappe.agents.models import Agent
 from chappe.agents.selectors import agent_get, queue_get
 from chappe.audit.services import audit_record
-from chappe.callcenter.engine_control import engine_command
+from chappe.callcenter.engine_control import EngineUnavailable, engine_command
 from chappe.callcenter.models import RentalStatus
 from chappe.callcenter.selectors import rental_list
 from chappe.common.errors import ValidationFailed
 from chappe.common.numbers import InvalidNumber, normalize
 
 SUPERVISION_MODES = ("listen", "whisper", "barge")
+
+logger = logging.getLogger(__name__)
 
 
 def _e164(account: Account, field: str, raw: str) -> str:
@@ -46,6 +49,18 @@ def _caller_id(account: Account, raw: str | None) -> str:
         raise ValidationFailed(details={"caller_id": [_("Call from one of the account's "
                                                         "numbers.")]})
     return chosen
+
+
+def originated_calls(*, account: Account) -> list[dict[str, Any]]:
+    """The account's calls placed by the API and live now, as the engine holds them
+    (the queue log knows the others). An engine that cannot be reached holds no call:
+    none then (logged), so the list of queue calls still answers."""
+    try:
+        reply = engine_command({"op": "list", "account_id": str(account.pk)})
+    except EngineUnavailable:
+        logger.warning("live calls listed without the voice engine's")
+        return []
+    return [c for c in reply.get("calls", []) if c.get("origin") == "api"]
 
 
 def call_originate(*, actor: Actor, account: Account, agent: Agent, number: str,

@@ -87,6 +87,8 @@ class CrmEndpointIn(Schema):
                                                  "local_number=&apikey=, signed as webhooks")
     number: str = Field("", max_length=20, description="one of the account's numbers; "
                                                        "empty: every number")
+    queue_id: UUID | None = Field(None, description="one of the account's queues: for the "
+                                                    "calls whose flow leads to it")
     api_key: str = Field("", max_length=200, description="sent as `apikey`")
     timeout_ms: int = Field(1500, ge=100, le=5000)
 
@@ -95,6 +97,7 @@ class CrmEndpointOut(Schema):
     id: UUID
     url: str
     number: str
+    queue_id: UUID | None
     timeout_ms: int
 
 
@@ -104,20 +107,24 @@ def crm_endpoint_list(request: HttpRequest):
     from chappe.agents.models import CrmEndpoint
 
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    return list(CrmEndpoint.objects.filter(account=actor.account).order_by("number"))
+    return list(CrmEndpoint.objects.filter(account=actor.account)
+                .order_by("number", "queue_id"))
 
 
 @router.put("/crm-endpoints", response=CrmEndpointOut)
 def crm_endpoint_set(request: HttpRequest, payload: CrmEndpointIn):
-    """Set the account's (no number) or a number's CRM web service. On each inbound call
-    the engine asks it (within `timeout_ms`, then the call goes on): the JSON answer may
-    carry `caller_info` {full_name, caller_profile_url}, `priority` (0-100) and `redirect`
-    {"queue"|"flow"|"agent": id or name}. Private and loopback addresses are refused."""
+    """Set the account's (no number, no queue), a number's or a queue's CRM web service
+    (the most specific one is asked: the number's, else the queue's, else the
+    account's). On each inbound call the engine asks it (within `timeout_ms`, then the
+    call goes on): the JSON answer may carry `caller_info` {full_name,
+    caller_profile_url}, `priority` (0-100) and `redirect` {"queue"|"flow"|"agent": id
+    or name; an agent by id or extension}. Private and loopback addresses are refused."""
     from chappe.agents import crm
 
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
     return crm.crm_endpoint_set(actor=actor, account=actor.account, url=payload.url,
-                                number=payload.number, api_key=payload.api_key,
+                                number=payload.number, queue_id=payload.queue_id,
+                                api_key=payload.api_key,
                                 timeout_ms=payload.timeout_ms)
 
 
@@ -141,6 +148,8 @@ def crm_endpoint_delete(request: HttpRequest, crm_endpoint_id: UUID):
 class LiveCallOut(Schema):
     call_id: str
     state: Literal["waiting", "talking"]
+    # "inbound": a caller in a queue or with an agent; "outbound": placed by the API.
+    direction: Literal["inbound", "outbound"] = "inbound"
     queue_id: UUID | None
     agent_id: UUID | None
     since: str
@@ -149,11 +158,15 @@ class LiveCallOut(Schema):
 
 @router.get("/live-calls", response=list[LiveCallOut])
 def live_call_list(request: HttpRequest):
-    """The queue calls going on now: callers waiting in a queue, and calls an agent is on
-    (read from the queue log, as the wallboard; calls still in a flow's menu are not)."""
+    """The calls going on now: callers waiting in a queue and calls an agent is on (read
+    from the queue log, as the wallboard; calls still in a flow's menu are not), and the
+    calls placed by `POST /api/v1/calls` once the customer answered (from the engine)."""
     from django.utils import timezone
 
     from chappe.agents import wallboard
+    from chappe.agents.services.calls import originated_calls
 
     actor = actor_of(request, Perm.AGENTS_SUPERVISE)
-    return wallboard.live_calls(account=actor.account, now=timezone.now())
+    now = timezone.now()
+    return [*wallboard.live_calls(account=actor.account, now=now),
+            *wallboard.originated_live(originated_calls(account=actor.account), now=now)]

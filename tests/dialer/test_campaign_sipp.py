@@ -58,14 +58,14 @@ def test_campaign_with_a_sipp_agent(mode, transactional_db, data_dir, admin_acto
     history yet (answer rate taken as 1): one line for the one agent at a time."""
     licences(len(agents))
     agent = agents[0]  # the other member of the queue stays logged out
-    carrier = VoiceCarrierSimulator("127.0.0.1", free_port(), rtp_ports=(38600, 38698),
+    carrier = VoiceCarrierSimulator("127.0.0.1", 0, rtp_ports=(38600, 38698),
                                     ring_seconds=0.2, no_answer_after=0.5)
-    Trunk.objects.create(name="simulator", host="127.0.0.1", port=carrier.endpoint.port,
-                         number_prefixes=["+336"])
     agent_rtp = RtpSink(echo=True)
     with time_machine.travel(MONDAY_11, tick=True) as clock, \
             EngineThread(campaigns=OnThread(CampaignDesk())) as engine:
-        engine.run(carrier.start())
+        engine.run(carrier.start())  # port 0: a free port of its own, read back
+        Trunk.objects.create(name="simulator", host="127.0.0.1", port=carrier.endpoint.port,
+                             number_prefixes=["+336"])
         phone_port = free_port()
         register(engine, agent, tmp_path, phone_port)
         phone = Phone(*scenario("agent_phone.xml"), "-key", "callee_rtp", str(agent_rtp.port),

@@ -15,7 +15,6 @@ from chappe.voice.registrations import Binding, Registrations
 from chappe.voice.simulator import VoiceCarrierSimulator
 from chappe.voice.sip.aiosipua_backend import AiosipuaEndpoint, RtpPorts
 from chappe.voice.trunking import TrunkGate, TrunkRoute
-from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 MESSAGE = tone(440, 600)  # stands for the rendered "Acme tried to reach you" message
@@ -59,15 +58,16 @@ def campaign_call(number: str, **fields) -> CampaignCall:
 
 
 async def scenario(agent_free: bool, numbers: list[str], *, classify=None, **fields):
-    carrier_port, phone_port, engine_port = free_port(), free_port(), free_port()
-    carrier = VoiceCarrierSimulator("127.0.0.1", carrier_port, rtp_ports=(38200, 38298),
+    # Port 0: each server takes a free port itself (three ports picked in advance may
+    # collide, or be taken before they are bound).
+    carrier = VoiceCarrierSimulator("127.0.0.1", 0, rtp_ports=(38200, 38298),
                                     ring_seconds=0.2, no_answer_after=0.5)
-    phone = VoiceCarrierSimulator("127.0.0.1", phone_port, rtp_ports=(38300, 38398),
-                                  ring_seconds=0.2)
-    engine = AiosipuaEndpoint("127.0.0.1", engine_port, rtp_ports=RtpPorts(38400, 38498))
+    phone = VoiceCarrierSimulator("127.0.0.1", 0, rtp_ports=(38300, 38398), ring_seconds=0.2)
+    engine = AiosipuaEndpoint("127.0.0.1", 0, rtp_ports=RtpPorts(38400, 38498))
     for server in (carrier, phone):
         await server.start()
     await engine.start()
+    carrier_port, phone_port = carrier.endpoint.port, phone.endpoint.port
     registrations = Registrations()
     registrations.attach(Binding(username="agent1", uri=f"sip:agent1@127.0.0.1:{phone_port}",
                                  expires_at=float("inf"), call_id="r", cseq=1,

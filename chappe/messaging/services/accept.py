@@ -530,10 +530,11 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
     screening = Screening(account=account, authorised=authorised, now=now)
     answers: list[list[Accepted]] = []
     planned: list[tuple[Accepted, Draft, SenderDecision, datetime, Send]] = []
+    channels = {send.pk: message_channel(send) for send, _drafts in parts}
     for send, drafts in parts:
         # TTS and RCS: no SMS sender rules, one billing unit per message (M-8); Time2Chat:
         # its declared 09 number as the sender, billed by segments.
-        kind, tts = send.kind, message_channel(send) in PER_MESSAGE_CHANNELS
+        kind, tts = send.kind, channels[send.pk] in PER_MESSAGE_CHANNELS
         own_sender = tts or send.channel == T2C_CHANNEL
         base = send.send_at or now
         in_send: list[Accepted] = []
@@ -615,7 +616,6 @@ def messages_write(*, account: Account, parts: Sequence[tuple[Send, Sequence[Dra
         connector="", carrier_message_id="", attempts=0, charge_version=0, locked_by="",
         locked_until=None, created_at=now, sent_at=None)
     rows = []
-    channels = {send.pk: message_channel(send) for send, _drafts in parts}
     for answer, draft, decision, due, send in planned:
         answer.row = row(
             id=answer.message_id, send_id=send.pk, kind=send.kind,
@@ -655,8 +655,8 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
     actor.require(Perm.MESSAGING_SEND)
     service_require(account=account, kind=ServiceKind.MESSAGING)
     outcomes: list[RecipientOutcome] = []
-    groups: dict[tuple, list[list[tuple[int, Draft]]]] = defaultdict(list)
-    numbers_in: dict[int, set[str]] = {}  # id(batch) → its numbers
+    # Per sender and send time, batches each with the set of its numbers.
+    groups: dict[tuple, list[tuple[set[str], list[tuple[int, Draft]]]]] = defaultdict(list)
     for index, item in enumerate(items):
         outcome = RecipientOutcome(input=item.recipient, status="")
         outcomes.append(outcome)
@@ -676,17 +676,16 @@ def sms_send_each(*, actor: Actor, account: Account, items: Sequence[SmsItem],
         draft = Draft(e164=number.e164, country=number.country, operator=number.operator,
                       text=final_text(item.text, kind))
         batches = groups[(item.sender, item.send_at)]
-        for batch in batches:
-            if number.e164 not in numbers_in[id(batch)]:
+        for numbers, batch in batches:
+            if number.e164 not in numbers:
+                numbers.add(number.e164)
                 batch.append((index, draft))
-                numbers_in[id(batch)].add(number.e164)
                 break
         else:
-            batches.append([(index, draft)])
-            numbers_in[id(batches[-1])] = {number.e164}
+            batches.append(({number.e164}, [(index, draft)]))
     with transaction.atomic(savepoint=False):  # each group has its own savepoint
         for (sender, send_at), batches in groups.items():
-            for batch in batches:
+            for _numbers, batch in batches:
                 _accept_group(actor=actor, account=account, kind=kind, sender=sender,
                               send_at=send_at, batch=batch, outcomes=outcomes)
     return outcomes
